@@ -1,0 +1,107 @@
+import { createServer, type Server } from "node:http";
+import { ApolloServer } from "@apollo/server";
+import { expressMiddleware } from "@as-integrations/express5";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import express from "express";
+import { GraphQLError, type GraphQLSchema } from "graphql";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import { createContext, type GraphQLContext } from "./graphql/context";
+import { formatError } from "./graphql/errors";
+import { limitRules, type QueryLimits } from "./graphql/limits";
+import { attachWebSocket } from "./graphql/websocket";
+import { healthRoutes, type Probe } from "./http/health";
+import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
+import type { Principal, Services } from "./services";
+import { ServiceError } from "./services/errors";
+
+export interface AppDeps {
+  schema: GraphQLSchema;
+  services: Services;
+  logger: Logger;
+  metrics: Metrics;
+  limits: QueryLimits;
+  bodyLimitBytes: number;
+  probes: Record<string, Probe>;
+}
+
+export interface App {
+  server: Server;
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Builds the HTTP server: GraphQL over HTTP and WebSocket on /graphql, health, readiness and metrics. */
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { services, logger, metrics } = deps;
+  const app = express();
+  app.disable("x-powered-by");
+  const server = createServer(app);
+  const rules = limitRules(deps.limits);
+  const logError = (error: unknown) => logger.error({ err: error }, "unexpected error in a GraphQL operation");
+  const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: deps.bodyLimitBytes });
+  const ws = attachWebSocket(wss, { schema: deps.schema, services, rules, maxTokens: deps.limits.maxTokens, logError, authenticate });
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: deps.schema,
+    validationRules: rules,
+    parseOptions: { maxTokens: deps.limits.maxTokens },
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: true,
+    formatError: formatError(logError),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      ApolloServerPluginLandingPageDisabled(),
+      graphqlTiming(metrics),
+      { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
+    ],
+  });
+  await apollo.start();
+
+  app.use(httpTiming(metrics, new Set(["/graphql", "/healthz", "/readyz", "/metrics"])));
+  app.use(healthRoutes(deps.probes));
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(
+    "/graphql",
+    express.json({ limit: deps.bodyLimitBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => createContext(services, await authenticate(req.headers.authorization)),
+    }),
+  );
+  app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(err);
+    if (err.type === "entity.too.large") return res.status(413).json({ errors: [{ message: `request body over ${deps.bodyLimitBytes} bytes`, extensions: { code: "BAD_REQUEST" } }] });
+    if (err.status && err.status < 500) return res.status(err.status).json({ errors: [{ message: err.message, extensions: { code: "BAD_REQUEST" } }] });
+    logger.error({ err }, "unexpected HTTP error");
+    return res.status(500).json({ errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+  });
+
+  /** A bearer credential to a principal; a bad one is refused with 401 UNAUTHENTICATED. */
+  async function authenticate(header: string | undefined): Promise<Principal | undefined> {
+    try {
+      return await services.auth.authenticate(header);
+    } catch (e) {
+      if (e instanceof ServiceError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
+      throw e;
+    }
+  }
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          const address = server.address();
+          resolve(typeof address === "object" && address ? address.port : port);
+        });
+      }),
+    close: async () => {
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import "reflect-metadata";
+import { Redis } from "ioredis";
+import pino, { type Logger } from "pino";
+import type { DataSource } from "typeorm";
+import { createApp, type App } from "../app";
+import type { Config } from "../config";
+import { createDataSource } from "../db/data-source";
+import { ensureDatabase } from "../db/ensure-database";
+import { createSchema } from "../graphql/schema";
+import { createMetrics } from "../http/metrics";
+import { followBookAnnouncements } from "../queues/book-announcements";
+import { startMaintenance } from "../queues/maintenance.queue";
+import { OutboxRelay } from "../queues/outbox-relay";
+import { createServices, type Services } from "../services";
+
+export interface Roles {
+  api: boolean;
+  worker: boolean;
+}
+
+export interface System {
+  config: Config;
+  db: DataSource;
+  services: Services;
+  logger: Logger;
+  app?: App;
+  port?: number;
+  stop(): Promise<void>;
+}
+
+const MIGRATION_LOCK = 0x67780000;
+
+/** Creates the database if missing and runs pending migrations, one process at a time (advisory lock). */
+export async function prepareDatabase(config: Config, logger: Logger): Promise<DataSource> {
+  if (await ensureDatabase(config.DATABASE_URL)) logger.info("created the database");
+  const db = createDataSource(config.DATABASE_URL);
+  await db.initialize();
+  const runner = db.createQueryRunner();
+  try {
+    await runner.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    const ran = await db.runMigrations({ transaction: "each" });
+    if (ran.length > 0) logger.info({ migrations: ran.map((m) => m.name) }, "ran migrations");
+  } finally {
+    await runner.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+  return db;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    redact: { paths: ["authorization", "*.authorization", "req.headers.authorization", "secret", "*.secret", "token", "*.token", "password", "*.password"], censor: "[redacted]" },
+  });
+}
+
+/** Starts the roles asked for (api: HTTP + WebSocket; worker: outbox relay + queues) on one database and Redis. */
+export async function startSystem(config: Config, roles: Roles, logger = createLogger(config)): Promise<System> {
+  if (config.jwtSecretGenerated) logger.warn("JWT_SECRET is not set: generated one for this process; sessions end when it stops");
+  const db = await prepareDatabase(config, logger);
+  const redisOptions = { maxRetriesPerRequest: null, lazyConnect: false };
+  const redis = new Redis(config.REDIS_URL, redisOptions);
+  const subscriber = new Redis(config.REDIS_URL, redisOptions);
+  const services = createServices(db, {
+    publicUrl: config.PUBLIC_URL,
+    chainId: config.CHAIN_ID,
+    jwtSecret: config.JWT_SECRET,
+    sessionTtlSeconds: config.SESSION_TTL_SECONDS,
+    challengeTtlSeconds: config.CHALLENGE_TTL_SECONDS,
+    heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS,
+    bookCacheMaxAgeMs: 5000,
+  });
+  const stops: (() => Promise<void>)[] = [];
+  const system: System = {
+    config,
+    db,
+    services,
+    logger,
+    async stop() {
+      for (const stop of stops.reverse()) await stop().catch((err) => logger.warn({ err }, "error while stopping"));
+      subscriber.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+      await db.destroy();
+    },
+  };
+  try {
+    if (roles.worker) {
+      const relay = new OutboxRelay(config.DATABASE_URL, redis, config.QUEUE_PREFIX, logger);
+      await relay.start();
+      stops.push(() => relay.stop());
+      const maintenance = await startMaintenance({ connection: redis, prefix: config.QUEUE_PREFIX, offers: services.offers, db, logger, sweepMs: config.OFFER_EXPIRY_SWEEP_MS });
+      stops.push(() => maintenance.stop());
+    }
+    if (roles.api) {
+      stops.push(await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));
+      const app = await createApp({
+        schema: await createSchema(),
+        services,
+        logger,
+        metrics: createMetrics(),
+        bodyLimitBytes: config.BODY_LIMIT_BYTES,
+        limits: {
+          maxDepth: config.GRAPHQL_MAX_DEPTH,
+          maxCost: config.GRAPHQL_MAX_COST,
+          maxAliases: config.GRAPHQL_MAX_ALIASES,
+          maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
+          maxTokens: config.GRAPHQL_MAX_TOKENS,
+        },
+        probes: {
+          postgres: async () => void (await db.query("SELECT 1")),
+          redis: async () => void (await redis.ping()),
+        },
+      });
+      system.app = app;
+      system.port = await app.listen(config.PORT, config.HOST);
+      stops.push(() => app.close());
+    }
+  } catch (err) {
+    await system.stop();
+    throw err;
+  }
+  return system;
+}

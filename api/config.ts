@@ -1,0 +1,74 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+
+const intFrom = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    PORT: intFrom(0, 65535, 4000),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default("postgres://postgres@127.0.0.1:5432/gpu_exchange"),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+    JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    ADMIN_USER: z.string().min(1).optional(),
+    ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+    CHAIN_ID: z.coerce.bigint().positive().default(31337n),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/i).default("gx"),
+    SESSION_TTL_SECONDS: intFrom(60, 30 * 86400, 86400),
+    CHALLENGE_TTL_SECONDS: intFrom(10, 3600, 300),
+    HEARTBEAT_WINDOW_SECONDS: intFrom(5, 3600, 60),
+    OFFER_EXPIRY_SWEEP_MS: intFrom(100, 600_000, 5000),
+    BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024, 100 * 1024),
+    GRAPHQL_MAX_DEPTH: intFrom(2, 50, 10),
+    GRAPHQL_MAX_COST: intFrom(10, 1_000_000, 5000),
+    GRAPHQL_MAX_ALIASES: intFrom(0, 1000, 15),
+    GRAPHQL_MAX_TOKENS: intFrom(50, 100_000, 2000),
+    GRAPHQL_MAX_DIRECTIVES: intFrom(0, 1000, 20),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.JWT_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is required when NODE_ENV=production" });
+    }
+    if (Boolean(env.ADMIN_USER) !== Boolean(env.ADMIN_PASSWORD)) {
+      ctx.addIssue({ code: "custom", path: ["ADMIN_PASSWORD"], message: "ADMIN_USER and ADMIN_PASSWORD are set together" });
+    }
+    if (env.NODE_ENV === "production" && !env.PUBLIC_URL) {
+      ctx.addIssue({ code: "custom", path: ["PUBLIC_URL"], message: "is required when NODE_ENV=production (sign-in messages name its host)" });
+    }
+  });
+
+export type Config = Omit<z.infer<typeof schema>, "JWT_SECRET" | "PUBLIC_URL"> & {
+  JWT_SECRET: string;
+  PUBLIC_URL: string;
+  /** True when JWT_SECRET was generated for this process (development only). */
+  jwtSecretGenerated: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses the process's configuration from an environment once. Empty strings count as unset.
+ * Throws ConfigError naming each bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    JWT_SECRET: c.JWT_SECRET ?? randomBytes(32).toString("hex"),
+    jwtSecretGenerated: !c.JWT_SECRET,
+    PUBLIC_URL: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/$/, ""),
+  };
+}

@@ -1,0 +1,26 @@
+import { DataSource } from "typeorm";
+import { AccountEntity } from "./entities/account.entity";
+import { ApiKeyEntity } from "./entities/api-key.entity";
+import { AuthNonceEntity } from "./entities/auth-nonce.entity";
+import { MarketEntity } from "./entities/market.entity";
+import { NodeEntity } from "./entities/node.entity";
+import { OfferEntity } from "./entities/offer.entity";
+import { OutboxEntity } from "./entities/outbox.entity";
+import { Foundation1764000000000 } from "./migrations/1764000000000-foundation";
+
+export const ENTITIES = [AccountEntity, AuthNonceEntity, ApiKeyEntity, NodeEntity, MarketEntity, OfferEntity, OutboxEntity];
+export const MIGRATIONS = [Foundation1764000000000];
+
+/** The one DataSource shape of the app, the CLI and the tests: explicit entities, migrations only. */
+export function createDataSource(url: string, poolSize = 20): DataSource {
+  return new DataSource({
+    type: "postgres",
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    extra: { max: poolSize, application_name: "gpu-exchange" },
+  });
+}

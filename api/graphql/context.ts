@@ -1,0 +1,32 @@
+import DataLoader from "dataloader";
+import type { NodeEntity } from "../db/entities/node.entity";
+import type { Principal, Services } from "../services";
+import type { AccountView } from "../services/account.service";
+
+/** What every resolver receives: the caller (if signed in), the services, per-request loaders. */
+export interface GraphQLContext {
+  principal?: Principal;
+  services: Services;
+  loaders: {
+    node: DataLoader<string, NodeEntity | undefined>;
+    account: DataLoader<string, AccountView | undefined>;
+  };
+}
+
+function byId<T extends { id: string }>(fetch: (ids: readonly string[]) => Promise<T[]>) {
+  return new DataLoader<string, T | undefined>(async (ids) => {
+    const rows = new Map((await fetch(ids)).map((r) => [r.id, r]));
+    return ids.map((id) => rows.get(id));
+  });
+}
+
+export function createContext(services: Services, principal: Principal | undefined): GraphQLContext {
+  return {
+    principal,
+    services,
+    loaders: {
+      node: byId((ids) => services.nodes.byIds(ids)),
+      account: byId((ids) => services.accounts.byIds(ids)),
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { Field, ID, InputType, Int } from "type-graphql";
+import { DecimalScalar } from "../scalars";
+import { OfferStatus } from "../enums";
+
+@InputType()
+export class PostOfferInput {
+  @Field(() => ID) nodeId!: string;
+  @Field(() => String, { nullable: true, description: "Chooses the node's GPU group when it has more than one: a model (H100) or a market (H100-80GB)." })
+  gpuModel?: string | null;
+  @Field(() => DecimalScalar, { description: "OGPU per GPU-hour, more than 0." }) pricePerGpuHour!: bigint;
+  @Field(() => Int) gpuCount!: number;
+  @Field(() => Int, { nullable: true }) minDurationSeconds?: number | null;
+  @Field(() => Date, { nullable: true }) expiresAt?: Date | null;
+}
+
+@InputType()
+export class UpdateOfferInput {
+  @Field(() => DecimalScalar, { nullable: true }) pricePerGpuHour?: bigint | null;
+  @Field(() => Int, { nullable: true }) gpuCount?: number | null;
+  @Field(() => Int, { nullable: true }) minDurationSeconds?: number | null;
+  @Field(() => Date, { nullable: true }) expiresAt?: Date | null;
+}
+
+@InputType()
+export class OfferFilter {
+  @Field(() => ID, { nullable: true }) market?: string | null;
+  @Field(() => Int, { nullable: true }) minVramGb?: number | null;
+  @Field(() => DecimalScalar, { nullable: true }) maxPricePerGpuHour?: bigint | null;
+  @Field(() => String, { nullable: true }) region?: string | null;
+  @Field(() => OfferStatus, { nullable: true, description: "OPEN when left out." }) status?: OfferStatus | null;
+}

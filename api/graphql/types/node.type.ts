@@ -1,0 +1,41 @@
+import { Field, Float, ID, Int, ObjectType } from "type-graphql";
+import { DecimalScalar } from "../scalars";
+import { NodeStatus } from "../enums";
+
+@ObjectType({ simpleResolvers: true, description: "A group of identical GPUs on a node." })
+export class GpuGroup {
+  @Field({ description: "The model as registered, e.g. 'NVIDIA H100 80GB HBM3'." }) model!: string;
+  @Field(() => Int) vramGb!: number;
+  @Field(() => Int) count!: number;
+  @Field(() => ID, { description: "The market these GPUs sell in, e.g. H100-80GB." }) market!: string;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class NodeEarnings {
+  @Field(() => DecimalScalar) settled!: bigint;
+  @Field(() => DecimalScalar) pending!: bigint;
+}
+
+@ObjectType({ simpleResolvers: true, description: "A provider's machine." })
+export class Node {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field() region!: string;
+  @Field(() => NodeStatus) status!: NodeStatus;
+  @Field(() => Date, { nullable: true }) lastHeartbeatAt!: Date | null;
+  @Field(() => [GpuGroup]) gpus!: GpuGroup[];
+  @Field(() => Int, { nullable: true }) cpuCores!: number | null;
+  @Field(() => Int, { nullable: true }) ramGb!: number | null;
+  @Field(() => String, { nullable: true }) agentVersion!: string | null;
+  @Field(() => Float, { nullable: true, description: "Round trip measured by the agent, in ms; used over the region estimate." }) measuredLatencyMs!: number | null;
+  @Field() createdAt!: Date;
+  @Field(() => NodeEarnings, { nullable: true, description: "Null until settlement is released." }) earnings!: NodeEarnings | null;
+  providerId!: string;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class HeartbeatPayload {
+  @Field(() => ID) nodeId!: string;
+  @Field(() => NodeStatus) status!: NodeStatus;
+  @Field() serverTime!: Date;
+}

@@ -1,0 +1,41 @@
+import { Field, ID, Int, ObjectType } from "type-graphql";
+import { DecimalScalar } from "../scalars";
+import { OfferStatus } from "../enums";
+
+@ObjectType({ simpleResolvers: true, description: "GPUs of one market on one node, for sale at a price per GPU-hour." })
+export class Offer {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) market!: string;
+  @Field() gpuModel!: string;
+  @Field(() => Int) vramGb!: number;
+  @Field() region!: string;
+  @Field(() => DecimalScalar, { description: "OGPU per GPU-hour." }) pricePerGpuHour!: bigint;
+  @Field(() => Int) gpuCount!: number;
+  @Field(() => Int, { description: "GPUs not in use; what the book shows." }) availableGpus!: number;
+  @Field(() => Int, { nullable: true }) minDurationSeconds!: number | null;
+  @Field(() => OfferStatus) status!: OfferStatus;
+  @Field(() => Date, { nullable: true }) expiresAt!: Date | null;
+  @Field() createdAt!: Date;
+  @Field() updatedAt!: Date;
+  nodeId!: string;
+  providerId!: string;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class OfferEdge {
+  @Field() cursor!: string;
+  @Field(() => Offer) node!: Offer;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class PageInfo {
+  @Field() hasNextPage!: boolean;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class OfferConnection {
+  @Field(() => [OfferEdge]) edges!: OfferEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+  countTotal!: () => Promise<number>;
+}

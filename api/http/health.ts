@@ -1,0 +1,34 @@
+import type { Router } from "express";
+import express from "express";
+
+export type Probe = () => Promise<void>;
+
+function withTimeout(probe: Probe, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+    probe().then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+/** /healthz: the process answers. /readyz: every dependency answers within a second (503 naming those that do not). */
+export function healthRoutes(probes: Record<string, Probe>): Router {
+  const router = express.Router();
+  router.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  router.get("/readyz", async (_req, res) => {
+    const results = await Promise.all(
+      Object.entries(probes).map(async ([name, probe]) => {
+        try {
+          await withTimeout(probe, 1000);
+          return [name, "ok"] as const;
+        } catch (e) {
+          return [name, `unreachable: ${(e as Error).message.slice(0, 200)}`] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, r]) => r === "ok");
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(results) });
+  });
+  return router;
+}

@@ -1,0 +1,49 @@
+import type { ApolloServerPlugin } from "@apollo/server";
+import type { RequestHandler } from "express";
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<"method" | "route" | "status">;
+  graphqlDuration: Histogram<"operation" | "type" | "outcome">;
+  graphqlErrors: Counter<"code">;
+}
+
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** A registry per app (tests run several in one process), with default process metrics. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpDuration: new Histogram({ name: "http_request_duration_seconds", help: "HTTP requests by route", labelNames: ["method", "route", "status"], buckets: BUCKETS, registers: [registry] }),
+    graphqlDuration: new Histogram({ name: "graphql_operation_duration_seconds", help: "GraphQL operations, parse to response", labelNames: ["operation", "type", "outcome"], buckets: BUCKETS, registers: [registry] }),
+    graphqlErrors: new Counter({ name: "graphql_errors_total", help: "GraphQL errors sent, by code", labelNames: ["code"], registers: [registry] }),
+  };
+}
+
+/** Times every HTTP request; the route label is the matched path, or "other" (no unbounded labels). */
+export function httpTiming(metrics: Metrics, knownPaths: ReadonlySet<string>): RequestHandler {
+  return (req, res, next) => {
+    const end = metrics.httpDuration.startTimer({ method: req.method });
+    res.on("finish", () => end({ route: knownPaths.has(req.path) ? req.path : "other", status: String(res.statusCode) }));
+    next();
+  };
+}
+
+/** Times GraphQL operations by name (bounded to 64 chars) and counts errors by code. */
+export function graphqlTiming<T extends object>(metrics: Metrics): ApolloServerPlugin<T> {
+  return {
+    async requestDidStart() {
+      const end = metrics.graphqlDuration.startTimer();
+      return {
+        async willSendResponse(rc) {
+          const errors = rc.response.body.kind === "single" ? (rc.response.body.singleResult.errors ?? []) : [];
+          for (const e of errors) metrics.graphqlErrors.inc({ code: String(e.extensions?.code ?? "UNKNOWN") });
+          end({ operation: (rc.operationName ?? "anonymous").slice(0, 64), type: rc.operation?.operation ?? "unknown", outcome: errors.length ? "error" : "ok" });
+        },
+      };
+    },
+  };
+}

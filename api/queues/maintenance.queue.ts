@@ -1,0 +1,34 @@
+import { Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { DataSource } from "typeorm";
+import type { OfferService } from "../services/offer.service";
+
+export const MAINTENANCE_QUEUE = "maintenance";
+
+/**
+ * The maintenance queue: a job scheduler runs the sweep every `sweepMs` — expiring offers past their
+ * expiresAt (with book deltas) and deleting sign-in challenges that expired over an hour ago.
+ */
+export async function startMaintenance(deps: { connection: Redis; prefix: string; offers: OfferService; db: DataSource; logger: Logger; sweepMs: number }) {
+  const queue = new Queue(MAINTENANCE_QUEUE, { connection: deps.connection, prefix: deps.prefix });
+  await queue.upsertJobScheduler("sweep", { every: deps.sweepMs }, { name: "sweep", data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  const worker = new Worker(
+    MAINTENANCE_QUEUE,
+    async () => {
+      const expired = await deps.offers.expireDue();
+      await deps.db.query(`DELETE FROM auth_nonces WHERE expires_at < now() - interval '1 hour'`);
+      if (expired > 0) deps.logger.info({ expired }, "expired offers");
+      return { expired };
+    },
+    { connection: deps.connection, prefix: deps.prefix, concurrency: 1 },
+  );
+  worker.on("failed", (_job, err) => deps.logger.warn({ err }, "maintenance sweep failed; it runs again on schedule"));
+  return {
+    queue,
+    async stop() {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { marketIdOf, regionById } from "../../matching";
+import type { DataSource, EntityManager } from "typeorm";
+import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
+import { badInput, conflict, forbidden, notFound } from "./errors";
+import { assertId, requirePrincipal, type Principal } from "./principal";
+
+export interface GpuInputData {
+  model: string;
+  vramGb: number;
+  count: number;
+}
+
+export interface RegisterNodeData {
+  name: string;
+  region: string;
+  gpus: GpuInputData[];
+  cpuCores?: number | null;
+  ramGb?: number | null;
+  agentVersion?: string | null;
+}
+
+export interface NodeMetricsData {
+  gpuUtilization?: number | null;
+  gpuTemperatureC?: number | null;
+  measuredLatencyMs?: number | null;
+}
+
+export type NodeStatusValue = "ONLINE" | "OFFLINE";
+export const MAX_GPU_GROUPS = 16;
+export const MAX_GPUS_PER_GROUP = 64;
+
+/** Nodes: registration (idempotent by name per provider), heartbeats, liveness. */
+export class NodeService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly heartbeatWindowSeconds: number,
+  ) {}
+
+  /** ONLINE while the last heartbeat is within the window, OFFLINE after (and before the first). */
+  statusOf(node: Pick<NodeEntity, "lastHeartbeatAt">, now = new Date()): NodeStatusValue {
+    const last = node.lastHeartbeatAt?.getTime();
+    return last !== undefined && now.getTime() - last <= this.heartbeatWindowSeconds * 1000 ? "ONLINE" : "OFFLINE";
+  }
+
+  /**
+   * Registers a node, or updates the caller's node of the same name (an agent re-registering after a
+   * restart). GPU groups of one market are merged. Open offers must still fit the new GPUs: CONFLICT if not.
+   */
+  async register(principal: Principal | undefined, input: RegisterNodeData): Promise<NodeEntity> {
+    const who = requirePrincipal(principal);
+    const data = validateRegistration(input);
+    return this.db.transaction(async (tx) => {
+      const repo = tx.getRepository(NodeEntity);
+      await tx.query(
+        `INSERT INTO nodes (provider_id, name, region, gpus, cpu_cores, ram_gb, agent_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, name) DO NOTHING`,
+        [who.accountId, data.name, data.region, JSON.stringify(data.gpus), data.cpuCores, data.ramGb, data.agentVersion],
+      );
+      const [locked] = await tx.query(`SELECT id FROM nodes WHERE provider_id = $1 AND name = $2 FOR UPDATE`, [who.accountId, data.name]);
+      await assertOffersFit(tx, locked.id, data.gpus);
+      await repo.update({ id: locked.id }, { region: data.region, gpus: data.gpus, cpuCores: data.cpuCores, ramGb: data.ramGb, agentVersion: data.agentVersion });
+      await tx.query(`UPDATE offers SET region = $2 WHERE node_id = $1 AND region <> $2`, [locked.id, data.region]);
+      return repo.findOneByOrFail({ id: locked.id });
+    });
+  }
+
+  /** Records a heartbeat (and optional metrics) from the node's owner. */
+  async heartbeat(principal: Principal | undefined, nodeId: string, metrics: NodeMetricsData | undefined): Promise<NodeEntity> {
+    const who = requirePrincipal(principal);
+    const node = await this.owned(who, nodeId);
+    const m = validateMetrics(metrics ?? {});
+    await this.db.query(
+      `UPDATE nodes SET last_heartbeat_at = now(),
+         gpu_utilization = coalesce($2, gpu_utilization),
+         gpu_temperature_c = coalesce($3, gpu_temperature_c),
+         measured_latency_ms = coalesce($4, measured_latency_ms)
+       WHERE id = $1`,
+      [node.id, m.gpuUtilization ?? null, m.gpuTemperatureC ?? null, m.measuredLatencyMs ?? null],
+    );
+    return this.db.getRepository(NodeEntity).findOneByOrFail({ id: node.id });
+  }
+
+  /** The caller's nodes, oldest first. */
+  async mine(principal: Principal | undefined): Promise<NodeEntity[]> {
+    const who = requirePrincipal(principal);
+    return this.db.getRepository(NodeEntity).find({ where: { providerId: who.accountId }, order: { createdAt: "ASC", id: "ASC" } });
+  }
+
+  /** The node, if the caller owns it: NOT_FOUND when it does not exist, FORBIDDEN when it is another's. */
+  async owned(who: Principal, nodeId: string, tx?: EntityManager): Promise<NodeEntity> {
+    assertId("node", nodeId);
+    const node = await (tx ?? this.db.manager).getRepository(NodeEntity).findOneBy({ id: nodeId });
+    if (!node) throw notFound("node", nodeId);
+    if (node.providerId !== who.accountId) throw forbidden("this node belongs to another provider");
+    return node;
+  }
+
+  async byIds(ids: readonly string[]): Promise<NodeEntity[]> {
+    return this.db.getRepository(NodeEntity).createQueryBuilder("n").where("n.id IN (:...ids)", { ids }).getMany();
+  }
+}
+
+function validateRegistration(input: RegisterNodeData) {
+  const name = input.name.trim();
+  if (name.length < 1 || name.length > 100) throw badInput("a node's name must be 1 to 100 characters");
+  const region = regionById(input.region).id;
+  if (input.gpus.length < 1 || input.gpus.length > MAX_GPU_GROUPS) throw badInput(`a node has 1 to ${MAX_GPU_GROUPS} GPU groups`);
+  const byMarket = new Map<string, NodeGpuGroup>();
+  for (const gpu of input.gpus) {
+    if (!Number.isInteger(gpu.count) || gpu.count < 1 || gpu.count > MAX_GPUS_PER_GROUP) {
+      throw badInput(`a GPU group's count must be 1 to ${MAX_GPUS_PER_GROUP}, got ${gpu.count}`);
+    }
+    const market = marketIdOf(gpu.model, gpu.vramGb);
+    const model = gpu.model.trim().slice(0, 100);
+    const group = byMarket.get(market);
+    if (group) group.count += gpu.count;
+    else byMarket.set(market, { model, vramGb: gpu.vramGb, count: gpu.count, market });
+  }
+  for (const g of byMarket.values()) {
+    if (g.count > MAX_GPUS_PER_GROUP) throw badInput(`at most ${MAX_GPUS_PER_GROUP} GPUs of one market per node, got ${g.count} of ${g.market}`);
+  }
+  const optionalInt = (v: number | null | undefined, what: string, max: number) => {
+    if (v === null || v === undefined) return null;
+    if (!Number.isInteger(v) || v < 1 || v > max) throw badInput(`${what} must be a whole number from 1 to ${max}`);
+    return v;
+  };
+  const agentVersion = input.agentVersion?.trim() || null;
+  if (agentVersion && agentVersion.length > 64) throw badInput("agentVersion has at most 64 characters");
+  return {
+    name,
+    region,
+    gpus: [...byMarket.values()],
+    cpuCores: optionalInt(input.cpuCores, "cpuCores", 4096),
+    ramGb: optionalInt(input.ramGb, "ramGb", 1 << 20),
+    agentVersion,
+  };
+}
+
+function validateMetrics(m: NodeMetricsData): NodeMetricsData {
+  const inRange = (v: number | null | undefined, what: string, min: number, max: number) => {
+    if (v !== null && v !== undefined && !(Number.isFinite(v) && v >= min && v <= max)) throw badInput(`${what} must be from ${min} to ${max}`);
+  };
+  inRange(m.gpuUtilization, "gpuUtilization", 0, 1);
+  inRange(m.gpuTemperatureC, "gpuTemperatureC", -50, 150);
+  inRange(m.measuredLatencyMs, "measuredLatencyMs", 0, 60_000);
+  return m;
+}
+
+async function assertOffersFit(tx: EntityManager, nodeId: string, gpus: NodeGpuGroup[]): Promise<void> {
+  const rows: { market: string; gpus: number }[] = await tx.query(
+    `SELECT market, sum(gpu_count)::int AS gpus FROM offers WHERE node_id = $1 AND status = 'OPEN' GROUP BY market`,
+    [nodeId],
+  );
+  for (const row of rows) {
+    const have = gpus.find((g) => g.market === row.market)?.count ?? 0;
+    if (row.gpus > have) {
+      throw conflict(`open offers sell ${row.gpus} GPUs of ${row.market} on this node but it would have ${have}; cancel or resize them first`);
+    }
+  }
+}

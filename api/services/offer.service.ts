@@ -1,0 +1,249 @@
+import { normalizeGpuModel, parseMarketId, regionById } from "../../matching";
+import type { DataSource, EntityManager } from "typeorm";
+import { ensureMarket, recordAskChanges, type BookDelta } from "../db/repositories/book.repository";
+import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
+import { OfferEntity, type OfferStatusValue } from "../db/entities/offer.entity";
+import { decodeOfferCursor, listOffers, type OfferFilterData, type OfferPage } from "../db/repositories/offer.repository";
+import { badInput, conflict, forbidden, notFound } from "./errors";
+import { assertId, requirePrincipal, type Principal } from "./principal";
+
+export interface PostOfferData {
+  nodeId: string;
+  gpuModel?: string | null;
+  priceWei: bigint;
+  gpuCount: number;
+  minDurationSeconds?: number | null;
+  expiresAt?: Date | null;
+}
+
+export interface UpdateOfferData {
+  priceWei?: bigint | null;
+  gpuCount?: number | null;
+  minDurationSeconds?: number | null;
+  expiresAt?: Date | null;
+}
+
+/** Highest price per GPU-hour accepted: 10^6 OGPU in wei. */
+export const MAX_PRICE_WEI = 10n ** 24n;
+export const MAX_MIN_DURATION_SECONDS = 30 * 86400;
+export const MAX_OFFER_LIFETIME_MS = 366 * 86400 * 1000;
+export const PAGE_DEFAULT = 20;
+export const PAGE_MAX = 100;
+
+/** Called after a commit that changed books, with the deltas it recorded (cache invalidation). */
+export type BookChangeListener = (deltas: readonly BookDelta[]) => void;
+
+/** Offers: post, reprice/resize, cancel, expire, list. Every change of the book records its deltas. */
+export class OfferService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly onBookChange: BookChangeListener = () => undefined,
+  ) {}
+
+  async post(principal: Principal | undefined, input: PostOfferData, now = new Date()): Promise<OfferEntity> {
+    const who = requirePrincipal(principal);
+    assertId("node", input.nodeId);
+    validatePrice(input.priceWei);
+    validateCount(input.gpuCount);
+    validateOptional(input, now);
+    const { offer, deltas } = await this.db.transaction(async (tx) => {
+      const node = await lockOwnedNode(tx, who, input.nodeId);
+      const group = chooseGroup(node, input.gpuModel);
+      await assertCapacity(tx, node.id, group, input.gpuCount, undefined);
+      await ensureMarket(tx, group.market, group.market.replace(/-\d+GB$/, ""), group.vramGb);
+      const repo = tx.getRepository(OfferEntity);
+      const inserted = await repo.insert({
+        nodeId: node.id,
+        providerId: who.accountId,
+        market: group.market,
+        gpuModel: group.market.replace(/-\d+GB$/, ""),
+        vramGb: group.vramGb,
+        region: node.region,
+        priceWei: input.priceWei,
+        gpuCount: input.gpuCount,
+        availableGpus: input.gpuCount,
+        minDurationSeconds: input.minDurationSeconds ?? null,
+        status: "OPEN",
+        expiresAt: input.expiresAt ?? null,
+      });
+      const id = inserted.identifiers[0].id as string;
+      const deltas = await recordAskChanges(tx, group.market, [input.priceWei]);
+      return { offer: await repo.findOneByOrFail({ id }), deltas };
+    });
+    this.onBookChange(deltas);
+    return offer;
+  }
+
+  /** Reprices and/or resizes an OPEN offer of the caller's; a resize keeps GPUs in use and fits the node. */
+  async update(principal: Principal | undefined, id: string, input: UpdateOfferData, now = new Date()): Promise<OfferEntity> {
+    const who = requirePrincipal(principal);
+    assertId("offer", id);
+    const fields = [input.priceWei, input.gpuCount, input.minDurationSeconds, input.expiresAt].filter((v) => v !== undefined && v !== null);
+    if (fields.length === 0) throw badInput("say what to change: pricePerGpuHour, gpuCount, minDurationSeconds or expiresAt");
+    if (input.priceWei !== undefined && input.priceWei !== null) validatePrice(input.priceWei);
+    if (input.gpuCount !== undefined && input.gpuCount !== null) validateCount(input.gpuCount);
+    validateOptional(input, now);
+    const { offer, deltas } = await this.db.transaction(async (tx) => {
+      const current = await this.lockOwnedOffer(tx, who, id, now);
+      const node = await tx.getRepository(NodeEntity).findOneByOrFail({ id: current.nodeId });
+      const inUse = current.gpuCount - current.availableGpus;
+      const gpuCount = input.gpuCount ?? current.gpuCount;
+      if (gpuCount < inUse) throw conflict(`${inUse} GPUs of this offer are in use; it cannot shrink below that`);
+      const group = node.gpus.find((g) => g.market === current.market);
+      if (!group) throw conflict(`the node no longer has GPUs of ${current.market}; cancel this offer`);
+      await assertCapacity(tx, node.id, group, gpuCount, current.id);
+      const priceWei = input.priceWei ?? current.priceWei;
+      await tx.getRepository(OfferEntity).update(
+        { id },
+        {
+          priceWei,
+          gpuCount,
+          availableGpus: gpuCount - inUse,
+          minDurationSeconds: input.minDurationSeconds ?? current.minDurationSeconds,
+          expiresAt: input.expiresAt ?? current.expiresAt,
+        },
+      );
+      const changed = priceWei !== current.priceWei || gpuCount !== current.gpuCount;
+      const deltas = changed ? await recordAskChanges(tx, current.market, [current.priceWei, priceWei]) : [];
+      return { offer: await tx.getRepository(OfferEntity).findOneByOrFail({ id }), deltas };
+    });
+    this.onBookChange(deltas);
+    return offer;
+  }
+
+  /** Cancels an offer of the caller's; cancelling a cancelled offer returns it unchanged, an expired one is CONFLICT. */
+  async cancel(principal: Principal | undefined, id: string, now = new Date()): Promise<OfferEntity> {
+    const who = requirePrincipal(principal);
+    assertId("offer", id);
+    const { offer, deltas } = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query(`SELECT status FROM offers WHERE id = $1`, [id]);
+      if (row?.status === "CANCELLED") {
+        const existing = await tx.getRepository(OfferEntity).findOneByOrFail({ id });
+        if (existing.providerId !== who.accountId) throw forbidden("this offer belongs to another provider");
+        return { offer: existing, deltas: [] };
+      }
+      const current = await this.lockOwnedOffer(tx, who, id, now);
+      await tx.getRepository(OfferEntity).update({ id }, { status: "CANCELLED" });
+      const deltas = await recordAskChanges(tx, current.market, [current.priceWei]);
+      return { offer: await tx.getRepository(OfferEntity).findOneByOrFail({ id }), deltas };
+    });
+    this.onBookChange(deltas);
+    return offer;
+  }
+
+  /** Marks OPEN offers whose expiresAt has passed EXPIRED, each with its book delta. Returns how many. */
+  async expireDue(now = new Date(), limit = 500): Promise<number> {
+    const due: { id: string; node_id: string }[] = await this.db.query(
+      `SELECT id, node_id FROM offers WHERE status = 'OPEN' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+      [now, limit],
+    );
+    let expired = 0;
+    for (const { id, node_id } of due) {
+      const deltas = await this.db.transaction(async (tx) => {
+        await tx.query(`SELECT id FROM nodes WHERE id = $1 FOR UPDATE`, [node_id]);
+        const [offer] = await tx.query(
+          `UPDATE offers SET status = 'EXPIRED', updated_at = now() WHERE id = $1 AND status = 'OPEN' AND expires_at <= $2 RETURNING market, price_wei`,
+          [id, now],
+        );
+        return offer ? recordAskChanges(tx, offer.market, [BigInt(offer.price_wei)]) : [];
+      });
+      if (deltas.length > 0) expired++;
+      this.onBookChange(deltas);
+    }
+    return expired;
+  }
+
+  async list(filter: OfferFilterData, first: number | undefined | null, after: string | undefined | null, now = new Date()): Promise<OfferPage> {
+    const size = pageSize(first);
+    if (filter.minVramGb !== undefined && (!Number.isInteger(filter.minVramGb) || filter.minVramGb < 0)) throw badInput("minVramGb must be 0 or more");
+    const checked: OfferFilterData = {
+      ...filter,
+      market: filter.market === undefined ? undefined : parseMarketId(filter.market).id,
+      region: filter.region === undefined ? undefined : regionById(filter.region).id,
+    };
+    const cursor = after === undefined || after === null ? undefined : decodeOfferCursor(after);
+    if (after && !cursor) throw badInput("after is not a cursor of this list; pass an endCursor or cursor it returned");
+    return listOffers(this.db, checked, size, cursor, now);
+  }
+
+  /** The status a client sees: an OPEN offer past its expiresAt is EXPIRED even before the sweep records it. */
+  static visibleStatus(offer: Pick<OfferEntity, "status" | "expiresAt">, now = new Date()): OfferStatusValue {
+    return offer.status === "OPEN" && offer.expiresAt !== null && offer.expiresAt <= now ? "EXPIRED" : offer.status;
+  }
+
+  async byNode(nodeIds: readonly string[], status: OfferStatusValue | undefined, now = new Date()): Promise<OfferEntity[]> {
+    const rows = await this.db.getRepository(OfferEntity).createQueryBuilder("o").where("o.node_id IN (:...nodeIds)", { nodeIds }).orderBy("o.ordinal", "ASC").getMany();
+    return status ? rows.filter((o) => OfferService.visibleStatus(o, now) === status) : rows;
+  }
+
+  private async lockOwnedOffer(tx: EntityManager, who: Principal, id: string, now: Date): Promise<OfferEntity> {
+    const [found] = await tx.query(`SELECT node_id, provider_id FROM offers WHERE id = $1`, [id]);
+    if (!found) throw notFound("offer", id);
+    if (found.provider_id !== who.accountId) throw forbidden("this offer belongs to another provider");
+    await tx.query(`SELECT id FROM nodes WHERE id = $1 FOR UPDATE`, [found.node_id]);
+    const offer = await tx.getRepository(OfferEntity).createQueryBuilder("o").setLock("pessimistic_write").where("o.id = :id", { id }).getOneOrFail();
+    const status = OfferService.visibleStatus(offer, now);
+    if (status !== "OPEN") throw conflict(`this offer is ${status}; post a new one`);
+    return offer;
+  }
+}
+
+/** The page size asked for: 1 to 100, 20 when left out; BAD_USER_INPUT otherwise. */
+export function pageSize(first: number | undefined | null): number {
+  if (first === undefined || first === null) return PAGE_DEFAULT;
+  if (!Number.isInteger(first) || first < 1 || first > PAGE_MAX) throw badInput(`first must be from 1 to ${PAGE_MAX}, got ${first}`);
+  return first;
+}
+
+async function lockOwnedNode(tx: EntityManager, who: Principal, nodeId: string): Promise<NodeEntity> {
+  const node = await tx.getRepository(NodeEntity).createQueryBuilder("n").setLock("pessimistic_write").where("n.id = :id", { id: nodeId }).getOne();
+  if (!node) throw notFound("node", nodeId);
+  if (node.providerId !== who.accountId) throw forbidden("this node belongs to another provider");
+  return node;
+}
+
+function chooseGroup(node: NodeEntity, gpuModel: string | null | undefined): NodeGpuGroup {
+  if (gpuModel === undefined || gpuModel === null || gpuModel.trim() === "") {
+    if (node.gpus.length === 1) return node.gpus[0];
+    throw badInput(`this node has GPUs of ${node.gpus.map((g) => g.market).join(", ")}; name one with gpuModel`);
+  }
+  const asMarket = /-\d+GB$/i.test(gpuModel.trim()) ? parseMarketId(gpuModel).id : undefined;
+  const model = asMarket ? undefined : normalizeGpuModel(gpuModel);
+  const groups = node.gpus.filter((g) => g.market === asMarket || g.market.replace(/-\d+GB$/, "") === model);
+  if (groups.length === 1) return groups[0];
+  if (groups.length === 0) throw badInput(`this node has no ${gpuModel.slice(0, 64)} GPUs; it has ${node.gpus.map((g) => g.market).join(", ")}`);
+  throw badInput(`this node has ${groups.map((g) => g.market).join(" and ")}; name the market in gpuModel, e.g. "${groups[0].market}"`);
+}
+
+async function assertCapacity(tx: EntityManager, nodeId: string, group: NodeGpuGroup, gpuCount: number, exceptOfferId: string | undefined): Promise<void> {
+  const [row] = await tx.query(
+    `SELECT coalesce(sum(gpu_count), 0)::int AS gpus FROM offers
+      WHERE node_id = $1 AND market = $2 AND status = 'OPEN' AND ($3::uuid IS NULL OR id <> $3::uuid)`,
+    [nodeId, group.market, exceptOfferId ?? null],
+  );
+  const free = group.count - row.gpus;
+  if (gpuCount > free) {
+    throw badInput(`this node has ${group.count} GPUs of ${group.market} and ${row.gpus} are in other open offers; offer at most ${Math.max(free, 0)}`);
+  }
+}
+
+function validatePrice(priceWei: bigint): void {
+  if (priceWei <= 0n) throw badInput("pricePerGpuHour must be more than 0");
+  if (priceWei > MAX_PRICE_WEI) throw badInput("pricePerGpuHour may be at most 1000000 OGPU per GPU-hour");
+}
+
+function validateCount(gpuCount: number): void {
+  if (!Number.isInteger(gpuCount) || gpuCount < 1) throw badInput(`gpuCount must be a whole number of 1 or more, got ${gpuCount}`);
+}
+
+function validateOptional(input: { minDurationSeconds?: number | null; expiresAt?: Date | null }, now: Date): void {
+  const min = input.minDurationSeconds;
+  if (min !== undefined && min !== null && (!Number.isInteger(min) || min < 1 || min > MAX_MIN_DURATION_SECONDS)) {
+    throw badInput(`minDurationSeconds must be from 1 to ${MAX_MIN_DURATION_SECONDS}`);
+  }
+  const at = input.expiresAt;
+  if (at !== undefined && at !== null) {
+    if (at.getTime() <= now.getTime()) throw badInput("expiresAt must be in the future");
+    if (at.getTime() > now.getTime() + MAX_OFFER_LIFETIME_MS) throw badInput("expiresAt may be at most a year ahead");
+  }
+}

@@ -1,0 +1,13 @@
+/** Codes of every error raised by matching/. */
+export const MATCHING_ERROR_CODES = ["INVALID_GPU_MODEL", "INVALID_VRAM", "UNKNOWN_REGION", "INVALID_MARKET"] as const;
+export type MatchingErrorCode = (typeof MATCHING_ERROR_CODES)[number];
+
+export class MatchingError extends Error {
+  constructor(
+    readonly code: MatchingErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "MatchingError";
+  }
+}

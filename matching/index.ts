@@ -1,0 +1,3 @@
+export * from "./errors";
+export * from "./market-id";
+export * from "./regions";

@@ -1,0 +1,3 @@
+export * from "./errors";
+export * from "./units";
+export * from "./order-book";
