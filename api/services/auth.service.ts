@@ -6,6 +6,7 @@ import type { DataSource } from "typeorm";
 import { AccountEntity } from "../db/entities/account.entity";
 import { ApiKeyEntity } from "../db/entities/api-key.entity";
 import { AuthNonceEntity } from "../db/entities/auth-nonce.entity";
+import { updateReturning } from "../db/query";
 import { badInput, ServiceError } from "./errors";
 import type { Principal } from "./principal";
 
@@ -100,13 +101,14 @@ export class AuthService {
       throw unauthenticated(expired ? "the challenge has expired; ask for a new one" : "the signature does not match the message and address");
     }
     const address = message.address.toLowerCase();
-    const consumed = await this.db.query(
+    const consumed = await updateReturning(
+      this.db,
       `UPDATE auth_nonces SET consumed_at = $4
         WHERE nonce = $1 AND address = $2 AND chain_id = $3 AND consumed_at IS NULL AND expires_at > $4
         RETURNING nonce`,
       [message.nonce, address, BigInt(message.chainId).toString(), now],
     );
-    if (consumed[1] !== 1) throw unauthenticated("this challenge is unknown, already used or expired; ask for a new one");
+    if (consumed.length !== 1) throw unauthenticated("this challenge is unknown, already used or expired; ask for a new one");
     const account = await this.accountFor(address);
     const expiresAt = new Date(now.getTime() + this.settings.sessionTtlSeconds * 1000);
     const token = await new SignJWT({ addr: address })

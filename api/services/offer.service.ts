@@ -2,6 +2,7 @@ import { normalizeGpuModel, parseMarketId, regionById } from "../../matching";
 import type { DataSource, EntityManager } from "typeorm";
 import { ensureMarket, recordAskChanges, type BookDelta } from "../db/repositories/book.repository";
 import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
+import { updateReturning } from "../db/query";
 import { OfferEntity, type OfferStatusValue } from "../db/entities/offer.entity";
 import { decodeOfferCursor, listOffers, type OfferFilterData, type OfferPage } from "../db/repositories/offer.repository";
 import { badInput, conflict, forbidden, notFound } from "./errors";
@@ -141,7 +142,8 @@ export class OfferService {
     for (const { id, node_id } of due) {
       const deltas = await this.db.transaction(async (tx) => {
         await tx.query(`SELECT id FROM nodes WHERE id = $1 FOR UPDATE`, [node_id]);
-        const [offer] = await tx.query(
+        const [offer] = await updateReturning<{ market: string; price_wei: string }>(
+          tx,
           `UPDATE offers SET status = 'EXPIRED', updated_at = now() WHERE id = $1 AND status = 'OPEN' AND expires_at <= $2 RETURNING market, price_wei`,
           [id, now],
         );

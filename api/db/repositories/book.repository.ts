@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { updateReturning } from "../query";
 
 /** The outbox channel Postgres notifies on commit, so the relay publishes without polling delay. */
 export const OUTBOX_NOTIFY_CHANNEL = "gx_outbox";
@@ -36,7 +37,7 @@ export async function ensureMarket(tx: EntityManager, id: string, gpuModel: stri
 export async function recordAskChanges(tx: EntityManager, market: string, pricesWei: readonly bigint[]): Promise<BookDelta[]> {
   const distinct = [...new Set(pricesWei)];
   if (distinct.length === 0) return [];
-  const [row] = await tx.query(`UPDATE markets SET sequence = sequence + $2 WHERE id = $1 RETURNING sequence`, [market, distinct.length]);
+  const [row] = await updateReturning<{ sequence: string }>(tx, `UPDATE markets SET sequence = sequence + $2 WHERE id = $1 RETURNING sequence`, [market, distinct.length]);
   const last = BigInt(row.sequence);
   const deltas: BookDelta[] = [];
   for (const [i, priceWei] of distinct.entries()) {

@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-async function challengeFor(wallet: Wallet) {
+async function challengeFor(wallet: { address: string }) {
   const r = await gql(server.url, op("AuthChallenge"), { address: wallet.address });
   expect(r.errors).toBeUndefined();
   return r.data!.authChallenge as { message: string; nonce: string; expiresAt: string };
