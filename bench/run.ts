@@ -1,0 +1,517 @@
+/**
+ * `npm run bench`: starts the whole server (`node dist/api/bin/main.js`) on a fresh database, seeds a book
+ * over GraphQL (wallet sign-in, nodes, offers), then loads three read operations with autocannon and writes
+ * BENCHMARKS.md. Exits non-zero when a scenario saw errors or the server could not be started.
+ *
+ * Environment (all optional):
+ *   BENCH_DURATION_S     measured seconds per scenario (10)
+ *   BENCH_WARMUP_S       warm-up seconds before each scenario (2)
+ *   BENCH_CONNECTIONS    concurrent connections (50)
+ *   BENCH_NODES          nodes to register (50), 8 H100 80GB each
+ *   BENCH_OFFERS         1-GPU offers to post (400), over BENCH_LEVELS price levels (40) from 2.00
+ *   BENCH_PG_URL         Postgres server to use (postgres://postgres@127.0.0.1:5432)
+ *   BENCH_DB             database name, dropped at start (gx_bench)
+ *   REDIS_URL            Redis for the server (redis://127.0.0.1:6379)
+ *   BENCH_OUTPUT         where to write the report (BENCHMARKS.md in the repository root; "-" for none)
+ *   BENCH_SCENARIOS      comma-separated subset to run, e.g. "trivial,orderBook" (all); a subset writes no report
+ *   BENCH_SERVER_ARGS    extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (none)
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import { Wallet } from "ethers";
+import { Kind, parse, print, type OperationDefinitionNode } from "graphql";
+import { Client } from "pg";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+function envInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got ${raw}`);
+  return n;
+}
+
+const settings = {
+  durationS: envInt("BENCH_DURATION_S", 10),
+  warmupS: envInt("BENCH_WARMUP_S", 2, 0),
+  connections: envInt("BENCH_CONNECTIONS", 50),
+  nodes: envInt("BENCH_NODES", 50),
+  offers: envInt("BENCH_OFFERS", 400),
+  levels: envInt("BENCH_LEVELS", 40),
+  pgUrl: (process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/$/, ""),
+  dbName: process.env.BENCH_DB ?? "gx_bench",
+  redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  output: process.env.BENCH_OUTPUT ?? path.join(ROOT, "BENCHMARKS.md"),
+  scenarios: (process.env.BENCH_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+  serverArgs: (process.env.BENCH_SERVER_ARGS ?? "").split(/\s+/).filter(Boolean),
+};
+
+const MARKET = "H100-80GB";
+const GPU = { model: "NVIDIA H100 80GB HBM3", vramGb: 80, count: 8 };
+const REGIONS = ["us-east", "eu-central", "ap-northeast", "us-west", "eu-west"];
+const PROVIDERS = 5;
+const TARGET = { orderBookShareOfTrivial: 0.8, orderBookP99Ms: 25 };
+
+// ------------------------------------------------------------------ GraphQL over HTTP
+
+interface GqlResult {
+  status: number;
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+async function gql(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GqlResult> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, ...(JSON.parse(text) as Omit<GqlResult, "status">) };
+  } catch {
+    return { status: res.status, errors: [{ message: `not JSON: ${text.slice(0, 200)}` }] };
+  }
+}
+
+/** The data of a request that must succeed; throws naming the operation otherwise. */
+async function must(url: string, what: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<Record<string, unknown>> {
+  const r = await gql(url, query, variables, token);
+  if (r.status !== 200 || r.errors?.length || !r.data) {
+    throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.errors ?? r.data).slice(0, 500)}`);
+  }
+  return r.data;
+}
+
+/** One named operation from the contract's .graphql files, printed on its own. */
+function contractOperation(file: string, name: string): string {
+  const doc = parse(readFileSync(path.join(ROOT, "contract", file), "utf8"));
+  const op = doc.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name);
+  if (!op) throw new Error(`contract/${file} has no operation ${name}`);
+  return print(op);
+}
+
+const REGISTER_NODE = contractOperation("provider.graphql", "RegisterNode");
+const POST_OFFER = contractOperation("provider.graphql", "PostOffer");
+const ORDER_BOOK = contractOperation("market.graphql", "OrderBook");
+const OFFERS = contractOperation("provider.graphql", "Offers");
+const AUTH_CHALLENGE = `mutation AuthChallenge($address: String!) { authChallenge(address: $address) { message } }`;
+const SIGN_IN = `mutation SignIn($message: String!, $signature: String!) { signIn(message: $message, signature: $signature) { token } }`;
+
+async function signIn(url: string, wallet: Pick<Wallet, "address" | "signMessage">): Promise<string> {
+  const challenge = await must(url, "authChallenge", AUTH_CHALLENGE, { address: wallet.address });
+  const message = (challenge.authChallenge as { message: string }).message;
+  const signed = await must(url, "signIn", SIGN_IN, { message, signature: await wallet.signMessage(message) });
+  return (signed.signIn as { token: string }).token;
+}
+
+// ------------------------------------------------------------------ server process
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function dropDatabase(): Promise<void> {
+  const admin = new Client({ connectionString: `${settings.pgUrl}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${settings.dbName.replace(/"/g, '""')}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  /** The last lines the server wrote, for failure reports. */
+  tail: string[];
+  /** How many lines the server wrote (LOG_LEVEL=warn: warnings and errors). */
+  lines: () => number;
+  stop(): Promise<void>;
+}
+
+function startServer(port: number): Server {
+  const child = spawn(process.execPath, [...settings.serverArgs, path.join(ROOT, "dist", "api", "bin", "main.js")], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: `${settings.pgUrl}/${settings.dbName}`,
+      REDIS_URL: settings.redisUrl,
+      QUEUE_PREFIX: "gxbench",
+      LOG_LEVEL: "warn",
+      NODE_ENV: "production",
+      JWT_SECRET: randomBytes(32).toString("hex"),
+      PUBLIC_URL: `http://localhost:${port}`,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const tail: string[] = [];
+  let count = 0;
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (!line.trim()) continue;
+      count++;
+      tail.push(line.slice(0, 1000));
+      if (tail.length > 40) tail.shift();
+    }
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    child,
+    base: `http://127.0.0.1:${port}`,
+    tail,
+    lines: () => count,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitReady(server: Server, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    if (server.child.exitCode !== null) throw new Error(`the server exited with ${server.child.exitCode} before it was ready`);
+    try {
+      const res = await fetch(`${server.base}/readyz`);
+      if (res.status === 200) return;
+      last = `${res.status} ${(await res.text()).slice(0, 300)}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the server was not ready within ${timeoutMs / 1000} s (last: ${last})`);
+}
+
+// ------------------------------------------------------------------ seed
+
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+interface Seeded {
+  providers: number;
+  nodes: number;
+  offers: number;
+  gpus: number;
+  askLevels: number;
+  priceRange: string;
+  seconds: number;
+}
+
+async function seed(url: string): Promise<Seeded> {
+  const started = Date.now();
+  if (settings.offers > settings.nodes * GPU.count) throw new Error(`BENCH_OFFERS ${settings.offers} is more than ${settings.nodes} nodes x ${GPU.count} GPUs`);
+  const tokens = await Promise.all(Array.from({ length: PROVIDERS }, () => signIn(url, Wallet.createRandom())));
+
+  const nodeIds: string[] = new Array(settings.nodes);
+  await pool([...Array(settings.nodes).keys()], 8, async (i) => {
+    const data = await must(
+      url,
+      `registerNode ${i}`,
+      REGISTER_NODE,
+      { input: { name: `bench-node-${String(i).padStart(3, "0")}`, region: REGIONS[i % REGIONS.length], gpus: [GPU], cpuCores: 64, ramGb: 512, agentVersion: "bench" } },
+      tokens[i % PROVIDERS],
+    );
+    nodeIds[i] = (data.registerNode as { id: string }).id;
+  });
+
+  const prices = new Set<string>();
+  await pool([...Array(settings.offers).keys()], 8, async (i) => {
+    const node = i % settings.nodes;
+    const price = (2 + (i % settings.levels) / 100).toFixed(2);
+    prices.add(price);
+    await must(url, `postOffer ${i}`, POST_OFFER, { input: { nodeId: nodeIds[node], pricePerGpuHour: price, gpuCount: 1 } }, tokens[node % PROVIDERS]);
+  });
+
+  const sorted = [...prices].sort((a, b) => Number(a) - Number(b));
+  const book = await must(url, "orderBook (seed check)", ORDER_BOOK, { market: MARKET, depth: 500 });
+  const asks = (book.orderBook as { asks: { gpus: number }[] }).asks;
+  const gpus = asks.reduce((sum, level) => sum + level.gpus, 0);
+  if (asks.length !== sorted.length || gpus !== settings.offers) {
+    throw new Error(`the seeded book has ${asks.length} ask levels and ${gpus} GPUs; expected ${sorted.length} levels and ${settings.offers} GPUs`);
+  }
+  return {
+    providers: PROVIDERS,
+    nodes: settings.nodes,
+    offers: settings.offers,
+    gpus,
+    askLevels: asks.length,
+    priceRange: `${sorted[0]}–${sorted[sorted.length - 1]}`,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+// ------------------------------------------------------------------ scenarios
+
+interface Scenario {
+  name: string;
+  description: string;
+  query: string;
+  variables: Record<string, unknown>;
+  /** Checks one sample answer's data; returns a short description of it. */
+  check(data: Record<string, unknown>): string;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: "trivial",
+    description: "`query Trivial { __typename }`: HTTP, Apollo, context and auth middleware, no resolver work (the baseline)",
+    query: "query Trivial { __typename }",
+    variables: {},
+    check(data) {
+      if (data.__typename !== "Query") throw new Error(`__typename is ${JSON.stringify(data.__typename)}`);
+      return "__typename = Query";
+    },
+  },
+  {
+    name: "orderBook",
+    description: `contract OrderBook (contract/market.graphql), market ${MARKET}, depth 20`,
+    query: ORDER_BOOK,
+    variables: { market: MARKET, depth: 20 },
+    check(data) {
+      const book = data.orderBook as { asks: unknown[]; bids: unknown[]; sequence: unknown };
+      if (!book || book.asks.length !== Math.min(20, settings.levels)) throw new Error(`orderBook has ${book?.asks.length} ask levels`);
+      return `${book.asks.length} ask levels, ${book.bids.length} bid levels, sequence ${String(book.sequence)}`;
+    },
+  },
+  {
+    name: "offers",
+    description: `contract Offers (contract/provider.graphql), filter { market: ${MARKET} }, first 20: node and provider field resolvers, totalCount`,
+    query: OFFERS,
+    variables: { filter: { market: MARKET }, first: 20 },
+    check(data) {
+      const page = data.offers as { edges: { node: { node?: { id: string }; provider?: { address: string } } }[]; totalCount: number };
+      if (!page || page.edges.length !== Math.min(20, settings.offers)) throw new Error(`offers has ${page?.edges.length} edges`);
+      if (page.totalCount !== settings.offers) throw new Error(`offers totalCount is ${page.totalCount}, expected ${settings.offers}`);
+      if (!page.edges.every((e) => e.node.node?.id && e.node.provider?.address)) throw new Error("an offer lacks its node or provider");
+      return `${page.edges.length} edges with node and provider, totalCount ${page.totalCount}`;
+    },
+  },
+];
+
+interface Measured {
+  scenario: Scenario;
+  sample: string;
+  result: autocannon.Result;
+  /** 2xx answers whose body carried GraphQL errors. */
+  errorBodies: number;
+  /** non-2xx + connection errors/timeouts + error bodies. */
+  failures: number;
+}
+
+function load(url: string, scenario: Scenario, seconds: number, title: string): Promise<{ result: autocannon.Result; errorBodies: number }> {
+  let errorBodies = 0;
+  const body = JSON.stringify({ query: scenario.query, variables: scenario.variables });
+  return autocannon({
+    url,
+    title,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    connections: settings.connections,
+    duration: seconds,
+    // Each answer counts as a mismatch when it carries GraphQL errors (Apollo answers 200 for many of them).
+    verifyBody: (answer) => {
+      const ok = typeof answer === "string" && answer.startsWith('{"data"') && !answer.includes('"errors"');
+      if (!ok) errorBodies++;
+      return ok;
+    },
+  }).then((result) => ({ result, errorBodies }));
+}
+
+async function measure(url: string, scenario: Scenario): Promise<Measured> {
+  const sample = await gql(url, scenario.query, scenario.variables);
+  if (sample.status !== 200 || sample.errors?.length || !sample.data) {
+    throw new Error(`${scenario.name}: the sample answer is HTTP ${sample.status} ${JSON.stringify(sample.errors ?? sample.data).slice(0, 500)}`);
+  }
+  const described = scenario.check(sample.data);
+  console.error(`- ${scenario.name}: sample ok (${described})`);
+  if (settings.warmupS > 0) await load(url, scenario, settings.warmupS, `${scenario.name} warm-up`);
+  const { result, errorBodies } = await load(url, scenario, settings.durationS, scenario.name);
+  const failures = result.non2xx + result.errors + result.timeouts + Math.max(result.mismatches, errorBodies);
+  console.error(
+    `  ${scenario.name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
+      `${result.requests.total} requests, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}, error bodies ${errorBodies}`,
+  );
+  return { scenario, sample: described, result, errorBodies, failures };
+}
+
+// ------------------------------------------------------------------ report
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function table(rows: Measured[]): string {
+  const trivial = rows.find((r) => r.scenario.name === "trivial")?.result.requests.average ?? NaN;
+  const lines = [
+    "| scenario | req/s | p50 ms | p99 ms | non-2xx/errors | % of trivial |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...rows.map((r) => {
+      const { result } = r;
+      const failures = `${result.non2xx}/${result.errors + result.timeouts + r.errorBodies}`;
+      const share = r.scenario.name === "trivial" ? "100%" : Number.isNaN(trivial) ? "n/a" : `${fmt((100 * result.requests.average) / trivial, 1)}%`;
+      return `| ${r.scenario.name} | ${fmt(result.requests.average)} | ${result.latency.p50} | ${result.latency.p99} | ${failures} | ${share} |`;
+    }),
+  ];
+  return lines.join("\n");
+}
+
+function targets(rows: Measured[]): { lines: string[]; met: boolean } {
+  const trivial = rows.find((r) => r.scenario.name === "trivial")?.result;
+  const book = rows.find((r) => r.scenario.name === "orderBook")?.result;
+  if (!trivial || !book) return { met: false, lines: ["- targets need the trivial and orderBook scenarios"] };
+  const share = book.requests.average / trivial.requests.average;
+  const shareOk = share >= TARGET.orderBookShareOfTrivial;
+  const p99Ok = book.latency.p99 < TARGET.orderBookP99Ms;
+  return {
+    met: shareOk && p99Ok,
+    lines: [
+      `- orderBook throughput ≥ ${TARGET.orderBookShareOfTrivial * 100}% of trivial at ${settings.connections} connections: ` +
+        `**${shareOk ? "PASS" : "MISS"}** (${fmt(100 * share, 1)}%: ${fmt(book.requests.average)} vs ${fmt(trivial.requests.average)} req/s)`,
+      `- orderBook p99 < ${TARGET.orderBookP99Ms} ms at ${settings.connections} connections: **${p99Ok ? "PASS" : "MISS"}** (p99 ${book.latency.p99} ms)`,
+    ],
+  };
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  return [
+    `- CPU: ${cpus[0]?.model.trim() ?? "unknown"}, ${cpus.length} cores (os.cpus)`,
+    `- Memory: ${fmt(os.totalmem() / 2 ** 30, 1)} GiB`,
+    `- Node: ${process.version}`,
+    `- OS: ${os.type()} ${os.release()} (${os.platform()}/${os.arch()})`,
+  ].join("\n");
+}
+
+function report(rows: Measured[], seeded: Seeded, when: Date, serverLines: number): string {
+  const t = targets(rows);
+  return `# Benchmarks
+
+Generated by \`npm run bench\` (bench/run.ts) on ${when.toISOString()}. Numbers are from one run on the machine below;
+compare runs only on the same machine. Do not edit by hand: run the bench again.
+
+## Machine
+
+${machine()}
+
+The load generator (autocannon, in the bench process), the server (one Node process, api and worker roles) and
+Postgres and Redis all share this machine's cores, so absolute numbers understate what a dedicated server does;
+the ratios to the trivial baseline on the same server in the same run are the meaningful figures.
+
+## API reads (autocannon)
+
+Command: \`npm run bench\` (BENCH_DURATION_S=${settings.durationS}, BENCH_CONNECTIONS=${settings.connections}): \`node dist/api/bin/main.js\`
+with NODE_ENV=production and LOG_LEVEL=warn on a fresh database, POST /graphql with a JSON body, ${settings.connections} connections,
+a ${settings.warmupS} s warm-up then ${settings.durationS} s measured per scenario, no pipelining, anonymous requests.
+
+Seeded book: market ${MARKET}, ${seeded.providers} providers (wallet sign-in), ${seeded.nodes} nodes of ${GPU.count} × ${GPU.model}
+(${GPU.vramGb} GB) over regions ${REGIONS.join(", ")}; ${seeded.offers} open offers of 1 GPU each at ${seeded.askLevels} price levels
+(${seeded.priceRange} OGPU per GPU-hour), ${seeded.gpus} GPUs on the ask side, no bids. Seeding took ${fmt(seeded.seconds, 1)} s.
+
+Scenarios:
+
+${rows.map((r) => `- **${r.scenario.name}**: ${r.scenario.description}. Sample answer checked before the run: ${r.sample}.`).join("\n")}
+
+${table(rows)}
+
+req/s is autocannon's average of per-second samples; p50/p99 are autocannon's latency.p50/latency.p99.
+non-2xx/errors: non-2xx answers / (connection errors + timeouts + 2xx answers whose body carried GraphQL \`errors\`).
+The server wrote ${serverLines} log line${serverLines === 1 ? "" : "s"} at level warn or above during the run.
+
+### Targets
+
+${t.lines.join("\n")}
+`;
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const port = await freePort();
+  console.error(`bench: dropping database ${settings.dbName}, starting the server on port ${port}`);
+  await dropDatabase();
+  const server = startServer(port);
+  const stop = () => void server.stop();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await waitReady(server);
+    const url = `${server.base}/graphql`;
+    const seeded = await seed(url);
+    console.error(`bench: seeded ${seeded.nodes} nodes, ${seeded.offers} offers at ${seeded.askLevels} levels in ${fmt(seeded.seconds, 1)} s`);
+    const unknown = settings.scenarios.filter((name) => !SCENARIOS.some((s) => s.name === name));
+    if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS names unknown scenarios: ${unknown.join(", ")} (known: ${SCENARIOS.map((s) => s.name).join(", ")})`);
+    const chosen = settings.scenarios.length > 0 ? SCENARIOS.filter((s) => settings.scenarios.includes(s.name)) : SCENARIOS;
+    const rows: Measured[] = [];
+    for (const scenario of chosen) rows.push(await measure(url, scenario));
+    const when = new Date();
+    const serverLines = server.lines();
+    if (server.child.exitCode !== null) throw new Error(`the server exited with ${server.child.exitCode} during the run`);
+
+    console.log(table(rows));
+    console.log();
+    console.log(targets(rows).lines.join("\n"));
+    if (chosen.length < SCENARIOS.length) {
+      console.error("bench: a subset of the scenarios ran; no report written");
+    } else if (settings.output !== "-") {
+      writeFileSync(settings.output, report(rows, seeded, when, serverLines));
+      console.error(`bench: wrote ${settings.output}`);
+    }
+    if (serverLines > 0) console.error(`bench: the server logged ${serverLines} lines; the last:\n${server.tail.join("\n")}`);
+    console.error(`bench: done in ${fmt((Date.now() - started) / 1000, 1)} s`);
+    const failed = rows.filter((r) => r.failures > 0);
+    if (failed.length > 0) {
+      console.error(`bench: errors in ${failed.map((r) => `${r.scenario.name} (${r.failures})`).join(", ")}`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (server.tail.length > 0) console.error(`server output (last lines):\n${server.tail.join("\n")}`);
+    return 1;
+  } finally {
+    await server.stop();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
