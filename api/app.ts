@@ -3,6 +3,7 @@ import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import type { Queue } from "bullmq";
 import express from "express";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import type { Logger } from "pino";
@@ -11,6 +12,7 @@ import { createContext, type GraphQLContext } from "./graphql/context";
 import { formatError } from "./graphql/errors";
 import { limitRules, type QueryLimits } from "./graphql/limits";
 import { attachWebSocket } from "./graphql/websocket";
+import { adminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
 import type { Principal, Services } from "./services";
@@ -24,6 +26,9 @@ export interface AppDeps {
   limits: QueryLimits;
   bodyLimitBytes: number;
   probes: Record<string, Probe>;
+  /** Queues bull-board lists at /admin/queues. */
+  queues: Queue[];
+  admin?: { user: string; password: string };
 }
 
 export interface App {
@@ -62,6 +67,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   app.use(httpTiming(metrics, new Set(["/graphql", "/healthz", "/readyz", "/metrics"])));
   app.use(healthRoutes(deps.probes));
+  app.use(adminRoutes(deps.queues, deps.admin));
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

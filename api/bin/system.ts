@@ -9,7 +9,8 @@ import { ensureDatabase } from "../db/ensure-database";
 import { createSchema } from "../graphql/schema";
 import { createMetrics } from "../http/metrics";
 import { followBookAnnouncements } from "../queues/book-announcements";
-import { startMaintenance } from "../queues/maintenance.queue";
+import { Queue } from "bullmq";
+import { MAINTENANCE_QUEUE, startMaintenance } from "../queues/maintenance.queue";
 import { OutboxRelay } from "../queues/outbox-relay";
 import { createServices, type Services } from "../services";
 
@@ -93,6 +94,8 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     }
     if (roles.api) {
       stops.push(await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));
+      const queues = [new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX })];
+      stops.push(async () => void (await Promise.all(queues.map((q) => q.close()))));
       const app = await createApp({
         schema: await createSchema(),
         services,
@@ -106,6 +109,8 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
           maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
           maxTokens: config.GRAPHQL_MAX_TOKENS,
         },
+        queues,
+        admin: config.ADMIN_USER && config.ADMIN_PASSWORD ? { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD } : undefined,
         probes: {
           postgres: async () => void (await db.query("SELECT 1")),
           redis: async () => void (await redis.ping()),
