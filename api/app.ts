@@ -53,6 +53,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     validationRules: rules,
     parseOptions: { maxTokens: deps.limits.maxTokens },
     allowBatchedHttpRequests: false,
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: true,
     formatError: formatError(logError),

@@ -335,6 +335,61 @@ interface Measured {
   errorBodies: number;
   /** non-2xx + connection errors/timeouts + error bodies. */
   failures: number;
+  cpu: CpuShare;
+}
+
+// ------------------------------------------------------------------ CPU accounting (Linux /proc; "n/a" elsewhere)
+
+interface CpuShare {
+  /** CPU time of the bench process (autocannon) over wall time, 100 = one core. */
+  loadgen: number;
+  /** CPU time of the server process over wall time, 100 = one core; NaN where /proc is missing. */
+  server: number;
+  /** Busy share of all the machine's cores, 100 = all busy; NaN where /proc is missing. */
+  machine: number;
+}
+
+const CLOCK_TICKS = 100;
+
+function processTicks(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return NaN;
+  }
+}
+
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = cpu.reduce((a, b) => a + b, 0);
+    return { busy: total - cpu[3] - (cpu[4] ?? 0), total };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+
+/** Measures CPU shares while `work` runs. */
+async function withCpu<T>(serverPid: number | undefined, work: () => Promise<T>): Promise<[T, CpuShare]> {
+  const wall = process.hrtime.bigint();
+  const self = process.cpuUsage();
+  const server = processTicks(serverPid);
+  const machine = machineTicks();
+  const value = await work();
+  const wallUs = Number(process.hrtime.bigint() - wall) / 1000;
+  const used = process.cpuUsage(self);
+  const serverAfter = processTicks(serverPid);
+  const machineAfter = machineTicks();
+  return [
+    value,
+    {
+      loadgen: (100 * (used.user + used.system)) / wallUs,
+      server: (100 * ((serverAfter - server) / CLOCK_TICKS) * 1e6) / wallUs,
+      machine: (100 * (machineAfter.busy - machine.busy)) / (machineAfter.total - machine.total),
+    },
+  ];
 }
 
 function load(url: string, scenario: Scenario, seconds: number, title: string): Promise<{ result: autocannon.Result; errorBodies: number }> {
@@ -357,7 +412,7 @@ function load(url: string, scenario: Scenario, seconds: number, title: string): 
   }).then((result) => ({ result, errorBodies }));
 }
 
-async function measure(url: string, scenario: Scenario): Promise<Measured> {
+async function measure(url: string, scenario: Scenario, serverPid: number | undefined): Promise<Measured> {
   const sample = await gql(url, scenario.query, scenario.variables);
   if (sample.status !== 200 || sample.errors?.length || !sample.data) {
     throw new Error(`${scenario.name}: the sample answer is HTTP ${sample.status} ${JSON.stringify(sample.errors ?? sample.data).slice(0, 500)}`);
@@ -365,18 +420,21 @@ async function measure(url: string, scenario: Scenario): Promise<Measured> {
   const described = scenario.check(sample.data);
   console.error(`- ${scenario.name}: sample ok (${described})`);
   if (settings.warmupS > 0) await load(url, scenario, settings.warmupS, `${scenario.name} warm-up`);
-  const { result, errorBodies } = await load(url, scenario, settings.durationS, scenario.name);
+  const [{ result, errorBodies }, cpu] = await withCpu(serverPid, () => load(url, scenario, settings.durationS, scenario.name));
   const failures = result.non2xx + result.errors + result.timeouts + Math.max(result.mismatches, errorBodies);
   console.error(
     `  ${scenario.name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
-      `${result.requests.total} requests, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}, error bodies ${errorBodies}`,
+      `${result.requests.total} requests, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}, error bodies ${errorBodies}; ` +
+      `CPU ${cpuText(cpu)}`,
   );
-  return { scenario, sample: described, result, errorBodies, failures };
+  return { scenario, sample: described, result, errorBodies, failures, cpu };
 }
 
 // ------------------------------------------------------------------ report
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (n: number) => (Number.isFinite(n) ? `${fmt(n)}%` : "n/a");
+const cpuText = (c: CpuShare) => `server ${pct(c.server)} of a core, load generator ${pct(c.loadgen)} of a core, machine ${pct(c.machine)} busy`;
 
 function table(rows: Measured[]): string {
   const trivial = rows.find((r) => r.scenario.name === "trivial")?.result.requests.average ?? NaN;
@@ -455,6 +513,9 @@ ${table(rows)}
 
 req/s is autocannon's average of per-second samples; p50/p99 are autocannon's latency.p50/latency.p99.
 non-2xx/errors: non-2xx answers / (connection errors + timeouts + 2xx answers whose body carried GraphQL \`errors\`).
+CPU during each measured run (/proc): ${rows.map((r) => `${r.scenario.name}: ${cpuText(r.cpu)}`).join("; ")}.
+The server is one Node process, so about 100% of a core is its ceiling; when the load generator is also near a full
+core, the trivial baseline measures the load generator as much as the server.
 The server wrote ${serverLines} log line${serverLines === 1 ? "" : "s"} at level warn or above during the run.
 
 ### Targets
@@ -483,7 +544,7 @@ async function main(): Promise<number> {
     if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS names unknown scenarios: ${unknown.join(", ")} (known: ${SCENARIOS.map((s) => s.name).join(", ")})`);
     const chosen = settings.scenarios.length > 0 ? SCENARIOS.filter((s) => settings.scenarios.includes(s.name)) : SCENARIOS;
     const rows: Measured[] = [];
-    for (const scenario of chosen) rows.push(await measure(url, scenario));
+    for (const scenario of chosen) rows.push(await measure(url, scenario, server.child.pid));
     const when = new Date();
     const serverLines = server.lines();
     if (server.child.exitCode !== null) throw new Error(`the server exited with ${server.child.exitCode} during the run`);
