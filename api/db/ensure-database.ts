@@ -27,8 +27,3 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   }
 }
 
-/** Creates the database if missing and runs pending migrations, each in its own transaction. */
-export async function migrate(dataSource: { runMigrations(o: { transaction: "each" }): Promise<unknown[]> }): Promise<number> {
-  const ran = await dataSource.runMigrations({ transaction: "each" });
-  return ran.length;
-}

@@ -1,4 +1,3 @@
-import { getAddress } from "ethers";
 import type { ApiKeyEntity } from "../db/entities/api-key.entity";
 import type { NodeEntity } from "../db/entities/node.entity";
 import type { OfferEntity } from "../db/entities/offer.entity";
@@ -53,8 +52,9 @@ export function toApiKey(k: ApiKeyEntity): ApiKey {
   return { id: k.id, name: k.name, prefix: k.prefix, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt, revokedAt: k.revokedAt };
 }
 
+/** An account as shown; `address` is already EIP-55 checksummed (AccountService does it once). */
 export function toAccount(address: string, accountId: string | null): Account {
-  return { address: getAddress(address), accountId, reputation: null };
+  return { address, accountId, reputation: null };
 }
 
 export function toMarket(m: MarketSummary): Market {

@@ -4,7 +4,6 @@ import { jwtVerify, SignJWT } from "jose";
 import { SiweMessage, generateNonce } from "siwe";
 import type { DataSource } from "typeorm";
 import { AccountEntity } from "../db/entities/account.entity";
-import { ApiKeyEntity } from "../db/entities/api-key.entity";
 import { AuthNonceEntity } from "../db/entities/auth-nonce.entity";
 import { updateReturning } from "../db/query";
 import { badInput, ServiceError } from "./errors";
@@ -166,4 +165,3 @@ export function newApiKeySecret(): { secret: string; prefix: string } {
   return { secret: `${prefix}_${randomBytes(32).toString("base64url")}`, prefix };
 }
 
-export type { ApiKeyEntity };

@@ -51,13 +51,14 @@ export class OfferService {
       const node = await lockOwnedNode(tx, who, input.nodeId);
       const group = chooseGroup(node, input.gpuModel);
       await assertCapacity(tx, node.id, group, input.gpuCount, undefined);
-      await ensureMarket(tx, group.market, group.market.replace(/-\d+GB$/, ""), group.vramGb);
+      const { gpuModel } = parseMarketId(group.market);
+      await ensureMarket(tx, group.market, gpuModel, group.vramGb);
       const repo = tx.getRepository(OfferEntity);
       const inserted = await repo.insert({
         nodeId: node.id,
         providerId: who.accountId,
         market: group.market,
-        gpuModel: group.market.replace(/-\d+GB$/, ""),
+        gpuModel,
         vramGb: group.vramGb,
         region: node.region,
         priceWei: input.priceWei,
@@ -211,7 +212,7 @@ function chooseGroup(node: NodeEntity, gpuModel: string | null | undefined): Nod
   }
   const asMarket = /-\d+GB$/i.test(gpuModel.trim()) ? parseMarketId(gpuModel).id : undefined;
   const model = asMarket ? undefined : normalizeGpuModel(gpuModel);
-  const groups = node.gpus.filter((g) => g.market === asMarket || g.market.replace(/-\d+GB$/, "") === model);
+  const groups = node.gpus.filter((g) => g.market === asMarket || parseMarketId(g.market).gpuModel === model);
   if (groups.length === 1) return groups[0];
   if (groups.length === 0) throw badInput(`this node has no ${gpuModel.slice(0, 64)} GPUs; it has ${node.gpus.map((g) => g.market).join(", ")}`);
   throw badInput(`this node has ${groups.map((g) => g.market).join(" and ")}; name the market in gpuModel, e.g. "${groups[0].market}"`);
