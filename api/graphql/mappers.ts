@@ -74,7 +74,14 @@ export function toMarket(m: MarketSummary): Market {
   };
 }
 
+const mappedBooks = new WeakMap<BookSnapshot, OrderBook>();
+
+/** Snapshots are immutable, so each is mapped once (hot order-book reads share the result). */
 export function toOrderBook(b: BookSnapshot): OrderBook {
+  const cached = mappedBooks.get(b);
+  if (cached) return cached;
   const level = (l: { priceWei: bigint; gpus: number; orders: number }) => ({ price: l.priceWei, gpus: l.gpus, orders: l.orders });
-  return { market: b.market, sequence: b.sequence, asks: b.asks.map(level), bids: b.bids.map(level) };
+  const mapped = { market: b.market, sequence: b.sequence, asks: b.asks.map(level), bids: b.bids.map(level) };
+  mappedBooks.set(b, mapped);
+  return mapped;
 }

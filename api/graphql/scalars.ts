@@ -1,6 +1,20 @@
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
 import { formatDecimal, parseDecimal } from "../../pricing";
 
+const formatted = new Map<bigint, string>();
+const MAX_FORMATTED = 10_000;
+
+/** formatDecimal with a bounded memo: the same prices are served over and over by book and offer reads. */
+function formatCached(wei: bigint): string {
+  let text = formatted.get(wei);
+  if (text === undefined) {
+    if (formatted.size >= MAX_FORMATTED) formatted.clear();
+    text = formatDecimal(wei);
+    formatted.set(wei, text);
+  }
+  return text;
+}
+
 /** OGPU amounts and prices: a decimal string in, bigint wei inside, the shortest decimal string out. */
 export const DecimalScalar = new GraphQLScalarType<bigint, string>({
   name: "Decimal",
@@ -8,7 +22,7 @@ export const DecimalScalar = new GraphQLScalarType<bigint, string>({
     'An amount of OGPU (or a price in OGPU per GPU-hour) as a decimal string with at most 18 fractional digits, in its shortest form: "1.5", "2", "0.000001". Never a float.',
   serialize(value) {
     if (typeof value !== "bigint") throw new GraphQLError("Decimal can only serialize bigint wei");
-    return formatDecimal(value);
+    return formatCached(value);
   },
   parseValue(value) {
     if (typeof value !== "string") throw new GraphQLError('Decimal is a string such as "1.5", not a number');

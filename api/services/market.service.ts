@@ -22,6 +22,9 @@ export const DEFAULT_BOOK_DEPTH = 20;
 
 /** Markets and their books (read side). */
 export class MarketService {
+  /** Truncations of cached snapshots by depth, so hot reads return the same (immutable) object. */
+  private readonly truncated = new WeakMap<BookSnapshot, Map<number, BookSnapshot>>();
+
   constructor(
     private readonly db: DataSource,
     private readonly books: BookCache,
@@ -34,7 +37,11 @@ export class MarketService {
     if (!Number.isInteger(levels) || levels < 1 || levels > MAX_BOOK_DEPTH) throw badInput(`depth must be from 1 to ${MAX_BOOK_DEPTH}, got ${depth}`);
     const book = (await this.books.get(market)) ?? { market, sequence: 0n, asks: [], bids: [] };
     if (book.asks.length <= levels && book.bids.length <= levels) return book;
-    return { ...book, asks: book.asks.slice(0, levels), bids: book.bids.slice(0, levels) };
+    let byDepth = this.truncated.get(book);
+    if (!byDepth) this.truncated.set(book, (byDepth = new Map()));
+    let cut = byDepth.get(levels);
+    if (!cut) byDepth.set(levels, (cut = { ...book, asks: book.asks.slice(0, levels), bids: book.bids.slice(0, levels) }));
+    return cut;
   }
 
   async list(): Promise<MarketSummary[]> {
