@@ -12,6 +12,7 @@ import { followBookAnnouncements } from "../queues/book-announcements";
 import { Queue } from "bullmq";
 import { MAINTENANCE_QUEUE, startMaintenance } from "../queues/maintenance.queue";
 import { OutboxRelay } from "../queues/outbox-relay";
+import { MatchQueue, startMatching } from "../queues/matching.queue";
 import { createServices, type Services } from "../services";
 
 export interface Roles {
@@ -62,6 +63,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   const redisOptions = { maxRetriesPerRequest: null, lazyConnect: false };
   const redis = new Redis(config.REDIS_URL, redisOptions);
   const subscriber = new Redis(config.REDIS_URL, redisOptions);
+  const matchQueue = new MatchQueue(redis, config.QUEUE_PREFIX);
   const services = createServices(db, {
     publicUrl: config.PUBLIC_URL,
     chainId: config.CHAIN_ID,
@@ -70,6 +72,10 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     challengeTtlSeconds: config.CHALLENGE_TTL_SECONDS,
     heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS,
     bookCacheMaxAgeMs: 5000,
+    matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
+  }, {
+    matchRequests: matchQueue,
+    onError: (err, what) => logger.warn({ err }, `${what} failed; the reconciler catches up`),
   });
   const stops: (() => Promise<void>)[] = [];
   const system: System = {
@@ -79,6 +85,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     logger,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch((err) => logger.warn({ err }, "error while stopping"));
+      await matchQueue.close().catch(() => undefined);
       subscriber.disconnect();
       await redis.quit().catch(() => redis.disconnect());
       await db.destroy();
@@ -91,11 +98,25 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
       stops.push(() => relay.stop());
       const maintenance = await startMaintenance({ connection: redis, prefix: config.QUEUE_PREFIX, offers: services.offers, db, logger, sweepMs: config.OFFER_EXPIRY_SWEEP_MS });
       stops.push(() => maintenance.stop());
+      const matching = await startMatching({
+        connection: redis,
+        prefix: config.QUEUE_PREFIX,
+        db,
+        matching: services.matching,
+        producer: matchQueue,
+        logger,
+        concurrency: config.MATCH_CONCURRENCY,
+        reconcileMs: config.RECONCILE_MS,
+        restingRetryMs: config.RESTING_RETRY_MS,
+        lockMs: config.MATCH_LOCK_MS,
+      });
+      stops.push(() => matching.stop());
     }
     if (roles.api) {
       stops.push(await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));
-      const queues = [new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX })];
-      stops.push(async () => void (await Promise.all(queues.map((q) => q.close()))));
+      const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+      stops.push(() => maintenanceQueue.close());
+      const queues = [maintenanceQueue, matchQueue.queue];
       const app = await createApp({
         schema: await createSchema(),
         services,

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { NodeEntity } from "../db/entities/node.entity";
+import type { AssignmentRecord, JobRecord } from "../db/repositories/job.repository";
 import type { Principal, Services } from "../services";
 import type { AccountView } from "../services/account.service";
 
@@ -10,6 +11,8 @@ export interface GraphQLContext {
   loaders: {
     node: DataLoader<string, NodeEntity | undefined>;
     account: DataLoader<string, AccountView | undefined>;
+    job: DataLoader<string, JobRecord | undefined>;
+    assignmentsOfJob: DataLoader<string, AssignmentRecord[]>;
   };
 }
 
@@ -27,6 +30,11 @@ export function createContext(services: Services, principal: Principal | undefin
     loaders: {
       node: byId((ids) => services.nodes.byIds(ids)),
       account: byId((ids) => services.accounts.byIds(ids)),
+      job: byId((ids) => services.jobs.byIds(ids)),
+      assignmentsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
+        const rows = await services.jobs.assignments(jobIds);
+        return jobIds.map((id) => rows.filter((a) => a.jobId === id));
+      }),
     },
   };
 }

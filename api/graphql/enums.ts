@@ -17,3 +17,64 @@ export enum OrderSide {
 registerEnumType(NodeStatus, { name: "NodeStatus", description: "ONLINE while heartbeats arrive within the window, OFFLINE after." });
 registerEnumType(OfferStatus, { name: "OfferStatus", description: "Capacity in use shows in availableGpus, not in the status." });
 registerEnumType(OrderSide, { name: "OrderSide" });
+
+export enum JobKind {
+  INFERENCE = "INFERENCE",
+  TRAINING = "TRAINING",
+  FINE_TUNING = "FINE_TUNING",
+  BATCH = "BATCH",
+  IMAGE_GENERATION = "IMAGE_GENERATION",
+  EMBEDDINGS = "EMBEDDINGS",
+  TRANSCODING = "TRANSCODING",
+  RENDERING = "RENDERING",
+  OTHER = "OTHER",
+}
+export enum JobStatus {
+  PENDING = "PENDING",
+  MATCHED = "MATCHED",
+  RUNNING = "RUNNING",
+  VALIDATING = "VALIDATING",
+  COMPLETED = "COMPLETED",
+  FAILED = "FAILED",
+  CANCELLED = "CANCELLED",
+  EXPIRED = "EXPIRED",
+}
+export enum AssignmentStatus {
+  ASSIGNED = "ASSIGNED",
+  RUNNING = "RUNNING",
+  COMPLETED = "COMPLETED",
+  FAILED = "FAILED",
+  EXPIRED = "EXPIRED",
+  CANCELLED = "CANCELLED",
+  REJECTED = "REJECTED",
+}
+export enum MatchStrategy {
+  BALANCED = "BALANCED",
+  CHEAPEST = "CHEAPEST",
+  FASTEST = "FASTEST",
+  MOST_RELIABLE = "MOST_RELIABLE",
+}
+export enum ExclusionReason {
+  GPU_COUNT = "GPU_COUNT",
+  VRAM = "VRAM",
+  MODEL = "MODEL",
+  LATENCY = "LATENCY",
+  PRICE = "PRICE",
+  REPUTATION = "REPUTATION",
+  STAKE = "STAKE",
+  OFFLINE = "OFFLINE",
+  SAME_PROVIDER = "SAME_PROVIDER",
+}
+export enum CandleInterval {
+  ONE_MINUTE = "ONE_MINUTE",
+  FIVE_MINUTES = "FIVE_MINUTES",
+  ONE_HOUR = "ONE_HOUR",
+  ONE_DAY = "ONE_DAY",
+}
+
+registerEnumType(JobKind, { name: "JobKind" });
+registerEnumType(JobStatus, { name: "JobStatus", description: "PENDING rests on the book; VALIDATING compares redundant results." });
+registerEnumType(AssignmentStatus, { name: "AssignmentStatus", description: "EXPIRED: the lease lapsed; REJECTED: lost the result vote." });
+registerEnumType(MatchStrategy, { name: "MatchStrategy", description: "Preset weights of price, latency, VRAM fit and reputation." });
+registerEnumType(ExclusionReason, { name: "ExclusionReason" });
+registerEnumType(CandleInterval, { name: "CandleInterval" });

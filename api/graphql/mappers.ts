@@ -2,11 +2,16 @@ import type { ApiKeyEntity } from "../db/entities/api-key.entity";
 import type { NodeEntity } from "../db/entities/node.entity";
 import type { OfferEntity } from "../db/entities/offer.entity";
 import type { BookSnapshot } from "../db/repositories/book.repository";
+import type { AssignmentRecord, JobExclusion, JobRecord } from "../db/repositories/job.repository";
+import type { TradeRecord } from "../db/repositories/trade.repository";
+import type { Candle as CandleData } from "../../pricing";
 import type { MarketSummary } from "../services/market.service";
+import type { Quote as QuoteData } from "../services/quote.service";
 import { OfferService } from "../services/offer.service";
-import { NodeStatus, OfferStatus } from "./enums";
+import { AssignmentStatus, ExclusionReason, JobKind, JobStatus, MatchStrategy, NodeStatus, OfferStatus } from "./enums";
 import type { Account, ApiKey } from "./types/account.type";
-import type { Market, OrderBook } from "./types/market.type";
+import type { Assignment, Exclusion, Job } from "./types/job.type";
+import type { Candle, Market, OrderBook, Quote, Trade } from "./types/market.type";
 import type { Node } from "./types/node.type";
 import type { Offer } from "./types/offer.type";
 
@@ -63,13 +68,13 @@ export function toMarket(m: MarketSummary): Market {
     gpuModel: m.gpuModel,
     vramGb: m.vramGb,
     bestAsk: m.bestAskWei,
-    bestBid: null,
-    lastPrice: null,
-    volume24h: null,
+    bestBid: m.bestBidWei,
+    lastPrice: m.lastPriceWei,
+    volume24h: m.volume24hGpus,
     openOffers: m.openOffers,
     availableGpus: m.availableGpus,
     utilization: m.utilization,
-    suggestedPrice: null,
+    suggestedPrice: m.suggestedPriceWei,
     sequence: m.sequence,
   };
 }
@@ -84,4 +89,87 @@ export function toOrderBook(b: BookSnapshot): OrderBook {
   const mapped = { market: b.market, sequence: b.sequence, asks: b.asks.map(level), bids: b.bids.map(level) };
   mappedBooks.set(b, mapped);
   return mapped;
+}
+
+export function toExclusion(e: JobExclusion): Exclusion {
+  return { reason: ExclusionReason[e.reason as keyof typeof ExclusionReason], message: e.message, offers: e.offers };
+}
+
+export function toJob(j: JobRecord): Job {
+  return {
+    id: j.id,
+    status: JobStatus[j.status],
+    kind: JobKind[j.kind as keyof typeof JobKind],
+    progress: j.progress,
+    statusMessage: j.statusMessage,
+    excluded: j.status === "PENDING" ? (j.excluded ?? []).map(toExclusion) : null,
+    cost: j.costWei,
+    hold: j.holdWei,
+    maxPricePerGpuHour: j.maxPriceWei,
+    maxDurationSeconds: j.maxDurationSeconds,
+    redundancy: j.redundancy,
+    requirements: {
+      gpuCount: j.gpuCount,
+      minVramGb: j.minVramGb,
+      gpuModels: j.gpuModels,
+      region: j.region,
+      maxLatencyMs: j.maxLatencyMs,
+      minReputation: j.minReputation,
+      maxPricePerGpuHour: j.maxPriceWei,
+      maxDurationSeconds: j.maxDurationSeconds,
+      redundancy: j.redundancy,
+      strategy: MatchStrategy[j.strategy],
+    },
+    image: j.image,
+    command: j.command,
+    inputUri: j.inputUri,
+    checkpointIntervalSeconds: j.checkpointIntervalSeconds,
+    checkpoints: [],
+    result: null,
+    settlement: null,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
+    matchedAt: j.matchedAt,
+    endedAt: j.endedAt,
+    clientId: j.clientId,
+  };
+}
+
+export function toAssignment(a: AssignmentRecord): Assignment {
+  return {
+    id: a.id,
+    status: AssignmentStatus[a.status],
+    attempt: a.attempt,
+    replica: a.replica,
+    gpus: a.gpus,
+    pricePerGpuHour: a.priceWei,
+    startedAt: a.startedAt,
+    endedAt: a.endedAt,
+    resultHash: a.resultHash,
+    resumedFromStep: a.resumedFromStep,
+    createdAt: a.createdAt,
+    nodeId: a.nodeId,
+    providerId: a.providerId,
+    offerId: a.offerId,
+    jobId: a.jobId,
+  };
+}
+
+export function toTrade(t: TradeRecord): Trade {
+  return { id: t.id, market: t.market, price: t.priceWei, gpus: t.gpus, executedAt: t.executedAt, jobId: t.jobId, clientId: t.clientId };
+}
+
+export function toCandle(c: CandleData): Candle {
+  return { openTime: new Date(c.openTimeMs), open: c.openWei, high: c.highWei, low: c.lowWei, close: c.closeWei, volume: c.volumeGpus, trades: c.trades };
+}
+
+export function toQuote(q: QuoteData): Quote {
+  return {
+    matchingOffers: q.matchingOffers,
+    bestPricePerGpuHour: q.bestPriceWei,
+    estimatedCost: q.estimatedCostWei,
+    maxCost: q.maxCostWei,
+    expectedWaitSeconds: q.expectedWaitSeconds,
+    excluded: q.excluded.map(toExclusion),
+  };
 }

@@ -6,11 +6,22 @@ import { BookCache } from "./book-cache";
 import { MarketService } from "./market.service";
 import { NodeService } from "./node.service";
 import { OfferService } from "./offer.service";
-import { loadBook } from "../db/repositories/book.repository";
+import { JobService, type MatchRequests } from "./job.service";
+import { MatchingService } from "./matching.service";
+import { QuoteService } from "./quote.service";
+import { loadBook, type BookDelta } from "../db/repositories/book.repository";
 
 export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
   bookCacheMaxAgeMs: number;
+  matchCandidateLimit: number;
+}
+
+export interface ServiceDeps {
+  /** Where matching is requested (the matching queue). */
+  matchRequests: MatchRequests;
+  /** Errors that must not fail a request (e.g. a queue that is down: the reconciler catches up). */
+  onError: (err: unknown, what: string) => void;
 }
 
 /** Every use case of the API, built once per process from its infrastructure. */
@@ -22,18 +33,26 @@ export interface Services {
   offers: OfferService;
   markets: MarketService;
   books: BookCache;
+  jobs: JobService;
+  matching: MatchingService;
+  quotes: QuoteService;
 }
 
-export function createServices(db: DataSource, settings: ServiceSettings): Services {
+export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
   const books = new BookCache((market) => loadBook(db, market), settings.bookCacheMaxAgeMs);
+  const announce = (deltas: readonly BookDelta[]) => deltas.forEach((d) => books.announce(d.market, BigInt(d.sequence)));
+  const matchingSettings = { heartbeatWindowSeconds: settings.heartbeatWindowSeconds, candidateLimit: settings.matchCandidateLimit, explainLimit: settings.matchCandidateLimit };
   return {
     auth: new AuthService(db, settings),
     apiKeys: new ApiKeyService(db),
     accounts: new AccountService(db),
     nodes: new NodeService(db, settings.heartbeatWindowSeconds),
-    offers: new OfferService(db, (deltas) => deltas.forEach((d) => books.announce(d.market, BigInt(d.sequence)))),
+    offers: new OfferService(db, announce, (offerId) => deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
     markets: new MarketService(db, books),
     books,
+    jobs: new JobService(db, deps.matchRequests, announce, deps.onError),
+    matching: new MatchingService(db, matchingSettings, announce),
+    quotes: new QuoteService(db, matchingSettings),
   };
 }
 

@@ -1,8 +1,12 @@
 import { parseMarketId } from "../../matching";
+import { buildCandles, CANDLE_INTERVAL_MS, ewmaWei, suggestPrice, type Candle, type CandleInterval } from "../../pricing";
 import type { DataSource } from "typeorm";
 import type { BookSnapshot } from "../db/repositories/book.repository";
+import { marketTradeStats, tradePoints, tradesOfMarket, type TradeRecord } from "../db/repositories/trade.repository";
 import { badInput } from "./errors";
 import type { BookCache } from "./book-cache";
+import { decodeOrdinalCursor, ordinalCursor } from "./job.service";
+import { pageSize } from "./offer.service";
 
 export interface MarketSummary {
   id: string;
@@ -15,7 +19,26 @@ export interface MarketSummary {
   offeredGpus: number;
   /** GPUs in use / GPUs offered over open offers, 0 when nothing is offered. */
   utilization: number;
+  bestBidWei: bigint | null;
+  bidGpus: number;
+  lastPriceWei: bigint | null;
+  volume24hGpus: number;
+  /** Null while the market has neither trades nor asks to start from. */
+  suggestedPriceWei: bigint | null;
+  suggestedFactorBps: number | null;
 }
+
+export interface TradePage {
+  trades: TradeRecord[];
+  cursors: string[];
+  hasNextPage: boolean;
+}
+
+/** The window of volume24h and of the suggested price's reference (EWMA of trades, half-life 1 hour). */
+const DAY_MS = 86_400_000;
+const REFERENCE_HALF_LIFE_MS = 3_600_000;
+/** Most candles one query returns. */
+export const MAX_CANDLES = 1000;
 
 export const MAX_BOOK_DEPTH = 500;
 export const DEFAULT_BOOK_DEPTH = 20;
@@ -53,34 +76,76 @@ export class MarketService {
     return summary;
   }
 
-  private async summaries(id: string | undefined): Promise<MarketSummary[]> {
+  /** A market's trades, newest first. */
+  async trades(marketText: string, first: number | undefined | null, after: string | undefined | null): Promise<TradePage> {
+    const market = parseMarketId(marketText).id;
+    const size = pageSize(first);
+    const before = after === undefined || after === null ? undefined : decodeOrdinalCursor("t", after);
+    const rows = await tradesOfMarket(this.db, market, size, before);
+    const trades = rows.slice(0, size);
+    return { trades, cursors: trades.map((t) => ordinalCursor("t", t.ordinal)), hasNextPage: rows.length > size };
+  }
+
+  /** OHLC candles of a market's trades in [from, to) (to defaults to now); at most {@link MAX_CANDLES} buckets. */
+  async candles(marketText: string, interval: CandleInterval, from: Date, to: Date | undefined | null, now = new Date()): Promise<Candle[]> {
+    const market = parseMarketId(marketText).id;
+    const end = to ?? now;
+    if (Number.isNaN(from.getTime()) || Number.isNaN(end.getTime()) || end.getTime() <= from.getTime()) throw badInput("candles: from must be before to");
+    if ((end.getTime() - from.getTime()) / CANDLE_INTERVAL_MS[interval] > MAX_CANDLES) {
+      throw badInput(`candles: at most ${MAX_CANDLES} ${interval} buckets per query; narrow from/to or take a longer interval`);
+    }
+    return buildCandles(await tradePoints(this.db, market, from, end), interval, from.getTime(), end.getTime());
+  }
+
+  private async summaries(id: string | undefined, now = new Date()): Promise<MarketSummary[]> {
     const rows: Record<string, string | number | null>[] = await this.db.query(
-      `SELECT m.id, m.gpu_model, m.vram_gb, m.sequence,
-              min(o.price_wei) FILTER (WHERE o.available_gpus > 0) AS best_ask,
-              count(o.id)::int AS open_offers,
-              coalesce(sum(o.available_gpus), 0)::int AS available,
-              coalesce(sum(o.gpu_count), 0)::int AS offered
+      `SELECT m.id, m.gpu_model, m.vram_gb, m.sequence, a.best_ask, a.open_offers, a.available, a.offered, b.best_bid, b.bid_gpus
          FROM markets m
-         LEFT JOIN offers o ON o.market = m.id AND o.status = 'OPEN' AND (o.expires_at IS NULL OR o.expires_at > now())
+         CROSS JOIN LATERAL (
+           SELECT min(o.price_wei) FILTER (WHERE o.available_gpus > 0) AS best_ask,
+                  count(o.id)::int AS open_offers,
+                  coalesce(sum(o.available_gpus), 0)::int AS available,
+                  coalesce(sum(o.gpu_count), 0)::int AS offered
+             FROM offers o WHERE o.market = m.id AND o.status = 'OPEN' AND (o.expires_at IS NULL OR o.expires_at > $2)
+         ) a
+         CROSS JOIN LATERAL (
+           SELECT max(j.max_price_wei) AS best_bid, coalesce(sum(j.gpu_count * j.redundancy), 0)::int AS bid_gpus
+             FROM jobs j WHERE j.status = 'PENDING' AND j.resting AND j.min_vram_gb <= m.vram_gb AND (j.gpu_models IS NULL OR m.gpu_model = ANY(j.gpu_models))
+         ) b
         WHERE $1::varchar IS NULL OR m.id = $1
-        GROUP BY m.id ORDER BY m.id`,
-      [id ?? null],
+        ORDER BY m.id`,
+      [id ?? null, now],
     );
-    return rows.map((r) => {
+    const since = new Date(now.getTime() - DAY_MS);
+    const stats = await marketTradeStats(this.db, since, id);
+    const summaries: MarketSummary[] = [];
+    for (const r of rows) {
+      const market = String(r.id);
       const offered = Number(r.offered);
       const available = Number(r.available);
-      return {
-        id: String(r.id),
+      const utilization = offered === 0 ? 0 : (offered - available) / offered;
+      const bestAskWei = r.best_ask === null ? null : BigInt(r.best_ask as string);
+      const stat = stats.get(market);
+      const reference = (stat?.volume24hGpus ? ewmaWei(await tradePoints(this.db, market, since, now), REFERENCE_HALF_LIFE_MS, now.getTime()) : null) ?? stat?.lastPriceWei ?? bestAskWei;
+      const suggestion = reference === null ? null : suggestPrice({ referenceWei: reference, utilization, bidGpus: Number(r.bid_gpus), askGpus: available });
+      summaries.push({
+        id: market,
         gpuModel: String(r.gpu_model),
         vramGb: Number(r.vram_gb),
         sequence: BigInt(r.sequence as string),
-        bestAskWei: r.best_ask === null ? null : BigInt(r.best_ask as string),
+        bestAskWei,
         openOffers: Number(r.open_offers),
         availableGpus: available,
         offeredGpus: offered,
-        utilization: offered === 0 ? 0 : (offered - available) / offered,
-      };
-    });
+        utilization,
+        bestBidWei: r.best_bid === null ? null : BigInt(r.best_bid as string),
+        bidGpus: Number(r.bid_gpus),
+        lastPriceWei: stat?.lastPriceWei ?? null,
+        volume24hGpus: stat?.volume24hGpus ?? 0,
+        suggestedPriceWei: suggestion?.priceWei ?? null,
+        suggestedFactorBps: suggestion?.factorBps ?? null,
+      });
+    }
+    return summaries;
   }
 }
-

@@ -39,6 +39,8 @@ export class OfferService {
   constructor(
     private readonly db: DataSource,
     private readonly onBookChange: BookChangeListener = () => undefined,
+    /** Called after an offer is posted, repriced or resized: resting bids it may serve are matched. */
+    private readonly onOfferChange: (offerId: string) => Promise<void> = async () => undefined,
   ) {}
 
   async post(principal: Principal | undefined, input: PostOfferData, now = new Date()): Promise<OfferEntity> {
@@ -73,6 +75,7 @@ export class OfferService {
       return { offer: await repo.findOneByOrFail({ id }), deltas };
     });
     this.onBookChange(deltas);
+    await this.onOfferChange(offer.id);
     return offer;
   }
 
@@ -110,6 +113,7 @@ export class OfferService {
       return { offer: await tx.getRepository(OfferEntity).findOneByOrFail({ id }), deltas };
     });
     this.onBookChange(deltas);
+    if (deltas.length > 0) await this.onOfferChange(offer.id);
     return offer;
   }
 

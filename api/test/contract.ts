@@ -39,4 +39,12 @@ export const IMPLEMENTED_OPERATIONS = [
   "Offers",
   "OrderBook",
   "Markets",
+  "SuggestedPrice",
+  "Trades",
+  "Candles",
+  "Quote",
+  "SubmitJob",
+  "Job",
+  "MyJobs",
+  "CancelJob",
 ] as const;

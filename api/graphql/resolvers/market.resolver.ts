@@ -1,7 +1,11 @@
-import { Arg, Ctx, ID, Int, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
 import type { GraphQLContext } from "../context";
-import { toMarket, toOrderBook } from "../mappers";
-import { Market, OrderBook } from "../types/market.type";
+import { CandleInterval } from "../enums";
+import { JobRequirementsInput } from "../inputs/job.input";
+import { toCandle, toJob, toMarket, toOrderBook, toQuote, toTrade } from "../mappers";
+import { Job } from "../types/job.type";
+import { Candle, Market, OrderBook, Quote, Trade, TradeConnection } from "../types/market.type";
+import { requirementsData } from "./job.resolver";
 
 @Resolver()
 export class MarketResolver {
@@ -23,5 +27,45 @@ export class MarketResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<OrderBook> {
     return toOrderBook(await ctx.services.markets.orderBook(market, depth));
+  }
+
+  @Query(() => TradeConnection, { description: "A market's trades, newest first." })
+  async trades(
+    @Arg("market", () => ID) market: string,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<TradeConnection> {
+    const page = await ctx.services.markets.trades(market, first, after);
+    return {
+      edges: page.trades.map((t, i) => ({ cursor: page.cursors[i], node: toTrade(t) })),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
+    };
+  }
+
+  @Query(() => [Candle], { description: "OHLC of a market's trades: from inclusive, to exclusive (default now); buckets without trades left out." })
+  async candles(
+    @Arg("market", () => ID) market: string,
+    @Arg("interval", () => CandleInterval) interval: CandleInterval,
+    @Arg("from", () => Date) from: Date,
+    @Arg("to", () => Date, { nullable: true }) to: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Candle[]> {
+    return (await ctx.services.markets.candles(market, interval, from, to)).map(toCandle);
+  }
+
+  @Query(() => Quote, { description: "What these requirements would get now, and why offers were passed over." })
+  async quote(@Arg("input", () => JobRequirementsInput) input: JobRequirementsInput, @Ctx() ctx: GraphQLContext): Promise<Quote> {
+    return toQuote(await ctx.services.quotes.quote(requirementsData(input)));
+  }
+}
+
+@Resolver(() => Trade)
+export class TradeResolver {
+  @FieldResolver(() => Job, { nullable: true, description: "The buying job: null unless it is yours." })
+  async job(@Root() trade: Trade, @Ctx() ctx: GraphQLContext): Promise<Job | null> {
+    if (!ctx.principal || ctx.principal.accountId !== trade.clientId) return null;
+    const job = await ctx.loaders.job.load(trade.jobId);
+    return job ? toJob(job) : null;
   }
 }

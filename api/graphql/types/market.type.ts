@@ -1,5 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
 import { BigIntScalar, DecimalScalar } from "../scalars";
+import { Exclusion } from "./job.type";
+import { PageInfo } from "./offer.type";
 
 @ObjectType({ simpleResolvers: true, description: "All orders at one price, summed." })
 export class PriceLevel {
@@ -22,12 +24,61 @@ export class Market {
   @Field() gpuModel!: string;
   @Field(() => Int) vramGb!: number;
   @Field(() => DecimalScalar, { nullable: true }) bestAsk!: bigint | null;
-  @Field(() => DecimalScalar, { nullable: true, description: "Null until jobs rest on the book." }) bestBid!: bigint | null;
-  @Field(() => DecimalScalar, { nullable: true, description: "Null until trades exist." }) lastPrice!: bigint | null;
-  @Field(() => Int, { nullable: true, description: "GPUs matched in 24 h; null until trades exist." }) volume24h!: number | null;
+  @Field(() => DecimalScalar, { nullable: true, description: "The highest cap of jobs resting on this market's bid side." }) bestBid!: bigint | null;
+  @Field(() => DecimalScalar, { nullable: true, description: "The latest trade's price; null before the first trade." }) lastPrice!: bigint | null;
+  @Field(() => Int, { description: "GPUs matched in the last 24 hours." }) volume24h!: number;
   @Field(() => Int) openOffers!: number;
   @Field(() => Int) availableGpus!: number;
   @Field(() => Float, { description: "GPUs in use / GPUs offered, in [0, 1]." }) utilization!: number;
-  @Field(() => DecimalScalar, { nullable: true, description: "Null until dynamic pricing is released." }) suggestedPrice!: bigint | null;
+  @Field(() => DecimalScalar, {
+    nullable: true,
+    description:
+      "Suggested ask: reference x clamp(1 + 0.5 x (utilization - 0.7) + 0.25 x imbalance, 0.5, 2), reference = EWMA of 24 h trades (half-life 1 h), else the last trade, else the best ask; imbalance = (bid GPUs - ask GPUs) / (bid + ask). Null with no reference.",
+  })
+  suggestedPrice!: bigint | null;
   @Field(() => BigIntScalar) sequence!: bigint;
+}
+
+@ObjectType({ simpleResolvers: true, description: "A match: GPUs of an offer bought by a job at the offer's ask." })
+export class Trade {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) market!: string;
+  @Field(() => DecimalScalar, { description: "OGPU per GPU-hour: the offer's ask." }) price!: bigint;
+  @Field(() => Int) gpus!: number;
+  @Field() executedAt!: Date;
+  jobId!: string;
+  clientId!: string;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class TradeEdge {
+  @Field() cursor!: string;
+  @Field(() => Trade) node!: Trade;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class TradeConnection {
+  @Field(() => [TradeEdge]) edges!: TradeEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType({ simpleResolvers: true, description: "Trades of one interval: from its openTime (inclusive) to the next (exclusive)." })
+export class Candle {
+  @Field() openTime!: Date;
+  @Field(() => DecimalScalar) open!: bigint;
+  @Field(() => DecimalScalar) high!: bigint;
+  @Field(() => DecimalScalar) low!: bigint;
+  @Field(() => DecimalScalar) close!: bigint;
+  @Field(() => Int, { description: "GPUs matched." }) volume!: number;
+  @Field(() => Int) trades!: number;
+}
+
+@ObjectType({ simpleResolvers: true, description: "What requirements would get now." })
+export class Quote {
+  @Field(() => Int) matchingOffers!: number;
+  @Field(() => DecimalScalar, { nullable: true }) bestPricePerGpuHour!: bigint | null;
+  @Field(() => DecimalScalar, { nullable: true, description: "At the chosen offers' asks for maxDurationSeconds, all replicas." }) estimatedCost!: bigint | null;
+  @Field(() => DecimalScalar, { nullable: true, description: "The escrow hold: cap x GPUs x maxDurationSeconds / 3600 x redundancy." }) maxCost!: bigint | null;
+  @Field(() => Int, { nullable: true, description: "0 when offers match now; else the median of recent fill times; null without data." }) expectedWaitSeconds!: number | null;
+  @Field(() => [Exclusion]) excluded!: Exclusion[];
 }

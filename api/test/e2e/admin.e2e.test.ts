@@ -27,7 +27,7 @@ describe("/admin/queues", () => {
     const api = await fetch(`${base}/admin/queues/api/queues`, { headers: auth });
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string }[] };
-    expect(body.queues.map((q) => q.name)).toEqual(["maintenance"]);
+    expect(body.queues.map((q) => q.name).sort()).toEqual(["maintenance", "matching"]);
   });
 
   it("is off (404) when no admin credentials are configured", async () => {

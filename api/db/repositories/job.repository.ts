@@ -1,0 +1,207 @@
+import type { EntityManager } from "typeorm";
+
+type Db = Pick<EntityManager, "query">;
+
+export type JobStatusValue = "PENDING" | "MATCHED" | "RUNNING" | "VALIDATING" | "COMPLETED" | "FAILED" | "CANCELLED" | "EXPIRED";
+export type AssignmentStatusValue = "ASSIGNED" | "RUNNING" | "COMPLETED" | "FAILED" | "EXPIRED" | "CANCELLED" | "REJECTED";
+export type StrategyValue = "BALANCED" | "CHEAPEST" | "FASTEST" | "MOST_RELIABLE";
+
+export interface JobWeights {
+  price: number;
+  latency: number;
+  vram: number;
+  reputation: number;
+}
+
+export interface JobExclusion {
+  reason: string;
+  message: string;
+  offers: number;
+}
+
+/** A job as stored. Money in wei. */
+export interface JobRecord {
+  id: string;
+  ordinal: bigint;
+  clientId: string;
+  kind: string;
+  status: JobStatusValue;
+  resting: boolean;
+  image: string | null;
+  command: string[] | null;
+  env: { name: string; value: string }[] | null;
+  inputUri: string | null;
+  sourceId: string | null;
+  gpuCount: number;
+  minVramGb: number;
+  gpuModels: string[] | null;
+  region: string | null;
+  maxLatencyMs: number | null;
+  minReputation: number | null;
+  maxPriceWei: bigint;
+  maxDurationSeconds: number;
+  redundancy: number;
+  strategy: StrategyValue;
+  weights: JobWeights | null;
+  checkpointIntervalSeconds: number | null;
+  idempotencyKey: string | null;
+  requestHash: string;
+  holdWei: bigint;
+  excluded: JobExclusion[] | null;
+  progress: number;
+  statusMessage: string | null;
+  costWei: bigint | null;
+  matchAttemptedAt: Date | null;
+  matchedAt: Date | null;
+  endedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewJob = Omit<JobRecord, "id" | "ordinal" | "status" | "resting" | "excluded" | "progress" | "statusMessage" | "costWei" | "matchAttemptedAt" | "matchedAt" | "endedAt" | "createdAt" | "updatedAt">;
+
+export interface AssignmentRecord {
+  id: string;
+  jobId: string;
+  offerId: string;
+  nodeId: string;
+  providerId: string;
+  replica: number;
+  attempt: number;
+  status: AssignmentStatusValue;
+  gpus: number;
+  priceWei: bigint;
+  resumedFromStep: number | null;
+  resultHash: string | null;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  leaseExpiresAt: Date | null;
+  createdAt: Date;
+}
+
+const JOB_COLUMNS = `id, ordinal, client_id, kind, status, resting, image, command, env, input_uri, source_id, gpu_count, min_vram_gb,
+  gpu_models, region, max_latency_ms, min_reputation, max_price_wei, max_duration_seconds, redundancy, strategy, weights,
+  checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei, excluded, progress, status_message, cost_wei,
+  match_attempted_at, matched_at, ended_at, created_at, updated_at`;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function toJobRecord(r: any): JobRecord {
+  return {
+    id: r.id,
+    ordinal: BigInt(r.ordinal),
+    clientId: r.client_id,
+    kind: r.kind,
+    status: r.status,
+    resting: r.resting,
+    image: r.image,
+    command: r.command,
+    env: r.env,
+    inputUri: r.input_uri,
+    sourceId: r.source_id,
+    gpuCount: r.gpu_count,
+    minVramGb: r.min_vram_gb,
+    gpuModels: r.gpu_models,
+    region: r.region,
+    maxLatencyMs: r.max_latency_ms,
+    minReputation: r.min_reputation,
+    maxPriceWei: BigInt(r.max_price_wei),
+    maxDurationSeconds: r.max_duration_seconds,
+    redundancy: r.redundancy,
+    strategy: r.strategy,
+    weights: r.weights,
+    checkpointIntervalSeconds: r.checkpoint_interval_seconds,
+    idempotencyKey: r.idempotency_key,
+    requestHash: r.request_hash,
+    holdWei: BigInt(r.hold_wei),
+    excluded: r.excluded,
+    progress: r.progress,
+    statusMessage: r.status_message,
+    costWei: r.cost_wei === null ? null : BigInt(r.cost_wei),
+    matchAttemptedAt: r.match_attempted_at,
+    matchedAt: r.matched_at,
+    endedAt: r.ended_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toAssignmentRecord(r: any): AssignmentRecord {
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    offerId: r.offer_id,
+    nodeId: r.node_id,
+    providerId: r.provider_id,
+    replica: r.replica,
+    attempt: r.attempt,
+    status: r.status,
+    gpus: r.gpus,
+    priceWei: BigInt(r.price_wei),
+    resumedFromStep: r.resumed_from_step,
+    resultHash: r.result_hash,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    leaseExpiresAt: r.lease_expires_at,
+    createdAt: r.created_at,
+  };
+}
+
+/** Inserts a job unless the client already has one with this idempotency key; undefined then. */
+export async function insertJob(tx: Db, job: NewJob): Promise<JobRecord | undefined> {
+  const rows = await tx.query(
+    `INSERT INTO jobs (client_id, kind, image, command, env, input_uri, source_id, gpu_count, min_vram_gb, gpu_models, region,
+                       max_latency_ms, min_reputation, max_price_wei, max_duration_seconds, redundancy, strategy, weights,
+                       checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+     ON CONFLICT (client_id, idempotency_key) DO NOTHING
+     RETURNING ${JOB_COLUMNS}`,
+    [
+      job.clientId, job.kind, job.image, job.command === null ? null : JSON.stringify(job.command), job.env === null ? null : JSON.stringify(job.env),
+      job.inputUri, job.sourceId, job.gpuCount, job.minVramGb, job.gpuModels, job.region, job.maxLatencyMs, job.minReputation,
+      job.maxPriceWei.toString(), job.maxDurationSeconds, job.redundancy, job.strategy, job.weights === null ? null : JSON.stringify(job.weights),
+      job.checkpointIntervalSeconds, job.idempotencyKey, job.requestHash, job.holdWei.toString(),
+    ],
+  );
+  return rows.length ? toJobRecord(rows[0]) : undefined;
+}
+
+export async function jobByIdempotencyKey(db: Db, clientId: string, key: string): Promise<JobRecord | undefined> {
+  const [row] = await db.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE client_id = $1 AND idempotency_key = $2`, [clientId, key]);
+  return row ? toJobRecord(row) : undefined;
+}
+
+/** One job; with `lock`, FOR UPDATE in the caller's transaction. */
+export async function jobById(db: Db, id: string, lock = false): Promise<JobRecord | undefined> {
+  const [row] = await db.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [id]);
+  return row ? toJobRecord(row) : undefined;
+}
+
+export async function jobsByIds(db: Db, ids: readonly string[]): Promise<JobRecord[]> {
+  const rows = await db.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
+  return rows.map(toJobRecord);
+}
+
+/** A client's jobs, newest first, after a cursor ordinal; one more than `first` tells whether a next page exists. */
+export async function jobsOfClient(db: Db, clientId: string, status: JobStatusValue | undefined, first: number, beforeOrdinal: bigint | undefined): Promise<JobRecord[]> {
+  const rows = await db.query(
+    `SELECT ${JOB_COLUMNS} FROM jobs
+      WHERE client_id = $1 AND ($2::varchar IS NULL OR status = $2) AND ($3::bigint IS NULL OR ordinal < $3)
+      ORDER BY ordinal DESC LIMIT $4`,
+    [clientId, status ?? null, beforeOrdinal?.toString() ?? null, first + 1],
+  );
+  return rows.map(toJobRecord);
+}
+
+export async function assignmentsOfJobs(db: Db, jobIds: readonly string[]): Promise<AssignmentRecord[]> {
+  const rows = await db.query(`SELECT * FROM assignments WHERE job_id = ANY($1::uuid[]) ORDER BY created_at, replica`, [jobIds]);
+  return rows.map(toAssignmentRecord);
+}
+
+/** PENDING jobs (oldest first) the reconciler should make sure are queued: not yet tried, or resting and last tried before `restingBefore`. */
+export async function pendingJobsDue(db: Db, restingBefore: Date, limit: number): Promise<{ id: string }[]> {
+  return db.query(
+    `SELECT id FROM jobs WHERE status = 'PENDING' AND (NOT resting OR match_attempted_at < $1) ORDER BY ordinal LIMIT $2`,
+    [restingBefore, limit],
+  );
+}

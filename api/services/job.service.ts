@@ -1,0 +1,239 @@
+import { createHash } from "node:crypto";
+import type { DataSource } from "typeorm";
+import { formatDecimal, holdWei } from "../../pricing";
+import { marketsForRequirements, recordBookChanges, type BookDelta } from "../db/repositories/book.repository";
+import { escrowBalance, holdEscrow, releaseEscrow } from "../db/repositories/escrow.repository";
+import {
+  assignmentsOfJobs,
+  insertJob,
+  jobById,
+  jobByIdempotencyKey,
+  jobsByIds,
+  jobsOfClient,
+  type AssignmentRecord,
+  type JobRecord,
+  type JobStatusValue,
+} from "../db/repositories/job.repository";
+import { updateReturning } from "../db/query";
+import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
+import { pageSize } from "./offer.service";
+import { assertId, requirePrincipal, type Principal } from "./principal";
+import { checkRequirements, type RequirementsData } from "./requirements";
+import type { BookChangeListener } from "./offer.service";
+
+export const JOB_KINDS = ["INFERENCE", "TRAINING", "FINE_TUNING", "BATCH", "IMAGE_GENERATION", "EMBEDDINGS", "TRANSCODING", "RENDERING", "OTHER"] as const;
+export type JobKindValue = (typeof JOB_KINDS)[number];
+
+export interface SubmitJobData {
+  kind: JobKindValue;
+  sourceId?: string | null;
+  image?: string | null;
+  command?: readonly string[] | null;
+  env?: readonly { name: string; value: string }[] | null;
+  inputUri?: string | null;
+  requirements: RequirementsData;
+  checkpointIntervalSeconds?: number | null;
+  idempotencyKey?: string | null;
+}
+
+/** Where the service asks for matching; the worker's queue implements it. Failures are logged, never lost: the reconciler re-enqueues. */
+export interface MatchRequests {
+  jobsSubmitted(jobIds: readonly string[]): Promise<void>;
+  offerChanged(offerId: string): Promise<void>;
+}
+
+export const MAX_COMMAND_ARGS = 64;
+export const MAX_ARG_LENGTH = 4096;
+export const MAX_ENV_VARS = 64;
+export const MAX_ENV_VALUE_LENGTH = 4096;
+export const MAX_CHECKPOINT_INTERVAL_SECONDS = 86400;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+export interface JobPage {
+  jobs: JobRecord[];
+  cursors: string[];
+  hasNextPage: boolean;
+}
+
+/** Jobs from the client's side: submit (hold escrow), cancel (release), read, list. */
+export class JobService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly matches: MatchRequests,
+    private readonly onBookChange: BookChangeListener,
+    private readonly onError: (err: unknown, what: string) => void,
+  ) {}
+
+  /**
+   * Validates, holds maxPrice x GPUs x maxDuration / 3600 x redundancy of the client's available escrow and
+   * stores the job PENDING, then asks for matching. The same idempotency key with the same input returns the
+   * first job (even when sent concurrently); with another input it is CONFLICT. Nothing is stored on an error.
+   */
+  async submit(principal: Principal | undefined, input: SubmitJobData): Promise<JobRecord> {
+    const who = requirePrincipal(principal);
+    const checked = await this.check(input);
+    const holdAmount = holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
+    const { job, created } = await this.db.transaction(async (tx) => {
+      const inserted = await insertJob(tx, {
+        clientId: who.accountId,
+        kind: input.kind,
+        image: checked.image,
+        command: checked.command,
+        env: checked.env,
+        inputUri: checked.inputUri,
+        sourceId: null,
+        gpuCount: checked.req.gpuCount,
+        minVramGb: checked.req.minVramGb,
+        gpuModels: checked.req.gpuModels ? [...checked.req.gpuModels] : null,
+        region: checked.req.region,
+        maxLatencyMs: checked.req.maxLatencyMs,
+        minReputation: checked.req.minReputation,
+        maxPriceWei: checked.req.maxPriceWei!,
+        maxDurationSeconds: checked.req.maxDurationSeconds,
+        redundancy: checked.req.redundancy,
+        strategy: checked.req.strategy,
+        weights: checked.req.weights,
+        checkpointIntervalSeconds: checked.checkpointIntervalSeconds,
+        idempotencyKey: checked.idempotencyKey,
+        requestHash: checked.requestHash,
+        holdWei: holdAmount,
+      });
+      if (!inserted) {
+        const existing = await jobByIdempotencyKey(tx, who.accountId, checked.idempotencyKey!);
+        if (!existing) throw new Error("idempotency conflict without a stored job");
+        if (existing.requestHash !== checked.requestHash) {
+          throw conflict(`idempotencyKey "${checked.idempotencyKey}" was used for another job ${existing.id} with different input; use a new key`);
+        }
+        return { job: existing, created: false };
+      }
+      if (!(await holdEscrow(tx, who.accountId, holdAmount))) {
+        const balance = await escrowBalance(tx, who.accountId);
+        throw new ServiceError(
+          "INSUFFICIENT_FUNDS",
+          `this job holds up to ${formatDecimal(holdAmount)} OGPU (maxPricePerGpuHour x gpuCount x maxDurationSeconds / 3600 x redundancy) ` +
+            `and your available escrow is ${formatDecimal(balance.availableWei)} OGPU; deposit more or lower the cap, GPUs, duration or redundancy`,
+        );
+      }
+      return { job: inserted, created: true };
+    });
+    if (created) await this.matches.jobsSubmitted([job.id]).catch((err) => this.onError(err, "enqueue matching"));
+    return job;
+  }
+
+  /** Cancels a job of the caller's that has not started: releases its hold, gives back claimed GPUs. Idempotent. */
+  async cancel(principal: Principal | undefined, id: string): Promise<JobRecord> {
+    const who = requirePrincipal(principal);
+    assertId("job", id);
+    const { job, deltas } = await this.db.transaction(async (tx) => {
+      const current = await jobById(tx, id, true);
+      if (!current) throw notFound("job", id);
+      if (current.clientId !== who.accountId) throw forbidden("this job belongs to another account");
+      if (current.status === "CANCELLED") return { job: current, deltas: [] as BookDelta[] };
+      if (current.status !== "PENDING" && current.status !== "MATCHED") throw conflict(`this job is ${current.status}; only PENDING or MATCHED jobs can be cancelled`);
+      const changes: { market: string; side: "ASK" | "BID"; priceWei: bigint }[] = [];
+      if (current.status === "PENDING" && current.resting) {
+        for (const market of await marketsForRequirements(tx, current.minVramGb, current.gpuModels)) changes.push({ market, side: "BID", priceWei: current.maxPriceWei });
+      }
+      const released: { offer_id: string; gpus: number }[] = await updateReturning(
+        tx,
+        `UPDATE assignments SET status = 'CANCELLED', ended_at = now() WHERE job_id = $1 AND status = 'ASSIGNED' RETURNING offer_id, gpus`,
+        [id],
+      );
+      for (const a of released) {
+        const [offer] = await updateReturning<{ market: string; price_wei: string }>(
+          tx,
+          `UPDATE offers SET available_gpus = least(gpu_count, available_gpus + $2), updated_at = now() WHERE id = $1 RETURNING market, price_wei`,
+          [a.offer_id, a.gpus],
+        );
+        changes.push({ market: offer.market, side: "ASK", priceWei: BigInt(offer.price_wei) });
+      }
+      await releaseEscrow(tx, current.clientId, current.holdWei);
+      await tx.query(`UPDATE jobs SET status = 'CANCELLED', resting = false, ended_at = now(), updated_at = now() WHERE id = $1`, [id]);
+      const deltas = await recordBookChanges(tx, changes);
+      return { job: (await jobById(tx, id))!, deltas };
+    });
+    this.onBookChange(deltas);
+    return job;
+  }
+
+  /** A job of the caller's (FORBIDDEN for other accounts). */
+  async get(principal: Principal | undefined, id: string): Promise<JobRecord> {
+    const who = requirePrincipal(principal);
+    assertId("job", id);
+    const job = await jobById(this.db, id);
+    if (!job) throw notFound("job", id);
+    if (job.clientId !== who.accountId) throw forbidden("this job belongs to another account");
+    return job;
+  }
+
+  async byIds(ids: readonly string[]): Promise<JobRecord[]> {
+    return jobsByIds(this.db, ids);
+  }
+
+  async assignments(jobIds: readonly string[]): Promise<AssignmentRecord[]> {
+    return assignmentsOfJobs(this.db, jobIds);
+  }
+
+  /** The caller's jobs, newest first, optionally of one status. */
+  async mine(principal: Principal | undefined, status: JobStatusValue | undefined, first: number | undefined | null, after: string | undefined | null): Promise<JobPage> {
+    const who = requirePrincipal(principal);
+    const size = pageSize(first);
+    const before = after === undefined || after === null ? undefined : decodeOrdinalCursor("j", after);
+    const rows = await jobsOfClient(this.db, who.accountId, status, size, before);
+    const jobs = rows.slice(0, size);
+    return { jobs, cursors: jobs.map((j) => ordinalCursor("j", j.ordinal)), hasNextPage: rows.length > size };
+  }
+
+  private async check(input: SubmitJobData) {
+    if (!(JOB_KINDS as readonly string[]).includes(input.kind)) throw badInput(`kind must be one of ${JOB_KINDS.join(", ")}`);
+    if (input.sourceId) throw badInput("sourceId: published sources are not available yet; send image and command");
+    const image = input.image?.trim() || null;
+    if (image !== null && (image.length > 512 || /\s/.test(image))) throw badInput("image must be a container image reference of at most 512 characters, without spaces");
+    const command = input.command && input.command.length > 0 ? [...input.command] : null;
+    if (command && (command.length > MAX_COMMAND_ARGS || command.some((a) => a.length > MAX_ARG_LENGTH || a.includes("\0")))) {
+      throw badInput(`command takes at most ${MAX_COMMAND_ARGS} arguments of at most ${MAX_ARG_LENGTH} characters each`);
+    }
+    if (image === null && command === null) throw badInput("a job needs an image, a command, or both");
+    const env = input.env && input.env.length > 0 ? input.env.map((e) => ({ name: e.name, value: e.value })) : null;
+    if (env) {
+      if (env.length > MAX_ENV_VARS) throw badInput(`env takes at most ${MAX_ENV_VARS} variables`);
+      const bad = env.find((e) => !ENV_NAME.test(e.name) || e.value.length > MAX_ENV_VALUE_LENGTH || e.value.includes("\0"));
+      if (bad) throw badInput(`env "${bad.name.slice(0, 64)}": names are letters, digits and _ (not starting with a digit); values at most ${MAX_ENV_VALUE_LENGTH} characters`);
+      if (new Set(env.map((e) => e.name)).size !== env.length) throw badInput("env names each variable once");
+    }
+    const inputUri = input.inputUri?.trim() || null;
+    if (inputUri !== null && (inputUri.length > 2048 || !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(inputUri))) throw badInput("inputUri must be a URI such as https://... or s3://..., at most 2048 characters");
+    const interval = input.checkpointIntervalSeconds ?? null;
+    if (interval !== null && (!Number.isInteger(interval) || interval < 1 || interval > MAX_CHECKPOINT_INTERVAL_SECONDS)) {
+      throw badInput(`checkpointIntervalSeconds must be from 1 to ${MAX_CHECKPOINT_INTERVAL_SECONDS}`);
+    }
+    const idempotencyKey = input.idempotencyKey ?? null;
+    if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) throw badInput("idempotencyKey must be 1 to 128 printable characters without spaces");
+    const models: { gpu_model: string }[] = await this.db.query(`SELECT DISTINCT gpu_model FROM markets`);
+    const req = checkRequirements(input.requirements, new Set(models.map((m) => m.gpu_model)), true);
+    const canonical = JSON.stringify({
+      kind: input.kind,
+      image,
+      command,
+      env,
+      inputUri,
+      checkpointIntervalSeconds: interval,
+      requirements: { ...req, maxPriceWei: req.maxPriceWei?.toString() ?? null },
+    });
+    const requestHash = createHash("sha256").update(canonical).digest("hex");
+    return { image, command, env, inputUri, checkpointIntervalSeconds: interval, idempotencyKey, req, requestHash };
+  }
+}
+
+/** Opaque cursor of a row's place in a newest-first list: "<kind>:<ordinal>" in base64url. */
+export function ordinalCursor(kind: string, ordinal: bigint): string {
+  return Buffer.from(`${kind}:${ordinal}`).toString("base64url");
+}
+
+/** Decodes an ordinal cursor of this kind; BAD_USER_INPUT when it is not one. */
+export function decodeOrdinalCursor(kind: string, cursor: string): bigint {
+  const match = new RegExp(`^${kind}:(\\d{1,20})$`).exec(Buffer.from(cursor, "base64url").toString());
+  if (!match) throw badInput("after is not a cursor of this list; pass an endCursor or cursor it returned");
+  return BigInt(match[1]);
+}
