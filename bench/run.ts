@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: starts the whole server (`node dist/api/bin/main.js`) on a fresh database, seeds a book
+ * `npm run bench`: starts the server as production runs it, an api process (`node dist/api/bin/api.js`) and a worker
+ * process (`node dist/api/bin/worker.js`), on a fresh database, seeds a book
  * over GraphQL (wallet sign-in, nodes, offers), then loads three read operations with autocannon and writes
  * BENCHMARKS.md. Exits non-zero when a scenario saw errors or the server could not be started.
  *
@@ -15,6 +16,8 @@
  *   BENCH_OUTPUT         where to write the report (BENCHMARKS.md in the repository root; "-" for none)
  *   BENCH_SCENARIOS      comma-separated subset to run, e.g. "trivial,orderBook" (all); a subset writes no report
  *   BENCH_SERVER_ARGS    extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (none)
+ *   BENCH_JOBS           jobs submitted in the submit-to-matched phase (3000; 0 skips it)
+ *   BENCH_JOB_CONCURRENCY  submissions in flight at once (50)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -26,6 +29,7 @@ import autocannon from "autocannon";
 import { Wallet } from "ethers";
 import { Kind, parse, print, type OperationDefinitionNode } from "graphql";
 import { Client } from "pg";
+import { benchSubmitToMatched, type JobsBenchResult } from "./jobs";
 import { writeSections } from "./report";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -51,6 +55,8 @@ const settings = {
   output: process.env.BENCH_OUTPUT ?? path.join(ROOT, "BENCHMARKS.md"),
   scenarios: (process.env.BENCH_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
   serverArgs: (process.env.BENCH_SERVER_ARGS ?? "").split(/\s+/).filter(Boolean),
+  jobs: envInt("BENCH_JOBS", 3000, 0),
+  jobConcurrency: envInt("BENCH_JOB_CONCURRENCY", 50),
 };
 
 const MARKET = "H100-80GB";
@@ -102,6 +108,8 @@ const REGISTER_NODE = contractOperation("provider.graphql", "RegisterNode");
 const POST_OFFER = contractOperation("provider.graphql", "PostOffer");
 const ORDER_BOOK = contractOperation("market.graphql", "OrderBook");
 const OFFERS = contractOperation("provider.graphql", "Offers");
+const HEARTBEAT = contractOperation("provider.graphql", "Heartbeat");
+const SUBMIT_JOB = contractOperation("jobs.graphql", "SubmitJob");
 const AUTH_CHALLENGE = `mutation AuthChallenge($address: String!) { authChallenge(address: $address) { message } }`;
 const SIGN_IN = `mutation SignIn($message: String!, $signature: String!) { signIn(message: $message, signature: $signature) { token } }`;
 
@@ -148,8 +156,8 @@ interface Server {
 
 const STOP_GRACE_MS = 5_000;
 
-function startServer(port: number): Server {
-  const child = spawn(process.execPath, [...settings.serverArgs, path.join(ROOT, "dist", "api", "bin", "main.js")], {
+function startServer(port: number, script: "api.js" | "worker.js"): Server {
+  const child = spawn(process.execPath, [...(script === "api.js" ? settings.serverArgs : []), path.join(ROOT, "dist", "api", "bin", script)], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -488,14 +496,14 @@ Run on ${when.toISOString()} by \`npm run bench\` (bench/run.ts); BENCH_DURATION
 
 ${machine()}
 
-The load generator (autocannon, in the bench process), the server (one Node process, api and worker roles),
+The load generator (autocannon, in the bench process), the server (an api process and a worker process),
 Postgres and Redis all share this machine's cores, so absolute numbers understate what a dedicated server does;
 the ratios to the trivial baseline on the same server in the same run are the meaningful figures. With few cores,
 expect several percent of variation between runs: repeat before drawing conclusions from a near miss.
 
 ### Set-up
 
-The server is \`node dist/api/bin/main.js\` with NODE_ENV=production and LOG_LEVEL=warn on a freshly dropped and
+The server is \`node dist/api/bin/api.js\` beside \`node dist/api/bin/worker.js\` (the production layout), with NODE_ENV=production and LOG_LEVEL=warn on a freshly dropped and
 migrated database. Load: POST /graphql with a JSON body, ${settings.connections} connections, no pipelining, anonymous
 requests; a ${settings.warmupS} s warm-up then ${settings.durationS} s measured per scenario.
 
@@ -514,7 +522,7 @@ ${table(rows)}
 req/s is autocannon's average of per-second samples; p50/p99 are autocannon's latency.p50/latency.p99.
 non-2xx/errors: non-2xx answers / (connection errors + timeouts + 2xx answers whose body carried GraphQL \`errors\`).
 CPU during each measured run (/proc): ${rows.map((r) => `${r.scenario.name}: ${cpuText(r.cpu)}`).join("; ")}.
-The server is one Node process, so about 100% of a core is its ceiling; when the load generator is also near a full
+The api is one Node process (reads need no worker), so about 100% of a core is its ceiling; when the load generator is also near a full
 core, the trivial baseline measures the load generator as much as the server.
 The server wrote ${serverLines} log line${serverLines === 1 ? "" : "s"} at level warn or above during the run.
 
@@ -526,17 +534,41 @@ ${t.lines.join("\n")}
 
 // ------------------------------------------------------------------ main
 
+const JOBS_TARGET_PER_S = 500;
+
+function jobsReport(j: JobsBenchResult, when: Date): string {
+  const met = j.jobsPerSecond >= JOBS_TARGET_PER_S;
+  return [
+    "## Submit to matched, end to end (GraphQL submitJob -> BullMQ -> matching worker -> Postgres)",
+    "",
+    `Run on ${when.toISOString()} by \`npm run bench\` (bench/jobs.ts), same server and machine as the reads above.`,
+    "",
+    `${fmt(j.jobs)} jobs of 1 GPU (A100 80GB, cap 2 OGPU) submitted by 20 wallets, ${j.concurrency} submissions in flight, against ` +
+      `${j.offers} offers of 64 GPUs on 100 online nodes (${fmt(j.gpusOffered)} GPUs, asks 1.00–1.19). The api process takes the submits; the ` +
+      "worker process places them (jobs that arrive while a placement transaction runs go together in the next, up to 64). Latency is the server's own: jobs.matched_at - jobs.created_at; throughput is matched jobs over the " +
+      "span from the first submit to the last match.",
+    "",
+    "| jobs | jobs/s | matched p50 ms | matched p99 ms | submit p50 ms | submit p99 ms | submit phase s | errors |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    `| ${fmt(j.jobs)} | ${fmt(j.jobsPerSecond)} | ${fmt(j.matchedP50Ms, 1)} | ${fmt(j.matchedP99Ms, 1)} | ${fmt(j.submitP50Ms, 1)} | ${fmt(j.submitP99Ms, 1)} | ${fmt(j.submitSeconds, 1)} | ${j.errors} |`,
+    "",
+    `- end to end ≥ ${JOBS_TARGET_PER_S} jobs/s on this machine: **${met ? "PASS" : "MISS"}** (${fmt(j.jobsPerSecond)} jobs/s)`,
+  ].join("\n");
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   const port = await freePort();
   console.error(`bench: dropping database ${settings.dbName}, starting the server on port ${port}`);
   await dropDatabase();
-  const server = startServer(port);
-  const stop = () => void server.stop();
+  const server = startServer(port, "api.js");
+  let worker: Server | undefined;
+  const stop = () => void Promise.all([server.stop(), worker?.stop()]);
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
     await waitReady(server);
+    worker = startServer(port, "worker.js");
     const url = `${server.base}/graphql`;
     const seeded = await seed(url);
     console.error(`bench: seeded ${seeded.nodes} nodes, ${seeded.offers} offers at ${seeded.askLevels} levels in ${fmt(seeded.seconds, 1)} s`);
@@ -545,6 +577,23 @@ async function main(): Promise<number> {
     const chosen = settings.scenarios.length > 0 ? SCENARIOS.filter((s) => settings.scenarios.includes(s.name)) : SCENARIOS;
     const rows: Measured[] = [];
     for (const scenario of chosen) rows.push(await measure(url, scenario, server.child.pid));
+    let jobs: JobsBenchResult | undefined;
+    if (settings.jobs > 0) {
+      const pg = new Client({ connectionString: `${settings.pgUrl}/${settings.dbName}` });
+      await pg.connect();
+      try {
+        console.error(`bench: submit-to-matched, ${settings.jobs} jobs at ${settings.jobConcurrency} in flight`);
+        jobs = await benchSubmitToMatched(
+          { url, pg, gql, signIn, pool, registerNode: REGISTER_NODE, heartbeat: HEARTBEAT, postOffer: POST_OFFER, submitJob: SUBMIT_JOB },
+          { jobs: settings.jobs, concurrency: settings.jobConcurrency, nodes: 100, clients: 20 },
+        );
+      } finally {
+        await pg.end();
+      }
+      console.error(
+        `  submitToMatched: ${fmt(jobs.jobsPerSecond)} jobs/s, matched p50 ${fmt(jobs.matchedP50Ms, 1)} ms, p99 ${fmt(jobs.matchedP99Ms, 1)} ms; submit p99 ${fmt(jobs.submitP99Ms, 1)} ms; errors ${jobs.errors}`,
+      );
+    }
     const when = new Date();
     const serverLines = server.lines();
     if (server.child.exitCode !== null) throw new Error(`the server exited with ${server.child.exitCode} during the run`);
@@ -555,11 +604,17 @@ async function main(): Promise<number> {
     if (chosen.length < SCENARIOS.length) {
       console.error("bench: a subset of the scenarios ran; no report written");
     } else if (settings.output !== "-") {
-      writeSections(settings.output, [["api-reads", report(rows, seeded, when, serverLines)]]);
+      const sections: [string, string][] = [["api-reads", report(rows, seeded, when, serverLines)]];
+      if (jobs) sections.push(["api-jobs", jobsReport(jobs, when)]);
+      writeSections(settings.output, sections);
       console.error(`bench: wrote ${settings.output}`);
     }
     if (serverLines > 0) console.error(`bench: the server logged ${serverLines} lines; the last:\n${server.tail.join("\n")}`);
     console.error(`bench: done in ${fmt((Date.now() - started) / 1000, 1)} s`);
+    if (jobs && jobs.errors > 0) {
+      console.error(`bench: ${jobs.errors} jobs failed to submit or match`);
+      return 1;
+    }
     const failed = rows.filter((r) => r.failures > 0);
     if (failed.length > 0) {
       console.error(`bench: errors in ${failed.map((r) => `${r.scenario.name} (${r.failures})`).join(", ")}`);
@@ -571,7 +626,7 @@ async function main(): Promise<number> {
     if (server.tail.length > 0) console.error(`server output (last lines):\n${server.tail.join("\n")}`);
     return 1;
   } finally {
-    await server.stop();
+    await Promise.all([server.stop(), worker?.stop()]);
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }

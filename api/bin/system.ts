@@ -63,7 +63,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   const redisOptions = { maxRetriesPerRequest: null, lazyConnect: false };
   const redis = new Redis(config.REDIS_URL, redisOptions);
   const subscriber = new Redis(config.REDIS_URL, redisOptions);
-  const matchQueue = new MatchQueue(redis, config.QUEUE_PREFIX);
+  const matchQueue = new MatchQueue(redis, config.QUEUE_PREFIX, config.MATCH_BATCH_SIZE);
   const services = createServices(db, {
     publicUrl: config.PUBLIC_URL,
     chainId: config.CHAIN_ID,
@@ -109,6 +109,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         reconcileMs: config.RECONCILE_MS,
         restingRetryMs: config.RESTING_RETRY_MS,
         lockMs: config.MATCH_LOCK_MS,
+        batchSize: config.MATCH_BATCH_SIZE,
       });
       stops.push(() => matching.stop());
     }

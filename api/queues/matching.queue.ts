@@ -4,30 +4,48 @@ import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { pendingJobsDue } from "../db/repositories/job.repository";
 import type { MatchRequests } from "../services/job.service";
-import type { MatchingService } from "../services/matching.service";
+import type { MatchingService, MatchOutcome } from "../services/matching.service";
+import { MicroBatcher } from "./micro-batcher";
 
 export const MATCHING_QUEUE = "matching";
 
-type MatchingTask = { kind: "job"; jobId: string } | { kind: "offer"; offerId: string };
+type MatchingTask = { kind: "jobs"; jobIds: string[] } | { kind: "offer"; offerId: string };
 
-/** Job tasks leave no record when done or failed, so the reconciler can always queue the id again. */
-const JOB_TASK: JobsOptions = { removeOnComplete: true, removeOnFail: true, attempts: 5, backoff: { type: "exponential", delay: 200 } };
-const OFFER_TASK: JobsOptions = { removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: "exponential", delay: 200 } };
+const TASK: JobsOptions = { removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: "exponential", delay: 200 } };
 
-/** The matching queue's producer: one queued task per job id (BullMQ ignores a duplicate id while it waits). */
+/**
+ * The matching queue's producer. Job ids submitted close together travel in one task (placed in one
+ * transaction by the worker); placing is idempotent, so a duplicate task costs a lookup and nothing else.
+ */
 export class MatchQueue implements MatchRequests {
   readonly queue: Queue<MatchingTask>;
+  private readonly batcher: MicroBatcher<string, undefined>;
 
-  constructor(connection: Redis, prefix: string) {
+  constructor(
+    connection: Redis,
+    prefix: string,
+    private readonly batchSize = 64,
+  ) {
     this.queue = new Queue<MatchingTask>(MATCHING_QUEUE, { connection, prefix });
+    this.batcher = new MicroBatcher(async (jobIds) => {
+      await this.enqueue(jobIds);
+      return jobIds.map(() => undefined);
+    }, batchSize);
   }
 
   async jobsSubmitted(jobIds: readonly string[]): Promise<void> {
-    await this.queue.addBulk(jobIds.map((jobId) => ({ name: "job", data: { kind: "job", jobId }, opts: { ...JOB_TASK, jobId: `job-${jobId}` } })));
+    await Promise.all(jobIds.map((id) => this.batcher.add(id)));
+  }
+
+  /** Queues these job ids now, in tasks of at most `batchSize`. */
+  async enqueue(jobIds: readonly string[]): Promise<void> {
+    const tasks = [];
+    for (let i = 0; i < jobIds.length; i += this.batchSize) tasks.push({ name: "jobs", data: { kind: "jobs" as const, jobIds: jobIds.slice(i, i + this.batchSize) }, opts: TASK });
+    await this.queue.addBulk(tasks);
   }
 
   async offerChanged(offerId: string): Promise<void> {
-    await this.queue.add("offer", { kind: "offer", offerId }, OFFER_TASK);
+    await this.queue.add("offer", { kind: "offer", offerId }, TASK);
   }
 
   close(): Promise<void> {
@@ -49,19 +67,22 @@ export interface MatchingWorkerDeps {
   restingRetryMs: number;
   /** A task of a dead worker is taken back after this long. */
   lockMs: number;
+  /** Most jobs placed in one transaction (jobs of tasks that arrive while a placement runs go together). */
+  batchSize: number;
+
 }
 
 /**
  * The matching worker: places jobs, serves resting bids when an offer is posted or repriced, and reconciles:
  * Postgres is the truth, so PENDING jobs not yet tried (or resting and not tried for a while) are queued again,
  * and flushing Redis loses no job. The reconciler runs on a timer in every worker process (not as a BullMQ
- * schedule, which a flush would erase); duplicates are harmless because queued ids are unique.
+ * schedule, which a flush would erase); a job queued twice is placed once (placing locks the job row).
  */
 export async function startMatching(deps: MatchingWorkerDeps) {
   const { logger } = deps;
   const reconcile = async () => {
     const due = await pendingJobsDue(deps.db, new Date(Date.now() - deps.restingRetryMs), 5000);
-    if (due.length > 0) await deps.producer.jobsSubmitted(due.map((j) => j.id));
+    if (due.length > 0) await deps.producer.enqueue(due.map((j) => j.id));
     return due.length;
   };
   let running = false;
@@ -73,11 +94,22 @@ export async function startMatching(deps: MatchingWorkerDeps) {
       .finally(() => (running = false));
   }, deps.reconcileMs);
   timer.unref();
+  const placer = new MicroBatcher<string, MatchOutcome>(
+    async (jobIds) => {
+      const outcomes = await deps.matching.matchJobs(jobIds);
+      return jobIds.map((id) => outcomes.get(id)!);
+    },
+    deps.batchSize,
+    2,
+  );
   const worker = new Worker<MatchingTask>(
     MATCHING_QUEUE,
     async (task) => {
       const data = task.data;
-      if (data.kind === "job") return deps.matching.matchJob(data.jobId);
+      if (data.kind === "jobs") {
+        const outcomes = await Promise.all(data.jobIds.map((id) => placer.add(id)));
+        return { matched: outcomes.filter((o) => o.kind === "matched").length, resting: outcomes.filter((o) => o.kind === "resting").length };
+      }
       return { matched: await deps.matching.matchRestingFor(data.offerId) };
     },
     { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: deps.lockMs, stalledInterval: deps.lockMs },

@@ -9,6 +9,7 @@ import { OfferService } from "./offer.service";
 import { JobService, type MatchRequests } from "./job.service";
 import { MatchingService } from "./matching.service";
 import { QuoteService } from "./quote.service";
+import { ModelCatalog } from "./model-catalog";
 import { loadBook, type BookDelta } from "../db/repositories/book.repository";
 
 export interface ServiceSettings extends AuthSettings {
@@ -41,6 +42,7 @@ export interface Services {
 export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
   const books = new BookCache((market) => loadBook(db, market), settings.bookCacheMaxAgeMs);
   const announce = (deltas: readonly BookDelta[]) => deltas.forEach((d) => books.announce(d.market, BigInt(d.sequence)));
+  const models = new ModelCatalog(db);
   const matchingSettings = { heartbeatWindowSeconds: settings.heartbeatWindowSeconds, candidateLimit: settings.matchCandidateLimit, explainLimit: settings.matchCandidateLimit };
   return {
     auth: new AuthService(db, settings),
@@ -50,9 +52,9 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     offers: new OfferService(db, announce, (offerId) => deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
     markets: new MarketService(db, books),
     books,
-    jobs: new JobService(db, deps.matchRequests, announce, deps.onError),
+    jobs: new JobService(db, deps.matchRequests, announce, deps.onError, models),
     matching: new MatchingService(db, matchingSettings, announce),
-    quotes: new QuoteService(db, matchingSettings),
+    quotes: new QuoteService(db, matchingSettings, models),
   };
 }
 

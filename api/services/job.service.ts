@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import type { DataSource } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import { formatDecimal, holdWei } from "../../pricing";
 import { marketsForRequirements, recordBookChanges, type BookDelta } from "../db/repositories/book.repository";
 import { escrowBalance, holdEscrow, releaseEscrow } from "../db/repositories/escrow.repository";
 import {
   assignmentsOfJobs,
   insertJob,
+  insertJobWithHold,
   jobById,
   jobByIdempotencyKey,
   jobsByIds,
@@ -13,12 +14,14 @@ import {
   type AssignmentRecord,
   type JobRecord,
   type JobStatusValue,
+  type NewJob,
 } from "../db/repositories/job.repository";
 import { updateReturning } from "../db/query";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
 import { pageSize } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
-import { checkRequirements, type RequirementsData } from "./requirements";
+import type { ModelCatalog } from "./model-catalog";
+import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
 import type { BookChangeListener } from "./offer.service";
 
 export const JOB_KINDS = ["INFERENCE", "TRAINING", "FINE_TUNING", "BATCH", "IMAGE_GENERATION", "EMBEDDINGS", "TRANSCODING", "RENDERING", "OTHER"] as const;
@@ -63,6 +66,7 @@ export class JobService {
     private readonly matches: MatchRequests,
     private readonly onBookChange: BookChangeListener,
     private readonly onError: (err: unknown, what: string) => void,
+    private readonly models: ModelCatalog,
   ) {}
 
   /**
@@ -74,49 +78,59 @@ export class JobService {
     const who = requirePrincipal(principal);
     const checked = await this.check(input);
     const holdAmount = holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
-    const { job, created } = await this.db.transaction(async (tx) => {
-      const inserted = await insertJob(tx, {
-        clientId: who.accountId,
-        kind: input.kind,
-        image: checked.image,
-        command: checked.command,
-        env: checked.env,
-        inputUri: checked.inputUri,
-        sourceId: null,
-        gpuCount: checked.req.gpuCount,
-        minVramGb: checked.req.minVramGb,
-        gpuModels: checked.req.gpuModels ? [...checked.req.gpuModels] : null,
-        region: checked.req.region,
-        maxLatencyMs: checked.req.maxLatencyMs,
-        minReputation: checked.req.minReputation,
-        maxPriceWei: checked.req.maxPriceWei!,
-        maxDurationSeconds: checked.req.maxDurationSeconds,
-        redundancy: checked.req.redundancy,
-        strategy: checked.req.strategy,
-        weights: checked.req.weights,
-        checkpointIntervalSeconds: checked.checkpointIntervalSeconds,
-        idempotencyKey: checked.idempotencyKey,
-        requestHash: checked.requestHash,
-        holdWei: holdAmount,
-      });
-      if (!inserted) {
-        const existing = await jobByIdempotencyKey(tx, who.accountId, checked.idempotencyKey!);
-        if (!existing) throw new Error("idempotency conflict without a stored job");
-        if (existing.requestHash !== checked.requestHash) {
-          throw conflict(`idempotencyKey "${checked.idempotencyKey}" was used for another job ${existing.id} with different input; use a new key`);
+    const record: NewJob = {
+      clientId: who.accountId,
+      kind: input.kind,
+      image: checked.image,
+      command: checked.command,
+      env: checked.env,
+      inputUri: checked.inputUri,
+      sourceId: null,
+      gpuCount: checked.req.gpuCount,
+      minVramGb: checked.req.minVramGb,
+      gpuModels: checked.req.gpuModels ? [...checked.req.gpuModels] : null,
+      region: checked.req.region,
+      maxLatencyMs: checked.req.maxLatencyMs,
+      minReputation: checked.req.minReputation,
+      maxPriceWei: checked.req.maxPriceWei!,
+      maxDurationSeconds: checked.req.maxDurationSeconds,
+      redundancy: checked.req.redundancy,
+      strategy: checked.req.strategy,
+      weights: checked.req.weights,
+      checkpointIntervalSeconds: checked.checkpointIntervalSeconds,
+      idempotencyKey: checked.idempotencyKey,
+      requestHash: checked.requestHash,
+      holdWei: holdAmount,
+    };
+    const insufficient = async (db: Pick<EntityManager, "query">) => {
+      const balance = await escrowBalance(db, who.accountId);
+      return new ServiceError(
+        "INSUFFICIENT_FUNDS",
+        `this job holds up to ${formatDecimal(holdAmount)} OGPU (maxPricePerGpuHour x gpuCount x maxDurationSeconds / 3600 x redundancy) ` +
+          `and your available escrow is ${formatDecimal(balance.availableWei)} OGPU; deposit more or lower the cap, GPUs, duration or redundancy`,
+      );
+    };
+    let job: JobRecord;
+    let created = true;
+    if (record.idempotencyKey === null) {
+      const inserted = await insertJobWithHold(this.db, record);
+      if (!inserted) throw await insufficient(this.db);
+      job = inserted;
+    } else {
+      ({ job, created } = await this.db.transaction(async (tx) => {
+        const inserted = await insertJob(tx, record);
+        if (!inserted) {
+          const existing = await jobByIdempotencyKey(tx, who.accountId, record.idempotencyKey!);
+          if (!existing) throw new Error("idempotency conflict without a stored job");
+          if (existing.requestHash !== record.requestHash) {
+            throw conflict(`idempotencyKey "${record.idempotencyKey}" was used for another job ${existing.id} with different input; use a new key`);
+          }
+          return { job: existing, created: false };
         }
-        return { job: existing, created: false };
-      }
-      if (!(await holdEscrow(tx, who.accountId, holdAmount))) {
-        const balance = await escrowBalance(tx, who.accountId);
-        throw new ServiceError(
-          "INSUFFICIENT_FUNDS",
-          `this job holds up to ${formatDecimal(holdAmount)} OGPU (maxPricePerGpuHour x gpuCount x maxDurationSeconds / 3600 x redundancy) ` +
-            `and your available escrow is ${formatDecimal(balance.availableWei)} OGPU; deposit more or lower the cap, GPUs, duration or redundancy`,
-        );
-      }
-      return { job: inserted, created: true };
-    });
+        if (!(await holdEscrow(tx, who.accountId, holdAmount))) throw await insufficient(tx);
+        return { job: inserted, created: true };
+      }));
+    }
     if (created) await this.matches.jobsSubmitted([job.id]).catch((err) => this.onError(err, "enqueue matching"));
     return job;
   }
@@ -210,8 +224,7 @@ export class JobService {
     }
     const idempotencyKey = input.idempotencyKey ?? null;
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) throw badInput("idempotencyKey must be 1 to 128 printable characters without spaces");
-    const models: { gpu_model: string }[] = await this.db.query(`SELECT DISTINCT gpu_model FROM markets`);
-    const req = checkRequirements(input.requirements, new Set(models.map((m) => m.gpu_model)), true);
+    const req = checkRequirements(input.requirements, await knownModelsFor(this.models, input.requirements), true);
     const canonical = JSON.stringify({
       kind: input.kind,
       image,

@@ -1,10 +1,10 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { bidsServedBy, explainExclusions, rankCandidates, type Candidate, type Exclusion, type Requirements, type RestingBid } from "../../matching";
 import { marketsForRequirements, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { jobById, toJobRecord, type JobRecord } from "../db/repositories/job.repository";
-import { candidateById, claimOffer, loadCandidates, loadOpenOffers, recordMatch, type Claimed } from "../db/repositories/match.repository";
+import { jobById, jobsByIds, toJobRecord, type JobRecord } from "../db/repositories/job.repository";
+import { candidateById, claimOffer, loadCandidates, loadOpenOffers, type Claimed } from "../db/repositories/match.repository";
 import type { BookChangeListener } from "./offer.service";
-import { requirementsOf } from "./requirements";
+import { requirementsOf, type CheckedRequirements } from "./requirements";
 
 export interface MatchingSettings {
   heartbeatWindowSeconds: number;
@@ -16,15 +16,22 @@ export interface MatchingSettings {
 
 export type MatchOutcome = { kind: "matched"; assignments: number } | { kind: "resting"; excluded: Exclusion[] } | { kind: "skipped"; status: string };
 
-class LostRaces extends Error {}
-
 const DEADLOCK = "40P01";
 const SERIALIZATION = "40001";
+const RETRIES = 5;
+
+interface Planned {
+  job: JobRecord;
+  req: CheckedRequirements;
+  ranked: Candidate[];
+}
 
 /**
- * The worker side of matching: places a PENDING job on its best offers (distinct providers for redundancy),
- * claiming capacity with one conditional update per offer in the transaction that writes the assignments and
- * trades; a lost race tries the next candidate. What cannot be placed rests on the bid side with its reasons.
+ * The worker side of matching. Jobs are placed in batches (one transaction for many jobs, highest cap first
+ * then oldest): each replica claims capacity with one conditional update on its best candidate offer, from
+ * distinct providers, and a lost race tries the next candidate; the assignments, trades and book deltas are
+ * written in the same transaction. A batch shares the hot rows' locks and one commit, which is what makes
+ * hundreds of placements a second possible. What cannot be placed rests on the bid side with its reasons.
  */
 export class MatchingService {
   constructor(
@@ -34,18 +41,43 @@ export class MatchingService {
   ) {}
 
   async matchJob(jobId: string, now = new Date()): Promise<MatchOutcome> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.tryMatch(jobId, now);
-      } catch (err) {
-        const code = (err as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
-        if ((code === DEADLOCK || code === SERIALIZATION) && attempt < 5) continue;
-        throw err;
-      }
-    }
+    return (await this.matchJobs([jobId], now)).get(jobId)!;
   }
 
-  /** Resting jobs this offer can serve, highest cap first then oldest, each matched in that order. */
+  /** Places these jobs (those still PENDING and not being placed by another worker), highest cap first then oldest. */
+  async matchJobs(jobIds: readonly string[], now = new Date()): Promise<Map<string, MatchOutcome>> {
+    const outcomes = new Map<string, MatchOutcome>();
+    const jobs = (await jobsByIds(this.db, [...new Set(jobIds)])).filter((j) => j.status === "PENDING");
+    for (const id of jobIds) outcomes.set(id, { kind: "skipped", status: "NOT_PENDING" });
+    if (jobs.length === 0) return outcomes;
+    jobs.sort(byPriority);
+    const onlineSince = this.onlineSince(now);
+    const bySignature = new Map<string, Promise<Candidate[]>>();
+    const plans: Planned[] = await Promise.all(
+      jobs.map(async (job) => {
+        const req = requirementsOf(job);
+        const key = JSON.stringify([req.gpuCount, req.minVramGb, req.gpuModels, req.maxPriceWei?.toString(), req.maxDurationSeconds]);
+        let load = bySignature.get(key);
+        if (!load) bySignature.set(key, (load = loadCandidates(this.db, { ...req, onlineSince, now, limit: this.settings.candidateLimit })));
+        return { job, req, ranked: rankCandidates(await load, req) };
+      }),
+    );
+    const { matched, unplaced, deltas } = await this.withRetry(() => this.db.transaction((tx) => this.place(tx, plans, now)));
+    this.onBookChange(deltas);
+    for (const [id, assignments] of matched) outcomes.set(id, { kind: "matched", assignments });
+    const openByDuration = new Map<number, Promise<Candidate[]>>();
+    for (const plan of unplaced) {
+      const seconds = plan.req.maxDurationSeconds;
+      let open = openByDuration.get(seconds);
+      if (!open) openByDuration.set(seconds, (open = loadOpenOffers(this.db, onlineSince, now, seconds, this.settings.explainLimit)));
+      const excluded = explainShortfall(await open, plan.req);
+      await this.rest(plan.job.id, excluded, now);
+      outcomes.set(plan.job.id, { kind: "resting", excluded });
+    }
+    return outcomes;
+  }
+
+  /** Resting jobs this offer can serve, placed highest cap first then oldest. Returns how many matched. */
   async matchRestingFor(offerId: string, now = new Date()): Promise<number> {
     const offer = await candidateById(this.db, offerId, this.onlineSince(now), now);
     if (!offer) return 0;
@@ -60,82 +92,103 @@ export class MatchingService {
       const job = toJobRecord(r);
       return { jobId: job.id, ordinal: Number(job.ordinal), requirements: requirementsOf(job) };
     });
-    let matched = 0;
-    for (const bid of bidsServedBy(offer, bids)) {
-      if ((await this.matchJob(bid.jobId, now)).kind === "matched") matched++;
-    }
-    return matched;
+    const served = bidsServedBy(offer, bids).map((b) => b.jobId);
+    if (served.length === 0) return 0;
+    return [...(await this.matchJobs(served, now)).values()].filter((o) => o.kind === "matched").length;
   }
 
-  private async tryMatch(jobId: string, now: Date): Promise<MatchOutcome> {
-    const job = await jobById(this.db, jobId);
-    if (!job || job.status !== "PENDING") return { kind: "skipped", status: job?.status ?? "MISSING" };
-    const req = requirementsOf(job);
-    const onlineSince = this.onlineSince(now);
-    const candidates = await loadCandidates(this.db, { ...req, onlineSince, now, limit: this.settings.candidateLimit });
-    const ranked = rankCandidates(candidates, req);
-    if (new Set(ranked.map((c) => c.providerId)).size >= req.redundancy) {
-      try {
-        const { deltas, assignments } = await this.db.transaction((tx) => this.claim(tx, job.id, ranked, now));
-        this.onBookChange(deltas);
-        if (assignments > 0) return { kind: "matched", assignments };
-        return { kind: "skipped", status: "NOT_PENDING" };
-      } catch (err) {
-        if (!(err instanceof LostRaces)) throw err;
-      }
-    }
-    const open = await loadOpenOffers(this.db, onlineSince, now, req.maxDurationSeconds, this.settings.explainLimit);
-    const excluded = explainShortfall(open, req);
-    await this.rest(job, excluded, now);
-    return { kind: "resting", excluded };
-  }
-
-  /** Claims one offer per replica from distinct providers, best first; all or nothing (LostRaces rolls back). */
-  private async claim(tx: EntityManager, jobId: string, ranked: readonly Candidate[], now: Date): Promise<{ deltas: BookDelta[]; assignments: number }> {
-    const job = await jobById(tx, jobId, true);
-    if (!job || job.status !== "PENDING") return { deltas: [], assignments: 0 };
-    const used = new Set<string>();
-    const claimed: Claimed[] = [];
-    for (const candidate of ranked) {
-      if (claimed.length === job.redundancy) break;
-      if (used.has(candidate.providerId)) continue;
-      const got = await claimOffer(tx, candidate.offerId, job.gpuCount, job.maxPriceWei, now);
-      if (!got) continue;
-      used.add(got.providerId);
-      claimed.push(got);
-    }
-    if (claimed.length < job.redundancy) throw new LostRaces();
-    const changes: LevelChange[] = [];
-    for (const [replica, got] of claimed.entries()) {
-      await recordMatch(tx, job, got, replica, job.gpuCount, now);
-      changes.push({ market: got.market, side: "ASK", priceWei: got.priceWei });
-    }
-    if (job.resting) {
-      for (const market of await marketsForRequirements(tx, job.minVramGb, job.gpuModels)) changes.push({ market, side: "BID", priceWei: job.maxPriceWei });
-    }
-    await tx.query(
-      `UPDATE jobs SET status = 'MATCHED', resting = false, excluded = NULL, matched_at = $2, match_attempted_at = $2, updated_at = now() WHERE id = $1`,
-      [job.id, now],
+  /**
+   * One transaction: locks the batch's jobs that no other worker holds (SKIP LOCKED), then for each in priority
+   * order claims one offer per replica from distinct providers; a job that cannot get all its replicas is
+   * rolled back to its savepoint and left for resting.
+   */
+  private async place(tx: EntityManager, plans: readonly Planned[], now: Date) {
+    const lockedRows: { id: string }[] = await tx.query(
+      `SELECT id FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING' ORDER BY id FOR UPDATE SKIP LOCKED`,
+      [plans.map((p) => p.job.id)],
     );
-    return { deltas: await recordBookChanges(tx, changes), assignments: claimed.length };
+    const locked = new Set(lockedRows.map((r) => r.id));
+    /** Offers a claim failed on in this batch, with the GPUs and cap it failed at: a job asking as much for no more skips them. */
+    const exhausted = new Map<string, { gpus: number; capWei: bigint }>();
+    const changes: LevelChange[] = [];
+    const matched = new Map<string, number>();
+    const unplaced: Planned[] = [];
+    for (const plan of plans) {
+      if (!locked.has(plan.job.id)) continue;
+      const { job } = plan;
+      const savepoint = job.redundancy > 1;
+      if (savepoint) await tx.query("SAVEPOINT replica_claims");
+      const used = new Set<string>();
+      const claimed: Claimed[] = [];
+      for (const candidate of plan.ranked) {
+        if (claimed.length === job.redundancy) break;
+        if (used.has(candidate.providerId)) continue;
+        const failed = exhausted.get(candidate.offerId);
+        if (failed && job.gpuCount >= failed.gpus && job.maxPriceWei <= failed.capWei) continue;
+        const got = await claimOffer(tx, job, candidate.offerId, claimed.length, job.gpuCount, now);
+        if (!got) {
+          exhausted.set(candidate.offerId, { gpus: job.gpuCount, capWei: job.maxPriceWei });
+          continue;
+        }
+        used.add(got.providerId);
+        claimed.push(got);
+      }
+      if (claimed.length < job.redundancy) {
+        if (savepoint) await tx.query("ROLLBACK TO SAVEPOINT replica_claims");
+        unplaced.push(plan);
+        continue;
+      }
+      for (const got of claimed) changes.push({ market: got.market, side: "ASK", priceWei: got.priceWei });
+      if (job.resting) {
+        for (const market of await marketsForRequirements(tx, job.minVramGb, job.gpuModels)) changes.push({ market, side: "BID", priceWei: job.maxPriceWei });
+      }
+      matched.set(job.id, claimed.length);
+    }
+    if (matched.size > 0) {
+      await tx.query(
+        `UPDATE jobs SET status = 'MATCHED', resting = false, excluded = NULL, matched_at = $2, match_attempted_at = $2, updated_at = now() WHERE id = ANY($1::uuid[])`,
+        [[...matched.keys()], now],
+      );
+    }
+    return { matched, unplaced, deltas: await recordBookChanges(tx, changes) };
   }
 
   /** Leaves a PENDING job on the bid side with its exclusion reasons (bid deltas when it starts resting). */
-  private async rest(job: JobRecord, excluded: Exclusion[], now: Date): Promise<void> {
-    const deltas = await this.db.transaction(async (tx) => {
-      const current = await jobById(tx, job.id, true);
-      if (!current || current.status !== "PENDING") return [];
-      await tx.query(`UPDATE jobs SET resting = true, excluded = $2, match_attempted_at = $3, updated_at = now() WHERE id = $1`, [job.id, JSON.stringify(excluded), now]);
-      if (current.resting) return [];
-      const markets = await marketsForRequirements(tx, current.minVramGb, current.gpuModels);
-      return recordBookChanges(tx, markets.map((market) => ({ market, side: "BID" as const, priceWei: current.maxPriceWei })));
-    });
+  private async rest(jobId: string, excluded: Exclusion[], now: Date): Promise<void> {
+    const deltas = await this.withRetry(() =>
+      this.db.transaction(async (tx) => {
+        const current = await jobById(tx, jobId, true);
+        if (!current || current.status !== "PENDING") return [] as BookDelta[];
+        await tx.query(`UPDATE jobs SET resting = true, excluded = $2, match_attempted_at = $3, updated_at = now() WHERE id = $1`, [jobId, JSON.stringify(excluded), now]);
+        if (current.resting) return [];
+        const markets = await marketsForRequirements(tx, current.minVramGb, current.gpuModels);
+        return recordBookChanges(tx, markets.map((market) => ({ market, side: "BID" as const, priceWei: current.maxPriceWei })));
+      }),
+    );
     this.onBookChange(deltas);
+  }
+
+  private async withRetry<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        const code = (err as { driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
+        if ((code === DEADLOCK || code === SERIALIZATION) && attempt < RETRIES) continue;
+        throw err;
+      }
+    }
   }
 
   private onlineSince(now: Date): Date {
     return new Date(now.getTime() - this.settings.heartbeatWindowSeconds * 1000);
   }
+}
+
+/** Resting-bid priority: highest cap first, then oldest. */
+function byPriority(a: JobRecord, b: JobRecord): number {
+  if (a.maxPriceWei !== b.maxPriceWei) return a.maxPriceWei > b.maxPriceWei ? -1 : 1;
+  return a.ordinal < b.ordinal ? -1 : a.ordinal > b.ordinal ? 1 : 0;
 }
 
 /**

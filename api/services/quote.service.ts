@@ -4,7 +4,8 @@ import { quoteOf, type QuoteResult } from "../../pricing";
 import { marketsForRequirements } from "../db/repositories/book.repository";
 import { loadCandidates, loadOpenOffers } from "../db/repositories/match.repository";
 import { recentWaitSeconds } from "../db/repositories/trade.repository";
-import { checkRequirements, type RequirementsData } from "./requirements";
+import type { ModelCatalog } from "./model-catalog";
+import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
 import { explainShortfall, type MatchingSettings } from "./matching.service";
 
 export interface Quote extends QuoteResult {
@@ -19,11 +20,11 @@ export class QuoteService {
   constructor(
     private readonly db: DataSource,
     private readonly settings: MatchingSettings,
+    private readonly models: ModelCatalog,
   ) {}
 
   async quote(input: RequirementsData, now = new Date()): Promise<Quote> {
-    const models: { gpu_model: string }[] = await this.db.query(`SELECT DISTINCT gpu_model FROM markets`);
-    const req = checkRequirements(input, new Set(models.map((m) => m.gpu_model)), false);
+    const req = checkRequirements(input, await knownModelsFor(this.models, input), false);
     const onlineSince = new Date(now.getTime() - this.settings.heartbeatWindowSeconds * 1000);
     const candidates = await loadCandidates(this.db, { ...req, onlineSince, now, limit: this.settings.candidateLimit });
     const ranked = rankCandidates(candidates, req);

@@ -1,6 +1,7 @@
 import { assertRequirements, isKnownGpuModel, normalizeGpuModel, regionById, resolveWeights, type MatchStrategy, type MatchWeights, type Requirements } from "../../matching";
 import type { JobRecord } from "../db/repositories/job.repository";
 import { badInput } from "./errors";
+import type { ModelCatalog } from "./model-catalog";
 import { MAX_PRICE_WEI } from "./offer.service";
 
 /** Longest run a job may ask for: 30 days. */
@@ -67,6 +68,12 @@ export function checkRequirements(input: RequirementsData, knownModels: Readonly
   };
   assertRequirements(req);
   return req;
+}
+
+/** The models of existing markets, as far as `input` needs them (catalog models need no lookup). */
+export function knownModelsFor(catalog: ModelCatalog, input: RequirementsData): Promise<ReadonlySet<string>> {
+  const wanted = (input.gpuModels ?? []).map((m) => normalizeGpuModel(m)).filter((m) => !isKnownGpuModel(m));
+  return catalog.known(wanted);
 }
 
 /** The requirements a stored job matches with. */

@@ -147,21 +147,44 @@ function toAssignmentRecord(r: any): AssignmentRecord {
   };
 }
 
+function jobParams(job: NewJob): unknown[] {
+  return [
+    job.clientId, job.kind, job.image, job.command === null ? null : JSON.stringify(job.command), job.env === null ? null : JSON.stringify(job.env),
+    job.inputUri, job.sourceId, job.gpuCount, job.minVramGb, job.gpuModels, job.region, job.maxLatencyMs, job.minReputation,
+    job.maxPriceWei.toString(), job.maxDurationSeconds, job.redundancy, job.strategy, job.weights === null ? null : JSON.stringify(job.weights),
+    job.checkpointIntervalSeconds, job.idempotencyKey, job.requestHash, job.holdWei.toString(),
+  ];
+}
+
+const JOB_INSERT_COLUMNS = `client_id, kind, image, command, env, input_uri, source_id, gpu_count, min_vram_gb, gpu_models, region,
+  max_latency_ms, min_reputation, max_price_wei, max_duration_seconds, redundancy, strategy, weights,
+  checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei`;
+const JOB_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22`;
+
 /** Inserts a job unless the client already has one with this idempotency key; undefined then. */
 export async function insertJob(tx: Db, job: NewJob): Promise<JobRecord | undefined> {
   const rows = await tx.query(
-    `INSERT INTO jobs (client_id, kind, image, command, env, input_uri, source_id, gpu_count, min_vram_gb, gpu_models, region,
-                       max_latency_ms, min_reputation, max_price_wei, max_duration_seconds, redundancy, strategy, weights,
-                       checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+    `INSERT INTO jobs (${JOB_INSERT_COLUMNS}) VALUES (${JOB_VALUES})
      ON CONFLICT (client_id, idempotency_key) DO NOTHING
      RETURNING ${JOB_COLUMNS}`,
-    [
-      job.clientId, job.kind, job.image, job.command === null ? null : JSON.stringify(job.command), job.env === null ? null : JSON.stringify(job.env),
-      job.inputUri, job.sourceId, job.gpuCount, job.minVramGb, job.gpuModels, job.region, job.maxLatencyMs, job.minReputation,
-      job.maxPriceWei.toString(), job.maxDurationSeconds, job.redundancy, job.strategy, job.weights === null ? null : JSON.stringify(job.weights),
-      job.checkpointIntervalSeconds, job.idempotencyKey, job.requestHash, job.holdWei.toString(),
-    ],
+    jobParams(job),
+  );
+  return rows.length ? toJobRecord(rows[0]) : undefined;
+}
+
+/**
+ * For a job without an idempotency key: holds its `holdWei` of the client's available escrow and inserts it, in
+ * one statement (atomic on its own); undefined, with nothing changed, when the escrow cannot cover the hold.
+ */
+export async function insertJobWithHold(db: Db, job: NewJob): Promise<JobRecord | undefined> {
+  const rows = await db.query(
+    `WITH hold AS (
+       UPDATE escrow_balances SET held_wei = held_wei + $22, updated_at = now()
+        WHERE account_id = $1 AND deposited_wei - held_wei - spent_wei >= $22 RETURNING account_id
+     )
+     INSERT INTO jobs (${JOB_INSERT_COLUMNS}) SELECT ${JOB_VALUES} FROM hold
+     RETURNING ${JOB_COLUMNS}`,
+    jobParams(job),
   );
   return rows.length ? toJobRecord(rows[0]) : undefined;
 }

@@ -1,7 +1,5 @@
 import type { EntityManager } from "typeorm";
 import { reputationOf, type Candidate } from "../../../matching";
-import { OUTBOX_NOTIFY_CHANNEL } from "./book.repository";
-import { updateReturning } from "../query";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -89,40 +87,46 @@ export interface Claimed {
   nodeId: string;
   providerId: string;
   priceWei: bigint;
+  assignmentId: string;
 }
 
 /**
- * Claims `gpus` of an offer in one conditional update: only while it is OPEN, unexpired, has the GPUs free and
- * still asks at most `maxPriceWei` (it may have been repriced since it was ranked). Undefined on a lost race.
+ * Claims `gpus` of an offer for one replica of a job, in one statement: a conditional update that succeeds only
+ * while the offer is OPEN, unexpired, has the GPUs free and still asks at most `maxPriceWei` (it may have been
+ * repriced since it was ranked); with it, the assignment, the trade (price = the offer's ask) and the trade's
+ * outbox event. Undefined on a lost race (nothing written).
  */
-export async function claimOffer(tx: Db, offerId: string, gpus: number, maxPriceWei: bigint, now: Date): Promise<Claimed | undefined> {
-  const [row] = await updateReturning<{ market: string; node_id: string; provider_id: string; price_wei: string }>(
-    tx,
-    `UPDATE offers SET available_gpus = available_gpus - $2, updated_at = now()
-      WHERE id = $1 AND status = 'OPEN' AND available_gpus >= $2 AND price_wei <= $3 AND (expires_at IS NULL OR expires_at > $4)
-      RETURNING market, node_id, provider_id, price_wei`,
-    [offerId, gpus, maxPriceWei.toString(), now],
+export async function claimOffer(
+  tx: Db,
+  job: { id: string; createdAt: Date; maxPriceWei: bigint },
+  offerId: string,
+  replica: number,
+  gpus: number,
+  now: Date,
+): Promise<Claimed | undefined> {
+  const rows: { market: string; node_id: string; provider_id: string; price_wei: string; assignment_id: string }[] = await tx.query(
+    `WITH c AS (
+       UPDATE offers SET available_gpus = available_gpus - $3, updated_at = now()
+        WHERE id = $2 AND status = 'OPEN' AND available_gpus >= $3 AND price_wei <= $4 AND (expires_at IS NULL OR expires_at > $5)
+        RETURNING id, market, node_id, provider_id, price_wei
+     ), a AS (
+       INSERT INTO assignments (job_id, offer_id, node_id, provider_id, replica, attempt, gpus, price_wei)
+       SELECT $1, c.id, c.node_id, c.provider_id, $6,
+              (SELECT coalesce(max(attempt), 0) + 1 FROM assignments WHERE job_id = $1 AND replica = $6), $3, c.price_wei
+         FROM c RETURNING id
+     ), t AS (
+       INSERT INTO trades (market, job_id, assignment_id, offer_id, price_wei, gpus, wait_ms, executed_at)
+       SELECT c.market, $1, a.id, c.id, c.price_wei, $3, $7, $5 FROM c, a
+       RETURNING id, market, price_wei
+     ), o AS (
+       INSERT INTO outbox (topic, payload)
+       SELECT $8, jsonb_build_object('id', t.id, 'market', t.market, 'priceWei', t.price_wei::text, 'gpus', $3::int, 'executedAt', $9::text) FROM t
+     )
+     SELECT c.market, c.node_id, c.provider_id, c.price_wei, a.id AS assignment_id FROM c, a`,
+    [job.id, offerId, gpus, job.maxPriceWei.toString(), now, replica, Math.max(0, now.getTime() - job.createdAt.getTime()), TRADE_TOPIC, now.toISOString()],
   );
-  return row ? { offerId, market: row.market, nodeId: row.node_id, providerId: row.provider_id, priceWei: BigInt(row.price_wei) } : undefined;
-}
-
-/** Writes the assignment of one replica and its trade (price = the offer's ask), with the trade's outbox event. */
-export async function recordMatch(tx: Db, job: { id: string; createdAt: Date }, claimed: Claimed, replica: number, gpus: number, now: Date): Promise<{ assignmentId: string; trade: TradeEvent }> {
-  const [{ attempt }] = await tx.query(`SELECT coalesce(max(attempt), 0)::int + 1 AS attempt FROM assignments WHERE job_id = $1 AND replica = $2`, [job.id, replica]);
-  const [assignment] = await tx.query(
-    `INSERT INTO assignments (job_id, offer_id, node_id, provider_id, replica, attempt, gpus, price_wei)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-    [job.id, claimed.offerId, claimed.nodeId, claimed.providerId, replica, attempt, gpus, claimed.priceWei.toString()],
-  );
-  const [trade] = await tx.query(
-    `INSERT INTO trades (market, job_id, assignment_id, offer_id, price_wei, gpus, wait_ms, executed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-    [claimed.market, job.id, assignment.id, claimed.offerId, claimed.priceWei.toString(), gpus, Math.max(0, now.getTime() - job.createdAt.getTime()), now],
-  );
-  const event: TradeEvent = { id: trade.id, market: claimed.market, priceWei: claimed.priceWei.toString(), gpus, executedAt: now.toISOString() };
-  await tx.query(`INSERT INTO outbox (topic, payload) VALUES ($1, $2)`, [TRADE_TOPIC, JSON.stringify(event)]);
-  await tx.query(`SELECT pg_notify($1, '')`, [OUTBOX_NOTIFY_CHANNEL]);
-  return { assignmentId: assignment.id, trade: event };
+  const row = rows[0];
+  return row ? { offerId, market: row.market, nodeId: row.node_id, providerId: row.provider_id, priceWei: BigInt(row.price_wei), assignmentId: row.assignment_id } : undefined;
 }
 
 /** One open, unexpired offer with free GPUs on an online node, as a candidate; undefined otherwise. */
