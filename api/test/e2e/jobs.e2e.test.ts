@@ -65,7 +65,10 @@ describe("submitJob and matching", () => {
     const markets = await gql(server.url, op("Markets"));
     const market = markets.data!.markets.find((x: { id: string }) => x.id === m.market);
     expect(market).toMatchObject({ lastPrice: "2.1", volume24h: 2, bestAsk: "2.1", availableGpus: 6, utilization: 0.25 });
-    expect(market.suggestedPrice).not.toBeNull();
+    // reference 2.1 (one trade), utilization 2/8, no bids against 6 free GPUs (imbalance -1):
+    // factor = 1 + 0.5 x (0.25 - 0.7) + 0.25 x (-1) = 0.525 -> 1.1025
+    const suggested = await gql(server.url, op("SuggestedPrice"), { market: m.market });
+    expect(suggested.data!.market).toEqual({ id: m.market, suggestedPrice: "1.1025", utilization: 0.25 });
   });
 
   it("rests a job that matches nothing on the bid side with its reasons, and matches it when an offer crosses it", async () => {
