@@ -15,19 +15,12 @@ import os from "node:os";
 import path from "node:path";
 import { OfferIndex, selectOffers, type Candidate, type Requirements } from "../matching";
 import { BENCH_MARKETS, buildBook, buildJobs, seededRandom } from "./engine-book";
+import { envInt } from "./env";
 import { writeSections } from "./report";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const DEFAULT_SIZES = [1_000, 10_000, 100_000];
 const TARGET = { offers: 100_000, p99Us: 200, speedUp: 20 };
-
-function envInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got ${raw}`);
-  return n;
-}
 
 const settings = {
   jobs: envInt("BENCH_ENGINE_JOBS", 2000),

@@ -30,17 +30,10 @@ import { Wallet } from "ethers";
 import { Kind, parse, print, type OperationDefinitionNode } from "graphql";
 import { Client } from "pg";
 import { benchSubmitToMatched, type JobsBenchResult } from "./jobs";
+import { envInt } from "./env";
 import { writeSections } from "./report";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-
-function envInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got ${raw}`);
-  return n;
-}
 
 const settings = {
   durationS: envInt("BENCH_DURATION_S", 10),

@@ -1,34 +1,9 @@
 import { explainExclusions } from "./exclusions";
 import type { Candidate, Requirements } from "./types";
+import { ONE, candidate, requirements } from "./test-builders";
 
-const ONE = 10n ** 18n;
-const offer = (id: string, change: Partial<Candidate> = {}): Candidate => ({
-  offerId: id,
-  ordinal: 0,
-  providerId: `p-${id}`,
-  nodeId: `n-${id}`,
-  gpuModel: "H100",
-  vramGb: 80,
-  priceWei: 2n * ONE,
-  availableGpus: 8,
-  region: "eu-west",
-  measuredLatencyMs: null,
-  reputation: 0.9,
-  online: true,
-  ...change,
-});
-const req: Requirements = {
-  gpuCount: 4,
-  minVramGb: 40,
-  gpuModels: ["H100", "A100"],
-  region: "eu-west",
-  maxLatencyMs: 80,
-  minReputation: 0.8,
-  maxPriceWei: 2n * ONE,
-  redundancy: 1,
-  strategy: "BALANCED",
-  weights: null,
-};
+const offer = candidate;
+const req: Requirements = requirements({ gpuCount: 4, minVramGb: 40, gpuModels: ["H100", "A100"], region: "eu-west", maxLatencyMs: 80, minReputation: 0.8, maxPriceWei: 2n * ONE });
 let serial = 0;
 const many = (n: number, change: Partial<Candidate>) => Array.from({ length: n }, () => offer(`o${serial++}`, change));
 

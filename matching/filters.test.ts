@@ -1,6 +1,7 @@
 import { exclusionOf, latencyMsOf } from "./filters";
 import { estimateLatencyMs, regionById } from "./regions";
 import type { Candidate, Requirements } from "./types";
+import { requirements } from "./test-builders";
 
 const offer: Candidate = {
   offerId: "o1",
@@ -16,18 +17,7 @@ const offer: Candidate = {
   reputation: 0.9,
   online: true,
 };
-const req: Requirements = {
-  gpuCount: 2,
-  minVramGb: 40,
-  gpuModels: ["H100", "A100"],
-  region: "eu-west",
-  maxLatencyMs: 50,
-  minReputation: 0.8,
-  maxPriceWei: 3n * 10n ** 18n,
-  redundancy: 1,
-  strategy: "BALANCED",
-  weights: null,
-};
+const req: Requirements = requirements({ gpuCount: 2, minVramGb: 40, gpuModels: ["H100", "A100"], region: "eu-west", maxLatencyMs: 50, minReputation: 0.8, maxPriceWei: 3n * 10n ** 18n });
 
 describe("latencyMsOf", () => {
   it("estimates from the regions, prefers a measured figure, and is null without a job region", () => {

@@ -3,35 +3,10 @@ import { MatchingError } from "./errors";
 import { OfferIndex } from "./offer-index";
 import { selectOffers } from "./select";
 import type { Candidate, MatchStrategy, Requirements } from "./types";
+import { ONE, candidate, requirements } from "./test-builders";
 
-const ONE = 10n ** 18n;
-const offer = (id: string, change: Partial<Candidate> = {}): Candidate => ({
-  offerId: id,
-  ordinal: 0,
-  providerId: `p-${id}`,
-  nodeId: `n-${id}`,
-  gpuModel: "H100",
-  vramGb: 80,
-  priceWei: 2n * ONE,
-  availableGpus: 8,
-  region: "eu-west",
-  measuredLatencyMs: null,
-  reputation: 0.9,
-  online: true,
-  ...change,
-});
-const req: Requirements = {
-  gpuCount: 1,
-  minVramGb: 0,
-  gpuModels: null,
-  region: null,
-  maxLatencyMs: null,
-  minReputation: null,
-  maxPriceWei: null,
-  redundancy: 1,
-  strategy: "BALANCED",
-  weights: null,
-};
+const offer = candidate;
+const req: Requirements = requirements();
 const ids = (cs: readonly Candidate[]) => cs.map((c) => c.offerId);
 const indexOf = (book: readonly Candidate[]) => {
   const index = new OfferIndex();

@@ -1,19 +1,9 @@
 import { MatchingError } from "./errors";
 import { assertRequirements } from "./requirements";
 import type { Requirements } from "./types";
+import { requirements } from "./test-builders";
 
-const req: Requirements = {
-  gpuCount: 2,
-  minVramGb: 40,
-  gpuModels: ["H100"],
-  region: "eu-west",
-  maxLatencyMs: 80,
-  minReputation: 0.8,
-  maxPriceWei: 10n ** 18n,
-  redundancy: 2,
-  strategy: "BALANCED",
-  weights: null,
-};
+const req: Requirements = requirements({ gpuCount: 2, minVramGb: 40, gpuModels: ["H100"], region: "eu-west", maxLatencyMs: 80, minReputation: 0.8, maxPriceWei: 10n ** 18n, redundancy: 2 });
 
 function failure(change: Partial<Requirements>): MatchingError {
   try {

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { exclusionOf } from "./filters";
 import { bidsServedBy, rankRestingBids, type RestingBid } from "./resting-bids";
 import type { Candidate, Requirements } from "./types";
+import { requirements } from "./test-builders";
 
 const ONE = 10n ** 18n;
 const offer: Candidate = {
@@ -18,18 +19,7 @@ const offer: Candidate = {
   reputation: 0.9,
   online: true,
 };
-const req: Requirements = {
-  gpuCount: 1,
-  minVramGb: 0,
-  gpuModels: null,
-  region: null,
-  maxLatencyMs: null,
-  minReputation: null,
-  maxPriceWei: null,
-  redundancy: 1,
-  strategy: "BALANCED",
-  weights: null,
-};
+const req: Requirements = requirements();
 const bid = (jobId: string, ordinal: number, change: Partial<Requirements> = {}): RestingBid => ({ jobId, ordinal, requirements: { ...req, ...change } });
 
 describe("rankRestingBids", () => {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { latencyComponent, priceComponent, PRICE_REF_WEI, reputationComponent, scoreOf, vramComponent } from "./score";
 import type { Candidate, MatchWeights, Requirements } from "./types";
+import { requirements } from "./test-builders";
 
 const ONE = 10n ** 18n;
 const offer: Candidate = {
@@ -17,18 +18,7 @@ const offer: Candidate = {
   reputation: 0.75,
   online: true,
 };
-const req: Requirements = {
-  gpuCount: 1,
-  minVramGb: 60,
-  gpuModels: null,
-  region: "eu-west",
-  maxLatencyMs: null,
-  minReputation: null,
-  maxPriceWei: 4n * ONE,
-  redundancy: 1,
-  strategy: "BALANCED",
-  weights: null,
-};
+const req: Requirements = requirements({ minVramGb: 60, region: "eu-west", maxPriceWei: 4n * ONE });
 const only = (k: keyof MatchWeights): MatchWeights => ({ price: 0, latency: 0, vram: 0, reputation: 0, [k]: 1 });
 
 describe("score components", () => {

@@ -4,35 +4,10 @@ import { scoreOf } from "./score";
 import { rankCandidates, selectOffers } from "./select";
 import type { Candidate, MatchStrategy, Requirements } from "./types";
 import { resolveWeights } from "./weights";
+import { ONE, candidate, requirements } from "./test-builders";
 
-const ONE = 10n ** 18n;
-const offer = (id: string, change: Partial<Candidate> = {}): Candidate => ({
-  offerId: id,
-  ordinal: 0,
-  providerId: `p-${id}`,
-  nodeId: `n-${id}`,
-  gpuModel: "H100",
-  vramGb: 80,
-  priceWei: 2n * ONE,
-  availableGpus: 8,
-  region: "eu-west",
-  measuredLatencyMs: null,
-  reputation: 0.9,
-  online: true,
-  ...change,
-});
-const req: Requirements = {
-  gpuCount: 1,
-  minVramGb: 0,
-  gpuModels: null,
-  region: null,
-  maxLatencyMs: null,
-  minReputation: null,
-  maxPriceWei: 4n * ONE,
-  redundancy: 1,
-  strategy: "CHEAPEST",
-  weights: null,
-};
+const offer = candidate;
+const req: Requirements = requirements({ maxPriceWei: 4n * ONE, strategy: "CHEAPEST" });
 
 const REGION_IDS = ["us-east", "eu-west", "eu-central", "ap-east"];
 const bookArb = fc
