@@ -11,6 +11,7 @@ import { WebSocketServer } from "ws";
 import { createContext, type GraphQLContext } from "./graphql/context";
 import { formatError } from "./graphql/errors";
 import { limitRules, type QueryLimits } from "./graphql/limits";
+import { bookResponseCache } from "./graphql/response-cache";
 import { attachWebSocket } from "./graphql/websocket";
 import { adminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
@@ -63,6 +64,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       graphqlTiming(metrics),
+      bookResponseCache((market, depth) => services.markets.currentOrderBook(market, depth)),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
     ],
   });

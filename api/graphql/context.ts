@@ -3,11 +3,14 @@ import type { NodeEntity } from "../db/entities/node.entity";
 import type { AssignmentRecord, JobRecord } from "../db/repositories/job.repository";
 import type { Principal, Services } from "../services";
 import type { AccountView } from "../services/account.service";
+import type { BookRead } from "./response-cache";
 
 /** What every resolver receives: the caller (if signed in), the services, per-request loaders. */
 export interface GraphQLContext {
   principal?: Principal;
   services: Services;
+  /** Book snapshots this request's response is built from (the response cache's validity). */
+  bookReads: BookRead[];
   loaders: {
     node: DataLoader<string, NodeEntity | undefined>;
     account: DataLoader<string, AccountView | undefined>;
@@ -27,6 +30,7 @@ export function createContext(services: Services, principal: Principal | undefin
   return {
     principal,
     services,
+    bookReads: [],
     loaders: {
       node: byId((ids) => services.nodes.byIds(ids)),
       account: byId((ids) => services.accounts.byIds(ids)),

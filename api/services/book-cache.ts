@@ -22,12 +22,19 @@ export class BookCache {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** The market's book, from the cache when fresh; concurrent misses share one load. */
-  async get(market: string): Promise<BookSnapshot | undefined> {
+  /** The cached snapshot of a market while it is fresh (what `get` would return without loading), else undefined. */
+  peek(market: string): BookSnapshot | undefined {
     const entry = this.entries.get(market);
     if (entry && entry.snapshot.sequence >= (this.known.get(market) ?? 0n) && this.clock() - entry.loadedAtMs < this.maxAgeMs) {
       return entry.snapshot;
     }
+    return undefined;
+  }
+
+  /** The market's book, from the cache when fresh; concurrent misses share one load. */
+  async get(market: string): Promise<BookSnapshot | undefined> {
+    const fresh = this.peek(market);
+    if (fresh) return fresh;
     const pending = this.loading.get(market);
     if (pending) return pending;
     const started = this.clock();

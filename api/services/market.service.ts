@@ -58,7 +58,26 @@ export class MarketService {
     const market = parseMarketId(marketText).id;
     const levels = depth ?? DEFAULT_BOOK_DEPTH;
     if (!Number.isInteger(levels) || levels < 1 || levels > MAX_BOOK_DEPTH) throw badInput(`depth must be from 1 to ${MAX_BOOK_DEPTH}, got ${depth}`);
-    const book = (await this.books.get(market)) ?? { market, sequence: 0n, asks: [], bids: [] };
+    return this.truncate((await this.books.get(market)) ?? { market, sequence: 0n, asks: [], bids: [] }, levels);
+  }
+
+  /**
+   * What `orderBook` would return now, when the book cache holds a fresh snapshot (the same object), without
+   * reading; undefined otherwise or for bad arguments. The response cache checks its entries with it.
+   */
+  currentOrderBook(marketText: string, depth: number | null): BookSnapshot | undefined {
+    const levels = depth ?? DEFAULT_BOOK_DEPTH;
+    let market: string;
+    try {
+      market = parseMarketId(marketText).id;
+    } catch {
+      return undefined;
+    }
+    const book = this.books.peek(market);
+    return book ? this.truncate(book, levels) : undefined;
+  }
+
+  private truncate(book: BookSnapshot, levels: number): BookSnapshot {
     if (book.asks.length <= levels && book.bids.length <= levels) return book;
     let byDepth = this.truncated.get(book);
     if (!byDepth) this.truncated.set(book, (byDepth = new Map()));

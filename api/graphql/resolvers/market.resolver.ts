@@ -26,7 +26,9 @@ export class MarketResolver {
     @Arg("depth", () => Int, { nullable: true }) depth: number | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<OrderBook> {
-    return toOrderBook(await ctx.services.markets.orderBook(market, depth));
+    const book = await ctx.services.markets.orderBook(market, depth);
+    ctx.bookReads.push({ market, depth, book });
+    return toOrderBook(book);
   }
 
   @Query(() => TradeConnection, { description: "A market's trades, newest first." })
