@@ -3,7 +3,13 @@ import type { NodeEntity } from "../db/entities/node.entity";
 import type { AssignmentRecord, JobRecord } from "../db/repositories/job.repository";
 import type { Principal, Services } from "../services";
 import type { AccountView } from "../services/account.service";
-import type { BookRead } from "./response-cache";
+
+/** A book snapshot a response was built from: the response stays right while the cache still serves that object. */
+export interface BookRead {
+  market: string;
+  depth: number | null;
+  book: object;
+}
 
 /** What every resolver receives: the caller (if signed in), the services, per-request loaders. */
 export interface GraphQLContext {

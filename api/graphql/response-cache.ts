@@ -1,13 +1,6 @@
 import type { ApolloServerPlugin, GraphQLResponse } from "@apollo/server";
 import { Kind, type OperationDefinitionNode } from "graphql";
-import type { GraphQLContext } from "./context";
-
-/** A book snapshot a response was built from: the response stays right while the cache still serves that object. */
-export interface BookRead {
-  market: string;
-  depth: number | null;
-  book: object;
-}
+import type { BookRead, GraphQLContext } from "./context";
 
 type SingleResult = Extract<GraphQLResponse["body"], { kind: "single" }>["singleResult"];
 
