@@ -14,6 +14,7 @@ import { limitRules, type QueryLimits } from "./graphql/limits";
 import { bookResponseCache } from "./graphql/response-cache";
 import { attachWebSocket } from "./graphql/websocket";
 import { adminRoutes } from "./http/admin";
+import { checkpointRoutes } from "./http/checkpoints";
 import { healthRoutes, type Probe } from "./http/health";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
 import type { Principal, Services } from "./services";
@@ -26,6 +27,7 @@ export interface AppDeps {
   metrics: Metrics;
   limits: QueryLimits;
   bodyLimitBytes: number;
+  checkpointMaxBytes: number;
   probes: Record<string, Probe>;
   /** Queues bull-board lists at /admin/queues. */
   queues: Queue[];
@@ -70,9 +72,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   await apollo.start();
 
-  app.use(httpTiming(metrics, new Set(["/graphql", "/healthz", "/readyz", "/metrics"])));
+  app.use(httpTiming(metrics, new Set(["/graphql", "/healthz", "/readyz", "/metrics", "/checkpoints"])));
   app.use(healthRoutes(deps.probes));
   app.use(adminRoutes(deps.queues, deps.admin));
+  app.use(checkpointRoutes(services.assignments, deps.checkpointMaxBytes, logger));
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

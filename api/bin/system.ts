@@ -13,6 +13,8 @@ import { Queue } from "bullmq";
 import { MAINTENANCE_QUEUE, startMaintenance } from "../queues/maintenance.queue";
 import { OutboxRelay } from "../queues/outbox-relay";
 import { MatchQueue, startMatching } from "../queues/matching.queue";
+import { EventHub } from "../queues/event-hub";
+import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
 import { createServices, type Services } from "../services";
 
 export interface Roles {
@@ -64,6 +66,15 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   const redis = new Redis(config.REDIS_URL, redisOptions);
   const subscriber = new Redis(config.REDIS_URL, redisOptions);
   const matchQueue = new MatchQueue(redis, config.QUEUE_PREFIX, config.MATCH_BATCH_SIZE);
+  const events = new EventHub(
+    subscriber,
+    config.QUEUE_PREFIX,
+    {
+      [JOB_PROGRESS_TOPIC]: (p) => (typeof p.jobId === "string" ? p.jobId : undefined),
+      [ASSIGNMENT_OFFERED_TOPIC]: (p) => (typeof p.nodeId === "string" ? p.nodeId : undefined),
+    },
+    logger,
+  );
   const services = createServices(db, {
     publicUrl: config.PUBLIC_URL,
     chainId: config.CHAIN_ID,
@@ -73,9 +84,16 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS,
     bookCacheMaxAgeMs: 5000,
     matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
+    lifecycle: {
+      leaseMs: config.LEASE_SECONDS * 1000,
+      maxAttempts: config.MAX_ATTEMPTS,
+      checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
+      transferUrlTtlSeconds: config.TRANSFER_URL_TTL_SECONDS,
+    },
   }, {
     matchRequests: matchQueue,
     onError: (err, what) => logger.warn({ err }, `${what} failed; the reconciler catches up`),
+    events,
   });
   const stops: (() => Promise<void>)[] = [];
   const system: System = {
@@ -110,11 +128,14 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         restingRetryMs: config.RESTING_RETRY_MS,
         lockMs: config.MATCH_LOCK_MS,
         batchSize: config.MATCH_BATCH_SIZE,
+        assignments: services.assignments,
+        leaseSweepMs: config.LEASE_SWEEP_MS,
       });
       stops.push(() => matching.stop());
     }
     if (roles.api) {
       stops.push(await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));
+      stops.push(await events.start());
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
       stops.push(() => maintenanceQueue.close());
       const queues = [maintenanceQueue, matchQueue.queue];
@@ -124,6 +145,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         logger,
         metrics: createMetrics(),
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
+        checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
         limits: {
           maxDepth: config.GRAPHQL_MAX_DEPTH,
           maxCost: config.GRAPHQL_MAX_COST,

@@ -1,6 +1,7 @@
 import DataLoader from "dataloader";
 import type { NodeEntity } from "../db/entities/node.entity";
 import type { AssignmentRecord, JobRecord } from "../db/repositories/job.repository";
+import type { CheckpointRecord } from "../db/repositories/lifecycle.repository";
 import type { Principal, Services } from "../services";
 import type { AccountView } from "../services/account.service";
 
@@ -22,6 +23,7 @@ export interface GraphQLContext {
     account: DataLoader<string, AccountView | undefined>;
     job: DataLoader<string, JobRecord | undefined>;
     assignmentsOfJob: DataLoader<string, AssignmentRecord[]>;
+    checkpointsOfJob: DataLoader<string, CheckpointRecord[]>;
   };
 }
 
@@ -44,6 +46,10 @@ export function createContext(services: Services, principal: Principal | undefin
       assignmentsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
         const rows = await services.jobs.assignments(jobIds);
         return jobIds.map((id) => rows.filter((a) => a.jobId === id));
+      }),
+      checkpointsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
+        const rows = await services.assignments.checkpointsOf(jobIds);
+        return jobIds.map((id) => rows.filter((c) => c.jobId === id));
       }),
     },
   };

@@ -10,7 +10,8 @@ import type { Quote as QuoteData } from "../services/quote.service";
 import { OfferService } from "../services/offer.service";
 import { AssignmentStatus, ExclusionReason, JobKind, JobStatus, MatchStrategy, NodeStatus, OfferStatus } from "./enums";
 import type { Account, ApiKey } from "./types/account.type";
-import type { Assignment, Exclusion, Job } from "./types/job.type";
+import type { Assignment, Checkpoint, Exclusion, Job, JobProgressUpdate } from "./types/job.type";
+import type { CheckpointRecord, JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import type { Candle, Market, OrderBook, Quote, Trade } from "./types/market.type";
 import type { Node } from "./types/node.type";
 import type { Offer } from "./types/offer.type";
@@ -122,10 +123,10 @@ export function toJob(j: JobRecord): Job {
     },
     image: j.image,
     command: j.command,
+    env: j.env,
     inputUri: j.inputUri,
     checkpointIntervalSeconds: j.checkpointIntervalSeconds,
-    checkpoints: [],
-    result: null,
+    result: j.resultHash ? { hash: j.resultHash, uri: j.resultUri, agreedBy: j.agreedBy ?? 0 } : null,
     settlement: null,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
@@ -147,6 +148,10 @@ export function toAssignment(a: AssignmentRecord): Assignment {
     endedAt: a.endedAt,
     resultHash: a.resultHash,
     resumedFromStep: a.resumedFromStep,
+    leaseExpiresAt: a.leaseExpiresAt,
+    progress: a.progress,
+    failReason: a.failReason,
+    cost: a.costWei,
     createdAt: a.createdAt,
     nodeId: a.nodeId,
     providerId: a.providerId,
@@ -172,4 +177,12 @@ export function toQuote(q: QuoteData): Quote {
     expectedWaitSeconds: q.expectedWaitSeconds,
     excluded: q.excluded.map(toExclusion),
   };
+}
+
+export function toCheckpoint(c: CheckpointRecord): Checkpoint {
+  return { step: c.step, sha256: c.sha256, sizeBytes: c.sizeBytes, createdAt: c.createdAt };
+}
+
+export function toJobProgress(e: JobProgressEvent): JobProgressUpdate {
+  return { jobId: e.jobId, status: JobStatus[e.status], progress: e.progress, message: e.message, assignmentId: e.assignmentId, at: new Date(e.at) };
 }

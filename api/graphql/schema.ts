@@ -1,7 +1,8 @@
 import type { GraphQLSchema } from "graphql";
-import { buildSchema } from "type-graphql";
+import { buildSchema, type PubSub } from "type-graphql";
 import { AuthResolver } from "./resolvers/auth.resolver";
-import { AssignmentResolver, JobResolver } from "./resolvers/job.resolver";
+import { AssignmentResolver } from "./resolvers/assignment.resolver";
+import { JobResolver } from "./resolvers/job.resolver";
 import { MarketResolver, TradeResolver } from "./resolvers/market.resolver";
 import { MeResolver } from "./resolvers/me.resolver";
 import { NodeResolver } from "./resolvers/node.resolver";
@@ -9,7 +10,20 @@ import { OfferConnectionResolver, OfferResolver } from "./resolvers/offer.resolv
 
 export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, TradeResolver, JobResolver, AssignmentResolver] as const;
 
+/**
+ * Every subscription here brings its own `subscribe` (events from committed state, through Redis, authorized by a
+ * service); type-graphql still asks for a topic pub/sub, which nothing uses.
+ */
+const NO_TOPIC_PUBSUB: PubSub = {
+  publish() {
+    throw new Error("subscriptions publish through the outbox, not type-graphql topics");
+  },
+  subscribe() {
+    throw new Error("subscriptions subscribe through their own subscribe function");
+  },
+};
+
 /** The schema, built from the resolvers; `npm run schema:emit` writes it to schema.graphql. */
 export function createSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: [...RESOLVERS], validate: false });
+  return buildSchema({ resolvers: [...RESOLVERS], validate: false, pubSub: NO_TOPIC_PUBSUB });
 }

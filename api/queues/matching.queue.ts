@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { pendingJobsDue } from "../db/repositories/job.repository";
 import type { MatchRequests } from "../services/job.service";
+import type { AssignmentService } from "../services/assignment.service";
 import type { MatchingService, MatchOutcome } from "../services/matching.service";
 import { MicroBatcher } from "./micro-batcher";
 
@@ -69,6 +70,9 @@ export interface MatchingWorkerDeps {
   lockMs: number;
   /** Most jobs placed in one transaction (jobs of tasks that arrive while a placement runs go together). */
   batchSize: number;
+  /** Expires lapsed leases (the job is taken over elsewhere), every `leaseSweepMs`. */
+  assignments: AssignmentService;
+  leaseSweepMs: number;
 
 }
 
@@ -94,6 +98,17 @@ export async function startMatching(deps: MatchingWorkerDeps) {
       .finally(() => (running = false));
   }, deps.reconcileMs);
   timer.unref();
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    deps.assignments
+      .expireLapsed()
+      .then((n) => n > 0 && logger.info({ expired: n }, "expired lapsed assignments; their jobs are matched again"))
+      .catch((err) => logger.warn({ err }, "expiring lapsed assignments failed; trying again"))
+      .finally(() => (sweeping = false));
+  }, deps.leaseSweepMs);
+  sweeper.unref();
   const placer = new MicroBatcher<string, MatchOutcome>(
     async (jobIds) => {
       const outcomes = await deps.matching.matchJobs(jobIds);
@@ -120,6 +135,7 @@ export async function startMatching(deps: MatchingWorkerDeps) {
     reconcile,
     async stop() {
       clearInterval(timer);
+      clearInterval(sweeper);
       await worker.close();
     },
   };

@@ -10,12 +10,15 @@ import { JobService, type MatchRequests } from "./job.service";
 import { MatchingService } from "./matching.service";
 import { QuoteService } from "./quote.service";
 import { ModelCatalog } from "./model-catalog";
+import type { EventStreams } from "./events";
+import { AssignmentService, type LifecycleSettings } from "./assignment.service";
 import { loadBook, type BookDelta } from "../db/repositories/book.repository";
 
 export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
   bookCacheMaxAgeMs: number;
   matchCandidateLimit: number;
+  lifecycle: Omit<LifecycleSettings, "publicUrl" | "secret">;
 }
 
 export interface ServiceDeps {
@@ -23,6 +26,8 @@ export interface ServiceDeps {
   matchRequests: MatchRequests;
   /** Errors that must not fail a request (e.g. a queue that is down: the reconciler catches up). */
   onError: (err: unknown, what: string) => void;
+  /** Live events for subscriptions. */
+  events: EventStreams;
 }
 
 /** Every use case of the API, built once per process from its infrastructure. */
@@ -37,24 +42,31 @@ export interface Services {
   jobs: JobService;
   matching: MatchingService;
   quotes: QuoteService;
+  assignments: AssignmentService;
 }
 
 export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
   const books = new BookCache((market) => loadBook(db, market), settings.bookCacheMaxAgeMs);
   const announce = (deltas: readonly BookDelta[]) => deltas.forEach((d) => books.announce(d.market, BigInt(d.sequence)));
   const models = new ModelCatalog(db);
-  const matchingSettings = { heartbeatWindowSeconds: settings.heartbeatWindowSeconds, candidateLimit: settings.matchCandidateLimit, explainLimit: settings.matchCandidateLimit };
+  const matchingSettings = {
+    heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
+    candidateLimit: settings.matchCandidateLimit,
+    explainLimit: settings.matchCandidateLimit,
+    leaseMs: settings.lifecycle.leaseMs,
+  };
   return {
     auth: new AuthService(db, settings),
     apiKeys: new ApiKeyService(db),
     accounts: new AccountService(db),
-    nodes: new NodeService(db, settings.heartbeatWindowSeconds),
+    nodes: new NodeService(db, settings.heartbeatWindowSeconds, settings.lifecycle.leaseMs),
     offers: new OfferService(db, announce, (offerId) => deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
     markets: new MarketService(db, books),
     books,
-    jobs: new JobService(db, deps.matchRequests, announce, deps.onError, models),
+    jobs: new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events),
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
+    assignments: new AssignmentService(db, { ...settings.lifecycle, publicUrl: settings.publicUrl, secret: settings.jwtSecret }, announce, deps.matchRequests, deps.onError, deps.events),
   };
 }
 

@@ -21,6 +21,8 @@ import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors"
 import { pageSize } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 import type { ModelCatalog } from "./model-catalog";
+import { NO_EVENTS, type EventStreams } from "./events";
+import { JOB_PROGRESS_TOPIC, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
 import type { BookChangeListener } from "./offer.service";
 
@@ -67,7 +69,14 @@ export class JobService {
     private readonly onBookChange: BookChangeListener,
     private readonly onError: (err: unknown, what: string) => void,
     private readonly models: ModelCatalog,
+    private readonly events: EventStreams = NO_EVENTS,
   ) {}
+
+  /** Live progress and status of a job of the caller's, from now on. */
+  async progressStream(principal: Principal | undefined, jobId: string): Promise<AsyncIterableIterator<JobProgressEvent>> {
+    await this.get(principal, jobId);
+    return this.events.listen<JobProgressEvent>(JOB_PROGRESS_TOPIC, jobId);
+  }
 
   /**
    * Validates, holds maxPrice x GPUs x maxDuration / 3600 x redundancy of the client's available escrow and

@@ -1,8 +1,10 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { bidsServedBy, explainExclusions, rankCandidates, type Candidate, type Exclusion, type Requirements, type RestingBid } from "../../matching";
 import { marketsForRequirements, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { jobById, jobsByIds, toJobRecord, type JobRecord } from "../db/repositories/job.repository";
+import { jobById, jobsByIds, toJobRecord, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
+import { assignmentsOfJobIds, JOB_PROGRESS_TOPIC, lastCheckpointSteps, recordEvents } from "../db/repositories/lifecycle.repository";
 import { candidateById, claimOffer, loadCandidates, loadOpenOffers, type Claimed } from "../db/repositories/match.repository";
+import { updateReturning } from "../db/query";
 import type { BookChangeListener } from "./offer.service";
 import { requirementsOf, type CheckedRequirements } from "./requirements";
 
@@ -12,6 +14,8 @@ export interface MatchingSettings {
   candidateLimit: number;
   /** Most open offers read to explain why a job matches none. */
   explainLimit: number;
+  /** How long a new assignment may wait for its agent to start it (and a running one between renewals). */
+  leaseMs: number;
 }
 
 export type MatchOutcome = { kind: "matched"; assignments: number } | { kind: "resting"; excluded: Exclusion[] } | { kind: "skipped"; status: string };
@@ -24,6 +28,12 @@ interface Planned {
   job: JobRecord;
   req: CheckedRequirements;
   ranked: Candidate[];
+  /** Replica indexes without a live or completed assignment: what this placement must fill. */
+  needed: number[];
+  /** Providers already running (or done with) a replica: replicas go to distinct providers. */
+  busyProviders: Set<string>;
+  /** Nodes whose attempt at this job failed or lapsed: not tried again. */
+  failedNodes: Set<string>;
 }
 
 /**
@@ -52,14 +62,21 @@ export class MatchingService {
     if (jobs.length === 0) return outcomes;
     jobs.sort(byPriority);
     const onlineSince = this.onlineSince(now);
+    const history = await assignmentsOfJobIds(this.db, jobs.map((j) => j.id));
     const bySignature = new Map<string, Promise<Candidate[]>>();
     const plans: Planned[] = await Promise.all(
       jobs.map(async (job) => {
         const req = requirementsOf(job);
+        const mine = history.filter((a) => a.jobId === job.id);
+        const holding = mine.filter((a) => a.status === "ASSIGNED" || a.status === "RUNNING" || a.status === "COMPLETED");
+        const needed = [...Array(job.redundancy).keys()].filter((r) => !holding.some((a) => a.replica === r));
+        const busyProviders = new Set(holding.map((a) => a.providerId));
+        const failedNodes = new Set(mine.filter((a) => a.status === "FAILED" || a.status === "EXPIRED").map((a) => a.nodeId));
         const key = JSON.stringify([req.gpuCount, req.minVramGb, req.gpuModels, req.maxPriceWei?.toString(), req.maxDurationSeconds]);
         let load = bySignature.get(key);
         if (!load) bySignature.set(key, (load = loadCandidates(this.db, { ...req, onlineSince, now, limit: this.settings.candidateLimit })));
-        return { job, req, ranked: rankCandidates(await load, req) };
+        const usable = (await load).filter((c) => !failedNodes.has(c.nodeId));
+        return { job, req, ranked: rankCandidates(usable, req, busyProviders), needed, busyProviders, failedNodes };
       }),
     );
     const { matched, unplaced, deltas } = await this.withRetry(() => this.db.transaction((tx) => this.place(tx, plans, now)));
@@ -70,7 +87,7 @@ export class MatchingService {
       const seconds = plan.req.maxDurationSeconds;
       let open = openByDuration.get(seconds);
       if (!open) openByDuration.set(seconds, (open = loadOpenOffers(this.db, onlineSince, now, seconds, this.settings.explainLimit)));
-      const excluded = explainShortfall(await open, plan.req);
+      const excluded = explainShortfall((await open).filter((c) => !plan.failedNodes.has(c.nodeId)), { ...plan.req, redundancy: plan.needed.length }, plan.busyProviders);
       await this.rest(plan.job.id, excluded, now);
       outcomes.set(plan.job.id, { kind: "resting", excluded });
     }
@@ -108,6 +125,8 @@ export class MatchingService {
       [plans.map((p) => p.job.id)],
     );
     const locked = new Set(lockedRows.map((r) => r.id));
+    const resumeSteps = await lastCheckpointSteps(tx, [...locked]);
+    const leaseExpiresAt = new Date(now.getTime() + this.settings.leaseMs);
     /** Offers a claim failed on in this batch, with the GPUs and cap it failed at: a job asking as much for no more skips them. */
     const exhausted = new Map<string, { gpus: number; capWei: bigint }>();
     const changes: LevelChange[] = [];
@@ -115,17 +134,22 @@ export class MatchingService {
     const unplaced: Planned[] = [];
     for (const plan of plans) {
       if (!locked.has(plan.job.id)) continue;
-      const { job } = plan;
-      const savepoint = job.redundancy > 1;
+      const { job, needed } = plan;
+      if (needed.length === 0) continue;
+      const savepoint = needed.length > 1;
       if (savepoint) await tx.query("SAVEPOINT replica_claims");
-      const used = new Set<string>();
+      const used = new Set<string>(plan.busyProviders);
       const claimed: Claimed[] = [];
       for (const candidate of plan.ranked) {
-        if (claimed.length === job.redundancy) break;
+        if (claimed.length === needed.length) break;
         if (used.has(candidate.providerId)) continue;
         const failed = exhausted.get(candidate.offerId);
         if (failed && job.gpuCount >= failed.gpus && job.maxPriceWei <= failed.capWei) continue;
-        const got = await claimOffer(tx, job, candidate.offerId, claimed.length, job.gpuCount, now);
+        const replica = needed[claimed.length];
+        const got = await claimOffer(tx, job, candidate.offerId, replica, job.gpuCount, now, {
+          expiresAt: leaseExpiresAt,
+          resumeFromStep: resumeSteps.get(`${job.id}:${replica}`) ?? null,
+        });
         if (!got) {
           exhausted.set(candidate.offerId, { gpus: job.gpuCount, capWei: job.maxPriceWei });
           continue;
@@ -133,7 +157,7 @@ export class MatchingService {
         used.add(got.providerId);
         claimed.push(got);
       }
-      if (claimed.length < job.redundancy) {
+      if (claimed.length < needed.length) {
         if (savepoint) await tx.query("ROLLBACK TO SAVEPOINT replica_claims");
         unplaced.push(plan);
         continue;
@@ -145,9 +169,17 @@ export class MatchingService {
       matched.set(job.id, claimed.length);
     }
     if (matched.size > 0) {
-      await tx.query(
-        `UPDATE jobs SET status = 'MATCHED', resting = false, excluded = NULL, matched_at = $2, match_attempted_at = $2, updated_at = now() WHERE id = ANY($1::uuid[])`,
+      const updated = await updateReturning<{ id: string; status: JobStatusValue; progress: number }>(
+        tx,
+        `UPDATE jobs SET status = CASE WHEN EXISTS (SELECT 1 FROM assignments a WHERE a.job_id = jobs.id AND a.status = 'RUNNING') THEN 'RUNNING' ELSE 'MATCHED' END,
+                resting = false, excluded = NULL, matched_at = coalesce(matched_at, $2), match_attempted_at = $2, updated_at = now()
+          WHERE id = ANY($1::uuid[]) RETURNING id, status, progress`,
         [[...matched.keys()], now],
+      );
+      await recordEvents(
+        tx,
+        JOB_PROGRESS_TOPIC,
+        updated.map((j) => ({ jobId: j.id, status: j.status, progress: j.progress, message: "matched", assignmentId: null, at: now.toISOString() })),
       );
     }
     return { matched, unplaced, deltas: await recordBookChanges(tx, changes) };
@@ -195,9 +227,9 @@ function byPriority(a: JobRecord, b: JobRecord): number {
  * Why a job cannot be placed now: each offer under its first failing filter, and, when the offers that pass
  * come from fewer providers than the job's redundancy needs, the repeats as SAME_PROVIDER.
  */
-export function explainShortfall(open: readonly Candidate[], req: Requirements): Exclusion[] {
-  const excluded = explainExclusions(open, req);
-  const eligible = rankCandidates(open, req);
+export function explainShortfall(open: readonly Candidate[], req: Requirements, busyProviders?: ReadonlySet<string>): Exclusion[] {
+  const excluded = explainExclusions(open, req, busyProviders);
+  const eligible = rankCandidates(open, req, busyProviders);
   const providers = new Set(eligible.map((c) => c.providerId)).size;
   if (eligible.length > 0 && providers < req.redundancy) {
     const repeats = eligible.length - providers;

@@ -1,6 +1,7 @@
 import { marketIdOf, regionById } from "../../matching";
 import type { DataSource, EntityManager } from "typeorm";
 import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
+import { renewNodeLeases } from "../db/repositories/lifecycle.repository";
 import { badInput, conflict, forbidden, notFound } from "./errors";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 
@@ -34,6 +35,8 @@ export class NodeService {
   constructor(
     private readonly db: DataSource,
     private readonly heartbeatWindowSeconds: number,
+    /** Heartbeats renew the node's running assignments' leases by this much. */
+    private readonly leaseMs: number = 60_000,
   ) {}
 
   /** ONLINE while the last heartbeat is within the window, OFFLINE after (and before the first). */
@@ -77,6 +80,7 @@ export class NodeService {
        WHERE id = $1`,
       [node.id, m.gpuUtilization ?? null, m.gpuTemperatureC ?? null, m.measuredLatencyMs ?? null],
     );
+    await renewNodeLeases(this.db, node.id, new Date(Date.now() + this.leaseMs));
     return this.db.getRepository(NodeEntity).findOneByOrFail({ id: node.id });
   }
 

@@ -51,6 +51,9 @@ export interface JobRecord {
   progress: number;
   statusMessage: string | null;
   costWei: bigint | null;
+  resultHash: string | null;
+  resultUri: string | null;
+  agreedBy: number | null;
   matchAttemptedAt: Date | null;
   matchedAt: Date | null;
   endedAt: Date | null;
@@ -58,7 +61,7 @@ export interface JobRecord {
   updatedAt: Date;
 }
 
-export type NewJob = Omit<JobRecord, "id" | "ordinal" | "status" | "resting" | "excluded" | "progress" | "statusMessage" | "costWei" | "matchAttemptedAt" | "matchedAt" | "endedAt" | "createdAt" | "updatedAt">;
+export type NewJob = Omit<JobRecord, "id" | "ordinal" | "status" | "resting" | "excluded" | "progress" | "statusMessage" | "costWei" | "resultHash" | "resultUri" | "agreedBy" | "matchAttemptedAt" | "matchedAt" | "endedAt" | "createdAt" | "updatedAt">;
 
 export interface AssignmentRecord {
   id: string;
@@ -76,13 +79,16 @@ export interface AssignmentRecord {
   startedAt: Date | null;
   endedAt: Date | null;
   leaseExpiresAt: Date | null;
+  progress: number;
+  failReason: string | null;
+  costWei: bigint | null;
   createdAt: Date;
 }
 
 const JOB_COLUMNS = `id, ordinal, client_id, kind, status, resting, image, command, env, input_uri, source_id, gpu_count, min_vram_gb,
   gpu_models, region, max_latency_ms, min_reputation, max_price_wei, max_duration_seconds, redundancy, strategy, weights,
   checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei, excluded, progress, status_message, cost_wei,
-  match_attempted_at, matched_at, ended_at, created_at, updated_at`;
+  result_hash, result_uri, agreed_by, match_attempted_at, matched_at, ended_at, created_at, updated_at`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function toJobRecord(r: any): JobRecord {
@@ -117,6 +123,9 @@ export function toJobRecord(r: any): JobRecord {
     progress: r.progress,
     statusMessage: r.status_message,
     costWei: r.cost_wei === null ? null : BigInt(r.cost_wei),
+    resultHash: r.result_hash,
+    resultUri: r.result_uri,
+    agreedBy: r.agreed_by,
     matchAttemptedAt: r.match_attempted_at,
     matchedAt: r.matched_at,
     endedAt: r.ended_at,
@@ -143,6 +152,9 @@ function toAssignmentRecord(r: any): AssignmentRecord {
     startedAt: r.started_at,
     endedAt: r.ended_at,
     leaseExpiresAt: r.lease_expires_at,
+    progress: r.progress,
+    failReason: r.fail_reason,
+    costWei: r.cost_wei === null ? null : BigInt(r.cost_wei),
     createdAt: r.created_at,
   };
 }
@@ -214,6 +226,11 @@ export async function jobsOfClient(db: Db, clientId: string, status: JobStatusVa
     [clientId, status ?? null, beforeOrdinal?.toString() ?? null, first + 1],
   );
   return rows.map(toJobRecord);
+}
+
+export async function assignmentsByIds(db: Db, ids: readonly string[]): Promise<AssignmentRecord[]> {
+  const rows = await db.query(`SELECT * FROM assignments WHERE id = ANY($1::uuid[]) ORDER BY created_at, replica`, [ids]);
+  return rows.map(toAssignmentRecord);
 }
 
 export async function assignmentsOfJobs(db: Db, jobIds: readonly string[]): Promise<AssignmentRecord[]> {

@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import { reputationOf, type Candidate } from "../../../matching";
+import { ASSIGNMENT_OFFERED_TOPIC } from "./lifecycle.repository";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -93,8 +94,9 @@ export interface Claimed {
 /**
  * Claims `gpus` of an offer for one replica of a job, in one statement: a conditional update that succeeds only
  * while the offer is OPEN, unexpired, has the GPUs free and still asks at most `maxPriceWei` (it may have been
- * repriced since it was ranked); with it, the assignment, the trade (price = the offer's ask) and the trade's
- * outbox event. Undefined on a lost race (nothing written).
+ * repriced since it was ranked); with it, the assignment (with its start lease and the checkpoint step it resumes
+ * from), the trade (price = the offer's ask), and the outbox events of the trade and of the node's new
+ * assignment. Undefined on a lost race (nothing written).
  */
 export async function claimOffer(
   tx: Db,
@@ -103,6 +105,7 @@ export async function claimOffer(
   replica: number,
   gpus: number,
   now: Date,
+  lease: { expiresAt: Date; resumeFromStep: number | null },
 ): Promise<Claimed | undefined> {
   const rows: { market: string; node_id: string; provider_id: string; price_wei: string; assignment_id: string }[] = await tx.query(
     `WITH c AS (
@@ -110,10 +113,13 @@ export async function claimOffer(
         WHERE id = $2 AND status = 'OPEN' AND available_gpus >= $3 AND price_wei <= $4 AND (expires_at IS NULL OR expires_at > $5)
         RETURNING id, market, node_id, provider_id, price_wei
      ), a AS (
-       INSERT INTO assignments (job_id, offer_id, node_id, provider_id, replica, attempt, gpus, price_wei)
+       INSERT INTO assignments (job_id, offer_id, node_id, provider_id, replica, attempt, gpus, price_wei, lease_expires_at, resumed_from_step)
        SELECT $1, c.id, c.node_id, c.provider_id, $6,
-              (SELECT coalesce(max(attempt), 0) + 1 FROM assignments WHERE job_id = $1 AND replica = $6), $3, c.price_wei
-         FROM c RETURNING id
+              (SELECT coalesce(max(attempt), 0) + 1 FROM assignments WHERE job_id = $1 AND replica = $6), $3, c.price_wei, $10, $11
+         FROM c RETURNING id, node_id
+     ), n AS (
+       INSERT INTO outbox (topic, payload)
+       SELECT $12, jsonb_build_object('assignmentId', a.id, 'nodeId', a.node_id, 'jobId', $1::uuid) FROM a
      ), t AS (
        INSERT INTO trades (market, job_id, assignment_id, offer_id, price_wei, gpus, wait_ms, executed_at)
        SELECT c.market, $1, a.id, c.id, c.price_wei, $3, $7, $5 FROM c, a
@@ -123,7 +129,10 @@ export async function claimOffer(
        SELECT $8, jsonb_build_object('id', t.id, 'market', t.market, 'priceWei', t.price_wei::text, 'gpus', $3::int, 'executedAt', $9::text) FROM t
      )
      SELECT c.market, c.node_id, c.provider_id, c.price_wei, a.id AS assignment_id FROM c, a`,
-    [job.id, offerId, gpus, job.maxPriceWei.toString(), now, replica, Math.max(0, now.getTime() - job.createdAt.getTime()), TRADE_TOPIC, now.toISOString()],
+    [
+      job.id, offerId, gpus, job.maxPriceWei.toString(), now, replica, Math.max(0, now.getTime() - job.createdAt.getTime()), TRADE_TOPIC, now.toISOString(),
+      lease.expiresAt, lease.resumeFromStep, ASSIGNMENT_OFFERED_TOPIC,
+    ],
   );
   const row = rows[0];
   return row ? { offerId, market: row.market, nodeId: row.node_id, providerId: row.provider_id, priceWei: BigInt(row.price_wei), assignmentId: row.assignment_id } : undefined;

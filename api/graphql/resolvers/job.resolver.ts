@@ -1,13 +1,11 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { notFound } from "../../services/errors";
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import type { JobProgressEvent } from "../../services/assignment.service";
 import type { RequirementsData } from "../../services/requirements";
 import type { GraphQLContext } from "../context";
 import { JobStatus } from "../enums";
 import { JobRequirementsInput, SubmitJobInput } from "../inputs/job.input";
-import { toAccount, toAssignment, toJob, toNode } from "../mappers";
-import { Account } from "../types/account.type";
-import { Assignment, Job, JobConnection } from "../types/job.type";
-import { Node } from "../types/node.type";
+import { toAssignment, toCheckpoint, toJob, toJobProgress } from "../mappers";
+import { Assignment, Checkpoint, Job, JobConnection, JobProgressUpdate } from "../types/job.type";
 
 /** Requirements input as the services take them (the cap in wei). */
 export function requirementsData(input: JobRequirementsInput): RequirementsData {
@@ -49,21 +47,17 @@ export class JobResolver {
   async assignments(@Root() job: Job, @Ctx() ctx: GraphQLContext): Promise<Assignment[]> {
     return (await ctx.loaders.assignmentsOfJob.load(job.id)).map(toAssignment);
   }
-}
 
-@Resolver(() => Assignment)
-export class AssignmentResolver {
-  @FieldResolver(() => Node)
-  async node(@Root() assignment: Assignment, @Ctx() ctx: GraphQLContext): Promise<Node> {
-    const node = await ctx.loaders.node.load(assignment.nodeId);
-    if (!node) throw notFound("node", assignment.nodeId);
-    return toNode(node, ctx.services.nodes.statusOf(node));
+  @FieldResolver(() => [Checkpoint], { description: "Whole checkpoints, by step." })
+  async checkpoints(@Root() job: Job, @Ctx() ctx: GraphQLContext): Promise<Checkpoint[]> {
+    return (await ctx.loaders.checkpointsOfJob.load(job.id)).map(toCheckpoint);
   }
 
-  @FieldResolver(() => Account)
-  async provider(@Root() assignment: Assignment, @Ctx() ctx: GraphQLContext): Promise<Account> {
-    const account = await ctx.loaders.account.load(assignment.providerId);
-    if (!account) throw notFound("account", assignment.providerId);
-    return toAccount(account.address, account.id);
+  @Subscription(() => JobProgressUpdate, {
+    description: "Progress and status changes of a job of yours, from now on, in order.",
+    subscribe: ({ args, context }) => (context as GraphQLContext).services.jobs.progressStream((context as GraphQLContext).principal, String(args.jobId)),
+  })
+  jobProgress(@Root() event: JobProgressEvent, @Arg("jobId", () => ID) _jobId: string): JobProgressUpdate {
+    return toJobProgress(event);
   }
 }

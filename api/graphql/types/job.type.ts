@@ -36,6 +36,10 @@ export class Assignment {
   @Field(() => Date, { nullable: true }) endedAt!: Date | null;
   @Field(() => String, { nullable: true }) resultHash!: string | null;
   @Field(() => Int, { nullable: true, description: "The checkpoint step this attempt resumed from." }) resumedFromStep!: number | null;
+  @Field(() => Date, { nullable: true, description: "Until when the work is held without progress or heartbeats (then it is taken over)." }) leaseExpiresAt!: Date | null;
+  @Field(() => Float) progress!: number;
+  @Field(() => String, { nullable: true }) failReason!: string | null;
+  @Field(() => DecimalScalar, { nullable: true, description: "What this replica earned: trade price x GPUs x run seconds / 3600, once accepted." }) cost!: bigint | null;
   @Field() createdAt!: Date;
   nodeId!: string;
   providerId!: string;
@@ -44,11 +48,40 @@ export class Assignment {
 }
 
 @ObjectType({ simpleResolvers: true })
+export class EnvVar {
+  @Field() name!: string;
+  @Field() value!: string;
+}
+
+@ObjectType({ simpleResolvers: true, description: "Where a new attempt resumes: the replica's last whole checkpoint." })
+export class ResumePoint {
+  @Field(() => Int) step!: number;
+  @Field() sha256!: string;
+  @Field({ description: "A short-lived signed URL; GET returns the bytes." }) downloadUrl!: string;
+}
+
+@ObjectType({ simpleResolvers: true })
 export class Checkpoint {
   @Field(() => Int) step!: number;
   @Field() sha256!: string;
   @Field(() => BigIntScalar) sizeBytes!: bigint;
   @Field() createdAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class CheckpointUpload {
+  @Field({ description: "PUT the bytes here (short-lived, signed); the checkpoint counts once size and sha256 match." }) uploadUrl!: string;
+  @Field(() => Checkpoint) checkpoint!: Checkpoint;
+}
+
+@ObjectType({ simpleResolvers: true, description: "A job's progress or status change." })
+export class JobProgressUpdate {
+  @Field(() => ID) jobId!: string;
+  @Field(() => JobStatus) status!: JobStatus;
+  @Field(() => Float) progress!: number;
+  @Field(() => String, { nullable: true }) message!: string | null;
+  @Field(() => ID, { nullable: true }) assignmentId!: string | null;
+  @Field() at!: Date;
 }
 
 @ObjectType({ simpleResolvers: true })
@@ -82,10 +115,10 @@ export class Job {
   @Field(() => JobRequirements) requirements!: JobRequirements;
   @Field(() => String, { nullable: true }) image!: string | null;
   @Field(() => [String], { nullable: true }) command!: string[] | null;
+  @Field(() => [EnvVar], { nullable: true, description: "Visible to the job's owner and to the providers running it." }) env!: EnvVar[] | null;
   @Field(() => String, { nullable: true }) inputUri!: string | null;
   @Field(() => Int, { nullable: true }) checkpointIntervalSeconds!: number | null;
-  @Field(() => [Checkpoint]) checkpoints!: Checkpoint[];
-  @Field(() => JobResult, { nullable: true }) result!: JobResult | null;
+  @Field(() => JobResult, { nullable: true, description: "The accepted result, once the job completed." }) result!: JobResult | null;
   @Field(() => JobSettlement, { nullable: true, description: "Null until the job is settled on chain." }) settlement!: JobSettlement | null;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;

@@ -1,0 +1,201 @@
+import type { EntityManager } from "typeorm";
+import { OUTBOX_NOTIFY_CHANNEL, type LevelChange } from "./book.repository";
+import type { AssignmentStatusValue, JobStatusValue } from "./job.repository";
+import { updateReturning } from "../query";
+
+type Db = Pick<EntityManager, "query">;
+
+/** Outbox topic of a job's progress and status changes; payload {@link JobProgressEvent}. */
+export const JOB_PROGRESS_TOPIC = "job.progress";
+/** Outbox topic of new assignments, for the node's agent; payload {@link AssignmentOfferedEvent}. */
+export const ASSIGNMENT_OFFERED_TOPIC = "assignment.offered";
+
+export interface JobProgressEvent {
+  jobId: string;
+  status: JobStatusValue;
+  progress: number;
+  message: string | null;
+  assignmentId: string | null;
+  at: string;
+}
+
+export interface AssignmentOfferedEvent {
+  assignmentId: string;
+  nodeId: string;
+  jobId: string;
+}
+
+/** Writes outbox events in the caller's transaction and wakes the relay. */
+export async function recordEvents(tx: Db, topic: string, payloads: readonly object[]): Promise<void> {
+  if (payloads.length === 0) return;
+  await tx.query(`INSERT INTO outbox (topic, payload) SELECT $1, p FROM unnest($2::jsonb[]) AS p`, [topic, payloads.map((p) => JSON.stringify(p))]);
+  await tx.query(`SELECT pg_notify($1, '')`, [OUTBOX_NOTIFY_CHANNEL]);
+}
+
+export interface LiveAssignment {
+  id: string;
+  jobId: string;
+  offerId: string;
+  nodeId: string;
+  providerId: string;
+  replica: number;
+  attempt: number;
+  status: AssignmentStatusValue;
+  gpus: number;
+  priceWei: bigint;
+  startedAt: Date | null;
+  leaseExpiresAt: Date | null;
+  resultHash: string | null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toLive(r: any): LiveAssignment {
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    offerId: r.offer_id,
+    nodeId: r.node_id,
+    providerId: r.provider_id,
+    replica: r.replica,
+    attempt: r.attempt,
+    status: r.status,
+    gpus: r.gpus,
+    priceWei: BigInt(r.price_wei),
+    startedAt: r.started_at,
+    leaseExpiresAt: r.lease_expires_at,
+    resultHash: r.result_hash,
+  };
+}
+
+const ASSIGNMENT_COLUMNS = `id, job_id, offer_id, node_id, provider_id, replica, attempt, status, gpus, price_wei, started_at, lease_expires_at, result_hash`;
+
+/** One assignment, locked FOR UPDATE in the caller's transaction. */
+export async function lockAssignment(tx: Db, id: string): Promise<LiveAssignment | undefined> {
+  const [row] = await tx.query(`SELECT ${ASSIGNMENT_COLUMNS} FROM assignments WHERE id = $1 FOR UPDATE`, [id]);
+  return row ? toLive(row) : undefined;
+}
+
+export async function assignmentsOfJob(tx: Db, jobId: string): Promise<LiveAssignment[]> {
+  const rows = await tx.query(`SELECT ${ASSIGNMENT_COLUMNS} FROM assignments WHERE job_id = $1 ORDER BY replica, attempt`, [jobId]);
+  return rows.map(toLive);
+}
+
+/** Assignments of these jobs (for matching: live replicas, nodes that failed them). */
+export async function assignmentsOfJobIds(db: Db, jobIds: readonly string[]): Promise<LiveAssignment[]> {
+  const rows = await db.query(`SELECT ${ASSIGNMENT_COLUMNS} FROM assignments WHERE job_id = ANY($1::uuid[])`, [jobIds]);
+  return rows.map(toLive);
+}
+
+/** The last whole checkpoint step of each (job, replica). */
+export async function lastCheckpointSteps(db: Db, jobIds: readonly string[]): Promise<Map<string, number>> {
+  const rows: { job_id: string; replica: number; step: number }[] = await db.query(
+    `SELECT job_id, replica, max(step) AS step FROM checkpoints WHERE job_id = ANY($1::uuid[]) AND stored_at IS NOT NULL GROUP BY job_id, replica`,
+    [jobIds],
+  );
+  return new Map(rows.map((r) => [`${r.job_id}:${r.replica}`, r.step]));
+}
+
+/**
+ * Ends a live assignment (ASSIGNED or RUNNING) with `status`: stamps ended_at and gives its GPUs back to the
+ * offer (never above the offer's size). Returns the book change when the offer is still on the book.
+ */
+export async function endAssignment(tx: Db, a: LiveAssignment, status: AssignmentStatusValue, fields: { resultHash?: string; resultUri?: string | null; reason?: string }, now: Date): Promise<LevelChange | undefined> {
+  await tx.query(
+    `UPDATE assignments SET status = $2, ended_at = $3, result_hash = coalesce($4, result_hash), result_uri = coalesce($5, result_uri), fail_reason = coalesce($6, fail_reason)
+      WHERE id = $1`,
+    [a.id, status, now, fields.resultHash ?? null, fields.resultUri ?? null, fields.reason?.slice(0, 500) ?? null],
+  );
+  const [offer] = await updateReturning<{ market: string; price_wei: string; status: string }>(
+    tx,
+    `UPDATE offers SET available_gpus = least(gpu_count, available_gpus + $2), updated_at = now() WHERE id = $1 RETURNING market, price_wei, status`,
+    [a.offerId, a.gpus],
+  );
+  return offer && offer.status === "OPEN" ? { market: offer.market, side: "ASK", priceWei: BigInt(offer.price_wei) } : undefined;
+}
+
+/** Adds to a provider's reputation counters. */
+export async function countOutcome(tx: Db, providerId: string, outcome: "completed_jobs" | "failed_jobs" | "expired_jobs" | "rejected_jobs"): Promise<void> {
+  await tx.query(`UPDATE accounts SET ${outcome} = ${outcome} + 1 WHERE id = $1`, [providerId]);
+}
+
+/** Live assignments whose lease lapsed before `now`, oldest first. */
+export async function lapsedAssignments(db: Db, now: Date, limit: number): Promise<{ id: string }[]> {
+  return db.query(`SELECT id FROM assignments WHERE status IN ('ASSIGNED', 'RUNNING') AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT $2`, [now, limit]);
+}
+
+/** Renews the leases of a node's RUNNING assignments (a heartbeat). */
+export async function renewNodeLeases(db: Db, nodeId: string, until: Date): Promise<void> {
+  await db.query(`UPDATE assignments SET lease_expires_at = greatest(lease_expires_at, $2) WHERE node_id = $1 AND status = 'RUNNING'`, [nodeId, until]);
+}
+
+export interface CheckpointRecord {
+  id: string;
+  jobId: string;
+  assignmentId: string;
+  replica: number;
+  step: number;
+  sha256: string;
+  sizeBytes: bigint;
+  storedAt: Date | null;
+  createdAt: Date;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toCheckpoint(r: any): CheckpointRecord {
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    assignmentId: r.assignment_id,
+    replica: r.replica,
+    step: r.step,
+    sha256: r.sha256,
+    sizeBytes: BigInt(r.size_bytes),
+    storedAt: r.stored_at,
+    createdAt: r.created_at,
+  };
+}
+
+const CHECKPOINT_COLUMNS = `id, job_id, assignment_id, replica, step, sha256, size_bytes, stored_at, created_at`;
+
+/** Reserves a checkpoint (bytes to come); an existing reservation of the same step with the same hash and size is returned again. */
+export async function reserveCheckpoint(tx: Db, a: LiveAssignment, step: number, sha256: string, sizeBytes: bigint): Promise<CheckpointRecord | undefined> {
+  const rows = await tx.query(
+    `INSERT INTO checkpoints (job_id, assignment_id, replica, step, sha256, size_bytes) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (assignment_id, step) DO UPDATE SET sha256 = excluded.sha256, size_bytes = excluded.size_bytes
+       WHERE checkpoints.stored_at IS NULL
+     RETURNING ${CHECKPOINT_COLUMNS}`,
+    [a.jobId, a.id, a.replica, step, sha256, sizeBytes.toString()],
+  );
+  return rows.length ? toCheckpoint(rows[0]) : undefined;
+}
+
+export async function checkpointById(db: Db, id: string): Promise<CheckpointRecord | undefined> {
+  const [row] = await db.query(`SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE id = $1`, [id]);
+  return row ? toCheckpoint(row) : undefined;
+}
+
+/** Stores a reserved checkpoint's bytes once (the caller has checked size and hash). False when already stored. */
+export async function storeCheckpoint(db: Db, id: string, data: Buffer): Promise<boolean> {
+  const rows = await updateReturning(db, `UPDATE checkpoints SET data = $2, stored_at = now() WHERE id = $1 AND stored_at IS NULL RETURNING id`, [id, data]);
+  return rows.length === 1;
+}
+
+export async function checkpointData(db: Db, id: string): Promise<Buffer | undefined> {
+  const [row] = await db.query(`SELECT data FROM checkpoints WHERE id = $1 AND stored_at IS NOT NULL`, [id]);
+  return row?.data ?? undefined;
+}
+
+/** The newest whole checkpoint of a job's replica. */
+export async function latestCheckpoint(db: Db, jobId: string, replica: number): Promise<CheckpointRecord | undefined> {
+  const [row] = await db.query(
+    `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE job_id = $1 AND replica = $2 AND stored_at IS NOT NULL ORDER BY step DESC, stored_at DESC LIMIT 1`,
+    [jobId, replica],
+  );
+  return row ? toCheckpoint(row) : undefined;
+}
+
+/** Whole checkpoints of these jobs, by step. */
+export async function checkpointsOfJobs(db: Db, jobIds: readonly string[]): Promise<CheckpointRecord[]> {
+  const rows = await db.query(`SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE job_id = ANY($1::uuid[]) AND stored_at IS NOT NULL ORDER BY step, stored_at`, [jobIds]);
+  return rows.map(toCheckpoint);
+}
