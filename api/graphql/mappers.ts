@@ -9,7 +9,8 @@ import type { MarketSummary } from "../services/market.service";
 import type { Quote as QuoteData } from "../services/quote.service";
 import { OfferService } from "../services/offer.service";
 import { AssignmentStatus, ExclusionReason, JobKind, JobStatus, MatchStrategy, NodeStatus, OfferStatus } from "./enums";
-import type { Account, ApiKey } from "./types/account.type";
+import type { Account, ApiKey, Reputation } from "./types/account.type";
+import type { ReputationView } from "../services/account.service";
 import type { Assignment, Checkpoint, Exclusion, Job, JobProgressUpdate } from "./types/job.type";
 import type { CheckpointRecord, JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import type { Candle, Market, OrderBook, Quote, Trade } from "./types/market.type";
@@ -59,8 +60,12 @@ export function toApiKey(k: ApiKeyEntity): ApiKey {
 }
 
 /** An account as shown; `address` is already EIP-55 checksummed (AccountService does it once). */
-export function toAccount(address: string, accountId: string | null): Account {
-  return { address, accountId, reputation: null };
+export function toAccount(address: string, accountId: string | null, reputation?: ReputationView): Account {
+  return { address, accountId, reputation: reputation ? toReputation(reputation) : null };
+}
+
+export function toReputation(r: ReputationView): Reputation {
+  return { ...r, disputedJobs: r.rejectedJobs };
 }
 
 export function toMarket(m: MarketSummary): Market {

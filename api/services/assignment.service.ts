@@ -261,9 +261,11 @@ export class AssignmentService {
   }
 
   /**
-   * Decides what a job's assignments add up to, in the caller's transaction (job row locked): a majority of
-   * result hashes (more than half the replicas) completes it; all replicas done without a majority fails it;
-   * a replica without live work goes back to matching, or fails the job once it used its attempts.
+   * Decides what a job's assignments add up to, in the caller's transaction (job row locked): once no replica is
+   * still working, a majority of result hashes (more than half the replicas) completes it, and the results that
+   * disagree are REJECTED (every replica is judged, so the job waits for all, in VALIDATING); all replicas done
+   * without a majority fails it; a replica without live work goes back to matching, or fails the job once it
+   * used its attempts.
    */
   private async conclude(tx: EntityManager, jobId: string, now: Date): Promise<{ changes: LevelChange[]; requeue: boolean }> {
     const job = await jobById(tx, jobId, true);
@@ -281,7 +283,7 @@ export class AssignmentService {
         if (change) changes.push(change);
       }
     };
-    if (winner) {
+    if (winner && live.length === 0) {
       const [hash, winners] = winner;
       let total = 0n;
       for (const a of completed) {

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { Wallet } from "ethers";
 import { createClient, type Client as WsClient } from "graphql-ws";
 import WebSocket from "ws";
@@ -22,6 +23,18 @@ export function workerDatabaseUrl(): Promise<string> {
   return workerDb;
 }
 
+/** A port nobody listens on now (the server's own URLs, such as checkpoint uploads, need it before listening). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
 export interface TestServer {
   system: System;
   url: string;
@@ -31,15 +44,16 @@ export interface TestServer {
 
 /** A whole server on a free port against real Postgres and Redis, with its own queue prefix. */
 export async function startTestServer(env: Record<string, string> = {}, roles: Roles = { api: true, worker: true }): Promise<TestServer> {
+  const port = await freePort();
   const config = loadConfig({
     NODE_ENV: "test",
-    PORT: "0",
+    PORT: String(port),
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     DATABASE_URL: await workerDatabaseUrl(),
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     QUEUE_PREFIX: `gxt${randomBytes(4).toString("hex")}`,
-    PUBLIC_URL: "http://localhost:4000",
+    PUBLIC_URL: `http://localhost:${port}`,
     ...env,
   });
   const system = await startSystem(config, roles);

@@ -107,6 +107,6 @@ export class AssignmentResolver {
   async provider(@Root() assignment: Assignment, @Ctx() ctx: GraphQLContext): Promise<Account> {
     const account = await ctx.loaders.account.load(assignment.providerId);
     if (!account) throw notFound("account", assignment.providerId);
-    return toAccount(account.address, account.id);
+    return toAccount(account.address, account.id, account.reputation);
   }
 }

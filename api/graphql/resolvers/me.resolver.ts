@@ -1,13 +1,12 @@
 import { Ctx, Field, FieldResolver, ObjectType, Query, Resolver, Root } from "type-graphql";
 import { requirePrincipal } from "../../services/principal";
 import type { GraphQLContext } from "../context";
-import { toApiKey } from "../mappers";
+import { toApiKey, toReputation } from "../mappers";
 import { ApiKey, Reputation } from "../types/account.type";
 
 @ObjectType({ simpleResolvers: true, description: "The signed-in account." })
 export class Me {
   @Field() address!: string;
-  @Field(() => Reputation, { nullable: true, description: "Null until the reputation formula is released." }) reputation!: Reputation | null;
 }
 
 @Resolver(() => Me)
@@ -15,7 +14,15 @@ export class MeResolver {
   @Query(() => Me)
   me(@Ctx() ctx: GraphQLContext): Me {
     const who = requirePrincipal(ctx.principal);
-    return { address: who.address, reputation: null };
+    return { address: who.address };
+  }
+
+  @FieldResolver(() => Reputation, { description: "As a provider." })
+  async reputation(@Root() _me: Me, @Ctx() ctx: GraphQLContext): Promise<Reputation> {
+    const who = requirePrincipal(ctx.principal);
+    const account = await ctx.loaders.account.load(who.accountId);
+    if (!account) throw new Error(`account ${who.accountId} is gone`);
+    return toReputation(account.reputation);
   }
 
   @FieldResolver(() => [ApiKey])

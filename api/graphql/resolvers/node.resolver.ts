@@ -52,6 +52,6 @@ export class NodeResolver {
   async provider(@Root() node: Node, @Ctx() ctx: GraphQLContext): Promise<Account> {
     const account = await ctx.loaders.account.load(node.providerId);
     if (!account) throw notFound("account", node.providerId);
-    return toAccount(account.address, account.id);
+    return toAccount(account.address, account.id, account.reputation);
   }
 }

@@ -61,7 +61,7 @@ export class OfferResolver {
   async provider(@Root() offer: Offer, @Ctx() ctx: GraphQLContext): Promise<Account> {
     const account = await ctx.loaders.account.load(offer.providerId);
     if (!account) throw notFound("account", offer.providerId);
-    return toAccount(account.address, account.id);
+    return toAccount(account.address, account.id, account.reputation);
   }
 }
 

@@ -1,11 +1,17 @@
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
 
-@ObjectType({ simpleResolvers: true, description: "A score in [0, 1] and the work behind it (filled by the reputation formula of a later release)." })
+@ObjectType({
+  simpleResolvers: true,
+  description:
+    "A provider's reputation: score = (completed + 2) / (completed + failed + expired + 2 x rejected + 4), in [0, 1]; a newcomer starts at 0.5. Matching uses it.",
+})
 export class Reputation {
   @Field(() => Float) score!: number;
-  @Field(() => Int) completedJobs!: number;
-  @Field(() => Int) failedJobs!: number;
-  @Field(() => Int) disputedJobs!: number;
+  @Field(() => Int, { description: "Work accepted (for redundant jobs: on the winning side)." }) completedJobs!: number;
+  @Field(() => Int, { description: "Work the provider gave up." }) failedJobs!: number;
+  @Field(() => Int, { description: "Work whose lease lapsed (the agent went away)." }) expiredJobs!: number;
+  @Field(() => Int, { description: "Results outvoted by the majority." }) rejectedJobs!: number;
+  @Field(() => Int, { description: "Same as rejectedJobs." }) disputedJobs!: number;
 }
 
 @ObjectType({ simpleResolvers: true, description: "An API key as listed: the secret is shown once, at creation, and never again." })
@@ -28,7 +34,7 @@ export class CreatedApiKey {
 export class Account {
   @Field({ description: "EIP-55 checksummed address." }) address!: string;
   accountId!: string | null;
-  @Field(() => Reputation, { nullable: true, description: "Null until the reputation formula is released." }) reputation!: Reputation | null;
+  @Field(() => Reputation, { nullable: true }) reputation!: Reputation | null;
 }
 
 @ObjectType({ simpleResolvers: true })

@@ -22,7 +22,7 @@ describe("wallet sign-in", () => {
     const challenge = await challengeFor(wallet);
     expect(challenge.message).toContain(wallet.address);
     expect(challenge.message).toContain(`Nonce: ${challenge.nonce}`);
-    expect(challenge.message).toContain("localhost:4000 wants you to sign in");
+    expect(challenge.message).toContain(`${new URL(server.system.config.PUBLIC_URL).host} wants you to sign in`);
     const r = await gql(server.url, op("SignIn"), { message: challenge.message, signature: await wallet.signMessage(challenge.message) });
     expect(r.errors).toBeUndefined();
     expect(r.data!.signIn.address).toBe(wallet.address);

@@ -1,0 +1,197 @@
+import { createHash } from "node:crypto";
+import { actor, eventually, freshModel, jobInput, onlineOffer, type Actor } from "../builders";
+import { op } from "../contract";
+import { codeOf, gql, startTestServer, wsClient, type TestServer } from "../harness";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ LEASE_SECONDS: "3", LEASE_SWEEP_MS: "200", CHECKPOINT_MAX_BYTES: "1024", MAX_ATTEMPTS: "3" });
+});
+afterAll(() => server.stop());
+
+const sha = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+const JOB = `query J($id: ID!) { job(id: $id) { id status progress cost result { hash agreedBy } assignments { id status attempt replica resumedFromStep cost provider { address } } checkpoints { step sha256 } } }`;
+const ME = `query { me { reputation { score completedJobs failedJobs } } }`;
+
+async function pending(provider: Actor, nodeId: string) {
+  const r = await gql(server.url, op("PendingAssignments"), { nodeId }, provider.token);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data!.assignments as { id: string; attempt: number; resumeFrom: { step: number; sha256: string; downloadUrl: string } | null; job: { id: string; env: unknown; command: string[] } }[];
+}
+
+async function waitAssignment(provider: Actor, nodeId: string) {
+  return eventually(async () => (await pending(provider, nodeId))[0], 10_000, "an assignment");
+}
+
+async function job(client: Actor, id: string) {
+  const r = await gql(server.url, JOB, { id }, client.token);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data!.job;
+}
+
+async function checkpoint(provider: Actor, assignmentId: string, step: number, data: Buffer, declared?: { sha256?: string; size?: number }) {
+  const r = await gql(server.url, op("CreateCheckpointUpload"), { id: assignmentId, step, sha256: declared?.sha256 ?? sha(data), sizeBytes: String(declared?.size ?? data.length) }, provider.token);
+  if (r.errors) return { reserve: r };
+  const put = await fetch(r.data!.createCheckpointUpload.uploadUrl, { method: "PUT", body: data, headers: { "content-type": "application/octet-stream" } });
+  return { reserve: r, put };
+}
+
+async function escrow(who: Actor) {
+  const [row] = await server.system.db.query(`SELECT held_wei, spent_wei FROM escrow_balances WHERE account_id = $1`, [who.accountId]);
+  return { held: BigInt(row.held_wei), spent: BigInt(row.spent_wei) };
+}
+
+describe("a job's life", () => {
+  it("runs, streams progress in order, checkpoints, completes, charges the run time at the trade price and releases the hold", async () => {
+    const m = freshModel();
+    const p = await actor(server);
+    const { nodeId } = await onlineOffer(server, p, m.gpu(2), "3.6", 2);
+    const client = await actor(server, 100n);
+    const submitted = await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "4", maxDurationSeconds: 3600 }) }, client.token);
+    const jobId = submitted.data!.submitJob.id as string;
+
+    const ws = wsClient(server.wsUrl, `Bearer ${client.token}`);
+    const seen: { status: string; progress: number; message: string | null }[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      ws.subscribe({ query: op("JobProgress"), variables: { jobId } }, {
+        next: (v) => {
+          const e = (v.data as { jobProgress: { status: string; progress: number; message: string | null } }).jobProgress;
+          seen.push(e);
+          if (e.status === "COMPLETED") resolve();
+        },
+        error: reject,
+        complete: () => undefined,
+      });
+    });
+    await new Promise((r) => setTimeout(r, 200));
+
+    const a = await waitAssignment(p, nodeId);
+    expect(a.attempt).toBe(1);
+    expect(a.resumeFrom).toBeNull();
+    expect(a.job.command).toEqual(["python", "serve.py"]);
+    const started = await gql(server.url, op("StartAssignment"), { id: a.id }, p.token);
+    expect(started.data!.startAssignment.status).toBe("RUNNING");
+    for (const [i, progress] of [0.25, 0.5, 0.75].entries()) {
+      const r = await gql(server.url, op("ReportProgress"), { id: a.id, progress, message: `step ${i + 1}` }, p.token);
+      expect(r.errors).toBeUndefined();
+    }
+    const cp = await checkpoint(p, a.id, 3, Buffer.from("state at step 3"));
+    expect(cp.put!.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 1100));
+    const result = sha("the result");
+    const completed = await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: result }, p.token);
+    expect(completed.data!.completeAssignment).toMatchObject({ status: "COMPLETED", job: { id: jobId, status: "COMPLETED" } });
+    const again = await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: result }, p.token);
+    expect(again.data!.completeAssignment.status).toBe("COMPLETED");
+    expect(codeOf(await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: sha("other") }, p.token))).toBe("CONFLICT");
+
+    await done;
+    ws.dispose();
+    const statuses = seen.map((e) => e.status);
+    expect(statuses.indexOf("RUNNING")).toBeGreaterThanOrEqual(0);
+    expect(statuses.slice(0, statuses.indexOf("RUNNING")).every((x) => x === "MATCHED")).toBe(true);
+    expect(statuses.at(-1)).toBe("COMPLETED");
+    const progresses = seen.filter((e) => e.message?.startsWith("step")).map((e) => e.progress);
+    expect(progresses).toEqual([0.25, 0.5, 0.75]);
+
+    const j = await job(client, jobId);
+    expect(j).toMatchObject({ status: "COMPLETED", progress: 1, result: { hash: result, agreedBy: 1 }, checkpoints: [{ step: 3, sha256: sha("state at step 3") }] });
+    // run time >= 1 s at 3.6 OGPU per GPU-hour for 1 GPU: 0.001 OGPU per second
+    const runSeconds = Number(BigInt(Math.round(Number(j.cost) * 1e6)) / 1000n);
+    expect(runSeconds).toBeGreaterThanOrEqual(1);
+    expect(j.assignments[0].cost).toBe(j.cost);
+    const money = await escrow(client);
+    expect(money.held).toBe(0n);
+    expect(money.spent).toBe(BigInt(Math.round(Number(j.cost) * 1e6)) * 10n ** 12n);
+    const book = await gql(server.url, op("OrderBook"), { market: m.market });
+    expect(book.data!.orderBook.asks).toEqual([{ price: "3.6", gpus: 2, orders: 1 }]);
+    const me = await gql(server.url, ME, {}, p.token);
+    expect(me.data!.me.reputation).toMatchObject({ completedJobs: 1, failedJobs: 0 });
+  });
+
+  it("takes a job over from a node whose lease lapsed, resuming from the last whole checkpoint", async () => {
+    const m = freshModel();
+    const dead = await actor(server);
+    const alive = await actor(server);
+    const first = await onlineOffer(server, dead, m.gpu(1), "2", 1);
+    const client = await actor(server, 100n);
+    const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model) }, client.token)).data!.submitJob.id;
+    const a = await waitAssignment(dead, first.nodeId);
+    await gql(server.url, op("StartAssignment"), { id: a.id }, dead.token);
+    expect((await checkpoint(dead, a.id, 4, Buffer.from("four"))).put!.status).toBe(201);
+    const bad = await checkpoint(dead, a.id, 5, Buffer.from("five"), { sha256: sha("not five") });
+    expect(bad.put!.status).toBe(400);
+    const huge = await checkpoint(dead, a.id, 6, Buffer.alloc(2048));
+    expect(codeOf(huge.reserve)).toBe("BAD_USER_INPUT");
+    const second = await onlineOffer(server, alive, m.gpu(1), "2.5", 1);
+    // the dead node stops reporting; its lease (2 s) lapses and the job moves to the other node
+    const b = await eventually(async () => (await pending(alive, second.nodeId))[0], 15_000, "the takeover");
+    expect(b.attempt).toBe(2);
+    expect(b.resumeFrom).toMatchObject({ step: 4, sha256: sha("four") });
+    const bytes = Buffer.from(await (await fetch(b.resumeFrom!.downloadUrl)).arrayBuffer());
+    expect(bytes.toString()).toBe("four");
+    expect((await fetch(b.resumeFrom!.downloadUrl.replace(/signature=[^&]+/, "signature=forged"))).status).toBe(403);
+    expect(codeOf(await gql(server.url, op("ReportProgress"), { id: a.id, progress: 0.9 }, dead.token))).toBe("CONFLICT");
+    expect(codeOf(await gql(server.url, op("StartAssignment"), { id: b.id }, dead.token))).toBe("FORBIDDEN");
+    await gql(server.url, op("StartAssignment"), { id: b.id }, alive.token);
+    await gql(server.url, op("CompleteAssignment"), { id: b.id, resultHash: sha("r") }, alive.token);
+    const j = await job(client, jobId);
+    expect(j.status).toBe("COMPLETED");
+    expect(j.assignments.map((x: { status: string; resumedFromStep: number | null }) => [x.status, x.resumedFromStep])).toEqual([["EXPIRED", null], ["COMPLETED", 4]]);
+    const deadMe = await gql(server.url, `query { me { reputation { score } } }`, {}, dead.token);
+    const aliveMe = await gql(server.url, `query { me { reputation { score } } }`, {}, alive.token);
+    expect(deadMe.data!.me.reputation.score).toBeLessThan(aliveMe.data!.me.reputation.score);
+  });
+
+  it("accepts the majority of three results, rejects the liar and lowers its reputation", async () => {
+    const m = freshModel();
+    const providers = [await actor(server), await actor(server), await actor(server)];
+    const nodes: string[] = [];
+    for (const p of providers) nodes.push((await onlineOffer(server, p, m.gpu(1), "2", 1)).nodeId);
+    const client = await actor(server, 100n);
+    const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { redundancy: 3 }) }, client.token)).data!.submitJob.id;
+    const before = (await gql(server.url, ME, {}, providers[2].token)).data!.me.reputation.score;
+
+    const hashes = [sha("right"), sha("right"), sha("wrong")];
+    for (const [i, p] of providers.entries()) {
+      const a = await waitAssignment(p, nodes[i]);
+      await gql(server.url, op("StartAssignment"), { id: a.id }, p.token);
+      const r = await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: hashes[i] }, p.token);
+      expect(r.errors).toBeUndefined();
+    }
+    const j = await job(client, jobId);
+    expect(j.status).toBe("COMPLETED");
+    expect(j.result).toEqual({ hash: sha("right"), agreedBy: 2 });
+    const byProvider = Object.fromEntries(j.assignments.map((a: { provider: { address: string }; status: string }) => [a.provider.address, a.status]));
+    expect(byProvider[providers[2].wallet.address]).toBe("REJECTED");
+    expect(byProvider[providers[0].wallet.address]).toBe("COMPLETED");
+    const after = (await gql(server.url, ME, {}, providers[2].token)).data!.me.reputation.score;
+    expect(after).toBeLessThan(before);
+  });
+
+  it("fails the job after its attempts and releases the hold", async () => {
+    const m = freshModel();
+    const client = await actor(server, 100n);
+    const ps = [await actor(server), await actor(server), await actor(server)];
+    const nodes: string[] = [];
+    for (const p of ps) nodes.push((await onlineOffer(server, p, m.gpu(1), "2", 1)).nodeId);
+    const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model) }, client.token)).data!.submitJob.id;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const found = await eventually(async () => {
+        for (const [i, p] of ps.entries()) {
+          const [a] = await pending(p, nodes[i]);
+          if (a) return { a, p };
+        }
+        return undefined;
+      }, 10_000, `attempt ${attempt + 1}`);
+      const r = await gql(server.url, op("FailAssignment"), { id: found.a.id, reason: "CUDA out of memory" }, found.p.token);
+      expect(r.data!.failAssignment.status).toBe("FAILED");
+    }
+    const j = await eventually(async () => {
+      const x = await job(client, jobId);
+      return x.status === "FAILED" ? x : undefined;
+    }, 5_000, "the job failed");
+    expect(j.assignments).toHaveLength(3);
+    expect((await escrow(client)).held).toBe(0n);
+  });
+});
