@@ -1,11 +1,11 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
-import { costWei } from "../../pricing";
 import { recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
 import { assignmentsByIds, jobById, type AssignmentRecord, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
 import {
   ASSIGNMENT_OFFERED_TOPIC,
   assignmentsOfJob,
+  chargeAssignment,
   checkpointById,
   checkpointData,
   checkpointsOfJobs,
@@ -24,7 +24,8 @@ import {
 } from "../db/repositories/lifecycle.repository";
 import { NO_EVENTS, type EventStreams } from "./events";
 import { updateReturning } from "../db/query";
-import { badInput, conflict, forbidden, notFound, ServiceError } from "./errors";
+import { settleHold } from "../db/repositories/escrow.repository";
+import { badInput, conflict, forbidden, notFound } from "./errors";
 import type { MatchRequests } from "./job.service";
 import type { BookChangeListener } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
@@ -293,15 +294,8 @@ export class AssignmentService {
         }
       }
       for (const a of winners) {
-        const [row] = await tx.query(`SELECT started_at, ended_at, result_uri FROM assignments WHERE id = $1`, [a.id]);
-        const seconds = Math.min(job.maxDurationSeconds, Math.max(0, Math.floor((row.ended_at.getTime() - row.started_at.getTime()) / 1000)));
-        const amount = costWei(a.priceWei, a.gpus, seconds);
-        total += amount;
-        await tx.query(`UPDATE assignments SET cost_wei = $2 WHERE id = $1`, [a.id, amount.toString()]);
-        await tx.query(
-          `INSERT INTO charges (job_id, assignment_id, client_id, provider_id, amount_wei, run_seconds) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (assignment_id) DO NOTHING`,
-          [job.id, a.id, job.clientId, a.providerId, amount.toString(), seconds],
-        );
+        const [row] = await tx.query(`SELECT ended_at FROM assignments WHERE id = $1`, [a.id]);
+        total += await chargeAssignment(tx, job, a, row.ended_at);
         await countOutcome(tx, a.providerId, "completed_jobs");
       }
       await endLive("CANCELLED");
@@ -348,12 +342,7 @@ export class AssignmentService {
 
   /** Releases the job's hold and records what it spent (the charges, settled on chain later). */
   private async settleEscrow(tx: EntityManager, job: JobRecord, spentWei: bigint): Promise<void> {
-    const rows = await updateReturning(
-      tx,
-      `UPDATE escrow_balances SET held_wei = held_wei - $2, spent_wei = spent_wei + $3, updated_at = now() WHERE account_id = $1 AND held_wei >= $2 RETURNING account_id`,
-      [job.clientId, job.holdWei.toString(), spentWei.toString()],
-    );
-    if (rows.length !== 1) throw new ServiceError("CONFLICT", "the job's escrow hold is not there to release");
+    await settleHold(tx, job.clientId, job.holdWei, spentWei);
   }
 
   private async jobEvent(tx: EntityManager, jobId: string, progress: number, message: string | null, assignmentId: string | null, now: Date, status?: JobStatusValue): Promise<void> {

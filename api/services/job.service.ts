@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { formatDecimal, holdWei } from "../../pricing";
-import { marketsForRequirements, recordBookChanges, type BookDelta } from "../db/repositories/book.repository";
-import { escrowBalance, holdEscrow, releaseEscrow } from "../db/repositories/escrow.repository";
+import { marketsForRequirements, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
+import { escrowBalance, holdEscrow, settleHold } from "../db/repositories/escrow.repository";
 import {
   assignmentsOfJobs,
   insertJob,
@@ -16,13 +16,12 @@ import {
   type JobStatusValue,
   type NewJob,
 } from "../db/repositories/job.repository";
-import { updateReturning } from "../db/query";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
 import { pageSize } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 import type { ModelCatalog } from "./model-catalog";
 import { NO_EVENTS, type EventStreams } from "./events";
-import { JOB_PROGRESS_TOPIC, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
+import { assignmentsOfJob, chargeAssignment, endAssignment, JOB_PROGRESS_TOPIC, recordEvents, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
 import type { BookChangeListener } from "./offer.service";
 
@@ -46,6 +45,9 @@ export interface MatchRequests {
   jobsSubmitted(jobIds: readonly string[]): Promise<void>;
   offerChanged(offerId: string): Promise<void>;
 }
+
+/** Statuses a client may cancel from. */
+const CANCELLABLE: readonly JobStatusValue[] = ["PENDING", "MATCHED", "RUNNING", "VALIDATING"];
 
 export const MAX_COMMAND_ARGS = 64;
 export const MAX_ARG_LENGTH = 4096;
@@ -144,8 +146,12 @@ export class JobService {
     return job;
   }
 
-  /** Cancels a job of the caller's that has not started: releases its hold, gives back claimed GPUs. Idempotent. */
-  async cancel(principal: Principal | undefined, id: string): Promise<JobRecord> {
+  /**
+   * Cancels a job of the caller's that has not ended: its live assignments stop (their GPUs go back to the
+   * offers), work already done is charged at the trade price for its run time, and the rest of the hold is
+   * released. Cancelling a cancelled job returns it; an ended one is CONFLICT.
+   */
+  async cancel(principal: Principal | undefined, id: string, now = new Date()): Promise<JobRecord> {
     const who = requirePrincipal(principal);
     assertId("job", id);
     const { job, deltas } = await this.db.transaction(async (tx) => {
@@ -153,26 +159,28 @@ export class JobService {
       if (!current) throw notFound("job", id);
       if (current.clientId !== who.accountId) throw forbidden("this job belongs to another account");
       if (current.status === "CANCELLED") return { job: current, deltas: [] as BookDelta[] };
-      if (current.status !== "PENDING" && current.status !== "MATCHED") throw conflict(`this job is ${current.status}; only PENDING or MATCHED jobs can be cancelled`);
-      const changes: { market: string; side: "ASK" | "BID"; priceWei: bigint }[] = [];
+      if (!CANCELLABLE.includes(current.status)) throw conflict(`this job is ${current.status}; it has ended and cannot be cancelled`);
+      const changes: LevelChange[] = [];
       if (current.status === "PENDING" && current.resting) {
         for (const market of await marketsForRequirements(tx, current.minVramGb, current.gpuModels)) changes.push({ market, side: "BID", priceWei: current.maxPriceWei });
       }
-      const released: { offer_id: string; gpus: number }[] = await updateReturning(
-        tx,
-        `UPDATE assignments SET status = 'CANCELLED', ended_at = now() WHERE job_id = $1 AND status = 'ASSIGNED' RETURNING offer_id, gpus`,
-        [id],
-      );
-      for (const a of released) {
-        const [offer] = await updateReturning<{ market: string; price_wei: string }>(
-          tx,
-          `UPDATE offers SET available_gpus = least(gpu_count, available_gpus + $2), updated_at = now() WHERE id = $1 RETURNING market, price_wei`,
-          [a.offer_id, a.gpus],
-        );
-        changes.push({ market: offer.market, side: "ASK", priceWei: BigInt(offer.price_wei) });
+      let spent = 0n;
+      for (const a of await assignmentsOfJob(tx, id)) {
+        if (a.status === "ASSIGNED" || a.status === "RUNNING") {
+          const change = await endAssignment(tx, a, "CANCELLED", { reason: "cancelled by the client" }, now);
+          if (change) changes.push(change);
+          if (a.status === "RUNNING") spent += await chargeAssignment(tx, current, a, now);
+        } else if (a.status === "COMPLETED") {
+          const [row] = await tx.query(`SELECT ended_at FROM assignments WHERE id = $1`, [a.id]);
+          spent += await chargeAssignment(tx, current, a, row.ended_at);
+        }
       }
-      await releaseEscrow(tx, current.clientId, current.holdWei);
-      await tx.query(`UPDATE jobs SET status = 'CANCELLED', resting = false, ended_at = now(), updated_at = now() WHERE id = $1`, [id]);
+      await settleHold(tx, current.clientId, current.holdWei, spent);
+      await tx.query(
+        `UPDATE jobs SET status = 'CANCELLED', resting = false, cost_wei = $2, status_message = 'cancelled by the client', ended_at = $3, updated_at = now() WHERE id = $1`,
+        [id, spent.toString(), now],
+      );
+      await recordEvents(tx, JOB_PROGRESS_TOPIC, [{ jobId: id, status: "CANCELLED", progress: current.progress, message: "cancelled by the client", assignmentId: null, at: now.toISOString() }]);
       const deltas = await recordBookChanges(tx, changes);
       return { job: (await jobById(tx, id))!, deltas };
     });

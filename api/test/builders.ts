@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { HDNodeWallet } from "ethers";
 import { creditEscrow } from "../db/repositories/escrow.repository";
 import { op } from "./contract";
@@ -5,11 +6,13 @@ import { gql, signIn, type TestServer } from "./harness";
 
 const WEI = 10n ** 18n;
 let modelSeq = 0;
+/** Jest reloads this module for every test file while a worker's database lives on: names must differ across files. */
+const RUN = randomBytes(3).toString("hex").toUpperCase();
 
 /** A GPU model of its own (and so a market of its own), so tests do not see each other's offers. */
 export function freshModel(vramGb = 48): { model: string; market: string; gpu: (count: number) => { model: string; vramGb: number; count: number } } {
   modelSeq += 1;
-  const model = `TST${process.pid % 1000}J${modelSeq}`;
+  const model = `TST${RUN}J${modelSeq}`;
   return { model, market: `${model}-${vramGb}GB`, gpu: (count) => ({ model: `NVIDIA ${model}`, vramGb, count }) };
 }
 

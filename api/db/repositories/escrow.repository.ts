@@ -57,3 +57,14 @@ export async function escrowBalance(db: Db, accountId: string): Promise<EscrowBa
   const spentWei = BigInt(row.spent_wei);
   return { depositedWei, heldWei, spentWei, availableWei: depositedWei - heldWei - spentWei };
 }
+
+/** At a job's end: releases its whole hold and records what it spent (its charges, settled on chain later). */
+export async function settleHold(tx: Db, accountId: string, holdWei: bigint, spentWei: bigint): Promise<void> {
+  const rows = await updateReturning(
+    tx,
+    `UPDATE escrow_balances SET held_wei = held_wei - $2, spent_wei = spent_wei + $3, updated_at = now()
+      WHERE account_id = $1 AND held_wei >= $2 RETURNING account_id`,
+    [accountId, holdWei.toString(), spentWei.toString()],
+  );
+  if (rows.length !== 1) throw new Error(`escrow of ${accountId} holds less than ${holdWei} wei to release`);
+}

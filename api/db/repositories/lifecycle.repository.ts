@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { costWei } from "../../../pricing";
 import { OUTBOX_NOTIFY_CHANNEL, type LevelChange } from "./book.repository";
 import type { AssignmentStatusValue, JobStatusValue } from "./job.repository";
 import { updateReturning } from "../query";
@@ -198,4 +199,21 @@ export async function latestCheckpoint(db: Db, jobId: string, replica: number): 
 export async function checkpointsOfJobs(db: Db, jobIds: readonly string[]): Promise<CheckpointRecord[]> {
   const rows = await db.query(`SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE job_id = ANY($1::uuid[]) AND stored_at IS NOT NULL ORDER BY step, stored_at`, [jobIds]);
   return rows.map(toCheckpoint);
+}
+
+/**
+ * Charges a replica's work: trade price x GPUs x seconds run (started to `endedAt`, at most the job's maximum
+ * duration) / 3600, rounded down. Records the charge (once per assignment) for settlement and returns it.
+ */
+export async function chargeAssignment(tx: Db, job: { id: string; clientId: string; maxDurationSeconds: number }, a: LiveAssignment, endedAt: Date): Promise<bigint> {
+  const [row] = await tx.query(`SELECT started_at FROM assignments WHERE id = $1`, [a.id]);
+  if (!row?.started_at) return 0n;
+  const seconds = Math.min(job.maxDurationSeconds, Math.max(0, Math.floor((endedAt.getTime() - row.started_at.getTime()) / 1000)));
+  const amount = costWei(a.priceWei, a.gpus, seconds);
+  await tx.query(`UPDATE assignments SET cost_wei = $2 WHERE id = $1`, [a.id, amount.toString()]);
+  await tx.query(
+    `INSERT INTO charges (job_id, assignment_id, client_id, provider_id, amount_wei, run_seconds) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (assignment_id) DO NOTHING`,
+    [job.id, a.id, job.clientId, a.providerId, amount.toString(), seconds],
+  );
+  return amount;
 }

@@ -169,6 +169,27 @@ describe("a job's life", () => {
     expect(after).toBeLessThan(before);
   });
 
+  it("cancels a running job: the work done is charged, the rest of the hold released, the GPUs returned", async () => {
+    const m = freshModel();
+    const p = await actor(server);
+    const { nodeId } = await onlineOffer(server, p, m.gpu(2), "3.6", 2);
+    const client = await actor(server, 100n);
+    const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { gpuCount: 2, maxPricePerGpuHour: "4" }) }, client.token)).data!.submitJob.id;
+    const a = await waitAssignment(p, nodeId);
+    await gql(server.url, op("StartAssignment"), { id: a.id }, p.token);
+    await new Promise((r) => setTimeout(r, 1100));
+    const r = await gql(server.url, op("CancelJob"), { id: jobId }, client.token);
+    expect(r.data!.cancelJob.status).toBe("CANCELLED");
+    const j = await job(client, jobId);
+    expect(j.assignments[0].status).toBe("CANCELLED");
+    expect(Number(j.cost)).toBeGreaterThanOrEqual(0.002); // >= 1 s x 2 GPUs x 3.6 / 3600
+    const money = await escrow(client);
+    expect(money.held).toBe(0n);
+    expect(money.spent).toBe(BigInt(Math.round(Number(j.cost) * 1e6)) * 10n ** 12n);
+    expect((await gql(server.url, op("OrderBook"), { market: m.market })).data!.orderBook.asks).toEqual([{ price: "3.6", gpus: 2, orders: 1 }]);
+    expect(codeOf(await gql(server.url, op("ReportProgress"), { id: a.id, progress: 0.5 }, p.token))).toBe("CONFLICT");
+  });
+
   it("fails the job after its attempts and releases the hold", async () => {
     const m = freshModel();
     const client = await actor(server, 100n);
