@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { actor, eventually, freshModel, type Actor } from "../builders";
+import { op } from "../contract";
+import { gql, startTestServer, wsClient, type TestServer } from "../harness";
+
+jest.setTimeout(120_000);
+
+const ROOT = join(__dirname, "..", "..", "..");
+const STEPS = 24;
+const STEP_MS = 250;
+
+let server: TestServer;
+let workDir: string;
+const agents: ChildProcess[] = [];
+const logs = new Map<string, string[]>();
+
+beforeAll(async () => {
+  server = await startTestServer({ LEASE_SECONDS: "3", LEASE_SWEEP_MS: "200" });
+  workDir = mkdtempSync(join(tmpdir(), "gx-agents-"));
+});
+
+afterAll(async () => {
+  for (const a of agents) if (a.exitCode === null && a.signalCode === null) a.kill("SIGKILL");
+  await server.stop();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+/** A real agent process (`agent/cli.ts`) with the process executor and declared GPUs. */
+function startAgent(name: string, key: string, gpu: string, price: string): ChildProcess {
+  const args = ["-r", "@swc-node/register", join(ROOT, "agent/cli.ts"), "--api", server.url, "--api-key", key, "--name", name, "--region", "eu-central"];
+  args.push("--gpus", gpu, "--price", price, "--executor", "process", "--work-dir", join(workDir, name), "--heartbeat-s", "1", "--poll-s", "1", "--log-level", "info");
+  if (process.getuid?.() === 0) args.push("--allow-root");
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: workDir }, stdio: ["ignore", "pipe", "pipe"] });
+  const log: string[] = [];
+  logs.set(name, log);
+  child.stdout!.on("data", (d) => log.push(String(d)));
+  child.stderr!.on("data", (d) => log.push(String(d)));
+  agents.push(child);
+  return child;
+}
+
+/** The workload's result, computed independently of it: the hash chain after STEPS steps, hashed as a file. */
+function expectedResultHash(steps: number): string {
+  const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+  let state = sha("gpu-exchange");
+  for (let i = 0; i < steps; i++) state = sha(`${state}:${i}`);
+  return sha(state);
+}
+
+async function jobOf(client: Actor, id: string) {
+  const r = await gql(server.url, `query J($id: ID!) { job(id: $id) { status result { hash } checkpoints { step } assignments { status attempt resumedFromStep node { id } } } }`, { id }, client.token);
+  return r.data!.job;
+}
+
+it("a checkpointing job survives a SIGKILLed agent: another agent resumes it after step 0 and returns the uninterrupted result", async () => {
+  const m = freshModel(48);
+  const gpu = `NVIDIA ${m.model}:48:1`;
+  const provider = await actor(server);
+  const keyA = (await gql(server.url, op("CreateApiKey"), { name: "agent-a" }, provider.token)).data!.createApiKey.secret as string;
+  const keyB = (await gql(server.url, op("CreateApiKey"), { name: "agent-b" }, provider.token)).data!.createApiKey.secret as string;
+  const a = startAgent("agent-a", keyA, gpu, "2");
+  await eventually(async () => {
+    const book = await gql(server.url, op("OrderBook"), { market: m.market });
+    return book.data?.orderBook.asks.length === 1 ? true : undefined;
+  }, 30_000, "agent A's offer on the book");
+
+  const client = await actor(server, 100n);
+  const submitted = await gql(
+    server.url,
+    op("SubmitJob"),
+    {
+      input: {
+        kind: "BATCH",
+        command: [process.execPath, join(ROOT, "agent/examples/checkpoint-counter.js")],
+        env: [{ name: "STEPS", value: String(STEPS) }, { name: "STEP_MS", value: String(STEP_MS) }],
+        requirements: { gpuCount: 1, minVramGb: 48, gpuModels: [m.model], maxPricePerGpuHour: "3", maxDurationSeconds: 600 },
+      },
+    },
+    client.token,
+  );
+  expect(submitted.errors).toBeUndefined();
+  const jobId = submitted.data!.submitJob.id as string;
+
+  const ws = wsClient(server.wsUrl, `Bearer ${client.token}`);
+  const events: { status: string; progress: number; assignmentId: string | null; at: string }[] = [];
+  ws.subscribe({ query: op("JobProgress"), variables: { jobId } }, { next: (v) => events.push((v.data as { jobProgress: (typeof events)[number] }).jobProgress), error: () => undefined, complete: () => undefined });
+
+  await eventually(async () => ((await jobOf(client, jobId)).checkpoints.length >= 4 ? true : undefined), 30_000, "checkpoints from agent A");
+  a.kill("SIGKILL");
+  startAgent("agent-b", keyB, gpu, "2.5");
+
+  const done = await eventually(async () => {
+    const j = await jobOf(client, jobId);
+    return j.status === "COMPLETED" || j.status === "FAILED" ? j : undefined;
+  }, 60_000, "the job to finish on agent B").catch((e) => {
+    throw new Error(`${e.message}\nagent A:\n${logs.get("agent-a")?.join("").slice(-3000)}\nagent B:\n${logs.get("agent-b")?.join("").slice(-3000)}`);
+  });
+  ws.dispose();
+
+  expect(done.status).toBe("COMPLETED");
+  expect(done.result.hash).toBe(expectedResultHash(STEPS));
+  expect(done.assignments.map((x: { status: string; attempt: number }) => [x.status, x.attempt])).toEqual([["EXPIRED", 1], ["COMPLETED", 2]]);
+  expect(done.assignments[1].resumedFromStep).toBeGreaterThan(0);
+  expect(done.assignments[0].node.id).not.toBe(done.assignments[1].node.id);
+  // progress over the subscription: in time order, and never backwards within an attempt
+  const times = events.map((e) => Date.parse(e.at));
+  expect(times).toEqual([...times].sort((x, y) => x - y));
+  const byAttempt = new Map<string, number[]>();
+  for (const e of events) if (e.assignmentId && e.status === "RUNNING") byAttempt.set(e.assignmentId, [...(byAttempt.get(e.assignmentId) ?? []), e.progress]);
+  expect(byAttempt.size).toBe(2);
+  for (const series of byAttempt.values()) expect(series).toEqual([...series].sort((x, y) => x - y));
+  expect(events.at(-1)!.status).toBe("COMPLETED");
+});
