@@ -190,15 +190,15 @@ export class AssignmentService {
     const hash = resultHash.toLowerCase();
     if (!HEX64.test(hash)) throw badInput("resultHash must be the sha256 of the result: 64 hexadecimal characters");
     if (resultUri && (resultUri.length > 2048 || !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(resultUri))) throw badInput("resultUri must be a URI of at most 2048 characters");
-    return this.act(principal, id, async (tx, a) => {
+    return this.act(principal, id, async (tx, a, freed) => {
       if (a.status === "COMPLETED" || a.status === "REJECTED") {
         if (a.resultHash === hash) return { result: a };
         throw conflict("this assignment was already completed with another result");
       }
       if (a.status !== "RUNNING") throw conflict(`this assignment is ${a.status}; only running work completes`);
-      const change = await endAssignment(tx, a, "COMPLETED", { resultHash: hash, resultUri: resultUri ?? null }, now);
+      const change = await endAssignment(tx, a, "COMPLETED", { resultHash: hash, resultUri: resultUri ?? null }, now, freed);
       await tx.query(`UPDATE assignments SET progress = 1 WHERE id = $1`, [id]);
-      const concluded = await this.conclude(tx, a.jobId, now);
+      const concluded = await this.conclude(tx, a.jobId, now, freed);
       return { result: { ...a, status: "COMPLETED" as const, resultHash: hash }, changes: [...(change ? [change] : []), ...concluded.changes], requeue: concluded.requeue };
     });
   }
@@ -207,12 +207,12 @@ export class AssignmentService {
   async fail(principal: Principal | undefined, id: string, reason: string, now = new Date()): Promise<LiveAssignment> {
     const why = reason.trim().slice(0, 500);
     if (!why) throw badInput("say why it failed (reason)");
-    return this.act(principal, id, async (tx, a) => {
+    return this.act(principal, id, async (tx, a, freed) => {
       if (a.status === "FAILED") return { result: a };
       if (a.status !== "ASSIGNED" && a.status !== "RUNNING") throw conflict(`this assignment is ${a.status}; it cannot fail now`);
-      const change = await endAssignment(tx, a, "FAILED", { reason: why }, now);
+      const change = await endAssignment(tx, a, "FAILED", { reason: why }, now, freed);
       await countOutcome(tx, a.providerId, "failed_jobs");
-      const concluded = await this.conclude(tx, a.jobId, now);
+      const concluded = await this.conclude(tx, a.jobId, now, freed);
       return { result: { ...a, status: "FAILED" as const }, changes: [...(change ? [change] : []), ...concluded.changes], requeue: concluded.requeue };
     });
   }
@@ -221,18 +221,20 @@ export class AssignmentService {
   async expireLapsed(now = new Date(), limit = 200): Promise<number> {
     let expired = 0;
     for (const { id } of await lapsedAssignments(this.db, now, limit)) {
+      const freed: string[] = [];
       const outcome = await this.db.transaction(async (tx) => {
+        freed.length = 0;
         const a = await lockAssignment(tx, id);
         if (!a || (a.status !== "ASSIGNED" && a.status !== "RUNNING") || !a.leaseExpiresAt || a.leaseExpiresAt >= now) return undefined;
-        const change = await endAssignment(tx, a, "EXPIRED", { reason: "lease lapsed: no progress or heartbeat in time" }, now);
+        const change = await endAssignment(tx, a, "EXPIRED", { reason: "lease lapsed: no progress or heartbeat in time" }, now, freed);
         await countOutcome(tx, a.providerId, "expired_jobs");
-        const concluded = await this.conclude(tx, a.jobId, now);
+        const concluded = await this.conclude(tx, a.jobId, now, freed);
         const deltas = await recordBookChanges(tx, [...(change ? [change] : []), ...concluded.changes]);
         return { deltas, requeue: concluded.requeue, jobId: a.jobId };
       });
       if (!outcome) continue;
       expired++;
-      this.after(outcome.deltas, outcome.requeue ? [outcome.jobId] : []);
+      this.after(outcome.deltas, outcome.requeue ? [outcome.jobId] : [], freed);
     }
     return expired;
   }
@@ -241,24 +243,28 @@ export class AssignmentService {
   private async act<T>(
     principal: Principal | undefined,
     id: string,
-    work: (tx: EntityManager, a: LiveAssignment) => Promise<{ result: T; changes?: LevelChange[]; requeue?: boolean }>,
+    work: (tx: EntityManager, a: LiveAssignment, freed: string[]) => Promise<{ result: T; changes?: LevelChange[]; requeue?: boolean }>,
   ): Promise<T> {
     const who = requirePrincipal(principal);
     assertId("assignment", id);
+    const freed: string[] = [];
     const { result, deltas, requeue, jobId } = await this.db.transaction(async (tx) => {
+      freed.length = 0;
       const a = await lockAssignment(tx, id);
       if (!a) throw notFound("assignment", id);
       if (a.providerId !== who.accountId) throw forbidden("this assignment belongs to another provider's node");
-      const done = await work(tx, a);
+      const done = await work(tx, a, freed);
       return { result: done.result, deltas: await recordBookChanges(tx, done.changes ?? []), requeue: done.requeue ?? false, jobId: a.jobId };
     });
-    this.after(deltas, requeue ? [jobId] : []);
+    this.after(deltas, requeue ? [jobId] : [], freed);
     return result;
   }
 
-  private after(deltas: readonly BookDelta[], requeue: string[]): void {
+  /** After a commit: book deltas announced, jobs that lost a replica queued again, offers with new room matched against resting bids. */
+  private after(deltas: readonly BookDelta[], requeue: string[], freed: readonly string[]): void {
     this.onBookChange(deltas);
     if (requeue.length > 0) this.matches.jobsSubmitted(requeue).catch((err) => this.onError(err, "re-queue a job for matching"));
+    for (const offerId of new Set(freed)) this.matches.offerChanged(offerId).catch((err) => this.onError(err, "queue resting-bid matching"));
   }
 
   /**
@@ -268,7 +274,7 @@ export class AssignmentService {
    * without a majority fails it; a replica without live work goes back to matching, or fails the job once it
    * used its attempts.
    */
-  private async conclude(tx: EntityManager, jobId: string, now: Date): Promise<{ changes: LevelChange[]; requeue: boolean }> {
+  private async conclude(tx: EntityManager, jobId: string, now: Date, freed: string[]): Promise<{ changes: LevelChange[]; requeue: boolean }> {
     const job = await jobById(tx, jobId, true);
     if (!job || TERMINAL.includes(job.status)) return { changes: [], requeue: false };
     const all = await assignmentsOfJob(tx, jobId);
@@ -280,7 +286,7 @@ export class AssignmentService {
     const changes: LevelChange[] = [];
     const endLive = async (status: "CANCELLED") => {
       for (const a of live) {
-        const change = await endAssignment(tx, a, status, { reason: "the job ended" }, now);
+        const change = await endAssignment(tx, a, status, { reason: "the job ended" }, now, freed);
         if (change) changes.push(change);
       }
     };

@@ -154,7 +154,9 @@ export class JobService {
   async cancel(principal: Principal | undefined, id: string, now = new Date()): Promise<JobRecord> {
     const who = requirePrincipal(principal);
     assertId("job", id);
+    const freed: string[] = [];
     const { job, deltas } = await this.db.transaction(async (tx) => {
+      freed.length = 0;
       const current = await jobById(tx, id, true);
       if (!current) throw notFound("job", id);
       if (current.clientId !== who.accountId) throw forbidden("this job belongs to another account");
@@ -167,7 +169,7 @@ export class JobService {
       let spent = 0n;
       for (const a of await assignmentsOfJob(tx, id)) {
         if (a.status === "ASSIGNED" || a.status === "RUNNING") {
-          const change = await endAssignment(tx, a, "CANCELLED", { reason: "cancelled by the client" }, now);
+          const change = await endAssignment(tx, a, "CANCELLED", { reason: "cancelled by the client" }, now, freed);
           if (change) changes.push(change);
           if (a.status === "RUNNING") spent += await chargeAssignment(tx, current, a, now);
         } else if (a.status === "COMPLETED") {
@@ -185,6 +187,7 @@ export class JobService {
       return { job: (await jobById(tx, id))!, deltas };
     });
     this.onBookChange(deltas);
+    for (const offerId of new Set(freed)) await this.matches.offerChanged(offerId).catch((err) => this.onError(err, "queue resting-bid matching"));
     return job;
   }
 

@@ -98,9 +98,17 @@ export async function lastCheckpointSteps(db: Db, jobIds: readonly string[]): Pr
 
 /**
  * Ends a live assignment (ASSIGNED or RUNNING) with `status`: stamps ended_at and gives its GPUs back to the
- * offer (never above the offer's size). Returns the book change when the offer is still on the book.
+ * offer (never above the offer's size). Returns the book change when the offer is still on the book, and then
+ * adds the offer to `freed` (its new room may serve resting bids).
  */
-export async function endAssignment(tx: Db, a: LiveAssignment, status: AssignmentStatusValue, fields: { resultHash?: string; resultUri?: string | null; reason?: string }, now: Date): Promise<LevelChange | undefined> {
+export async function endAssignment(
+  tx: Db,
+  a: LiveAssignment,
+  status: AssignmentStatusValue,
+  fields: { resultHash?: string; resultUri?: string | null; reason?: string },
+  now: Date,
+  freed?: string[],
+): Promise<LevelChange | undefined> {
   await tx.query(
     `UPDATE assignments SET status = $2, ended_at = $3, result_hash = coalesce($4, result_hash), result_uri = coalesce($5, result_uri), fail_reason = coalesce($6, fail_reason)
       WHERE id = $1`,
@@ -111,7 +119,9 @@ export async function endAssignment(tx: Db, a: LiveAssignment, status: Assignmen
     `UPDATE offers SET available_gpus = least(gpu_count, available_gpus + $2), updated_at = now() WHERE id = $1 RETURNING market, price_wei, status`,
     [a.offerId, a.gpus],
   );
-  return offer && offer.status === "OPEN" ? { market: offer.market, side: "ASK", priceWei: BigInt(offer.price_wei) } : undefined;
+  if (!offer || offer.status !== "OPEN") return undefined;
+  freed?.push(a.offerId);
+  return { market: offer.market, side: "ASK", priceWei: BigInt(offer.price_wei) };
 }
 
 /** Adds to a provider's reputation counters. */

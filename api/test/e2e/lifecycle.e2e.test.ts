@@ -190,6 +190,21 @@ describe("a job's life", () => {
     expect(codeOf(await gql(server.url, op("ReportProgress"), { id: a.id, progress: 0.5 }, p.token))).toBe("CONFLICT");
   });
 
+  it("places a resting job as soon as finished work gives its GPUs back", async () => {
+    const m = freshModel();
+    const p = await actor(server);
+    const { nodeId } = await onlineOffer(server, p, m.gpu(1), "2", 1);
+    const client = await actor(server, 100n);
+    const first = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model) }, client.token)).data!.submitJob.id;
+    const a = await waitAssignment(p, nodeId);
+    const second = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model) }, client.token)).data!.submitJob.id;
+    await eventually(async () => ((await job(client, second)).status === "PENDING" && (await server.system.db.query(`SELECT resting FROM jobs WHERE id = $1`, [second]))[0].resting ? true : undefined), 10_000, "the second job resting");
+    await gql(server.url, op("StartAssignment"), { id: a.id }, p.token);
+    await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: sha("one") }, p.token);
+    expect((await job(client, first)).status).toBe("COMPLETED");
+    await eventually(async () => ((await job(client, second)).status === "MATCHED" ? true : undefined), 5_000, "the second job matched on the freed GPU");
+  });
+
   it("fails the job after its attempts and releases the hold", async () => {
     const m = freshModel();
     const client = await actor(server, 100n);
