@@ -135,7 +135,7 @@ export function toJobRecord(r: any): JobRecord {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function toAssignmentRecord(r: any): AssignmentRecord {
+export function toAssignmentRecord(r: any): AssignmentRecord {
   return {
     id: r.id,
     jobId: r.job_id,

@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { costWei } from "../../../pricing";
 import { OUTBOX_NOTIFY_CHANNEL, type LevelChange } from "./book.repository";
-import type { AssignmentStatusValue, JobStatusValue } from "./job.repository";
+import { toAssignmentRecord, type AssignmentRecord, type AssignmentStatusValue, type JobStatusValue } from "./job.repository";
 import { updateReturning } from "../query";
 
 type Db = Pick<EntityManager, "query">;
@@ -33,42 +33,11 @@ export async function recordEvents(tx: Db, topic: string, payloads: readonly obj
   await tx.query(`SELECT pg_notify($1, '')`, [OUTBOX_NOTIFY_CHANNEL]);
 }
 
-export interface LiveAssignment {
-  id: string;
-  jobId: string;
-  offerId: string;
-  nodeId: string;
-  providerId: string;
-  replica: number;
-  attempt: number;
-  status: AssignmentStatusValue;
-  gpus: number;
-  priceWei: bigint;
-  startedAt: Date | null;
-  leaseExpiresAt: Date | null;
-  resultHash: string | null;
-}
+/** An assignment as the lifecycle reads it (the whole row). */
+export type LiveAssignment = AssignmentRecord;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function toLive(r: any): LiveAssignment {
-  return {
-    id: r.id,
-    jobId: r.job_id,
-    offerId: r.offer_id,
-    nodeId: r.node_id,
-    providerId: r.provider_id,
-    replica: r.replica,
-    attempt: r.attempt,
-    status: r.status,
-    gpus: r.gpus,
-    priceWei: BigInt(r.price_wei),
-    startedAt: r.started_at,
-    leaseExpiresAt: r.lease_expires_at,
-    resultHash: r.result_hash,
-  };
-}
-
-const ASSIGNMENT_COLUMNS = `id, job_id, offer_id, node_id, provider_id, replica, attempt, status, gpus, price_wei, started_at, lease_expires_at, result_hash`;
+const toLive = toAssignmentRecord;
+const ASSIGNMENT_COLUMNS = "*";
 
 /** One assignment, locked FOR UPDATE in the caller's transaction. */
 export async function lockAssignment(tx: Db, id: string): Promise<LiveAssignment | undefined> {
