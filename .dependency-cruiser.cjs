@@ -92,6 +92,13 @@ module.exports = {
       to: { path: "^api/" },
     },
     {
+      name: "indexer-core-without-ethers",
+      severity: "error",
+      comment: "indexer/'s core is pure behind ports: ethers (or any chain client) only in indexer/adapters/.",
+      from: { path: "^indexer/", pathNot: "^indexer/adapters/" },
+      to: { path: "(^|/)node_modules/(ethers|pg|ioredis|typeorm)/" },
+    },
+    {
       name: "agent-not-to-api-or-indexer",
       severity: "error",
       comment: "agent/ (provider CLI) may use contracts/, pricing/, matching/, never api/ or indexer/.",

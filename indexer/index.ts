@@ -1,0 +1,4 @@
+export * from "./types";
+export * from "./ranges";
+export * from "./reorg";
+export * from "./follower";
