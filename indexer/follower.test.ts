@@ -1,44 +1,7 @@
 import { step, type FollowerSettings } from "./follower";
 import { splitRange } from "./ranges";
-import type { BlockRef, ChainEvent, ChainPort, StorePort } from "./types";
-
-/** An in-memory chain whose history can be replaced from a height (a reorg). */
-class FakeChain implements ChainPort {
-  blocks: { ref: BlockRef; events: ChainEvent[] }[] = [];
-  maxSpan = 1000n;
-  private fork = 0;
-  constructor(length: number, eventsEvery = 3) {
-    this.extend(length, eventsEvery);
-  }
-  extend(n: number, eventsEvery = 3): void {
-    for (let i = 0; i < n; i++) {
-      const number = BigInt(this.blocks.length);
-      const parent = this.blocks.at(-1)?.ref.hash ?? "0x0";
-      const hash = `0x${this.fork}f${number}`;
-      const events: ChainEvent[] = Number(number) % eventsEvery === 0 ? [{ blockNumber: number, blockHash: hash, txHash: `${hash}-tx`, logIndex: 0, address: "0xescrow", name: "Deposited", args: { amount: String(number) } }] : [];
-      this.blocks.push({ ref: { number, hash, parentHash: parent }, events });
-    }
-  }
-  /** Replaces blocks from `height` on with `n` new ones of another fork. */
-  reorg(height: number, n: number): void {
-    this.blocks = this.blocks.slice(0, height);
-    this.fork++;
-    this.extend(n, 2);
-  }
-  async head() {
-    return BigInt(this.blocks.length - 1);
-  }
-  async finalized() {
-    return undefined;
-  }
-  async block(n: bigint) {
-    return this.blocks[Number(n)].ref;
-  }
-  async events(from: bigint, to: bigint) {
-    if (to - from + 1n > this.maxSpan) throw new Error("query returned more than 10000 results");
-    return this.blocks.slice(Number(from), Number(to) + 1).flatMap((b) => b.events);
-  }
-}
+import { FakeChain } from "./testing";
+import type { BlockRef, ChainEvent, StorePort } from "./types";
 
 /** An in-memory store with the same contract as the Postgres one. */
 class FakeStore implements StorePort {

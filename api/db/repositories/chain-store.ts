@@ -1,0 +1,115 @@
+import type { DataSource, EntityManager } from "typeorm";
+import type { BlockRef, ChainEvent, StorePort } from "../../../indexer";
+
+type Db = Pick<EntityManager, "query">;
+
+/** Events whose `client` argument moves escrow deposits: deposited = sum(Deposited) - sum(Withdrawn). */
+const ESCROW_EVENTS = ["Deposited", "Withdrawn"];
+/** Blocks kept below the cursor for reorg detection (older ones are final in practice and pruned). */
+const KEEP_BLOCKS = 256n;
+
+/**
+ * The indexer's storage in Postgres: each `advance` and `rewind` is one transaction that writes the events,
+ * the kept blocks, the cursor, and what the events change (escrow deposits, recomputed from the events so a
+ * rewind undoes exactly what came after the ancestor). Replays are harmless: events are unique by
+ * (chain, tx hash, log index).
+ */
+export class PgChainStore implements StorePort {
+  constructor(
+    private readonly db: DataSource,
+    private readonly chainId: bigint,
+  ) {}
+
+  async cursor(): Promise<BlockRef | undefined> {
+    const [row] = await this.db.query(`SELECT block_number, block_hash, parent_hash FROM chain_cursor WHERE chain_id = $1`, [this.chainId.toString()]);
+    return row ? { number: BigInt(row.block_number), hash: row.block_hash, parentHash: row.parent_hash } : undefined;
+  }
+
+  async recentBlocks(): Promise<BlockRef[]> {
+    const rows: { number: string; hash: string; parent_hash: string }[] = await this.db.query(
+      `SELECT number, hash, parent_hash FROM chain_blocks WHERE chain_id = $1 ORDER BY number DESC LIMIT 1024`,
+      [this.chainId.toString()],
+    );
+    return rows.map((r) => ({ number: BigInt(r.number), hash: r.hash, parentHash: r.parent_hash }));
+  }
+
+  async advance(events: ChainEvent[], blocks: BlockRef[], to: BlockRef, finalizedNumber: bigint): Promise<void> {
+    const chain = this.chainId.toString();
+    await this.db.transaction(async (tx) => {
+      if (events.length > 0) {
+        await tx.query(
+          `INSERT INTO chain_events (chain_id, block_number, block_hash, tx_hash, log_index, address, name, args)
+           SELECT $1, b, h, t, i, a, n, g FROM unnest($2::bigint[], $3::varchar[], $4::varchar[], $5::int[], $6::varchar[], $7::varchar[], $8::jsonb[]) AS e(b, h, t, i, a, n, g)
+           ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING`,
+          [
+            chain,
+            events.map((e) => e.blockNumber.toString()),
+            events.map((e) => e.blockHash),
+            events.map((e) => e.txHash),
+            events.map((e) => e.logIndex),
+            events.map((e) => e.address.toLowerCase()),
+            events.map((e) => e.name),
+            events.map((e) => JSON.stringify(e.args)),
+          ],
+        );
+      }
+      if (blocks.length > 0) {
+        await tx.query(
+          `INSERT INTO chain_blocks (chain_id, number, hash, parent_hash) SELECT $1, n, h, p FROM unnest($2::bigint[], $3::varchar[], $4::varchar[]) AS b(n, h, p)
+           ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash`,
+          [chain, blocks.map((b) => b.number.toString()), blocks.map((b) => b.hash), blocks.map((b) => b.parentHash)],
+        );
+      }
+      await tx.query(`DELETE FROM chain_blocks WHERE chain_id = $1 AND number < $2`, [chain, (to.number - KEEP_BLOCKS).toString()]);
+      await tx.query(
+        `INSERT INTO chain_cursor (chain_id, block_number, block_hash, parent_hash, finalized_block) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (chain_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash,
+           parent_hash = excluded.parent_hash, finalized_block = greatest(chain_cursor.finalized_block, excluded.finalized_block), updated_at = now()`,
+        [chain, to.number.toString(), to.hash, to.parentHash, finalizedNumber.toString()],
+      );
+      await tx.query(`UPDATE chain_events SET final = true WHERE chain_id = $1 AND NOT final AND block_number <= $2`, [chain, finalizedNumber.toString()]);
+      await this.recomputeEscrow(tx, clientsOf(events));
+    });
+  }
+
+  async rewind(ancestor: BlockRef | undefined): Promise<void> {
+    const chain = this.chainId.toString();
+    const after = (ancestor?.number ?? -1n).toString();
+    await this.db.transaction(async (tx) => {
+      const rows: { client: string }[] = await tx.query(
+        `SELECT DISTINCT args->>'client' AS client FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND name = ANY($3) AND args ? 'client'`,
+        [chain, after, ESCROW_EVENTS],
+      );
+      await tx.query(`DELETE FROM chain_events WHERE chain_id = $1 AND block_number > $2`, [chain, after]);
+      await tx.query(`DELETE FROM chain_blocks WHERE chain_id = $1 AND number > $2`, [chain, after]);
+      if (ancestor) {
+        await tx.query(
+          `UPDATE chain_cursor SET block_number = $2, block_hash = $3, parent_hash = $4, finalized_block = least(finalized_block, $2), updated_at = now() WHERE chain_id = $1`,
+          [chain, ancestor.number.toString(), ancestor.hash, ancestor.parentHash],
+        );
+      } else {
+        await tx.query(`DELETE FROM chain_cursor WHERE chain_id = $1`, [chain]);
+      }
+      await this.recomputeEscrow(tx, rows.map((r) => r.client));
+    });
+  }
+
+  /** Sets each address's mirrored deposits to what its events add up to (creating its account on first sight). */
+  private async recomputeEscrow(tx: Db, addresses: readonly string[]): Promise<void> {
+    const unique = [...new Set(addresses.map((a) => a.toLowerCase()))];
+    if (unique.length === 0) return;
+    await tx.query(`INSERT INTO accounts (address) SELECT unnest($1::varchar[]) ON CONFLICT (address) DO NOTHING`, [unique]);
+    await tx.query(
+      `INSERT INTO escrow_balances (account_id, deposited_wei)
+       SELECT a.id, coalesce((SELECT sum(CASE WHEN e.name = 'Deposited' THEN (e.args->>'amount')::numeric ELSE -(e.args->>'amount')::numeric END)
+                                FROM chain_events e WHERE e.chain_id = $2 AND e.name = ANY($3) AND lower(e.args->>'client') = a.address), 0)
+         FROM accounts a WHERE a.address = ANY($1::varchar[])
+       ON CONFLICT (account_id) DO UPDATE SET deposited_wei = excluded.deposited_wei, updated_at = now()`,
+      [unique, this.chainId.toString(), ESCROW_EVENTS],
+    );
+  }
+}
+
+function clientsOf(events: readonly ChainEvent[]): string[] {
+  return events.filter((e) => ESCROW_EVENTS.includes(e.name) && typeof e.args.client === "string").map((e) => e.args.client as string);
+}
