@@ -18,7 +18,7 @@ export class FakeChain implements ChainPort {
       const number = BigInt(this.blocks.length);
       const parent = this.blocks.at(-1)?.ref.hash ?? "0x0";
       const hash = `0x${this.fork}f${number}`;
-      const events: ChainEvent[] = Number(number) % eventsEvery === 0 ? [{ blockNumber: number, blockHash: hash, txHash: `${hash}-tx`, logIndex: 0, address: "0xescrow", name: "Deposited", args: { client: this.clients[Number(number) % this.clients.length], amount: String(1000n + number * (BigInt(this.fork) + 1n)) } }] : [];
+      const events: ChainEvent[] = Number(number) % eventsEvery === 0 ? [{ blockNumber: number, blockHash: hash, txHash: `${hash}-tx`, logIndex: 0, address: "0x00000000000000000000000000000000000e5c70", name: "Deposited", args: { client: this.clients[Number(number) % this.clients.length], amount: String(1000n + number * (BigInt(this.fork) + 1n)) } }] : [];
       this.blocks.push({ ref: { number, hash, parentHash: parent }, events });
     }
   }

@@ -94,6 +94,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     matchRequests: matchQueue,
     onError: (err, what) => logger.warn({ err }, `${what} failed; the reconciler catches up`),
     events,
+    chain: { chainId: config.CHAIN_ID, contracts: [], head: () => undefined },
   });
   const stops: (() => Promise<void>)[] = [];
   const system: System = {

@@ -11,6 +11,7 @@ import { MatchingService } from "./matching.service";
 import { QuoteService } from "./quote.service";
 import { ModelCatalog } from "./model-catalog";
 import type { EventStreams } from "./events";
+import { ChainService, type ChainSettings } from "./chain.service";
 import { AssignmentService, type LifecycleSettings } from "./assignment.service";
 import { loadBook, type BookDelta } from "../db/repositories/book.repository";
 
@@ -28,6 +29,8 @@ export interface ServiceDeps {
   onError: (err: unknown, what: string) => void;
   /** Live events for subscriptions. */
   events: EventStreams;
+  /** The chain this process follows (contracts, the indexer's view of the head). */
+  chain: ChainSettings;
 }
 
 /** Every use case of the API, built once per process from its infrastructure. */
@@ -43,6 +46,7 @@ export interface Services {
   matching: MatchingService;
   quotes: QuoteService;
   assignments: AssignmentService;
+  chain: ChainService;
 }
 
 export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
@@ -66,6 +70,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     jobs: new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events),
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
+    chain: new ChainService(db, deps.chain),
     assignments: new AssignmentService(db, { ...settings.lifecycle, publicUrl: settings.publicUrl, secret: settings.jwtSecret }, announce, deps.matchRequests, deps.onError, deps.events),
   };
 }

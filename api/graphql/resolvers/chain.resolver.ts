@@ -1,0 +1,72 @@
+import { getAddress } from "ethers";
+import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from "type-graphql";
+import { reputationOf } from "../../../matching";
+import { requirePrincipal } from "../../services/principal";
+import type { GraphQLContext } from "../context";
+import { toAccount } from "../mappers";
+import { Account } from "../types/account.type";
+import { ChainEventConnection, EscrowBalance, IndexerStatus, StakeBalance } from "../types/chain.type";
+import { Me } from "./me.resolver";
+
+const NEWCOMER = { score: reputationOf({ completed: 0, failed: 0, expired: 0, rejected: 0 }), completedJobs: 0, failedJobs: 0, expiredJobs: 0, rejectedJobs: 0 };
+
+async function escrowOf(ctx: GraphQLContext, accountId: string | null): Promise<EscrowBalance> {
+  if (!accountId) return { deposited: 0n, held: 0n, available: 0n };
+  const b = await ctx.services.chain.escrowOf(accountId);
+  return { deposited: b.depositedWei, held: b.heldWei, available: b.availableWei };
+}
+
+@Resolver()
+export class ChainResolver {
+  @Query(() => IndexerStatus, { description: "The chain, the indexer's progress through it, and the contracts it follows." })
+  async indexerStatus(@Ctx() ctx: GraphQLContext): Promise<IndexerStatus> {
+    return ctx.services.chain.status();
+  }
+
+  @Query(() => Account, { description: "Any wallet's standing: escrow, stake, reputation (zeros for a wallet never seen)." })
+  async account(@Arg("address") address: string, @Ctx() ctx: GraphQLContext): Promise<Account> {
+    const id = await ctx.services.chain.accountIdOf(address);
+    const account = id ? await ctx.loaders.account.load(id) : undefined;
+    return account ? toAccount(account.address, account.id, account.reputation) : toAccount(getAddress(address), null, NEWCOMER);
+  }
+
+  @Query(() => ChainEventConnection, { description: "Mirrored contract events, newest first; with an address, those naming it in any argument." })
+  async chainEvents(
+    @Arg("address", () => String, { nullable: true }) address: string | null,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ChainEventConnection> {
+    const page = await ctx.services.chain.events(address, first, after);
+    return {
+      edges: page.events.map((e, i) => ({ cursor: page.cursors[i], node: e })),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
+    };
+  }
+}
+
+@Resolver(() => Account)
+export class AccountChainResolver {
+  @FieldResolver(() => EscrowBalance)
+  escrow(@Root() account: Account, @Ctx() ctx: GraphQLContext): Promise<EscrowBalance> {
+    return escrowOf(ctx, account.accountId);
+  }
+
+  @FieldResolver(() => StakeBalance, { nullable: true, description: "Null until the stake mirror is released." })
+  stake(): StakeBalance | null {
+    return null;
+  }
+}
+
+@Resolver(() => Me)
+export class MeChainResolver {
+  @FieldResolver(() => EscrowBalance)
+  escrow(@Root() _me: Me, @Ctx() ctx: GraphQLContext): Promise<EscrowBalance> {
+    return escrowOf(ctx, requirePrincipal(ctx.principal).accountId);
+  }
+
+  @FieldResolver(() => StakeBalance, { nullable: true, description: "Null until the stake mirror is released." })
+  stake(): StakeBalance | null {
+    return null;
+  }
+}

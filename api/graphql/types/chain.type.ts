@@ -1,0 +1,58 @@
+import { GraphQLJSONObject } from "graphql-scalars";
+import { Field, ID, Int, ObjectType } from "type-graphql";
+import { BigIntScalar, DecimalScalar } from "../scalars";
+import { PageInfo } from "./offer.type";
+
+@ObjectType({ simpleResolvers: true, description: "OGPU in escrow, as the chain says (deposits less withdrawals) and the marketplace holds." })
+export class EscrowBalance {
+  @Field(() => DecimalScalar, { description: "Deposited less withdrawn, from the chain's events." }) deposited!: bigint;
+  @Field(() => DecimalScalar, { description: "Held for jobs not yet ended." }) held!: bigint;
+  @Field(() => DecimalScalar, { description: "What a new job can hold: deposited less held less charged." }) available!: bigint;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class StakeBalance {
+  @Field(() => DecimalScalar) staked!: bigint;
+  @Field(() => DecimalScalar) unbonding!: bigint;
+  @Field(() => DecimalScalar) slashed!: bigint;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class ContractAddress {
+  @Field() name!: string;
+  @Field() address!: string;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class IndexerStatus {
+  @Field(() => BigIntScalar) chainId!: bigint;
+  @Field(() => BigIntScalar, { nullable: true }) headBlock!: bigint | null;
+  @Field(() => BigIntScalar, { nullable: true }) indexedBlock!: bigint | null;
+  @Field(() => BigIntScalar, { nullable: true }) finalizedBlock!: bigint | null;
+  @Field(() => BigIntScalar, { nullable: true }) lagBlocks!: bigint | null;
+  @Field(() => [ContractAddress]) contracts!: ContractAddress[];
+}
+
+@ObjectType({ simpleResolvers: true })
+export class ChainEventNode {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field({ description: "The emitting contract." }) address!: string;
+  @Field(() => BigIntScalar) blockNumber!: bigint;
+  @Field() txHash!: string;
+  @Field(() => Int) logIndex!: number;
+  @Field({ description: "At or below the finalized block (or enough confirmations)." }) final!: boolean;
+  @Field(() => GraphQLJSONObject, { description: "Keyed by the ABI's parameter names; integers as decimal strings." }) args!: Record<string, unknown>;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class ChainEventEdge {
+  @Field() cursor!: string;
+  @Field(() => ChainEventNode) node!: ChainEventNode;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class ChainEventConnection {
+  @Field(() => [ChainEventEdge]) edges!: ChainEventEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}

@@ -1,0 +1,96 @@
+import { getAddress } from "ethers";
+import type { DataSource } from "typeorm";
+import { escrowBalance, type EscrowBalance } from "../db/repositories/escrow.repository";
+import { badInput } from "./errors";
+import { decodeOrdinalCursor, ordinalCursor } from "./job.service";
+import { pageSize } from "./offer.service";
+
+export interface ChainSettings {
+  chainId: bigint;
+  contracts: { name: string; address: string }[];
+  /** The chain's head as the indexer last saw it (undefined without an indexer in this process). */
+  head: () => bigint | undefined;
+}
+
+export interface IndexerStatusView {
+  chainId: bigint;
+  headBlock: bigint | null;
+  indexedBlock: bigint | null;
+  finalizedBlock: bigint | null;
+  lagBlocks: bigint | null;
+  contracts: { name: string; address: string }[];
+}
+
+export interface ChainEventView {
+  id: string;
+  ordinal: bigint;
+  name: string;
+  address: string;
+  blockNumber: bigint;
+  txHash: string;
+  logIndex: number;
+  final: boolean;
+  args: Record<string, unknown>;
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/** What the chain says, as the indexer mirrored it: status, escrow balances, events. */
+export class ChainService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly settings: ChainSettings,
+  ) {}
+
+  async status(): Promise<IndexerStatusView> {
+    const [row] = await this.db.query(`SELECT block_number, finalized_block FROM chain_cursor WHERE chain_id = $1`, [this.settings.chainId.toString()]);
+    const indexed = row ? BigInt(row.block_number) : null;
+    const head = this.settings.head() ?? null;
+    return {
+      chainId: this.settings.chainId,
+      headBlock: head,
+      indexedBlock: indexed,
+      finalizedBlock: row ? BigInt(row.finalized_block) : null,
+      lagBlocks: head !== null ? head - (indexed ?? -1n) : null,
+      contracts: this.settings.contracts,
+    };
+  }
+
+  /** An account's escrow by id (zero when it never deposited). */
+  escrowOf(accountId: string): Promise<EscrowBalance> {
+    return escrowBalance(this.db, accountId);
+  }
+
+  /** An address's account id, if it has one; BAD_USER_INPUT for a malformed address. */
+  async accountIdOf(address: string): Promise<string | undefined> {
+    if (!ADDRESS.test(address)) throw badInput(`address must be a 0x-prefixed 20-byte hex address, got "${address.slice(0, 64)}"`);
+    const [row] = await this.db.query(`SELECT id FROM accounts WHERE address = $1`, [address.toLowerCase()]);
+    return row?.id;
+  }
+
+  /** Events newest first; with an address, those naming it in any argument. */
+  async events(address: string | null | undefined, first: number | null | undefined, after: string | null | undefined) {
+    if (address && !ADDRESS.test(address)) throw badInput(`address must be a 0x-prefixed 20-byte hex address, got "${address.slice(0, 64)}"`);
+    const size = pageSize(first);
+    const before = after ? decodeOrdinalCursor("e", after) : undefined;
+    const rows: { id: string; name: string; address: string; block_number: string; tx_hash: string; log_index: number; final: boolean; args: Record<string, unknown> }[] = await this.db.query(
+      `SELECT id, name, address, block_number, tx_hash, log_index, final, args FROM chain_events
+        WHERE chain_id = $1 AND ($2::bigint IS NULL OR id < $2)
+          AND ($3::varchar IS NULL OR EXISTS (SELECT 1 FROM jsonb_each_text(args) kv WHERE lower(kv.value) = $3))
+        ORDER BY id DESC LIMIT $4`,
+      [this.settings.chainId.toString(), before?.toString() ?? null, address?.toLowerCase() ?? null, size + 1],
+    );
+    const events: ChainEventView[] = rows.slice(0, size).map((r) => ({
+      id: r.id,
+      ordinal: BigInt(r.id),
+      name: r.name,
+      address: getAddress(r.address),
+      blockNumber: BigInt(r.block_number),
+      txHash: r.tx_hash,
+      logIndex: r.log_index,
+      final: r.final,
+      args: r.args,
+    }));
+    return { events, cursors: events.map((e) => ordinalCursor("e", e.ordinal)), hasNextPage: rows.length > size };
+  }
+}
