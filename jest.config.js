@@ -14,7 +14,7 @@ const swc = [
 module.exports = {
   testEnvironment: "node",
   transform: { "^.+\\.ts$": swc },
-  testMatch: ["<rootDir>/{api,pricing,matching,indexer,agent,scripts}/**/*.test.ts"],
+  testMatch: ["<rootDir>/{api,pricing,matching,indexer,contracts,agent,scripts}/**/*.test.ts"],
   globalSetup: "<rootDir>/api/test/global-setup.ts",
   setupFiles: ["reflect-metadata"],
   testTimeout: 30000,

@@ -32,6 +32,16 @@ const schema = z
     MAX_ATTEMPTS: intFrom(1, 20, 3),
     CHECKPOINT_MAX_BYTES: intFrom(1, 1024 * 1024 * 1024, 64 * 1024 * 1024),
     TRANSFER_URL_TTL_SECONDS: intFrom(10, 86400, 900),
+    CHAIN_RPC_URL: z.url({ protocol: /^(https?|wss?)$/ }).optional(),
+    CHAIN_PORT: intFrom(1, 65535, 8545),
+    CHAIN_START_BLOCK: z.coerce.bigint().nonnegative().default(0n),
+    CHAIN_CONFIRMATIONS: intFrom(0, 10_000, 2),
+    TOKEN_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
+    ESCROW_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
+    STAKING_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
+    SETTLER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex key").optional(),
+    INDEXER_POLL_MS: intFrom(50, 60_000, 1000),
+    INDEXER_SPAN_BLOCKS: intFrom(1, 100_000, 2000),
     BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024, 100 * 1024),
     GRAPHQL_MAX_DEPTH: intFrom(2, 50, 10),
     GRAPHQL_MAX_COST: intFrom(10, 1_000_000, 5000),
@@ -45,6 +55,9 @@ const schema = z
     }
     if (Boolean(env.ADMIN_USER) !== Boolean(env.ADMIN_PASSWORD)) {
       ctx.addIssue({ code: "custom", path: ["ADMIN_PASSWORD"], message: "ADMIN_USER and ADMIN_PASSWORD are set together" });
+    }
+    if (env.CHAIN_RPC_URL && (!env.ESCROW_ADDRESS || !env.STAKING_ADDRESS || !env.TOKEN_ADDRESS)) {
+      ctx.addIssue({ code: "custom", path: ["ESCROW_ADDRESS"], message: "with CHAIN_RPC_URL, set TOKEN_ADDRESS, ESCROW_ADDRESS and STAKING_ADDRESS" });
     }
     if (env.NODE_ENV === "production" && !env.PUBLIC_URL) {
       ctx.addIssue({ code: "custom", path: ["PUBLIC_URL"], message: "is required when NODE_ENV=production (sign-in messages name its host)" });

@@ -16,10 +16,18 @@ import { MatchQueue, startMatching } from "../queues/matching.queue";
 import { EventHub } from "../queues/event-hub";
 import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
 import { createServices, type Services } from "../services";
+import { getAddress, JsonRpcProvider } from "ethers";
+import { abiOf } from "../../contracts";
+import { DEV_MNEMONIC, deployDevContracts, startDevChain, type DevChain } from "../../contracts/dev-chain";
+import { EthersChain } from "../../indexer/adapters/ethers-chain";
+import { PgChainStore } from "../db/repositories/chain-store";
+import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
 
 export interface Roles {
   api: boolean;
   worker: boolean;
+  /** Follows the chain (and, without CHAIN_RPC_URL, runs the in-process dev chain first). */
+  indexer?: boolean;
 }
 
 export interface System {
@@ -51,6 +59,68 @@ export async function prepareDatabase(config: Config, logger: Logger): Promise<D
   return db;
 }
 
+interface ChainSide {
+  chainId: bigint;
+  provider: JsonRpcProvider;
+  escrow: string;
+  staking: string;
+  startBlock: bigint;
+  contracts: { name: string; address: string }[];
+  stop: () => Promise<void>;
+}
+
+function configuredContracts(config: Config): { name: string; address: string }[] {
+  const named: [string, string | undefined][] = [["token", config.TOKEN_ADDRESS], ["escrow", config.ESCROW_ADDRESS], ["staking", config.STAKING_ADDRESS]];
+  return named.filter((c): c is [string, string] => c[1] !== undefined).map(([name, address]) => ({ name, address: getAddress(address) }));
+}
+
+/**
+ * The chain this process follows: CHAIN_RPC_URL with the configured contracts, or else an in-process dev EVM on
+ * 127.0.0.1:CHAIN_PORT with the contracts deployed and the test mnemonic's accounts funded (printed for wallets).
+ */
+async function connectChain(config: Config, logger: Logger): Promise<ChainSide> {
+  if (config.CHAIN_RPC_URL) {
+    const provider = new JsonRpcProvider(config.CHAIN_RPC_URL, Number(config.CHAIN_ID), { staticNetwork: true });
+    return {
+      chainId: config.CHAIN_ID,
+      provider,
+      escrow: config.ESCROW_ADDRESS!,
+      staking: config.STAKING_ADDRESS!,
+      startBlock: config.CHAIN_START_BLOCK,
+      contracts: configuredContracts(config),
+      stop: async () => provider.destroy(),
+    };
+  }
+  const dev = await startDevChain({ port: config.CHAIN_PORT, chainId: Number(config.CHAIN_ID) });
+  const deployment = await deployDevContracts(dev);
+  const contracts = [
+    { name: "token", address: deployment.token },
+    { name: "escrow", address: deployment.escrow },
+    { name: "staking", address: deployment.staking },
+  ];
+  logger.info({ rpc: dev.url, chainId: dev.chainId, contracts }, "dev chain: in-process EVM with the contracts deployed");
+  printDevAccounts(dev, contracts);
+  return {
+    chainId: BigInt(dev.chainId),
+    provider: dev.provider,
+    escrow: deployment.escrow,
+    staking: deployment.staking,
+    startBlock: BigInt(deployment.deploymentBlock),
+    contracts,
+    stop: () => dev.stop(),
+  };
+}
+
+/** The dev chain's funded accounts (the public Hardhat test mnemonic), for wallets, agents and tests. */
+function printDevAccounts(dev: DevChain, contracts: { name: string; address: string }[]): void {
+  const lines = [
+    `Dev chain: JSON-RPC ${dev.url}, chain id ${dev.chainId}. ${contracts.map((c) => `${c.name} ${c.address}`).join(", ")}`,
+    `Accounts of the test mnemonic "${DEV_MNEMONIC}" (10,000 ETH and 1,000,000 OGPU each; public keys, never use them elsewhere):`,
+    ...dev.accounts.slice(0, 20).map((a, i) => `  #${i} ${a.address} ${a.privateKey}`),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
 export function createLogger(config: Config): Logger {
   return pino({
     level: config.LOG_LEVEL,
@@ -75,6 +145,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     },
     logger,
   );
+  const chainSide = roles.indexer ? await connectChain(config, logger) : undefined;
   const services = createServices(db, {
     publicUrl: config.PUBLIC_URL,
     chainId: config.CHAIN_ID,
@@ -94,9 +165,15 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     matchRequests: matchQueue,
     onError: (err, what) => logger.warn({ err }, `${what} failed; the reconciler catches up`),
     events,
-    chain: { chainId: config.CHAIN_ID, contracts: [], head: () => undefined },
+    chain: {
+      chainId: chainSide?.chainId ?? config.CHAIN_ID,
+      contracts: chainSide?.contracts ?? configuredContracts(config),
+      head: () => indexer?.last().head,
+    },
   });
   const stops: (() => Promise<void>)[] = [];
+  let indexer: IndexerRunner | undefined;
+  if (chainSide) stops.push(chainSide.stop);
   const system: System = {
     config,
     db,
@@ -133,6 +210,20 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         leaseSweepMs: config.LEASE_SWEEP_MS,
       });
       stops.push(() => matching.stop());
+    }
+    if (roles.indexer && chainSide) {
+      indexer = await startIndexer({
+        databaseUrl: config.DATABASE_URL,
+        chain: new EthersChain(chainSide.provider, [
+          { address: chainSide.escrow, abi: abiOf("Escrow") },
+          { address: chainSide.staking, abi: abiOf("Staking") },
+        ]),
+        store: new PgChainStore(db, chainSide.chainId),
+        settings: { startBlock: chainSide.startBlock, span: BigInt(config.INDEXER_SPAN_BLOCKS), confirmations: BigInt(config.CHAIN_CONFIRMATIONS), keepBlocks: 64 },
+        pollMs: config.INDEXER_POLL_MS,
+        logger,
+      });
+      stops.push(() => indexer!.stop());
     }
     if (roles.api) {
       stops.push(await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));

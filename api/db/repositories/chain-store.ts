@@ -3,7 +3,12 @@ import type { BlockRef, ChainEvent, StorePort } from "../../../indexer";
 
 type Db = Pick<EntityManager, "query">;
 
-/** Events whose `client` argument moves escrow deposits: deposited = sum(Deposited) - sum(Withdrawn). */
+/**
+ * Events whose `client` argument moves escrow deposits: deposited = sum(Deposited) - sum(Withdrawn). Settlement
+ * debits (Debited) are left out on purpose: the marketplace already counts what a job spent (escrow_balances
+ * .spent_wei, from its charges) when the work ends, so available = deposited - held - spent before and after
+ * the batch settles on chain.
+ */
 const ESCROW_EVENTS = ["Deposited", "Withdrawn"];
 /** Blocks kept below the cursor for reorg detection (older ones are final in practice and pruned). */
 const KEEP_BLOCKS = 256n;
