@@ -37,6 +37,8 @@ export interface System {
   logger: Logger;
   app?: App;
   port?: number;
+  /** The in-process dev chain, when this process runs one. */
+  devChain?: DevChain;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function prepareDatabase(config: Config, logger: Logger): Promise<D
 }
 
 interface ChainSide {
+  dev?: DevChain;
   chainId: bigint;
   provider: JsonRpcProvider;
   escrow: string;
@@ -101,6 +104,7 @@ async function connectChain(config: Config, logger: Logger): Promise<ChainSide> 
   logger.info({ rpc: dev.url, chainId: dev.chainId, contracts }, "dev chain: in-process EVM with the contracts deployed");
   printDevAccounts(dev, contracts);
   return {
+    dev,
     chainId: BigInt(dev.chainId),
     provider: dev.provider,
     escrow: deployment.escrow,
@@ -179,6 +183,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     db,
     services,
     logger,
+    devChain: chainSide?.dev,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch((err) => logger.warn({ err }, "error while stopping"));
       await matchQueue.close().catch(() => undefined);
