@@ -22,6 +22,8 @@ import { DEV_MNEMONIC, deployDevContracts, startDevChain, type DevChain } from "
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { PgChainStore } from "../db/repositories/chain-store";
 import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
+import { ethersSettlementWriter, startSettlement } from "../queues/settlement.runner";
+import { SettlementService } from "../services/settlement.service";
 
 export interface Roles {
   api: boolean;
@@ -229,6 +231,22 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         logger,
       });
       stops.push(() => indexer!.stop());
+      const settlerKey = config.SETTLER_PRIVATE_KEY ?? chainSide.dev?.accounts[0].privateKey;
+      if (settlerKey) {
+        const settlement = startSettlement({
+          service: new SettlementService(db, {
+            chainId: chainSide.chainId,
+            escrow: chainSide.escrow,
+            batchSize: config.SETTLEMENT_BATCH_SIZE,
+            maxAgeMs: config.SETTLEMENT_MAX_AGE_SECONDS * 1000,
+            feeBps: config.FEE_BPS,
+          }),
+          writer: ethersSettlementWriter(chainSide.provider, chainSide.escrow, settlerKey),
+          intervalMs: config.SETTLEMENT_INTERVAL_MS,
+          logger,
+        });
+        stops.push(() => settlement.stop());
+      } else logger.warn("no SETTLER_PRIVATE_KEY: completed work is not settled on chain by this process");
     }
     if (roles.api) {
       stops.push(await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));

@@ -78,3 +78,12 @@ registerEnumType(AssignmentStatus, { name: "AssignmentStatus", description: "EXP
 registerEnumType(MatchStrategy, { name: "MatchStrategy", description: "Preset weights of price, latency, VRAM fit and reputation." });
 registerEnumType(ExclusionReason, { name: "ExclusionReason" });
 registerEnumType(CandleInterval, { name: "CandleInterval" });
+
+export enum SettlementStatus {
+  PENDING = "PENDING",
+  SUBMITTED = "SUBMITTED",
+  CONFIRMED = "CONFIRMED",
+  FINALIZED = "FINALIZED",
+  FAILED = "FAILED",
+}
+registerEnumType(SettlementStatus, { name: "SettlementStatus", description: "PENDING: batched, not sent; SUBMITTED: sent; CONFIRMED: seen settled on chain; FINALIZED: final." });

@@ -132,7 +132,6 @@ export function toJob(j: JobRecord): Job {
     inputUri: j.inputUri,
     checkpointIntervalSeconds: j.checkpointIntervalSeconds,
     result: j.resultHash ? { hash: j.resultHash, uri: j.resultUri, agreedBy: j.agreedBy ?? 0 } : null,
-    settlement: null,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
     matchedAt: j.matchedAt,

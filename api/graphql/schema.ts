@@ -1,7 +1,7 @@
 import type { GraphQLSchema } from "graphql";
 import { buildSchema, type PubSub } from "type-graphql";
 import { AuthResolver } from "./resolvers/auth.resolver";
-import { AccountChainResolver, ChainResolver, MeChainResolver } from "./resolvers/chain.resolver";
+import { AccountChainResolver, ChainResolver, JobSettlementResolver, MeChainResolver, SettlementResolver } from "./resolvers/chain.resolver";
 import { AssignmentResolver } from "./resolvers/assignment.resolver";
 import { JobResolver } from "./resolvers/job.resolver";
 import { MarketResolver, TradeResolver } from "./resolvers/market.resolver";
@@ -9,7 +9,7 @@ import { MeResolver } from "./resolvers/me.resolver";
 import { NodeResolver } from "./resolvers/node.resolver";
 import { OfferConnectionResolver, OfferResolver } from "./resolvers/offer.resolver";
 
-export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, TradeResolver, JobResolver, AssignmentResolver, ChainResolver, AccountChainResolver, MeChainResolver] as const;
+export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, TradeResolver, JobResolver, AssignmentResolver, ChainResolver, AccountChainResolver, MeChainResolver, SettlementResolver, JobSettlementResolver] as const;
 
 /**
  * Every subscription here brings its own `subscribe` (events from committed state, through Redis, authorized by a

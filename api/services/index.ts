@@ -12,6 +12,7 @@ import { QuoteService } from "./quote.service";
 import { ModelCatalog } from "./model-catalog";
 import type { EventStreams } from "./events";
 import { ChainService, type ChainSettings } from "./chain.service";
+import { SettlementService } from "./settlement.service";
 import { AssignmentService, type LifecycleSettings } from "./assignment.service";
 import { loadBook, type BookDelta } from "../db/repositories/book.repository";
 
@@ -47,6 +48,7 @@ export interface Services {
   quotes: QuoteService;
   assignments: AssignmentService;
   chain: ChainService;
+  settlements: SettlementService;
 }
 
 export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
@@ -71,6 +73,13 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
     chain: new ChainService(db, deps.chain),
+    settlements: new SettlementService(db, {
+      chainId: deps.chain.chainId,
+      escrow: deps.chain.contracts.find((c) => c.name === "escrow")?.address ?? "",
+      batchSize: 100,
+      maxAgeMs: 60_000,
+      feeBps: 0,
+    }),
     assignments: new AssignmentService(db, { ...settings.lifecycle, publicUrl: settings.publicUrl, secret: settings.jwtSecret }, announce, deps.matchRequests, deps.onError, deps.events),
   };
 }

@@ -59,4 +59,5 @@ export const IMPLEMENTED_OPERATIONS = [
   "IndexerStatus",
   "Account",
   "ChainEvents",
+  "Settlements",
 ] as const;

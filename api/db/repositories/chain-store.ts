@@ -74,6 +74,7 @@ export class PgChainStore implements StorePort {
       );
       await tx.query(`UPDATE chain_events SET final = true WHERE chain_id = $1 AND NOT final AND block_number <= $2`, [chain, finalizedNumber.toString()]);
       await this.recomputeEscrow(tx, clientsOf(events));
+      await this.markSettlements(tx);
     });
   }
 
@@ -96,7 +97,27 @@ export class PgChainStore implements StorePort {
         await tx.query(`DELETE FROM chain_cursor WHERE chain_id = $1`, [chain]);
       }
       await this.recomputeEscrow(tx, rows.map((r) => r.client));
+      await tx.query(
+        `UPDATE settlements s SET status = 'SUBMITTED', confirmed_at = NULL
+          WHERE s.chain_id = $1 AND s.status IN ('CONFIRMED', 'FINALIZED')
+            AND NOT EXISTS (SELECT 1 FROM chain_events e WHERE e.chain_id = s.chain_id AND e.name = 'BatchSettled'
+                              AND e.address = s.escrow AND (e.args->>'batchId')::numeric = s.batch_id)`,
+        [chain],
+      );
     });
+  }
+
+  /** Settlement batches the chain has settled: CONFIRMED when seen, FINALIZED once their event is final. */
+  private async markSettlements(tx: Db): Promise<void> {
+    await tx.query(
+      `UPDATE settlements s SET status = CASE WHEN e.final THEN 'FINALIZED' ELSE 'CONFIRMED' END,
+              tx_hash = e.tx_hash, block_number = e.block_number, confirmed_at = coalesce(s.confirmed_at, now())
+         FROM chain_events e
+        WHERE e.chain_id = $1 AND s.chain_id = e.chain_id AND e.name = 'BatchSettled' AND e.address = s.escrow
+          AND (e.args->>'batchId')::numeric = s.batch_id
+          AND (s.status IN ('PENDING', 'SUBMITTED') OR (s.status = 'CONFIRMED' AND e.final))`,
+      [this.chainId.toString()],
+    );
   }
 
   /** Sets each address's mirrored deposits to what its events add up to (creating its account on first sight). */

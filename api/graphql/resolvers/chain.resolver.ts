@@ -5,7 +5,10 @@ import { requirePrincipal } from "../../services/principal";
 import type { GraphQLContext } from "../context";
 import { toAccount } from "../mappers";
 import { Account } from "../types/account.type";
-import { ChainEventConnection, EscrowBalance, IndexerStatus, StakeBalance } from "../types/chain.type";
+import type { SettlementView } from "../../services/settlement.service";
+import { SettlementStatus } from "../enums";
+import { ChainEventConnection, EscrowBalance, IndexerStatus, Settlement, SettlementConnection, StakeBalance } from "../types/chain.type";
+import { Job, JobSettlement } from "../types/job.type";
 import { Me } from "./me.resolver";
 
 const NEWCOMER = { score: reputationOf({ completed: 0, failed: 0, expired: 0, rejected: 0 }), completedJobs: 0, failedJobs: 0, expiredJobs: 0, rejectedJobs: 0 };
@@ -43,6 +46,45 @@ export class ChainResolver {
       pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
     };
   }
+}
+
+@Resolver()
+export class SettlementResolver {
+  @Query(() => SettlementConnection, { description: "Settlement batches, newest first." })
+  async settlements(
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SettlementConnection> {
+    const page = await ctx.services.settlements.list(first, after);
+    return {
+      edges: page.settlements.map((s, i) => ({ cursor: page.cursors[i], node: toSettlement(s) })),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
+    };
+  }
+}
+
+@Resolver(() => Job)
+export class JobSettlementResolver {
+  @FieldResolver(() => JobSettlement, { nullable: true, description: "The job's line in a settlement batch, once the chain has settled it." })
+  async settlement(@Root() job: Job, @Ctx() ctx: GraphQLContext): Promise<JobSettlement | null> {
+    const line = (await ctx.services.settlements.ofJobs([job.id])).get(job.id);
+    return line ? { batchId: line.batchId, txHash: line.txHash, settledAt: line.confirmedAt, amount: line.amountWei } : null;
+  }
+}
+
+function toSettlement(s: SettlementView): Settlement {
+  return {
+    id: s.batchId.toString(),
+    batchId: s.batchId,
+    status: SettlementStatus[s.status as keyof typeof SettlementStatus],
+    jobCount: s.jobCount,
+    totalAmount: s.totalAmountWei,
+    txHash: s.txHash,
+    blockNumber: s.blockNumber,
+    gasUsed: s.gasUsed,
+    confirmedAt: s.confirmedAt,
+  };
 }
 
 @Resolver(() => Account)

@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, ID, Int, ObjectType } from "type-graphql";
+import { SettlementStatus } from "../enums";
 import { BigIntScalar, DecimalScalar } from "../scalars";
 import { PageInfo } from "./offer.type";
 
@@ -54,5 +55,30 @@ export class ChainEventEdge {
 @ObjectType({ simpleResolvers: true })
 export class ChainEventConnection {
   @Field(() => [ChainEventEdge]) edges!: ChainEventEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType({ simpleResolvers: true, description: "A batch of completed work paid in one Escrow.settle transaction." })
+export class Settlement {
+  @Field(() => ID) id!: string;
+  @Field(() => BigIntScalar) batchId!: bigint;
+  @Field(() => SettlementStatus) status!: SettlementStatus;
+  @Field(() => Int) jobCount!: number;
+  @Field(() => DecimalScalar, { description: "What clients paid in this batch (OGPU)." }) totalAmount!: bigint;
+  @Field(() => String, { nullable: true }) txHash!: string | null;
+  @Field(() => BigIntScalar, { nullable: true }) blockNumber!: bigint | null;
+  @Field(() => BigIntScalar, { nullable: true }) gasUsed!: bigint | null;
+  @Field(() => Date, { nullable: true }) confirmedAt!: Date | null;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class SettlementEdge {
+  @Field() cursor!: string;
+  @Field(() => Settlement) node!: Settlement;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class SettlementConnection {
+  @Field(() => [SettlementEdge]) edges!: SettlementEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }

@@ -119,7 +119,6 @@ export class Job {
   @Field(() => String, { nullable: true }) inputUri!: string | null;
   @Field(() => Int, { nullable: true }) checkpointIntervalSeconds!: number | null;
   @Field(() => JobResult, { nullable: true, description: "The accepted result, once the job completed." }) result!: JobResult | null;
-  @Field(() => JobSettlement, { nullable: true, description: "Null until the job is settled on chain." }) settlement!: JobSettlement | null;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
   @Field(() => Date, { nullable: true }) matchedAt!: Date | null;

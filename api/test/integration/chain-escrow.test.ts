@@ -1,6 +1,7 @@
 import { Wallet, parseUnits } from "ethers";
 import { escrowAt, tokenAt } from "../../../contracts";
-import { eventually } from "../builders";
+import { createHash } from "node:crypto";
+import { actor, eventually, freshModel, jobInput, onlineOffer } from "../builders";
 import { op } from "../contract";
 import { freePort, gql, signIn, startTestServer, type TestServer } from "../harness";
 
@@ -8,7 +9,10 @@ jest.setTimeout(120_000);
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ CHAIN_PORT: String(await freePort()), INDEXER_POLL_MS: "100", CHAIN_CONFIRMATIONS: "0" }, { api: true, worker: true, indexer: true });
+  server = await startTestServer(
+    { CHAIN_PORT: String(await freePort()), INDEXER_POLL_MS: "100", CHAIN_CONFIRMATIONS: "2", SETTLEMENT_MAX_AGE_SECONDS: "0", SETTLEMENT_INTERVAL_MS: "300" },
+    { api: true, worker: true, indexer: true },
+  );
 });
 afterAll(() => server.stop());
 
@@ -66,4 +70,57 @@ it("mirrors deposits and withdrawals made on the dev chain into the escrow submi
     token,
   );
   expect(tooBig.errors?.[0].extensions?.code).toBe("INSUFFICIENT_FUNDS");
+  await gql(server.url, op("CancelJob"), { id: job.data!.submitJob.id }, token);
+  expect((await escrowShown(token)).available).toBe("70");
 });
+
+it("settles completed work on chain in a batch: the indexer marks the job settled and chain and API balances agree to the wei", async () => {
+  const chain = server.system.devChain!;
+  const status = await gql(server.url, op("IndexerStatus"));
+  const contracts = Object.fromEntries(status.data!.indexerStatus.contracts.map((c: { name: string; address: string }) => [c.name, c.address]));
+  const wallet = new Wallet(chain.accounts[6].privateKey, chain.provider);
+  const { token } = await signIn(server.url, wallet as unknown as ReturnType<typeof Wallet.createRandom>);
+  const ogpu = tokenAt(contracts.token, wallet);
+  const escrow = escrowAt(contracts.escrow, wallet);
+  const nonce = () => chain.provider.getTransactionCount(wallet.address, "latest");
+  await (await ogpu.approve(contracts.escrow, parseUnits("100", 18), { nonce: await nonce() })).wait();
+  await (await escrow.deposit(parseUnits("100", 18), { nonce: await nonce() })).wait();
+  await eventually(async () => ((await escrowShown(token)).available === "100" ? true : undefined), 20_000, "the deposit mirrored");
+
+  const m = freshModel();
+  const provider = await actor(server);
+  const { nodeId } = await onlineOffer(server, provider, m.gpu(1), "36", 1);
+  const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 }) }, token)).data!.submitJob.id as string;
+  const assignment = await eventually(async () => (await gql(server.url, op("PendingAssignments"), { nodeId }, provider.token)).data!.assignments[0], 10_000, "the assignment");
+  await gql(server.url, op("StartAssignment"), { id: assignment.id }, provider.token);
+  await new Promise((r) => setTimeout(r, 2100));
+  const done = await gql(server.url, op("CompleteAssignment"), { id: assignment.id, resultHash: createHash("sha256").update("r").digest("hex") }, provider.token);
+  expect(done.data!.completeAssignment.job.status).toBe("COMPLETED");
+
+  const settled = await eventually(async () => {
+    const j = await gql(server.url, op("Job"), { id: jobId }, token);
+    return j.data!.job.settlement ? j.data!.job : undefined;
+  }, 30_000, "the job settled on chain");
+  const cost = settled.cost as string;
+  expect(settled.settlement.amount).toBe(cost);
+  const batches = await gql(server.url, op("Settlements"), { first: 5 });
+  const batch = batches.data!.settlements.edges.find((e: { node: { batchId: string } }) => e.node.batchId === settled.settlement.batchId).node;
+  expect(batch).toMatchObject({ jobCount: 1, totalAmount: cost, txHash: settled.settlement.txHash });
+  expect(["CONFIRMED", "FINALIZED"]).toContain(batch.status);
+  expect(BigInt(batch.gasUsed)).toBeGreaterThan(0n);
+
+  // chain and API agree to the wei: the client's free escrow on chain is the API's available, the provider can claim the cost
+  const costWei = BigInt(Math.round(Number(cost) * 1e6)) * 10n ** 12n;
+  expect(BigInt(await escrow.freeBalanceOf(wallet.address))).toBe(100n * OGPU - costWei);
+  expect(await escrowShown(token)).toEqual({ deposited: "100", held: "0", available: formatOgpu(100n * OGPU - costWei) });
+  expect(BigInt(await escrow.claimableOf(provider.wallet.address))).toBe(costWei);
+  await eventually(async () => {
+    const b = await gql(server.url, op("Settlements"), { first: 5 });
+    return b.data!.settlements.edges.some((e: { node: { batchId: string; status: string } }) => e.node.batchId === settled.settlement.batchId && e.node.status === "FINALIZED") ? true : (await chain.mine(1), undefined);
+  }, 20_000, "the batch final");
+});
+
+function formatOgpu(wei: bigint): string {
+  const frac = (wei % OGPU).toString().padStart(18, "0").replace(/0+$/, "");
+  return frac ? `${wei / OGPU}.${frac}` : `${wei / OGPU}`;
+}
