@@ -273,6 +273,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         probes: {
           postgres: async () => void (await db.query("SELECT 1")),
           redis: async () => void (await redis.ping()),
+          ...(chainSide ? { chain: async () => void (await chainSide.provider.getBlockNumber()) } : {}),
         },
       });
       system.app = app;
