@@ -61,6 +61,13 @@ export class ChainService {
     return escrowBalance(this.db, accountId);
   }
 
+  /** An account's stake as mirrored from the Staking contract (zeros when it never staked). */
+  async stakeOf(accountId: string): Promise<{ stakedWei: bigint; unbondingWei: bigint; slashedWei: bigint }> {
+    const [row] = await this.db.query(`SELECT staked_wei, unbonding_wei, slashed_wei FROM stakes WHERE account_id = $1`, [accountId]);
+    if (!row) return { stakedWei: 0n, unbondingWei: 0n, slashedWei: 0n };
+    return { stakedWei: BigInt(row.staked_wei), unbondingWei: BigInt(row.unbonding_wei), slashedWei: BigInt(row.slashed_wei) };
+  }
+
   /** An address's account id, if it has one; BAD_USER_INPUT for a malformed address. */
   async accountIdOf(address: string): Promise<string | undefined> {
     if (!ADDRESS.test(address)) throw badInput(`address must be a 0x-prefixed 20-byte hex address, got "${address.slice(0, 64)}"`);

@@ -74,6 +74,7 @@ export class PgChainStore implements StorePort {
       );
       await tx.query(`UPDATE chain_events SET final = true WHERE chain_id = $1 AND NOT final AND block_number <= $2`, [chain, finalizedNumber.toString()]);
       await this.recomputeEscrow(tx, clientsOf(events));
+      await this.recomputeStakes(tx, providersOf(events));
       await this.markSettlements(tx);
     });
   }
@@ -86,6 +87,10 @@ export class PgChainStore implements StorePort {
         `SELECT DISTINCT args->>'client' AS client FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND name = ANY($3) AND args ? 'client'`,
         [chain, after, ESCROW_EVENTS],
       );
+      const staking: { provider: string }[] = await tx.query(
+        `SELECT DISTINCT args->>'provider' AS provider FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND name = ANY($3) AND args ? 'provider'`,
+        [chain, after, STAKE_EVENTS],
+      );
       await tx.query(`DELETE FROM chain_events WHERE chain_id = $1 AND block_number > $2`, [chain, after]);
       await tx.query(`DELETE FROM chain_blocks WHERE chain_id = $1 AND number > $2`, [chain, after]);
       if (ancestor) {
@@ -97,6 +102,7 @@ export class PgChainStore implements StorePort {
         await tx.query(`DELETE FROM chain_cursor WHERE chain_id = $1`, [chain]);
       }
       await this.recomputeEscrow(tx, rows.map((r) => r.client));
+      await this.recomputeStakes(tx, staking.map((r) => r.provider));
       await tx.query(
         `UPDATE settlements s SET status = 'SUBMITTED', confirmed_at = NULL
           WHERE s.chain_id = $1 AND s.status IN ('CONFIRMED', 'FINALIZED')
@@ -105,6 +111,54 @@ export class PgChainStore implements StorePort {
         [chain],
       );
     });
+  }
+
+  /**
+   * Sets each provider's stake to the replay of its Staking events in chain order: Staked adds, UnstakeRequested
+   * moves to unbonding (and sets the unlock time), Withdrawn empties unbonding by its amount, Slashed takes from
+   * staked first, then unbonding (the contract's rule).
+   */
+  private async recomputeStakes(tx: Db, addresses: readonly string[]): Promise<void> {
+    const unique = [...new Set(addresses.map((a) => a.toLowerCase()))];
+    if (unique.length === 0) return;
+    await tx.query(`INSERT INTO accounts (address) SELECT unnest($1::varchar[]) ON CONFLICT (address) DO NOTHING`, [unique]);
+    const rows: { provider: string; name: string; args: Record<string, string> }[] = await tx.query(
+      `SELECT lower(args->>'provider') AS provider, name, args FROM chain_events
+        WHERE chain_id = $1 AND name = ANY($2) AND lower(args->>'provider') = ANY($3)
+        ORDER BY block_number, log_index`,
+      [this.chainId.toString(), STAKE_EVENTS, unique],
+    );
+    for (const address of unique) {
+      let staked = 0n;
+      let unbonding = 0n;
+      let slashed = 0n;
+      let unlockAt: Date | null = null;
+      for (const e of rows.filter((r) => r.provider === address)) {
+        const amount = BigInt(e.args.amount ?? "0");
+        if (e.name === "Staked") staked += amount;
+        else if (e.name === "UnstakeRequested") {
+          staked -= amount;
+          unbonding += amount;
+          unlockAt = new Date(Number(e.args.unlockAt) * 1000);
+        } else if (e.name === "Withdrawn") {
+          unbonding -= amount;
+          if (unbonding === 0n) unlockAt = null;
+        } else if (e.name === "Slashed") {
+          const fromStaked = amount < staked ? amount : staked;
+          staked -= fromStaked;
+          unbonding -= amount - fromStaked;
+          slashed += amount;
+          if (unbonding === 0n) unlockAt = null;
+        }
+      }
+      await tx.query(
+        `INSERT INTO stakes (account_id, staked_wei, unbonding_wei, slashed_wei, unlock_at)
+         SELECT id, $2, $3, $4, $5 FROM accounts WHERE address = $1
+         ON CONFLICT (account_id) DO UPDATE SET staked_wei = excluded.staked_wei, unbonding_wei = excluded.unbonding_wei,
+           slashed_wei = excluded.slashed_wei, unlock_at = excluded.unlock_at, updated_at = now()`,
+        [address, staked.toString(), unbonding.toString(), slashed.toString(), unlockAt],
+      );
+    }
   }
 
   /** Settlement batches the chain has settled: CONFIRMED when seen, FINALIZED once their event is final. */
@@ -134,6 +188,13 @@ export class PgChainStore implements StorePort {
       [unique, this.chainId.toString(), ESCROW_EVENTS],
     );
   }
+}
+
+/** Staking events (they name a `provider`; Escrow's Withdrawn names a `client` instead). */
+const STAKE_EVENTS = ["Staked", "UnstakeRequested", "Withdrawn", "Slashed"];
+
+function providersOf(events: readonly ChainEvent[]): string[] {
+  return events.filter((e) => STAKE_EVENTS.includes(e.name) && typeof e.args.provider === "string").map((e) => e.args.provider as string);
 }
 
 function clientsOf(events: readonly ChainEvent[]): string[] {

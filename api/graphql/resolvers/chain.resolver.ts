@@ -94,9 +94,9 @@ export class AccountChainResolver {
     return escrowOf(ctx, account.accountId);
   }
 
-  @FieldResolver(() => StakeBalance, { nullable: true, description: "Null until the stake mirror is released." })
-  stake(): StakeBalance | null {
-    return null;
+  @FieldResolver(() => StakeBalance, { description: "As the Staking contract's events say." })
+  stake(@Root() account: Account, @Ctx() ctx: GraphQLContext): Promise<StakeBalance> {
+    return stakeOf(ctx, account.accountId);
   }
 }
 
@@ -107,8 +107,14 @@ export class MeChainResolver {
     return escrowOf(ctx, requirePrincipal(ctx.principal).accountId);
   }
 
-  @FieldResolver(() => StakeBalance, { nullable: true, description: "Null until the stake mirror is released." })
-  stake(): StakeBalance | null {
-    return null;
+  @FieldResolver(() => StakeBalance, { description: "As the Staking contract's events say." })
+  stake(@Root() _me: Me, @Ctx() ctx: GraphQLContext): Promise<StakeBalance> {
+    return stakeOf(ctx, requirePrincipal(ctx.principal).accountId);
   }
+}
+
+async function stakeOf(ctx: GraphQLContext, accountId: string | null): Promise<StakeBalance> {
+  if (!accountId) return { staked: 0n, unbonding: 0n, slashed: 0n };
+  const s = await ctx.services.chain.stakeOf(accountId);
+  return { staked: s.stakedWei, unbonding: s.unbondingWei, slashed: s.slashedWei };
 }

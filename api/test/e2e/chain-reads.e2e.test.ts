@@ -23,7 +23,7 @@ it("shows what the indexer mirrored: escrow from deposits, events naming an addr
   const me = await gql(server.url, op("Me"), {}, client.token);
   expect(me.errors).toBeUndefined();
   expect(me.data!.me.escrow).toEqual({ deposited: formatWei(deposited), held: "0", available: formatWei(deposited) });
-  expect(me.data!.me.stake).toBeNull();
+  expect(me.data!.me.stake).toEqual({ staked: "0", unbonding: "0" });
 
   const account = await gql(server.url, op("Account"), { address: client.wallet.address });
   expect(account.data!.account).toMatchObject({ address: client.wallet.address, escrow: { available: formatWei(deposited) }, reputation: { score: 0.5 } });

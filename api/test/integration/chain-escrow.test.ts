@@ -1,5 +1,5 @@
-import { Wallet, parseUnits } from "ethers";
-import { escrowAt, tokenAt } from "../../../contracts";
+import { id, MaxUint256, Wallet, parseUnits } from "ethers";
+import { escrowAt, stakingAt, tokenAt } from "../../../contracts";
 import { createHash } from "node:crypto";
 import { actor, eventually, freshModel, jobInput, onlineOffer } from "../builders";
 import { op } from "../contract";
@@ -124,3 +124,24 @@ function formatOgpu(wei: bigint): string {
   const frac = (wei % OGPU).toString().padStart(18, "0").replace(/0+$/, "");
   return frac ? `${wei / OGPU}.${frac}` : `${wei / OGPU}`;
 }
+
+it("mirrors a provider's stake: staking, unbonding, and a slash taken from staked first", async () => {
+  const chain = server.system.devChain!;
+  const status = await gql(server.url, op("IndexerStatus"));
+  const contracts = Object.fromEntries(status.data!.indexerStatus.contracts.map((c: { name: string; address: string }) => [c.name, c.address]));
+  const provider = new Wallet(chain.accounts[7].privateKey, chain.provider);
+  const nonce = (w: Wallet) => chain.provider.getTransactionCount(w.address, "latest");
+  const staking = stakingAt(contracts.staking, provider);
+  await (await tokenAt(contracts.token, provider).approve(contracts.staking, MaxUint256, { nonce: await nonce(provider) })).wait();
+  await (await staking.stake(parseUnits("1000", 18), { nonce: await nonce(provider) })).wait();
+  await (await staking.requestUnstake(parseUnits("200", 18), { nonce: await nonce(provider) })).wait();
+  const admin = chain.signer(0);
+  await (await stakingAt(contracts.staking, admin).slash(provider.address, parseUnits("50", 18), id("lost votes"), { nonce: await nonce(admin) })).wait();
+  const stake = await eventually(async () => {
+    const r = await gql(server.url, op("Account"), { address: provider.address });
+    return r.data!.account.stake.slashed === "50" ? r.data!.account.stake : undefined;
+  }, 20_000, "the stake mirrored");
+  expect(stake).toEqual({ staked: "750", unbonding: "200", slashed: "50" });
+  const [onChainStaked, onChainUnbonding] = await stakingAt(contracts.staking, provider).stakeOf(provider.address);
+  expect([BigInt(onChainStaked), BigInt(onChainUnbonding)]).toEqual([750n * OGPU, 200n * OGPU]);
+});
