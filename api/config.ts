@@ -45,6 +45,7 @@ const schema = z
     SETTLEMENT_MAX_AGE_SECONDS: intFrom(0, 86400, 60),
     SETTLEMENT_INTERVAL_MS: intFrom(100, 3_600_000, 5000),
     FEE_BPS: intFrom(0, 10_000, 0),
+    MIN_PROVIDER_STAKE: z.string().regex(/^\d+(\.\d{1,18})?$/, "must be an OGPU amount such as 100 or 0.5").default("0"),
     INDEXER_SPAN_BLOCKS: intFrom(1, 100_000, 2000),
     BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024, 100 * 1024),
     GRAPHQL_MAX_DEPTH: intFrom(2, 50, 10),

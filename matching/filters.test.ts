@@ -1,7 +1,7 @@
 import { exclusionOf, latencyMsOf } from "./filters";
 import { estimateLatencyMs, regionById } from "./regions";
 import type { Candidate, Requirements } from "./types";
-import { requirements } from "./test-builders";
+import { candidate, requirements } from "./test-builders";
 
 const offer: Candidate = {
   offerId: "o1",
@@ -58,5 +58,15 @@ describe("exclusionOf", () => {
     expect(exclusionOf(offer, req, new Set(["p1"]))).toBe("SAME_PROVIDER");
     expect(exclusionOf({ ...offer, priceWei: 10n ** 30n }, req, new Set(["p1"]))).toBe("PRICE");
     expect(exclusionOf(offer, req, new Set(["p2"]))).toBeNull();
+  });
+});
+
+describe("the minimum stake", () => {
+  it("excludes providers below the marketplace's minimum as STAKE, and nobody without one", () => {
+    const job = requirements({ minStakeWei: 1000n });
+    expect(exclusionOf(candidate("a", { stakeWei: 999n }), job)).toBe("STAKE");
+    expect(exclusionOf(candidate("b", { stakeWei: 1000n }), job)).toBeNull();
+    expect(exclusionOf(candidate("c"), job)).toBe("STAKE");
+    expect(exclusionOf(candidate("d"), requirements())).toBeNull();
   });
 });

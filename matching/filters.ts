@@ -21,8 +21,8 @@ export function acceptsModel(req: Requirements, gpuModel: string): boolean {
  * The first hard filter an offer fails for a job, in this fixed order: OFFLINE (node offline), MODEL (not one of
  * req.gpuModels), VRAM (vramGb < minVramGb), GPU_COUNT (availableGpus < gpuCount), LATENCY (latencyMsOf >
  * maxLatencyMs; only when the job gives both a region and maxLatencyMs), REPUTATION (reputation < minReputation),
- * PRICE (priceWei > maxPriceWei), SAME_PROVIDER (providerId in excludeProviders). Null when the offer is eligible.
- * STAKE is never returned here: candidates carry no stake.
+ * STAKE (stakeWei below minStakeWei, when the marketplace sets a minimum), PRICE (priceWei > maxPriceWei),
+ * SAME_PROVIDER (providerId in excludeProviders). Null when the offer is eligible.
  */
 export function exclusionOf(c: Candidate, req: Requirements, excludeProviders?: ReadonlySet<string>): ExclusionReason | null {
   if (!c.online) return "OFFLINE";
@@ -31,6 +31,7 @@ export function exclusionOf(c: Candidate, req: Requirements, excludeProviders?: 
   if (c.availableGpus < req.gpuCount) return "GPU_COUNT";
   if (req.maxLatencyMs !== null && req.region !== null && (latencyMsOf(c, req.region) as number) > req.maxLatencyMs) return "LATENCY";
   if (req.minReputation !== null && c.reputation < req.minReputation) return "REPUTATION";
+  if (req.minStakeWei !== undefined && req.minStakeWei !== null && (c.stakeWei ?? 0n) < req.minStakeWei) return "STAKE";
   if (req.maxPriceWei !== null && c.priceWei > req.maxPriceWei) return "PRICE";
   if (excludeProviders !== undefined && excludeProviders.has(c.providerId)) return "SAME_PROVIDER";
   return null;

@@ -26,3 +26,15 @@ describe("reputationOf", () => {
     );
   });
 });
+
+describe("stake in reputation", () => {
+  it("counts each 1,000 OGPU staked as one completed assignment, at most four", () => {
+    const none = reputationOf({ completed: 0, failed: 1, expired: 0, rejected: 0 });
+    const some = reputationOf({ completed: 0, failed: 1, expired: 0, rejected: 0, stakedWei: 2000n * 10n ** 18n });
+    const lots = reputationOf({ completed: 0, failed: 1, expired: 0, rejected: 0, stakedWei: 10n ** 30n });
+    expect(some).toBeCloseTo(4 / 7);
+    expect(lots).toBeCloseTo(6 / 9);
+    expect(none).toBeLessThan(some);
+    expect(reputationOf({ completed: 0, failed: 0, expired: 0, rejected: 0, stakedWei: 999n * 10n ** 18n })).toBe(0.5);
+  });
+});

@@ -30,6 +30,8 @@ export interface Candidate {
   measuredLatencyMs: number | null;
   reputation: number;
   online: boolean;
+  /** The provider's stake in wei (0 when unknown); only the minimum-stake filter reads it. */
+  stakeWei?: bigint;
 }
 
 /**
@@ -48,6 +50,8 @@ export interface Requirements {
   redundancy: number;
   strategy: MatchStrategy;
   weights: MatchWeights | null;
+  /** The marketplace's minimum provider stake in wei (a policy, not a client's input); null or absent = none. */
+  minStakeWei?: bigint | null;
 }
 
 /** One reason offers were excluded from a job, how many, and a sentence for people. */

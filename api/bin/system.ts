@@ -18,6 +18,7 @@ import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories
 import { createServices, type Services } from "../services";
 import { getAddress, JsonRpcProvider } from "ethers";
 import { abiOf } from "../../contracts";
+import { parseDecimal } from "../../pricing";
 import { DEV_MNEMONIC, deployDevContracts, startDevChain, type DevChain } from "../../contracts/dev-chain";
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { PgChainStore } from "../db/repositories/chain-store";
@@ -161,6 +162,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS,
     bookCacheMaxAgeMs: 5000,
     matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
+    minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     lifecycle: {
       leaseMs: config.LEASE_SECONDS * 1000,
       maxAttempts: config.MAX_ATTEMPTS,

@@ -20,6 +20,8 @@ export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
   bookCacheMaxAgeMs: number;
   matchCandidateLimit: number;
+  /** The marketplace's minimum provider stake in wei; null for none. */
+  minProviderStakeWei: bigint | null;
   lifecycle: Omit<LifecycleSettings, "publicUrl" | "secret">;
 }
 
@@ -60,6 +62,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     candidateLimit: settings.matchCandidateLimit,
     explainLimit: settings.matchCandidateLimit,
     leaseMs: settings.lifecycle.leaseMs,
+    minStakeWei: settings.minProviderStakeWei,
   };
   return {
     auth: new AuthService(db, settings),

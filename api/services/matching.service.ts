@@ -16,6 +16,8 @@ export interface MatchingSettings {
   explainLimit: number;
   /** How long a new assignment may wait for its agent to start it (and a running one between renewals). */
   leaseMs: number;
+  /** Offers of providers staking less are passed over (STAKE); null for no minimum. */
+  minStakeWei: bigint | null;
 }
 
 export type MatchOutcome = { kind: "matched"; assignments: number } | { kind: "resting"; excluded: Exclusion[] } | { kind: "skipped"; status: string };
@@ -66,7 +68,7 @@ export class MatchingService {
     const bySignature = new Map<string, Promise<Candidate[]>>();
     const plans: Planned[] = await Promise.all(
       jobs.map(async (job) => {
-        const req = requirementsOf(job);
+        const req = { ...requirementsOf(job), minStakeWei: this.settings.minStakeWei };
         const mine = history.filter((a) => a.jobId === job.id);
         const holding = mine.filter((a) => a.status === "ASSIGNED" || a.status === "RUNNING" || a.status === "COMPLETED");
         const needed = [...Array(job.redundancy).keys()].filter((r) => !holding.some((a) => a.replica === r));

@@ -24,7 +24,7 @@ export class QuoteService {
   ) {}
 
   async quote(input: RequirementsData, now = new Date()): Promise<Quote> {
-    const req = checkRequirements(input, await knownModelsFor(this.models, input), false);
+    const req = { ...checkRequirements(input, await knownModelsFor(this.models, input), false), minStakeWei: this.settings.minStakeWei };
     const onlineSince = new Date(now.getTime() - this.settings.heartbeatWindowSeconds * 1000);
     const candidates = await loadCandidates(this.db, { ...req, onlineSince, now, limit: this.settings.candidateLimit });
     const ranked = rankCandidates(candidates, req);

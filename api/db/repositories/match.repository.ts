@@ -31,8 +31,8 @@ export interface CandidateQuery {
 const CANDIDATE_SELECT = `
   SELECT o.id, o.ordinal, o.provider_id, o.node_id, o.gpu_model, o.vram_gb, o.price_wei, o.available_gpus,
          n.region, n.measured_latency_ms, (n.last_heartbeat_at IS NOT NULL AND n.last_heartbeat_at >= $1) AS online,
-         a.completed_jobs, a.failed_jobs, a.expired_jobs, a.rejected_jobs
-    FROM offers o JOIN nodes n ON n.id = o.node_id JOIN accounts a ON a.id = o.provider_id`;
+         a.completed_jobs, a.failed_jobs, a.expired_jobs, a.rejected_jobs, coalesce(st.staked_wei, 0) AS staked_wei
+    FROM offers o JOIN nodes n ON n.id = o.node_id JOIN accounts a ON a.id = o.provider_id LEFT JOIN stakes st ON st.account_id = o.provider_id`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toCandidate(r: any): Candidate {
@@ -47,8 +47,9 @@ function toCandidate(r: any): Candidate {
     availableGpus: r.available_gpus,
     region: r.region,
     measuredLatencyMs: r.measured_latency_ms,
-    reputation: reputationOf({ completed: r.completed_jobs, failed: r.failed_jobs, expired: r.expired_jobs, rejected: r.rejected_jobs }),
+    reputation: reputationOf({ completed: r.completed_jobs, failed: r.failed_jobs, expired: r.expired_jobs, rejected: r.rejected_jobs, stakedWei: BigInt(r.staked_wei) }),
     online: r.online,
+    stakeWei: BigInt(r.staked_wei),
   };
 }
 

@@ -281,3 +281,22 @@ describe("reconciler", () => {
     }
   });
 });
+
+describe("the minimum provider stake", () => {
+  it("passes over offers of providers staking less, with the STAKE reason", async () => {
+    const staked = await startTestServer({ MIN_PROVIDER_STAKE: "100" });
+    try {
+      const m = freshModel();
+      const p = await actor(staked);
+      await onlineOffer(staked, p, m.gpu(2), "2", 2);
+      const r = await gql(staked.url, op("Quote"), { input: { gpuCount: 1, minVramGb: 40, gpuModels: [m.model], maxPricePerGpuHour: "3", maxDurationSeconds: 600 } });
+      expect(r.data!.quote.matchingOffers).toBe(0);
+      expect(r.data!.quote.excluded).toEqual(expect.arrayContaining([expect.objectContaining({ reason: "STAKE", offers: 1 })]));
+      await staked.system.db.query(`INSERT INTO stakes (account_id, staked_wei) VALUES ($1, $2)`, [p.accountId, (100n * 10n ** 18n).toString()]);
+      const after = await gql(staked.url, op("Quote"), { input: { gpuCount: 1, minVramGb: 40, gpuModels: [m.model], maxPricePerGpuHour: "3", maxDurationSeconds: 600 } });
+      expect(after.data!.quote.matchingOffers).toBe(1);
+    } finally {
+      await staked.stop();
+    }
+  });
+});
