@@ -40,6 +40,7 @@ const schema = z
     ESCROW_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     STAKING_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     SETTLER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex key").optional(),
+    SLASHER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex key").optional(),
     INDEXER_POLL_MS: intFrom(50, 60_000, 1000),
     SETTLEMENT_BATCH_SIZE: intFrom(1, 1000, 100),
     SETTLEMENT_MAX_AGE_SECONDS: intFrom(0, 86400, 60),

@@ -1,6 +1,7 @@
 import { Wallet, type JsonRpcProvider } from "ethers";
 import type { Logger } from "pino";
-import { escrowAt } from "../../contracts";
+import type { DataSource } from "typeorm";
+import { escrowAt, stakingAt } from "../../contracts";
 import type { SettlementService, SettlementWriter } from "../services/settlement.service";
 
 /** Escrow.settle through ethers with the settler's key; nonces taken from the latest block (one sender). */
@@ -22,13 +23,15 @@ export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string
 }
 
 /** Every `intervalMs`: gathers due charges into batches, then sends the open ones. One pass at a time. */
-export function startSettlement(deps: { service: SettlementService; writer: SettlementWriter; intervalMs: number; logger: Logger }) {
+export function startSettlement(deps: { service: SettlementService; writer: SettlementWriter; intervalMs: number; logger: Logger; slashes?: () => Promise<number> }) {
   let running = false;
   const pass = async () => {
     let made = 0;
     while ((await deps.service.gather()) !== undefined) made++;
     const sent = await deps.service.submit(deps.writer);
     if (made || sent) deps.logger.info({ batches: made, sent }, "settlement: batches sent");
+    const slashed = (await deps.slashes?.()) ?? 0;
+    if (slashed) deps.logger.info({ slashed }, "slashes sent");
   };
   const timer = setInterval(() => {
     if (running) return;
@@ -44,4 +47,30 @@ export function startSettlement(deps: { service: SettlementService; writer: Sett
       clearInterval(timer);
     },
   };
+}
+
+/**
+ * Sends the slashes the marketplace decided (the rule in assignment.service.ts) to Staking.slash with the slasher's
+ * key, oldest first; one that reverts (e.g. over the contract's cap after a withdrawal) is marked FAILED with why.
+ */
+export async function sendSlashes(db: DataSource, provider: JsonRpcProvider, staking: string, privateKey: string, logger: Logger): Promise<number> {
+  const rows: { id: string; address: string; amount_wei: string; reason: string }[] = await db.query(
+    `SELECT s.id, a.address, s.amount_wei, s.reason FROM slashes s JOIN accounts a ON a.id = s.provider_id WHERE s.status = 'PENDING' ORDER BY s.created_at`,
+  );
+  const wallet = new Wallet(privateKey, provider);
+  const contract = stakingAt(staking, wallet);
+  let sent = 0;
+  for (const r of rows) {
+    try {
+      const nonce = await provider.getTransactionCount(wallet.address, "latest");
+      const receipt = await (await contract.getFunction("slash")(r.address, BigInt(r.amount_wei), r.reason, { nonce })).wait();
+      await db.query(`UPDATE slashes SET status = 'SENT', tx_hash = $2 WHERE id = $1`, [r.id, receipt?.hash ?? null]);
+      sent++;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      logger.warn({ err, provider: r.address }, "slash not sent");
+      await db.query(`UPDATE slashes SET status = 'FAILED', error = $2 WHERE id = $1`, [r.id, message.slice(0, 500)]);
+    }
+  }
+  return sent;
 }

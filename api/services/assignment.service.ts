@@ -32,6 +32,32 @@ import { assertId, requirePrincipal, type Principal } from "./principal";
 
 export type { AssignmentOfferedEvent, JobProgressEvent } from "../db/repositories/lifecycle.repository";
 
+/** The slashing rule: a provider with this many REJECTED results within the window... */
+export const SLASH_AFTER_REJECTIONS = 3;
+export const SLASH_WINDOW_DAYS = 30;
+/** ...loses this share of its stake (basis points; the contract caps a slash at 10%) for each further rejection. */
+export const SLASH_BPS = 500;
+
+/**
+ * Records a slash when a provider's result lost the vote for the SLASH_AFTER_REJECTIONS-th time (or more) within
+ * SLASH_WINDOW_DAYS: SLASH_BPS of its mirrored stake (staked + unbonding), once per (provider, job). The slasher
+ * sends it to Staking.slash; nothing is recorded for a provider without stake.
+ */
+async function decideSlash(tx: EntityManager, providerId: string, jobId: string, now: Date): Promise<void> {
+  const [{ n }] = await tx.query(
+    `SELECT count(*)::int AS n FROM assignments WHERE provider_id = $1 AND status = 'REJECTED' AND coalesce(ended_at, created_at) > $2`,
+    [providerId, new Date(now.getTime() - SLASH_WINDOW_DAYS * 86_400_000)],
+  );
+  if (n < SLASH_AFTER_REJECTIONS) return;
+  const [stake] = await tx.query(`SELECT staked_wei + unbonding_wei AS total FROM stakes WHERE account_id = $1`, [providerId]);
+  const amount = stake ? (BigInt(stake.total) * BigInt(SLASH_BPS)) / 10_000n : 0n;
+  if (amount <= 0n) return;
+  await tx.query(
+    `INSERT INTO slashes (provider_id, job_id, amount_wei, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (provider_id, job_id) DO NOTHING`,
+    [providerId, jobId, amount.toString(), `0x${createHash("sha256").update(`lost validation:${jobId}`).digest("hex")}`],
+  );
+}
+
 export interface LifecycleSettings {
   /** A new assignment's time to start, and a running one's time between renewals (progress, heartbeats). */
   leaseMs: number;
@@ -297,6 +323,7 @@ export class AssignmentService {
         if (a.resultHash !== hash) {
           await tx.query(`UPDATE assignments SET status = 'REJECTED' WHERE id = $1`, [a.id]);
           await countOutcome(tx, a.providerId, "rejected_jobs");
+          await decideSlash(tx, a.providerId, job.id, now);
         }
       }
       for (const a of winners) {

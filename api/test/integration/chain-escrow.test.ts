@@ -145,3 +145,41 @@ it("mirrors a provider's stake: staking, unbonding, and a slash taken from stake
   const [onChainStaked, onChainUnbonding] = await stakingAt(contracts.staking, provider).stakeOf(provider.address);
   expect([BigInt(onChainStaked), BigInt(onChainUnbonding)]).toEqual([750n * OGPU, 200n * OGPU]);
 });
+
+it("slashes a staked provider whose results lose the vote three times (5% of its stake, through Staking.slash)", async () => {
+  const chain = server.system.devChain!;
+  const status = await gql(server.url, op("IndexerStatus"));
+  const contracts = Object.fromEntries(status.data!.indexerStatus.contracts.map((c: { name: string; address: string }) => [c.name, c.address]));
+  const liarWallet = new Wallet(chain.accounts[8].privateKey, chain.provider);
+  const nonce = () => chain.provider.getTransactionCount(liarWallet.address, "latest");
+  await (await tokenAt(contracts.token, liarWallet).approve(contracts.staking, MaxUint256, { nonce: await nonce() })).wait();
+  await (await stakingAt(contracts.staking, liarWallet).stake(parseUnits("1000", 18), { nonce: await nonce() })).wait();
+  const { token: liarToken } = await signIn(server.url, liarWallet as unknown as ReturnType<typeof Wallet.createRandom>);
+  const [row] = await server.system.db.query(`SELECT id FROM accounts WHERE address = $1`, [liarWallet.address.toLowerCase()]);
+  const liar = { token: liarToken, wallet: liarWallet as unknown as ReturnType<typeof Wallet.createRandom>, accountId: row.id as string };
+  await eventually(async () => ((await gql(server.url, op("Account"), { address: liarWallet.address })).data!.account.stake.staked === "1000" ? true : undefined), 20_000, "the stake mirrored");
+
+  const m = freshModel();
+  const honest = [await actor(server), await actor(server)];
+  const nodes = new Map<string, string>();
+  for (const p of [...honest, liar]) nodes.set(p.accountId, (await onlineOffer(server, p, m.gpu(1), "2", 1)).nodeId);
+  const client = await actor(server);
+  await server.system.db.query(`INSERT INTO escrow_balances (account_id, deposited_wei) VALUES ($1, $2)`, [client.accountId, (100n * OGPU).toString()]);
+  const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+  for (let round = 0; round < 3; round++) {
+    const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { redundancy: 3, maxPricePerGpuHour: "3" }) }, client.token)).data!.submitJob.id;
+    for (const p of [...honest, liar]) {
+      const a = await eventually(async () => (await gql(server.url, op("PendingAssignments"), { nodeId: nodes.get(p.accountId) }, p.token)).data!.assignments[0], 10_000, "an assignment");
+      await gql(server.url, op("StartAssignment"), { id: a.id }, p.token);
+      await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: p === liar ? sha(`lie ${round}`) : sha(`truth ${round}`) }, p.token);
+    }
+    const j = await gql(server.url, op("Job"), { id: jobId }, client.token);
+    expect(j.data!.job.result).toMatchObject({ hash: sha(`truth ${round}`), agreedBy: 2 });
+  }
+  const stake = await eventually(async () => {
+    const r = await gql(server.url, op("Account"), { address: liarWallet.address });
+    return r.data!.account.stake.slashed !== "0" ? r.data!.account.stake : undefined;
+  }, 20_000, "the slash on chain");
+  expect(stake).toEqual({ staked: "950", unbonding: "0", slashed: "50" });
+  expect(Number((await gql(server.url, op("Account"), { address: liarWallet.address })).data!.account.reputation.score)).toBeLessThan(0.5);
+});
