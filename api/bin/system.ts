@@ -23,7 +23,7 @@ import { DEV_MNEMONIC, deployDevContracts, startDevChain, type DevChain } from "
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { PgChainStore } from "../db/repositories/chain-store";
 import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
-import { ethersSettlementWriter, sendSlashes, startSettlement } from "../queues/settlement.runner";
+import { ethersSettlementWriter, sendSlashes, startSettlement, syncHolds } from "../queues/settlement.runner";
 import { SettlementService } from "../services/settlement.service";
 
 export interface Roles {
@@ -247,6 +247,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
           intervalMs: config.SETTLEMENT_INTERVAL_MS,
           logger,
           slashes: () => sendSlashes(db, chainSide.provider, chainSide.staking, config.SLASHER_PRIVATE_KEY ?? settlerKey, logger),
+          holds: () => syncHolds(db, chainSide.provider, chainSide.escrow, settlerKey),
         });
         stops.push(() => settlement.stop());
       } else logger.warn("no SETTLER_PRIVATE_KEY: completed work is not settled on chain by this process");

@@ -23,13 +23,21 @@ export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string
 }
 
 /** Every `intervalMs`: gathers due charges into batches, then sends the open ones. One pass at a time. */
-export function startSettlement(deps: { service: SettlementService; writer: SettlementWriter; intervalMs: number; logger: Logger; slashes?: () => Promise<number> }) {
+export function startSettlement(deps: {
+  service: SettlementService;
+  writer: SettlementWriter;
+  intervalMs: number;
+  logger: Logger;
+  slashes?: () => Promise<number>;
+  holds?: () => Promise<number>;
+}) {
   let running = false;
   const pass = async () => {
     let made = 0;
     while ((await deps.service.gather()) !== undefined) made++;
     const sent = await deps.service.submit(deps.writer);
     if (made || sent) deps.logger.info({ batches: made, sent }, "settlement: batches sent");
+    await deps.holds?.();
     const slashed = (await deps.slashes?.()) ?? 0;
     if (slashed) deps.logger.info({ slashed }, "slashes sent");
   };
@@ -73,4 +81,31 @@ export async function sendSlashes(db: DataSource, provider: JsonRpcProvider, sta
     }
   }
   return sent;
+}
+
+/**
+ * Mirrors the marketplace's holds on chain (Escrow.setHolds, in batches of 200), so a client cannot withdraw what
+ * running or unsettled work may still be charged: on chain, held = held for jobs + charges not yet settled. Only
+ * accounts whose figure changed since the last send are sent.
+ */
+export async function syncHolds(db: DataSource, provider: JsonRpcProvider, escrow: string, privateKey: string): Promise<number> {
+  const rows: { account_id: string; address: string; desired: string }[] = await db.query(
+    `SELECT b.account_id, a.address,
+            b.held_wei + coalesce((SELECT sum(c.amount_wei) FROM charges c LEFT JOIN settlements s ON s.batch_id = c.settlement_batch
+                                     WHERE c.client_id = b.account_id AND (s.status IS NULL OR s.status NOT IN ('CONFIRMED', 'FINALIZED'))), 0) AS desired
+       FROM escrow_balances b JOIN accounts a ON a.id = b.account_id`,
+  );
+  const current: { account_id: string; chain_held_wei: string }[] = await db.query(`SELECT account_id, chain_held_wei FROM escrow_balances`);
+  const sent = new Map(current.map((r) => [r.account_id, r.chain_held_wei]));
+  const changed = rows.filter((r) => sent.get(r.account_id) !== r.desired);
+  if (changed.length === 0) return 0;
+  const wallet = new Wallet(privateKey, provider);
+  const contract = escrowAt(escrow, wallet);
+  for (let i = 0; i < changed.length; i += 200) {
+    const chunk = changed.slice(i, i + 200);
+    const nonce = await provider.getTransactionCount(wallet.address, "latest");
+    await (await contract.getFunction("setHolds")(chunk.map((r) => r.address), chunk.map((r) => BigInt(r.desired)), { nonce })).wait();
+    for (const r of chunk) await db.query(`UPDATE escrow_balances SET chain_held_wei = $2 WHERE account_id = $1`, [r.account_id, r.desired]);
+  }
+  return changed.length;
 }

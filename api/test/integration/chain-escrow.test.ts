@@ -111,7 +111,8 @@ it("settles completed work on chain in a batch: the indexer marks the job settle
 
   // chain and API agree to the wei: the client's free escrow on chain is the API's available, the provider can claim the cost
   const costWei = BigInt(Math.round(Number(cost) * 1e6)) * 10n ** 12n;
-  expect(BigInt(await escrow.freeBalanceOf(wallet.address))).toBe(100n * OGPU - costWei);
+  // the chain also holds unsettled charges: once the batch is confirmed the hold on chain drops to the marketplace's (0)
+  await eventually(async () => (BigInt(await escrow.freeBalanceOf(wallet.address)) === 100n * OGPU - costWei ? true : undefined), 20_000, "the free balance on chain");
   expect(await escrowShown(token)).toEqual({ deposited: "100", held: "0", available: formatOgpu(100n * OGPU - costWei) });
   expect(BigInt(await escrow.claimableOf(provider.wallet.address))).toBe(costWei);
   await eventually(async () => {
@@ -182,4 +183,30 @@ it("slashes a staked provider whose results lose the vote three times (5% of its
   }, 20_000, "the slash on chain");
   expect(stake).toEqual({ staked: "950", unbonding: "0", slashed: "50" });
   expect(Number((await gql(server.url, op("Account"), { address: liarWallet.address })).data!.account.reputation.score)).toBeLessThan(0.5);
+});
+
+it("holds on chain what the marketplace holds: a client cannot withdraw escrow a job may still spend", async () => {
+  const chain = server.system.devChain!;
+  const status = await gql(server.url, op("IndexerStatus"));
+  const contracts = Object.fromEntries(status.data!.indexerStatus.contracts.map((c: { name: string; address: string }) => [c.name, c.address]));
+  const wallet = new Wallet(chain.accounts[9].privateKey, chain.provider);
+  const { token } = await signIn(server.url, wallet as unknown as ReturnType<typeof Wallet.createRandom>);
+  const escrow = escrowAt(contracts.escrow, wallet);
+  const nonce = () => chain.provider.getTransactionCount(wallet.address, "latest");
+  await (await tokenAt(contracts.token, wallet).approve(contracts.escrow, MaxUint256, { nonce: await nonce() })).wait();
+  await (await escrow.deposit(parseUnits("100", 18), { nonce: await nonce() })).wait();
+  await eventually(async () => ((await escrowShown(token)).available === "100" ? true : undefined), 20_000, "the deposit mirrored");
+  const job = await gql(
+    server.url,
+    op("SubmitJob"),
+    { input: { kind: "OTHER", command: ["true"], requirements: { gpuCount: 1, minVramGb: 1, gpuModels: ["B200"], maxPricePerGpuHour: "60", maxDurationSeconds: 3600 } } },
+    token,
+  );
+  expect(job.errors).toBeUndefined();
+  await eventually(async () => (BigInt(await escrow.heldOf(wallet.address)) === 60n * OGPU ? true : undefined), 20_000, "the hold on chain");
+  await expect(escrow.withdraw(parseUnits("50", 18), { nonce: await nonce() })).rejects.toThrow();
+  await (await escrow.withdraw(parseUnits("40", 18), { nonce: await nonce() })).wait();
+  await gql(server.url, op("CancelJob"), { id: job.data!.submitJob.id }, token);
+  await eventually(async () => (BigInt(await escrow.heldOf(wallet.address)) === 0n ? true : undefined), 20_000, "the hold released on chain");
+  await eventually(async () => ((await escrowShown(token)).available === "60" ? true : undefined), 20_000, "the withdrawal mirrored");
 });
