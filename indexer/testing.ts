@@ -22,6 +22,11 @@ export class FakeChain implements ChainPort {
       this.blocks.push({ ref: { number, hash, parentHash: parent }, events });
     }
   }
+  /** Adds an event to the newest block (e.g. a settlement), as the contract at `address` would emit it. */
+  emit(name: string, address: string, args: ChainEvent["args"]): void {
+    const block = this.blocks.at(-1)!;
+    block.events.push({ blockNumber: block.ref.number, blockHash: block.ref.hash, txHash: `${block.ref.hash}-${name}`, logIndex: block.events.length, address, name, args });
+  }
   /** Replaces blocks from `height` on with `n` new ones of another fork. */
   reorg(height: number, n: number): void {
     this.blocks = this.blocks.slice(0, height);

@@ -55,11 +55,25 @@ it("mirrors deposits into escrow, survives a reorg as a fresh index would, and r
   expect(state.events).toHaveLength(chain.blocks.reduce((n, b) => n + b.events.length, 0));
   for (const row of state.balances) expect(BigInt(row.deposited_wei)).toBe(expectedDeposits(chain).get(row.address));
 
-  // blocks with deposits are replaced by another fork
+  // a settlement batch settles in a block that the reorg will replace
+  const escrow = "0x00000000000000000000000000000000000e5c70";
+  const [{ batch_id }] = await db.query(
+    `INSERT INTO settlements (chain_id, escrow, status, job_count, total_amount, fee_amount, merkle_root, payload)
+     VALUES ($1, $2, 'SUBMITTED', 1, 1, 0, $3, '{}') RETURNING batch_id`,
+    [CHAIN.toString(), escrow, `0x${"ab".repeat(32)}`],
+  );
+  chain.extend(2);
+  chain.emit("BatchSettled", escrow, { batchId: String(batch_id), merkleRoot: `0x${"ab".repeat(32)}`, jobCount: "1", totalDebited: "1", totalCredited: "1" });
+  await follow(chain, new PgChainStore(db, CHAIN));
+  const settled = async () => (await db.query(`SELECT status FROM settlements WHERE batch_id = $1`, [batch_id]))[0].status;
+  expect(await settled()).toBe("CONFIRMED");
+
+  // blocks with deposits and the settlement are replaced by another fork
   chain.reorg(390, 25);
   await follow(chain, new PgChainStore(db, CHAIN));
   state = await snapshot();
   for (const row of state.balances) expect(BigInt(row.deposited_wei)).toBe(expectedDeposits(chain).get(row.address));
+  expect(await settled()).toBe("SUBMITTED");
 
   await forget();
   await follow(chain, new PgChainStore(db, CHAIN));
