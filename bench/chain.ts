@@ -69,6 +69,7 @@ async function main(): Promise<number> {
         const t0 = performance.now();
         const events = await ethersChain.events(from, to);
         rpcMs += performance.now() - t0;
+        if (process.env.BENCH_DEBUG) process.stderr.write(`events ${from}-${to}: ${events.length} in ${(performance.now() - t0).toFixed(0)} ms\n`);
         return events;
       },
     };
@@ -84,9 +85,13 @@ async function main(): Promise<number> {
         writeMs += performance.now() - t0;
       },
     };
-    const follow = { startBlock: BigInt(deployment.deploymentBlock), span: 2000n, confirmations: 2n, keepBlocks: 64 };
+    const follow = { startBlock: BigInt(deployment.deploymentBlock), span: 16n, maxSpan: 2000n, confirmations: 2n, keepBlocks: 64 };
     const started = performance.now();
-    for (;;) if ((await step(timedChain, store, follow)).indexed === 0n) break;
+    for (;;) {
+      const r = await step(timedChain, store, follow);
+      follow.span = r.nextSpan;
+      if (r.indexed === 0n) break;
+    }
     const backfillS = (performance.now() - started) / 1000;
     const [{ n: indexedEvents }] = await db.query(`SELECT count(*)::int AS n FROM chain_events`);
     const eventsPerS = indexedEvents / backfillS;
@@ -99,6 +104,7 @@ async function main(): Promise<number> {
     const follower = (async () => {
       while (following) {
         const r = await step(ethersChain, store, follow);
+        follow.span = r.nextSpan;
         if (r.indexed === 0n) await new Promise((res) => setTimeout(res, 100));
       }
     })();
@@ -157,9 +163,10 @@ async function main(): Promise<number> {
       `| settle, 10 jobs (10 clients, 10 providers) | ${fmt(Number(gas[1].total) / 10)} gas per job (${fmt(Number(gas[1].total))} in all) | - |`,
       `| settle, 100 jobs (10 clients, 10 providers) | ${fmt(per100)} gas per job (${fmt(Number(gas[2].total))} in all) | <= 5,000: **${per100 <= 5000 ? "PASS" : "MISS"}** |`,
       "",
-      "The backfill is bound by the local Hardhat node's eth_getLogs (EDR answers this range at the rate above); the",
-      "indexer's own work (decoding and the Postgres writes) runs well above the target, so a faster node (or a real",
-      "chain's archive RPC with parallel ranges) moves the figure.",
+      "The backfill is bound by the local Hardhat node's eth_getLogs, whose cost grows faster than the logs a call",
+      "returns: the indexer adapts its span towards about 1,000 logs per call, but one call into the dense blocks",
+      "(about 4,600 logs) still takes about 2.3 s of the total, while 4-block calls answer at about 16,000 logs/s. The",
+      "indexer's own work (raw eth_getLogs, static-type decoding, the Postgres writes) runs well above the target.",
       "",
       "Gas at 100 jobs is about 1/" + fmt(Number(gas[0].total) / per100) + " of settling each job in its own transaction: per-job data lives only in the",
       "batch's Merkle root; storage is written once per client and provider.",

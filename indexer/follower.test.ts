@@ -1,4 +1,4 @@
-import { step, type FollowerSettings } from "./follower";
+import { adaptSpan, step, type FollowerSettings } from "./follower";
 import { splitRange } from "./ranges";
 import { FakeChain } from "./testing";
 import type { BlockRef, ChainEvent, StorePort } from "./types";
@@ -98,5 +98,15 @@ describe("splitRange", () => {
       [13n, 14n],
     ]);
     expect(splitRange(3n, 2n, 4n)).toEqual([]);
+  });
+});
+
+describe("adaptSpan", () => {
+  it("halves after too many logs, doubles after few, within bounds", () => {
+    expect(adaptSpan(16n, 3000, 2000n, 1000)).toBe(8n);
+    expect(adaptSpan(1n, 3000, 2000n, 1000)).toBe(1n);
+    expect(adaptSpan(16n, 100, 2000n, 1000)).toBe(32n);
+    expect(adaptSpan(1500n, 0, 2000n, 1000)).toBe(2000n);
+    expect(adaptSpan(16n, 1000, 2000n, 1000)).toBe(16n);
   });
 });

@@ -5,8 +5,12 @@ import type { BlockRef, ChainEvent, ChainPort, StorePort } from "./types";
 export interface FollowerSettings {
   /** The first block to index (the contracts' deployment block). */
   startBlock: bigint;
-  /** Most blocks per getLogs call before splitting. */
+  /** Blocks per step now (callers feed back `nextSpan`): at most `maxSpan`. */
   span: bigint;
+  /** The largest span; nodes answer many small log queries faster than one large one, so spans adapt. */
+  maxSpan?: bigint;
+  /** Logs per call the span adapts towards (default 1,000). */
+  targetLogs?: number;
   /** Blocks behind the head counted final when the chain has no finalized tag. */
   confirmations: bigint;
   /** Recent blocks kept for reorg detection. */
@@ -16,6 +20,8 @@ export interface FollowerSettings {
 export interface StepResult {
   /** Blocks indexed in this step (0 when caught up). */
   indexed: bigint;
+  /** The span to use next: halved after a range with over twice the target logs, doubled after one with under a quarter. */
+  nextSpan: bigint;
   /** The block a reorg rewound to, when one was found. */
   rewoundTo?: bigint | null;
   head: bigint;
@@ -33,24 +39,31 @@ export async function step(chain: ChainPort, store: StorePort, s: FollowerSettin
   const tip = await store.cursor();
   if (tip && tip.number <= head) {
     const canonical = await chain.block(tip.number);
-    if (canonical.hash !== tip.hash) return rewind(chain, store, head);
+    if (canonical.hash !== tip.hash) return { ...(await rewind(chain, store, head)), nextSpan: s.span };
   } else if (tip && tip.number > head) {
-    return rewind(chain, store, head);
+    return { ...(await rewind(chain, store, head)), nextSpan: s.span };
   }
   const range = nextRange(tip?.number, s.startBlock, head, s.span);
-  if (!range) return { indexed: 0n, head, cursor: tip?.number };
+  if (!range) return { indexed: 0n, head, cursor: tip?.number, nextSpan: s.span };
   const [from, to] = range;
   const first = await chain.block(from);
-  if (!continues(tip, first)) return rewind(chain, store, head);
+  if (!continues(tip, first)) return { ...(await rewind(chain, store, head)), nextSpan: s.span };
   const events = await eventsIn(chain, from, to);
   const last = to === from ? first : await chain.block(to);
   const blocks = await blocksToKeep(chain, events, last, first, head, s.keepBlocks);
   const finalized = (await chain.finalized()) ?? (head > s.confirmations ? head - s.confirmations : 0n);
   await store.advance(events, blocks, last, finalized);
-  return { indexed: to - from + 1n, head, cursor: to };
+  return { indexed: to - from + 1n, head, cursor: to, nextSpan: adaptSpan(s.span, events.length, s.maxSpan ?? s.span, s.targetLogs ?? 1000) };
 }
 
-async function rewind(chain: ChainPort, store: StorePort, head: bigint): Promise<StepResult> {
+/** The next span: halved (not below 1) after over twice `targetLogs` logs, doubled (not above `max`) after under a quarter. */
+export function adaptSpan(span: bigint, logs: number, max: bigint, targetLogs: number): bigint {
+  if (logs > targetLogs * 2) return span > 1n ? span / 2n : 1n;
+  if (logs < targetLogs / 4) return span * 2n < max ? span * 2n : max;
+  return span;
+}
+
+async function rewind(chain: ChainPort, store: StorePort, head: bigint): Promise<Omit<StepResult, "nextSpan">> {
   const stored = (await store.recentBlocks()).filter((b) => b.number <= head);
   const ancestor = await commonAncestor(stored, async (n) => (await chain.block(n)).hash);
   await store.rewind(ancestor);

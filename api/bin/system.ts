@@ -228,7 +228,13 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
           { address: chainSide.staking, abi: abiOf("Staking") },
         ]),
         store: new PgChainStore(db, chainSide.chainId),
-        settings: { startBlock: chainSide.startBlock, span: BigInt(config.INDEXER_SPAN_BLOCKS), confirmations: BigInt(config.CHAIN_CONFIRMATIONS), keepBlocks: 64 },
+        settings: {
+          startBlock: chainSide.startBlock,
+          span: BigInt(Math.min(16, config.INDEXER_SPAN_BLOCKS)),
+          maxSpan: BigInt(config.INDEXER_SPAN_BLOCKS),
+          confirmations: BigInt(config.CHAIN_CONFIRMATIONS),
+          keepBlocks: 64,
+        },
         pollMs: config.INDEXER_POLL_MS,
         logger,
       });

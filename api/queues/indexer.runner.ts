@@ -31,6 +31,7 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
   let stopped = false;
   let leader = false;
   let state: { head?: bigint; cursor?: bigint; at?: Date } = {};
+  let span = deps.settings.span;
   let wake: (() => void) | undefined;
   const sleep = (ms: number) => new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -51,7 +52,8 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
           }
           deps.logger.info("indexer: leading");
         }
-        const r = await step(deps.chain, deps.store, deps.settings);
+        const r = await step(deps.chain, deps.store, { ...deps.settings, span });
+        span = r.nextSpan;
         state = { head: r.head, cursor: r.cursor, at: new Date() };
         if (r.rewoundTo !== undefined) deps.logger.warn({ rewoundTo: r.rewoundTo?.toString() ?? "start", head: r.head.toString() }, "indexer: reorg, rewound");
         if (r.indexed === 0n && r.rewoundTo === undefined) await sleep(deps.pollMs);
