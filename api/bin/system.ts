@@ -230,7 +230,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         store: new PgChainStore(db, chainSide.chainId),
         settings: {
           startBlock: chainSide.startBlock,
-          span: BigInt(Math.min(16, config.INDEXER_SPAN_BLOCKS)),
+          span: 1n,
           maxSpan: BigInt(config.INDEXER_SPAN_BLOCKS),
           confirmations: BigInt(config.CHAIN_CONFIRMATIONS),
           keepBlocks: 64,
