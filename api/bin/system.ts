@@ -15,6 +15,8 @@ import { OutboxRelay } from "../queues/outbox-relay";
 import { MatchQueue, startMatching } from "../queues/matching.queue";
 import { EventHub } from "../queues/event-hub";
 import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
+import { BOOK_DELTA_TOPIC } from "../db/repositories/book.repository";
+import { TRADE_TOPIC } from "../db/repositories/match.repository";
 import { createServices, type Services } from "../services";
 import { getAddress, JsonRpcProvider } from "ethers";
 import { abiOf } from "../../contracts";
@@ -149,6 +151,8 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     {
       [JOB_PROGRESS_TOPIC]: (p) => (typeof p.jobId === "string" ? p.jobId : undefined),
       [ASSIGNMENT_OFFERED_TOPIC]: (p) => (typeof p.nodeId === "string" ? p.nodeId : undefined),
+      [BOOK_DELTA_TOPIC]: (p) => (typeof p.market === "string" ? p.market : undefined),
+      [TRADE_TOPIC]: (p) => (typeof p.market === "string" ? p.market : undefined),
     },
     logger,
   );

@@ -4,12 +4,12 @@ import { AuthResolver } from "./resolvers/auth.resolver";
 import { AccountChainResolver, ChainResolver, JobSettlementResolver, MeChainResolver, SettlementResolver } from "./resolvers/chain.resolver";
 import { AssignmentResolver } from "./resolvers/assignment.resolver";
 import { JobResolver } from "./resolvers/job.resolver";
-import { MarketResolver, TradeResolver } from "./resolvers/market.resolver";
+import { MarketFeedResolver, MarketResolver, TradeResolver } from "./resolvers/market.resolver";
 import { MeResolver } from "./resolvers/me.resolver";
 import { NodeResolver } from "./resolvers/node.resolver";
 import { OfferConnectionResolver, OfferResolver } from "./resolvers/offer.resolver";
 
-export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, TradeResolver, JobResolver, AssignmentResolver, ChainResolver, AccountChainResolver, MeChainResolver, SettlementResolver, JobSettlementResolver] as const;
+export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, MarketFeedResolver, TradeResolver, JobResolver, AssignmentResolver, ChainResolver, AccountChainResolver, MeChainResolver, SettlementResolver, JobSettlementResolver] as const;
 
 /**
  * Every subscription here brings its own `subscribe` (events from committed state, through Redis, authorized by a

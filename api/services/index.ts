@@ -70,7 +70,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     accounts: new AccountService(db),
     nodes: new NodeService(db, settings.heartbeatWindowSeconds, settings.lifecycle.leaseMs),
     offers: new OfferService(db, announce, (offerId) => deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
-    markets: new MarketService(db, books),
+    markets: new MarketService(db, books, deps.events),
     books,
     jobs: new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events),
     matching: new MatchingService(db, matchingSettings, announce),

@@ -1,7 +1,9 @@
 import { parseMarketId } from "../../matching";
 import { buildCandles, CANDLE_INTERVAL_MS, ewmaWei, suggestPrice, type Candle, type CandleInterval } from "../../pricing";
 import type { DataSource } from "typeorm";
-import type { BookSnapshot } from "../db/repositories/book.repository";
+import { BOOK_DELTA_TOPIC, type BookDelta, type BookSnapshot } from "../db/repositories/book.repository";
+import { TRADE_TOPIC, type TradeEvent } from "../db/repositories/match.repository";
+import { NO_EVENTS, type EventStreams } from "./events";
 import { marketTradeStats, tradePoints, tradesOfMarket, type TradeRecord } from "../db/repositories/trade.repository";
 import { badInput } from "./errors";
 import type { BookCache } from "./book-cache";
@@ -51,7 +53,18 @@ export class MarketService {
   constructor(
     private readonly db: DataSource,
     private readonly books: BookCache,
+    private readonly events: EventStreams = NO_EVENTS,
   ) {}
+
+  /** Book deltas of a market from now on, in sequence order (apply those above an orderBook snapshot's sequence). */
+  bookStream(marketText: string): AsyncIterableIterator<BookDelta> {
+    return this.events.listen<BookDelta>(BOOK_DELTA_TOPIC, parseMarketId(marketText).id);
+  }
+
+  /** Trades of a market from now on. */
+  tradeStream(marketText: string): AsyncIterableIterator<TradeEvent> {
+    return this.events.listen<TradeEvent>(TRADE_TOPIC, parseMarketId(marketText).id);
+  }
 
   /** The book of a market, `depth` levels a side (default 20, 1 to 500). An unknown but well-formed market has an empty book at sequence 0. */
   async orderBook(marketText: string, depth: number | undefined | null): Promise<BookSnapshot> {

@@ -60,4 +60,6 @@ export const IMPLEMENTED_OPERATIONS = [
   "Account",
   "ChainEvents",
   "Settlements",
+  "OrderBookUpdates",
+  "TradeExecuted",
 ] as const;

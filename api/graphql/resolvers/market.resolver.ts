@@ -1,10 +1,12 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, Subscription } from "type-graphql";
+import type { BookDelta } from "../../db/repositories/book.repository";
+import type { TradeEvent } from "../../db/repositories/match.repository";
 import type { GraphQLContext } from "../context";
-import { CandleInterval } from "../enums";
+import { CandleInterval, OrderSide } from "../enums";
 import { JobRequirementsInput } from "../inputs/job.input";
 import { toCandle, toJob, toMarket, toOrderBook, toQuote, toTrade } from "../mappers";
 import { Job } from "../types/job.type";
-import { Candle, Market, OrderBook, Quote, Trade, TradeConnection } from "../types/market.type";
+import { BookUpdate, Candle, Market, OrderBook, Quote, Trade, TradeConnection, TradeTick } from "../types/market.type";
 import { requirementsData } from "./job.resolver";
 
 @Resolver()
@@ -59,6 +61,25 @@ export class MarketResolver {
   @Query(() => Quote, { description: "What these requirements would get now, and why offers were passed over." })
   async quote(@Arg("input", () => JobRequirementsInput) input: JobRequirementsInput, @Ctx() ctx: GraphQLContext): Promise<Quote> {
     return toQuote(await ctx.services.quotes.quote(requirementsData(input)));
+  }
+}
+
+@Resolver()
+export class MarketFeedResolver {
+  @Subscription(() => BookUpdate, {
+    description: "Book deltas of a market, in sequence order. Load orderBook, apply deltas with a higher sequence; a gap means: load a new snapshot.",
+    subscribe: ({ args, context }) => (context as GraphQLContext).services.markets.bookStream(String(args.market)),
+  })
+  orderBookUpdates(@Root() d: BookDelta, @Arg("market", () => ID) _market: string): BookUpdate {
+    return { market: d.market, sequence: BigInt(d.sequence), side: OrderSide[d.side], price: BigInt(d.priceWei), gpus: d.gpus, orders: d.orders };
+  }
+
+  @Subscription(() => TradeTick, {
+    description: "Trades of a market as they execute.",
+    subscribe: ({ args, context }) => (context as GraphQLContext).services.markets.tradeStream(String(args.market)),
+  })
+  tradeExecuted(@Root() t: TradeEvent, @Arg("market", () => ID) _market: string): TradeTick {
+    return { id: t.id, market: t.market, price: BigInt(t.priceWei), gpus: t.gpus, executedAt: new Date(t.executedAt) };
   }
 }
 

@@ -1,4 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
+import { OrderSide } from "../enums";
 import { BigIntScalar, DecimalScalar } from "../scalars";
 import { Exclusion } from "./job.type";
 import { PageInfo } from "./offer.type";
@@ -81,4 +82,23 @@ export class Quote {
   @Field(() => DecimalScalar, { nullable: true, description: "The escrow hold: cap x GPUs x maxDurationSeconds / 3600 x redundancy." }) maxCost!: bigint | null;
   @Field(() => Int, { nullable: true, description: "0 when offers match now; else the median of recent fill times; null without data." }) expectedWaitSeconds!: number | null;
   @Field(() => [Exclusion]) excluded!: Exclusion[];
+}
+
+@ObjectType({ simpleResolvers: true, description: "The new aggregate of one price level (gpus 0 removes it) and the market's sequence after the change." })
+export class BookUpdate {
+  @Field(() => ID) market!: string;
+  @Field(() => BigIntScalar) sequence!: bigint;
+  @Field(() => OrderSide) side!: OrderSide;
+  @Field(() => DecimalScalar) price!: bigint;
+  @Field(() => Int) gpus!: number;
+  @Field(() => Int) orders!: number;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class TradeTick {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) market!: string;
+  @Field(() => DecimalScalar) price!: bigint;
+  @Field(() => Int) gpus!: number;
+  @Field() executedAt!: Date;
 }

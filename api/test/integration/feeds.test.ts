@@ -1,0 +1,82 @@
+import { randomBytes } from "node:crypto";
+import { actor, eventually, freshModel, jobInput, onlineOffer } from "../builders";
+import { op } from "../contract";
+import { gql, startTestServer, wsClient, type TestServer } from "../harness";
+
+jest.setTimeout(60_000);
+
+interface Level {
+  price: string;
+  gpus: number;
+  orders: number;
+}
+interface Book {
+  sequence: string;
+  asks: Level[];
+  bids: Level[];
+}
+
+let a: TestServer;
+let b: TestServer;
+let worker: TestServer;
+
+beforeAll(async () => {
+  const shared = { QUEUE_PREFIX: `gxf${randomBytes(3).toString("hex")}`, JWT_SECRET: randomBytes(32).toString("hex") };
+  a = await startTestServer(shared, { api: true, worker: false });
+  b = await startTestServer(shared, { api: true, worker: false });
+  worker = await startTestServer(shared, { api: false, worker: true });
+});
+afterAll(async () => {
+  await Promise.all([a.stop(), b.stop(), worker.stop()]);
+});
+
+function apply(book: Book, d: { sequence: string; side: "ASK" | "BID"; price: string; gpus: number; orders: number }): Book {
+  const side = d.side === "ASK" ? "asks" : "bids";
+  const levels = book[side].filter((l) => l.price !== d.price);
+  if (d.gpus > 0) levels.push({ price: d.price, gpus: d.gpus, orders: d.orders });
+  levels.sort((x, y) => (Number(x.price) - Number(y.price)) * (side === "asks" ? 1 : -1));
+  return { ...book, sequence: d.sequence, [side]: levels };
+}
+
+it("a subscriber on instance B receives, in order and without gaps, the deltas of offers posted and jobs matched through instance A, and its book equals the snapshot", async () => {
+  const m = freshModel();
+  const provider = await actor(a);
+  await onlineOffer(a, provider, m.gpu(8), "2.5", 2);
+  const book = async (server: TestServer) => (await gql(server.url, op("OrderBook"), { market: m.market, depth: 500 })).data!.orderBook as Book;
+
+  const deltas: { sequence: string; side: "ASK" | "BID"; price: string; gpus: number; orders: number }[] = [];
+  const trades: { price: string; gpus: number }[] = [];
+  const ws = wsClient(b.wsUrl);
+  ws.subscribe({ query: op("OrderBookUpdates"), variables: { market: m.market } }, { next: (v) => deltas.push((v.data as { orderBookUpdates: (typeof deltas)[number] }).orderBookUpdates), error: () => undefined, complete: () => undefined });
+  ws.subscribe({ query: op("TradeExecuted"), variables: { market: m.market } }, { next: (v) => trades.push((v.data as { tradeExecuted: (typeof trades)[number] }).tradeExecuted), error: () => undefined, complete: () => undefined });
+  await new Promise((r) => setTimeout(r, 300));
+  const start = await book(b);
+
+  // through A: more offers, a reprice, jobs matched by the worker, a resting bid, a cancel
+  const second = await onlineOffer(a, provider, m.gpu(8), "2.2", 3);
+  const client = await actor(a, 1000n);
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await gql(a.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "3" }) }, client.token)).data!.submitJob.id);
+  const resting = (await gql(a.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "1" }) }, client.token)).data!.submitJob.id;
+  await gql(a.url, op("RepriceOffer"), { id: second.offerId, pricePerGpuHour: "2.3" }, provider.token);
+  await eventually(async () => {
+    const rows = await a.system.db.query(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1) AND status = 'MATCHED'`, [ids]);
+    const [r] = await a.system.db.query(`SELECT resting FROM jobs WHERE id = $1`, [resting]);
+    return rows[0].n === 3 && r.resting ? true : undefined;
+  }, 20_000, "three jobs matched and one resting");
+  await gql(a.url, op("CancelJob"), { id: resting }, client.token);
+
+  const end = await eventually(async () => {
+    const now = await book(a);
+    return deltas.length > 0 && deltas.at(-1)!.sequence === now.sequence ? now : undefined;
+  }, 20_000, "B to receive every delta");
+  const sequences = deltas.map((d) => BigInt(d.sequence)).filter((s) => s > BigInt(start.sequence));
+  expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => BigInt(start.sequence) + 1n + BigInt(i)));
+  let rebuilt = start;
+  for (const d of deltas) if (BigInt(d.sequence) > BigInt(rebuilt.sequence)) rebuilt = apply(rebuilt, d);
+  const sides = (x: Book) => ({ sequence: x.sequence, asks: x.asks, bids: x.bids });
+  expect(sides(rebuilt)).toEqual(sides(end));
+  expect(await book(b)).toEqual(end);
+  expect(trades).toHaveLength(3);
+  ws.dispose();
+});
