@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from "graphql";
 import { buildSchema, type PubSub } from "type-graphql";
 import { AuthResolver } from "./resolvers/auth.resolver";
+import { SourceResolver } from "./resolvers/source.resolver";
 import { AccountChainResolver, ChainResolver, JobSettlementResolver, MeChainResolver, SettlementResolver } from "./resolvers/chain.resolver";
 import { AssignmentResolver } from "./resolvers/assignment.resolver";
 import { JobResolver } from "./resolvers/job.resolver";
@@ -9,7 +10,7 @@ import { MeResolver } from "./resolvers/me.resolver";
 import { NodeResolver } from "./resolvers/node.resolver";
 import { OfferConnectionResolver, OfferResolver } from "./resolvers/offer.resolver";
 
-export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, MarketFeedResolver, TradeResolver, JobResolver, AssignmentResolver, ChainResolver, AccountChainResolver, MeChainResolver, SettlementResolver, JobSettlementResolver] as const;
+export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, MarketFeedResolver, TradeResolver, JobResolver, AssignmentResolver, ChainResolver, AccountChainResolver, MeChainResolver, SettlementResolver, JobSettlementResolver, SourceResolver] as const;
 
 /**
  * Every subscription here brings its own `subscribe` (events from committed state, through Redis, authorized by a

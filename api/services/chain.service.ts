@@ -2,7 +2,7 @@ import { getAddress } from "ethers";
 import type { DataSource } from "typeorm";
 import { escrowBalance, type EscrowBalance } from "../db/repositories/escrow.repository";
 import { badInput } from "./errors";
-import { decodeOrdinalCursor, ordinalCursor } from "./job.service";
+import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { pageSize } from "./offer.service";
 
 export interface ChainSettings {

@@ -13,6 +13,7 @@ import { ModelCatalog } from "./model-catalog";
 import type { EventStreams } from "./events";
 import { ChainService, type ChainSettings } from "./chain.service";
 import { SettlementService } from "./settlement.service";
+import { SourceService } from "./source.service";
 import { AssignmentService, type LifecycleSettings } from "./assignment.service";
 import { loadBook, type BookDelta } from "../db/repositories/book.repository";
 
@@ -51,12 +52,14 @@ export interface Services {
   assignments: AssignmentService;
   chain: ChainService;
   settlements: SettlementService;
+  sources: SourceService;
 }
 
 export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
   const books = new BookCache((market) => loadBook(db, market), settings.bookCacheMaxAgeMs);
   const announce = (deltas: readonly BookDelta[]) => deltas.forEach((d) => books.announce(d.market, BigInt(d.sequence)));
   const models = new ModelCatalog(db);
+  const sources = new SourceService(db);
   const matchingSettings = {
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
     candidateLimit: settings.matchCandidateLimit,
@@ -72,7 +75,8 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     offers: new OfferService(db, announce, (offerId) => deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
     markets: new MarketService(db, books, deps.events),
     books,
-    jobs: new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events),
+    jobs: new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources),
+    sources,
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
     chain: new ChainService(db, deps.chain),

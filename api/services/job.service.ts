@@ -21,12 +21,14 @@ import { pageSize } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 import type { ModelCatalog } from "./model-catalog";
 import { NO_EVENTS, type EventStreams } from "./events";
+import { SourceService } from "./source.service";
+import { JOB_KINDS, type JobKindValue } from "./job-kinds";
+import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { assignmentsOfJob, chargeAssignment, endAssignment, JOB_PROGRESS_TOPIC, recordEvents, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
 import type { BookChangeListener } from "./offer.service";
 
-export const JOB_KINDS = ["INFERENCE", "TRAINING", "FINE_TUNING", "BATCH", "IMAGE_GENERATION", "EMBEDDINGS", "TRANSCODING", "RENDERING", "OTHER"] as const;
-export type JobKindValue = (typeof JOB_KINDS)[number];
+export { JOB_KINDS, type JobKindValue } from "./job-kinds";
 
 export interface SubmitJobData {
   kind: JobKindValue;
@@ -72,6 +74,7 @@ export class JobService {
     private readonly onError: (err: unknown, what: string) => void,
     private readonly models: ModelCatalog,
     private readonly events: EventStreams = NO_EVENTS,
+    private readonly sources: SourceService = new SourceService(db),
   ) {}
 
   /** Live progress and status of a job of the caller's, from now on. */
@@ -96,7 +99,7 @@ export class JobService {
       command: checked.command,
       env: checked.env,
       inputUri: checked.inputUri,
-      sourceId: null,
+      sourceId: checked.sourceId,
       gpuCount: checked.req.gpuCount,
       minVramGb: checked.req.minVramGb,
       gpuModels: checked.req.gpuModels ? [...checked.req.gpuModels] : null,
@@ -221,15 +224,17 @@ export class JobService {
 
   private async check(input: SubmitJobData) {
     if (!(JOB_KINDS as readonly string[]).includes(input.kind)) throw badInput(`kind must be one of ${JOB_KINDS.join(", ")}`);
-    if (input.sourceId) throw badInput("sourceId: published sources are not available yet; send image and command");
-    const image = input.image?.trim() || null;
+    const source = input.sourceId ? await this.sources.byId(input.sourceId) : null;
+    const image = input.image?.trim() || source?.image || null;
     if (image !== null && (image.length > 512 || /\s/.test(image))) throw badInput("image must be a container image reference of at most 512 characters, without spaces");
-    const command = input.command && input.command.length > 0 ? [...input.command] : null;
+    const command = input.command && input.command.length > 0 ? [...input.command] : (source?.command ?? null);
     if (command && (command.length > MAX_COMMAND_ARGS || command.some((a) => a.length > MAX_ARG_LENGTH || a.includes("\0")))) {
       throw badInput(`command takes at most ${MAX_COMMAND_ARGS} arguments of at most ${MAX_ARG_LENGTH} characters each`);
     }
     if (image === null && command === null) throw badInput("a job needs an image, a command, or both");
-    const env = input.env && input.env.length > 0 ? input.env.map((e) => ({ name: e.name, value: e.value })) : null;
+    const given = input.env && input.env.length > 0 ? input.env.map((e) => ({ name: e.name, value: e.value })) : [];
+    const merged = [...(source?.env ?? []).filter((e) => !given.some((g) => g.name === e.name)), ...given];
+    const env = merged.length > 0 ? merged : null;
     if (env) {
       if (env.length > MAX_ENV_VARS) throw badInput(`env takes at most ${MAX_ENV_VARS} variables`);
       const bad = env.find((e) => !ENV_NAME.test(e.name) || e.value.length > MAX_ENV_VALUE_LENGTH || e.value.includes("\0"));
@@ -253,20 +258,9 @@ export class JobService {
       inputUri,
       checkpointIntervalSeconds: interval,
       requirements: { ...req, maxPriceWei: req.maxPriceWei?.toString() ?? null },
+      sourceId: source?.id ?? null,
     });
     const requestHash = createHash("sha256").update(canonical).digest("hex");
-    return { image, command, env, inputUri, checkpointIntervalSeconds: interval, idempotencyKey, req, requestHash };
+    return { image, command, env, inputUri, checkpointIntervalSeconds: interval, idempotencyKey, req, requestHash, sourceId: source?.id ?? null };
   }
-}
-
-/** Opaque cursor of a row's place in a newest-first list: "<kind>:<ordinal>" in base64url. */
-export function ordinalCursor(kind: string, ordinal: bigint): string {
-  return Buffer.from(`${kind}:${ordinal}`).toString("base64url");
-}
-
-/** Decodes an ordinal cursor of this kind; BAD_USER_INPUT when it is not one. */
-export function decodeOrdinalCursor(kind: string, cursor: string): bigint {
-  const match = new RegExp(`^${kind}:(\\d{1,20})$`).exec(Buffer.from(cursor, "base64url").toString());
-  if (!match) throw badInput("after is not a cursor of this list; pass an endCursor or cursor it returned");
-  return BigInt(match[1]);
 }

@@ -7,7 +7,7 @@ import { NO_EVENTS, type EventStreams } from "./events";
 import { marketTradeStats, tradePoints, tradesOfMarket, type TradeRecord } from "../db/repositories/trade.repository";
 import { badInput } from "./errors";
 import type { BookCache } from "./book-cache";
-import { decodeOrdinalCursor, ordinalCursor } from "./job.service";
+import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { pageSize } from "./offer.service";
 
 export interface MarketSummary {

@@ -2,7 +2,7 @@ import type { DataSource } from "typeorm";
 import { feeWei } from "../../pricing";
 import { buildSettlement, type SettledJob } from "../../contracts/batch";
 import { updateReturning } from "../db/query";
-import { decodeOrdinalCursor, ordinalCursor } from "./job.service";
+import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { pageSize } from "./offer.service";
 
 /** What sends a batch to Escrow.settle (the chain adapter, with the settler's key). */

@@ -62,4 +62,6 @@ export const IMPLEMENTED_OPERATIONS = [
   "Settlements",
   "OrderBookUpdates",
   "TradeExecuted",
+  "PublishSource",
+  "Sources",
 ] as const;

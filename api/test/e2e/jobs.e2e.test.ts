@@ -300,3 +300,32 @@ describe("the minimum provider stake", () => {
     }
   });
 });
+
+describe("sources", () => {
+  it("publishes versions by name, and a job with a sourceId takes its image, command and env defaults", async () => {
+    const author = await actor(server);
+    const input = { name: `sd-${Date.now()}`, kind: "IMAGE_GENERATION", image: "ghcr.io/example/sd:1", command: ["python", "gen.py"], env: [{ name: "STEPS", value: "30" }, { name: "SEED", value: "1" }] };
+    const v1 = await gql(server.url, op("PublishSource"), { input }, author.token);
+    expect(v1.errors).toBeUndefined();
+    expect(v1.data!.publishSource).toMatchObject({ name: input.name, version: 1, image: "ghcr.io/example/sd:1", kind: "IMAGE_GENERATION" });
+    const v2 = await gql(server.url, op("PublishSource"), { input: { ...input, image: "ghcr.io/example/sd:2" } }, author.token);
+    expect(v2.data!.publishSource.version).toBe(2);
+    const listed = await gql(server.url, op("Sources"), { first: 5 });
+    expect(listed.data!.sources.edges[0].node).toMatchObject({ id: v2.data!.publishSource.id, version: 2, owner: { address: author.wallet.address } });
+    expect(codeOf(await gql(server.url, op("PublishSource"), { input: { ...input, name: "bad name!" } }, author.token))).toBe("BAD_USER_INPUT");
+    expect(codeOf(await gql(server.url, op("PublishSource"), { input }))).toBe("UNAUTHENTICATED");
+
+    const client = await actor(server, 100n);
+    const job = await gql(
+      server.url,
+      op("SubmitJob"),
+      { input: { kind: "IMAGE_GENERATION", sourceId: v1.data!.publishSource.id, env: [{ name: "SEED", value: "7" }], requirements: { gpuCount: 1, minVramGb: 24, maxPricePerGpuHour: "1", maxDurationSeconds: 60 } } },
+      client.token,
+    );
+    expect(job.errors).toBeUndefined();
+    const stored = await gql(server.url, `query J($id: ID!) { job(id: $id) { image command env { name value } } }`, { id: job.data!.submitJob.id }, client.token);
+    expect(stored.data!.job).toEqual({ image: "ghcr.io/example/sd:1", command: ["python", "gen.py"], env: [{ name: "STEPS", value: "30" }, { name: "SEED", value: "7" }] });
+    const missing = await gql(server.url, op("SubmitJob"), { input: { kind: "OTHER", sourceId: "00000000-0000-0000-0000-000000000000", requirements: { gpuCount: 1, minVramGb: 1, maxPricePerGpuHour: "1", maxDurationSeconds: 60 } } }, client.token);
+    expect(codeOf(missing)).toBe("NOT_FOUND");
+  });
+});

@@ -1,0 +1,100 @@
+import type { DataSource } from "typeorm";
+import { badInput, notFound } from "./errors";
+import { JOB_KINDS, type JobKindValue } from "./job-kinds";
+import { decodeOrdinalCursor, ordinalCursor } from "./paging";
+import { pageSize } from "./offer.service";
+import { assertId, requirePrincipal, type Principal } from "./principal";
+
+export interface SourceRecord {
+  id: string;
+  ordinal: bigint;
+  ownerId: string;
+  name: string;
+  version: number;
+  kind: JobKindValue;
+  image: string;
+  command: string[] | null;
+  env: { name: string; value: string }[] | null;
+  description: string | null;
+  createdAt: Date;
+}
+
+export interface PublishSourceData {
+  name: string;
+  kind: JobKindValue;
+  image: string;
+  command?: readonly string[] | null;
+  env?: readonly { name: string; value: string }[] | null;
+  description?: string | null;
+}
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toSource(r: any): SourceRecord {
+  return {
+    id: r.id,
+    ordinal: BigInt(r.ordinal),
+    ownerId: r.owner_id,
+    name: r.name,
+    version: r.version,
+    kind: r.kind,
+    image: r.image,
+    command: r.command,
+    env: r.env,
+    description: r.description,
+    createdAt: r.created_at,
+  };
+}
+
+/** Workload sources: publishing a name again makes its next version; each version has its own id. */
+export class SourceService {
+  constructor(private readonly db: DataSource) {}
+
+  async publish(principal: Principal | undefined, input: PublishSourceData): Promise<SourceRecord> {
+    const who = requirePrincipal(principal);
+    if (!NAME.test(input.name)) throw badInput("name: 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    if (!(JOB_KINDS as readonly string[]).includes(input.kind)) throw badInput(`kind must be one of ${JOB_KINDS.join(", ")}`);
+    const image = input.image.trim();
+    if (!image || image.length > 512 || /\s/.test(image) || image.startsWith("-")) throw badInput("image must be a container image reference of at most 512 characters, without spaces");
+    const command = input.command && input.command.length > 0 ? [...input.command] : null;
+    if (command && (command.length > 64 || command.some((a) => a.length > 4096 || a.includes("\0")))) throw badInput("command takes at most 64 arguments of at most 4096 characters each");
+    const env = input.env && input.env.length > 0 ? input.env.map((e) => ({ name: e.name, value: e.value })) : null;
+    if (env && (env.length > 64 || env.some((e) => !ENV_NAME.test(e.name) || e.value.length > 4096) || new Set(env.map((e) => e.name)).size !== env.length)) {
+      throw badInput("env: at most 64 variables, each named once with letters, digits and _, values at most 4096 characters");
+    }
+    if (input.description && input.description.length > 2000) throw badInput("description may be at most 2000 characters");
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const [row] = await this.db.query(
+          `INSERT INTO sources (owner_id, name, version, kind, image, command, env, description)
+           SELECT $1::uuid, $2::varchar, coalesce(max(version), 0) + 1, $3, $4, $5::jsonb, $6::jsonb, $7 FROM sources WHERE owner_id = $1::uuid AND name = $2::varchar
+           RETURNING *`,
+          [who.accountId, input.name, input.kind, image, command === null ? null : JSON.stringify(command), env === null ? null : JSON.stringify(env), input.description ?? null],
+        );
+        return toSource(row);
+      } catch (err) {
+        // two publishes of one name at once: the loser takes the next version
+        if ((err as { driverError?: { code?: string } }).driverError?.code === "23505" && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  async byId(id: string): Promise<SourceRecord> {
+    assertId("source", id);
+    const [row] = await this.db.query(`SELECT * FROM sources WHERE id = $1`, [id]);
+    if (!row) throw notFound("source", id);
+    return toSource(row);
+  }
+
+  /** Every published version, newest first. */
+  async list(first: number | null | undefined, after: string | null | undefined) {
+    const size = pageSize(first);
+    const before = after ? decodeOrdinalCursor("src", after) : undefined;
+    const rows = await this.db.query(`SELECT * FROM sources WHERE $1::bigint IS NULL OR ordinal < $1 ORDER BY ordinal DESC LIMIT $2`, [before?.toString() ?? null, size + 1]);
+    const sources: SourceRecord[] = rows.slice(0, size).map(toSource);
+    return { sources, cursors: sources.map((s) => ordinalCursor("src", s.ordinal)), hasNextPage: rows.length > size };
+  }
+}
