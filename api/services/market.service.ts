@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import { BOOK_DELTA_TOPIC, type BookDelta, type BookSnapshot } from "../db/repositories/book.repository";
 import { TRADE_TOPIC, type TradeEvent } from "../db/repositories/match.repository";
 import { NO_EVENTS, type EventStreams } from "./events";
+import { ticks } from "./ticks";
 import { marketTradeStats, tradePoints, tradesOfMarket, type TradeRecord } from "../db/repositories/trade.repository";
 import { badInput } from "./errors";
 import type { BookCache } from "./book-cache";
@@ -28,6 +29,15 @@ export interface MarketSummary {
   /** Null while the market has neither trades nor asks to start from. */
   suggestedPriceWei: bigint | null;
   suggestedFactorBps: number | null;
+}
+
+export interface MarketTicker {
+  market: string;
+  bestAskWei: bigint | null;
+  bestBidWei: bigint | null;
+  lastPriceWei: bigint | null;
+  volume24hGpus: number;
+  at: Date;
 }
 
 export interface TradePage {
@@ -59,6 +69,29 @@ export class MarketService {
   /** Book deltas of a market from now on, in sequence order (apply those above an orderBook snapshot's sequence). */
   bookStream(marketText: string): AsyncIterableIterator<BookDelta> {
     return this.events.listen<BookDelta>(BOOK_DELTA_TOPIC, parseMarketId(marketText).id);
+  }
+
+  /**
+   * A market's ticker now and after every change of its book or trades, at most every `minGapMs` (changes in a
+   * gap fold into one tick).
+   */
+  async *tickerStream(marketText: string, minGapMs = 250): AsyncGenerator<MarketTicker> {
+    const market = parseMarketId(marketText).id;
+    const changes = [this.events.listen(BOOK_DELTA_TOPIC, market), this.events.listen(TRADE_TOPIC, market)];
+    yield await this.ticker(market);
+    for await (const _ of ticks(changes, minGapMs)) yield await this.ticker(market);
+  }
+
+  async ticker(market: string, now = new Date()): Promise<MarketTicker> {
+    const [summary] = await this.summaries(market, now);
+    return {
+      market,
+      bestAskWei: summary?.bestAskWei ?? null,
+      bestBidWei: summary?.bestBidWei ?? null,
+      lastPriceWei: summary?.lastPriceWei ?? null,
+      volume24hGpus: summary?.volume24hGpus ?? 0,
+      at: now,
+    };
   }
 
   /** Trades of a market from now on. */

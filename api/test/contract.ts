@@ -64,4 +64,5 @@ export const IMPLEMENTED_OPERATIONS = [
   "TradeExecuted",
   "PublishSource",
   "Sources",
+  "MarketTicker",
 ] as const;

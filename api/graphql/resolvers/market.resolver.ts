@@ -6,7 +6,8 @@ import { CandleInterval, OrderSide } from "../enums";
 import { JobRequirementsInput } from "../inputs/job.input";
 import { toCandle, toJob, toMarket, toOrderBook, toQuote, toTrade } from "../mappers";
 import { Job } from "../types/job.type";
-import { BookUpdate, Candle, Market, OrderBook, Quote, Trade, TradeConnection, TradeTick } from "../types/market.type";
+import type { MarketTicker as MarketTickerData } from "../../services/market.service";
+import { BookUpdate, Candle, Market, MarketTickerUpdate, OrderBook, Quote, Trade, TradeConnection, TradeTick } from "../types/market.type";
 import { requirementsData } from "./job.resolver";
 
 @Resolver()
@@ -72,6 +73,14 @@ export class MarketFeedResolver {
   })
   orderBookUpdates(@Root() d: BookDelta, @Arg("market", () => ID) _market: string): BookUpdate {
     return { market: d.market, sequence: BigInt(d.sequence), side: OrderSide[d.side], price: BigInt(d.priceWei), gpus: d.gpus, orders: d.orders };
+  }
+
+  @Subscription(() => MarketTickerUpdate, {
+    description: "The market's best ask and bid, last price and 24 h volume: now, then after every change (at most 4 a second).",
+    subscribe: ({ args, context }) => (context as GraphQLContext).services.markets.tickerStream(String(args.market)),
+  })
+  marketTicker(@Root() t: MarketTickerData, @Arg("market", () => ID) _market: string): MarketTickerUpdate {
+    return { market: t.market, bestAsk: t.bestAskWei, bestBid: t.bestBidWei, lastPrice: t.lastPriceWei, volume24h: t.volume24hGpus, at: t.at };
   }
 
   @Subscription(() => TradeTick, {

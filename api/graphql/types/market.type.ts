@@ -102,3 +102,13 @@ export class TradeTick {
   @Field(() => Int) gpus!: number;
   @Field() executedAt!: Date;
 }
+
+@ObjectType({ simpleResolvers: true })
+export class MarketTickerUpdate {
+  @Field(() => ID) market!: string;
+  @Field(() => DecimalScalar, { nullable: true }) bestAsk!: bigint | null;
+  @Field(() => DecimalScalar, { nullable: true }) bestBid!: bigint | null;
+  @Field(() => DecimalScalar, { nullable: true }) lastPrice!: bigint | null;
+  @Field(() => Int, { description: "GPUs matched in the last 24 hours." }) volume24h!: number;
+  @Field() at!: Date;
+}

@@ -46,9 +46,11 @@ it("a subscriber on instance B receives, in order and without gaps, the deltas o
 
   const deltas: { sequence: string; side: "ASK" | "BID"; price: string; gpus: number; orders: number }[] = [];
   const trades: { price: string; gpus: number }[] = [];
+  const tickers: { bestAsk: string | null; bestBid: string | null; lastPrice: string | null; volume24h: number }[] = [];
   const ws = wsClient(b.wsUrl);
   ws.subscribe({ query: op("OrderBookUpdates"), variables: { market: m.market } }, { next: (v) => deltas.push((v.data as { orderBookUpdates: (typeof deltas)[number] }).orderBookUpdates), error: () => undefined, complete: () => undefined });
   ws.subscribe({ query: op("TradeExecuted"), variables: { market: m.market } }, { next: (v) => trades.push((v.data as { tradeExecuted: (typeof trades)[number] }).tradeExecuted), error: () => undefined, complete: () => undefined });
+  ws.subscribe({ query: op("MarketTicker"), variables: { market: m.market } }, { next: (v) => tickers.push((v.data as { marketTicker: (typeof tickers)[number] }).marketTicker), error: () => undefined, complete: () => undefined });
   await new Promise((r) => setTimeout(r, 300));
   const start = await book(b);
 
@@ -78,5 +80,12 @@ it("a subscriber on instance B receives, in order and without gaps, the deltas o
   expect(sides(rebuilt)).toEqual(sides(end));
   expect(await book(b)).toEqual(end);
   expect(trades).toHaveLength(3);
+  const market = (await gql(b.url, op("Markets"))).data!.markets.find((x: { id: string }) => x.id === m.market);
+  const last = await eventually(async () => {
+    const t = tickers.at(-1);
+    return t && t.lastPrice === market.lastPrice && t.bestAsk === market.bestAsk && t.volume24h === market.volume24h ? t : undefined;
+  }, 10_000, "the ticker to catch up");
+  expect(last).toMatchObject({ bestAsk: market.bestAsk, bestBid: market.bestBid, lastPrice: market.lastPrice, volume24h: 3 });
+  expect(tickers[0]).toMatchObject({ lastPrice: null, volume24h: 0 });
   ws.dispose();
 });
