@@ -49,7 +49,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const rules = limitRules(deps.limits);
   const logError = (error: unknown) => logger.error({ err: error }, "unexpected error in a GraphQL operation");
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: deps.bodyLimitBytes });
-  const ws = attachWebSocket(wss, { schema: deps.schema, services, rules, maxTokens: deps.limits.maxTokens, logError, authenticate });
+  const ws = attachWebSocket(wss, {
+    schema: deps.schema,
+    services,
+    rules,
+    maxTokens: deps.limits.maxTokens,
+    logError,
+    authenticate,
+    maxPerConnection: deps.limits.wsMaxPerConnection,
+    maxPerPrincipal: deps.limits.wsMaxPerPrincipal,
+  });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,

@@ -17,7 +17,7 @@ const schema = z
     CHAIN_ID: z.coerce.bigint().positive().default(31337n),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/i).default("gx"),
-    SESSION_TTL_SECONDS: intFrom(60, 30 * 86400, 86400),
+    SESSION_TTL_SECONDS: intFrom(5, 30 * 86400, 86400),
     CHALLENGE_TTL_SECONDS: intFrom(10, 3600, 300),
     HEARTBEAT_WINDOW_SECONDS: intFrom(5, 3600, 60),
     OFFER_EXPIRY_SWEEP_MS: intFrom(100, 600_000, 5000),
@@ -54,6 +54,8 @@ const schema = z
     GRAPHQL_MAX_ALIASES: intFrom(0, 1000, 15),
     GRAPHQL_MAX_TOKENS: intFrom(50, 100_000, 2000),
     GRAPHQL_MAX_DIRECTIVES: intFrom(0, 1000, 20),
+    WS_MAX_OPERATIONS_PER_CONNECTION: intFrom(1, 10_000, 50),
+    WS_MAX_OPERATIONS_PER_PRINCIPAL: intFrom(1, 100_000, 200),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET) {

@@ -281,6 +281,8 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
           maxAliases: config.GRAPHQL_MAX_ALIASES,
           maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
           maxTokens: config.GRAPHQL_MAX_TOKENS,
+          wsMaxPerConnection: config.WS_MAX_OPERATIONS_PER_CONNECTION,
+          wsMaxPerPrincipal: config.WS_MAX_OPERATIONS_PER_PRINCIPAL,
         },
         queues,
         admin: config.ADMIN_USER && config.ADMIN_PASSWORD ? { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD } : undefined,

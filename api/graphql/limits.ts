@@ -11,6 +11,9 @@ export interface QueryLimits {
   maxAliases: number;
   maxDirectives: number;
   maxTokens: number;
+  /** WebSocket: operations at once per connection, and per principal over its connections (this instance). */
+  wsMaxPerConnection: number;
+  wsMaxPerPrincipal: number;
 }
 
 /**
