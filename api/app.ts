@@ -16,6 +16,7 @@ import { attachWebSocket } from "./graphql/websocket";
 import { adminRoutes } from "./http/admin";
 import { checkpointRoutes } from "./http/checkpoints";
 import { healthRoutes, type Probe } from "./http/health";
+import { rateLimit, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
 import type { Principal, Services } from "./services";
 import { ServiceError } from "./services/errors";
@@ -32,6 +33,8 @@ export interface AppDeps {
   /** Queues bull-board lists at /admin/queues. */
   queues: Queue[];
   admin?: { user: string; password: string };
+  /** Requests per principal (shared by instances); absent: no limit. */
+  rateLimiter?: RateLimiterPort;
 }
 
 export interface App {
@@ -90,6 +93,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   app.use(
     "/graphql",
+    ...(deps.rateLimiter ? [rateLimit(deps.rateLimiter, "graphql")] : []),
     express.json({ limit: deps.bodyLimitBytes }),
     expressMiddleware(apollo, {
       context: async ({ req }) => createContext(services, await authenticate(req.headers.authorization)),

@@ -94,6 +94,7 @@ function startServer(port: number, script: "api.js" | "worker.js"): Server {
       LOG_LEVEL: "warn",
       NODE_ENV: "production",
       JWT_SECRET: randomBytes(32).toString("hex"),
+      RATE_LIMIT_PER_MINUTE: "0",
       PUBLIC_URL: `http://localhost:${port}`,
     },
     stdio: ["ignore", "pipe", "pipe"],

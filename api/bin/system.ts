@@ -13,6 +13,7 @@ import { Queue } from "bullmq";
 import { MAINTENANCE_QUEUE, startMaintenance } from "../queues/maintenance.queue";
 import { OutboxRelay } from "../queues/outbox-relay";
 import { MatchQueue, startMatching } from "../queues/matching.queue";
+import { redisRateLimiter } from "../queues/rate-limiter";
 import { EventHub } from "../queues/event-hub";
 import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
 import { BOOK_DELTA_TOPIC } from "../db/repositories/book.repository";
@@ -275,6 +276,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         metrics: createMetrics(),
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
+        rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? redisRateLimiter(redis, config.QUEUE_PREFIX, config.RATE_LIMIT_PER_MINUTE, 60_000) : undefined,
         limits: {
           maxDepth: config.GRAPHQL_MAX_DEPTH,
           maxCost: config.GRAPHQL_MAX_COST,

@@ -1,0 +1,22 @@
+import { codeOf, gql, signIn, startTestServer, type TestServer } from "../harness";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ RATE_LIMIT_PER_MINUTE: "8" });
+});
+afterAll(() => server.stop());
+
+it("answers 429 RATE_LIMITED with Retry-After past the limit per principal, counted in Redis", async () => {
+  const { token } = await signIn(server.url); // 2 anonymous requests
+  const results = [];
+  for (let i = 0; i < 9; i++) results.push(await gql(server.url, "query { regions { id } }", {}, token));
+  expect(results.slice(0, 8).every((r) => r.status === 200 && !r.errors)).toBe(true);
+  expect(results[8].status).toBe(429);
+  expect(codeOf(results[8])).toBe("RATE_LIMITED");
+  const raw = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query: "{ __typename }" }) });
+  expect(raw.status).toBe(429);
+  expect(Number(raw.headers.get("retry-after"))).toBeGreaterThan(0);
+  // another principal has its own count
+  const anonymous = await gql(server.url, "query { regions { id } }");
+  expect(anonymous.status).toBe(200);
+});
