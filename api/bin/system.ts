@@ -7,7 +7,7 @@ import type { Config } from "../config";
 import { createDataSource } from "../db/data-source";
 import { ensureDatabase } from "../db/ensure-database";
 import { createSchema } from "../graphql/schema";
-import { createMetrics } from "../http/metrics";
+import { createMetrics, registerSystemGauges } from "../http/metrics";
 import { followBookAnnouncements } from "../queues/book-announcements";
 import { Queue } from "bullmq";
 import { MAINTENANCE_QUEUE, startMaintenance } from "../queues/maintenance.queue";
@@ -269,11 +269,36 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
       stops.push(() => maintenanceQueue.close());
       const queues = [maintenanceQueue, matchQueue.queue];
+      const metrics = createMetrics();
+      registerSystemGauges(metrics, {
+        jobsByStatus: async () => Object.fromEntries((await db.query(`SELECT status, count(*)::int AS n FROM jobs GROUP BY status`)).map((r: { status: string; n: number }) => [r.status, r.n])),
+        matchLatency: async () => {
+          const [r] = await db.query(
+            `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM matched_at - created_at)) AS p50,
+                    percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM matched_at - created_at)) AS p99
+               FROM jobs WHERE matched_at > now() - interval '5 minutes'`,
+          );
+          return { p50: r.p50 === null ? null : Number(r.p50), p99: r.p99 === null ? null : Number(r.p99) };
+        },
+        queueDepths: async () => {
+          const out: Record<string, number> = {};
+          for (const q of queues) {
+            const c = await q.getJobCounts("waiting", "active", "delayed", "prioritized");
+            out[q.name] = Object.values(c).reduce((a, b) => a + b, 0);
+          }
+          return out;
+        },
+        subscribers: () => events.counts(),
+        indexerLagBlocks: async () => {
+          const status = await services.chain.status();
+          return status.lagBlocks === null ? undefined : Number(status.lagBlocks);
+        },
+      });
       const app = await createApp({
         schema: await createSchema(),
         services,
         logger,
-        metrics: createMetrics(),
+        metrics,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
         rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? redisRateLimiter(redis, config.QUEUE_PREFIX, config.RATE_LIMIT_PER_MINUTE, 60_000) : undefined,

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { RequestHandler } from "express";
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface Metrics {
   registry: Registry;
@@ -46,4 +46,73 @@ export function graphqlTiming<T extends object>(metrics: Metrics): ApolloServerP
       };
     },
   };
+}
+
+export interface SystemGauges {
+  /** Jobs by status (from Postgres). */
+  jobsByStatus(): Promise<Record<string, number>>;
+  /** Submit-to-match latency quantiles in seconds over recent matches (from Postgres). */
+  matchLatency(): Promise<{ p50: number | null; p99: number | null }>;
+  /** Waiting + active tasks per queue. */
+  queueDepths(): Promise<Record<string, number>>;
+  /** Live subscribers per feed topic on this instance. */
+  subscribers(): Record<string, number>;
+  /** Blocks the indexer is behind the chain's head (undefined without a chain). */
+  indexerLagBlocks(): Promise<number | undefined>;
+}
+
+/** Gauges read at scrape time: jobs by status, match latency, queue depths, feed subscribers, indexer lag. */
+export function registerSystemGauges(metrics: Metrics, g: SystemGauges): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: "gx_jobs",
+    help: "Jobs by status",
+    labelNames: ["status"],
+    registers,
+    async collect() {
+      this.reset();
+      for (const [status, n] of Object.entries(await g.jobsByStatus())) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: "gx_match_latency_seconds",
+    help: "Submit to match over the last 5 minutes, by quantile",
+    labelNames: ["quantile"],
+    registers,
+    async collect() {
+      this.reset();
+      const q = await g.matchLatency();
+      if (q.p50 !== null) this.set({ quantile: "0.5" }, q.p50);
+      if (q.p99 !== null) this.set({ quantile: "0.99" }, q.p99);
+    },
+  });
+  new Gauge({
+    name: "gx_queue_depth",
+    help: "Waiting and active tasks per queue",
+    labelNames: ["queue"],
+    registers,
+    async collect() {
+      this.reset();
+      for (const [queue, n] of Object.entries(await g.queueDepths())) this.set({ queue }, n);
+    },
+  });
+  new Gauge({
+    name: "gx_feed_subscribers",
+    help: "Live subscribers on this instance by feed",
+    labelNames: ["topic"],
+    registers,
+    collect() {
+      this.reset();
+      for (const [topic, n] of Object.entries(g.subscribers())) this.set({ topic }, n);
+    },
+  });
+  new Gauge({
+    name: "gx_indexer_lag_blocks",
+    help: "Blocks the indexer is behind the chain head",
+    registers,
+    async collect() {
+      const lag = await g.indexerLagBlocks();
+      if (lag !== undefined) this.set(lag);
+    },
+  });
 }

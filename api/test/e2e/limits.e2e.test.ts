@@ -77,5 +77,9 @@ describe("health, readiness and metrics", () => {
     const text = await (await fetch(server.url.replace("/graphql", "/metrics"))).text();
     expect(text).toMatch(/http_request_duration_seconds_bucket\{.*route="\/graphql"/);
     expect(text).toMatch(/graphql_operation_duration_seconds_count\{operation="OrderBook",type="query",outcome="ok"\} \d+/);
+    expect(text).toMatch(/gx_queue_depth\{queue="matching"\} \d+/);
+    expect(text).toMatch(/gx_queue_depth\{queue="maintenance"\} \d+/);
+    expect(text).toContain("# TYPE gx_jobs gauge");
+    expect(text).toContain("# TYPE gx_feed_subscribers gauge");
   });
 });
