@@ -15,6 +15,8 @@ import { bookResponseCache } from "./graphql/response-cache";
 import { attachWebSocket } from "./graphql/websocket";
 import { adminRoutes } from "./http/admin";
 import { checkpointRoutes } from "./http/checkpoints";
+import { relayRoutes } from "./relay/relay.routes";
+import { usdCreditRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
 import { rateLimit, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
@@ -88,6 +90,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use(healthRoutes(deps.probes));
   app.use(adminRoutes(deps.queues, deps.admin));
   app.use(checkpointRoutes(services.assignments, deps.checkpointMaxBytes, logger));
+  app.use(relayRoutes(services, deps.bodyLimitBytes, logger, deps.rateLimiter));
+  app.use(usdCreditRoutes(services, deps.admin));
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

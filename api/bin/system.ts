@@ -167,6 +167,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS,
     bookCacheMaxAgeMs: 5000,
     matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
+    usdPerOgpuMicros: parseDecimal(config.OGPU_USD_RATE) / 10n ** 12n,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     lifecycle: {
       leaseMs: config.LEASE_SECONDS * 1000,
@@ -206,7 +207,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
       const relay = new OutboxRelay(config.DATABASE_URL, redis, config.QUEUE_PREFIX, logger);
       await relay.start();
       stops.push(() => relay.stop());
-      const maintenance = await startMaintenance({ connection: redis, prefix: config.QUEUE_PREFIX, offers: services.offers, db, logger, sweepMs: config.OFFER_EXPIRY_SWEEP_MS });
+      const maintenance = await startMaintenance({ connection: redis, prefix: config.QUEUE_PREFIX, offers: services.offers, db, logger, sweepMs: config.OFFER_EXPIRY_SWEEP_MS, chargeRelayJobs: () => services.relay.chargeEnded() });
       stops.push(() => maintenance.stop());
       const matching = await startMatching({
         connection: redis,

@@ -42,3 +42,29 @@ export function adminRoutes(queues: Queue[], credentials: { user: string; passwo
   );
   return router;
 }
+
+/**
+ * POST /admin/usd-credits { address, usd, note? } behind the admin credentials: credits a relay account's prepaid
+ * USD balance. 404 when no admin credentials are configured.
+ */
+export function usdCreditRoutes(services: { relay: { credit(address: string, usd: unknown, note?: string): Promise<string> } }, admin: { user: string; password: string } | undefined): Router {
+  const router = express.Router();
+  router.post("/admin/usd-credits", express.json({ limit: 10_000 }), async (req, res) => {
+    if (!admin) return res.status(404).end();
+    if (!isAdmin(req.headers.authorization, admin.user, admin.password)) {
+      res.setHeader("WWW-Authenticate", 'Basic realm="gpu-exchange admin"');
+      return res.status(401).json({ error: { code: "UNAUTHENTICATED", message: "admin credentials required" } });
+    }
+    try {
+      const balance = await services.relay.credit(String(req.body?.address ?? ""), req.body?.usd, typeof req.body?.note === "string" ? req.body.note : undefined);
+      return res.status(201).json({ address: req.body.address, balanceUsd: balance });
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (e.code === "BAD_USER_INPUT" || e.code === "INVALID_AMOUNT" || e.code === "NEGATIVE_AMOUNT" || e.code === "TOO_MANY_DECIMALS") {
+        return res.status(400).json({ error: { code: "BAD_USER_INPUT", message: e.message } });
+      }
+      throw err;
+    }
+  });
+  return router;
+}

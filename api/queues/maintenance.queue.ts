@@ -8,15 +8,27 @@ export const MAINTENANCE_QUEUE = "maintenance";
 
 /**
  * The maintenance queue: a job scheduler runs the sweep every `sweepMs` — expiring offers past their
- * expiresAt (with book deltas) and deleting sign-in challenges that expired over an hour ago.
+ * expiresAt (with book deltas), charging relay jobs that ended, and deleting sign-in challenges that expired
+ * over an hour ago.
  */
-export async function startMaintenance(deps: { connection: Redis; prefix: string; offers: OfferService; db: DataSource; logger: Logger; sweepMs: number }) {
+export async function startMaintenance(deps: {
+  connection: Redis;
+  prefix: string;
+  offers: OfferService;
+  db: DataSource;
+  logger: Logger;
+  sweepMs: number;
+  /** Charges relay jobs that ended (USD at the rate fixed at submit). */
+  chargeRelayJobs?: () => Promise<number>;
+}) {
   const queue = new Queue(MAINTENANCE_QUEUE, { connection: deps.connection, prefix: deps.prefix });
   await queue.upsertJobScheduler("sweep", { every: deps.sweepMs }, { name: "sweep", data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async () => {
       const expired = await deps.offers.expireDue();
+      const charged = (await deps.chargeRelayJobs?.()) ?? 0;
+      if (charged > 0) deps.logger.info({ charged }, "charged ended relay jobs");
       await deps.db.query(`DELETE FROM auth_nonces WHERE expires_at < now() - interval '1 hour'`);
       if (expired > 0) deps.logger.info({ expired }, "expired offers");
       return { expired };

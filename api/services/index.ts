@@ -14,6 +14,7 @@ import type { EventStreams } from "./events";
 import { ChainService, type ChainSettings } from "./chain.service";
 import { SettlementService } from "./settlement.service";
 import { SourceService } from "./source.service";
+import { RelayService } from "./relay.service";
 import { AssignmentService, type LifecycleSettings } from "./assignment.service";
 import { loadBook, type BookDelta } from "../db/repositories/book.repository";
 
@@ -21,6 +22,8 @@ export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
   bookCacheMaxAgeMs: number;
   matchCandidateLimit: number;
+  /** The relay's OGPU price in US micro-dollars (fixed on each relay job when it is submitted). */
+  usdPerOgpuMicros: bigint;
   /** The marketplace's minimum provider stake in wei; null for none. */
   minProviderStakeWei: bigint | null;
   lifecycle: Omit<LifecycleSettings, "publicUrl" | "secret">;
@@ -53,6 +56,7 @@ export interface Services {
   chain: ChainService;
   settlements: SettlementService;
   sources: SourceService;
+  relay: RelayService;
 }
 
 export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
@@ -60,6 +64,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
   const announce = (deltas: readonly BookDelta[]) => deltas.forEach((d) => books.announce(d.market, BigInt(d.sequence)));
   const models = new ModelCatalog(db);
   const sources = new SourceService(db);
+  const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources);
   const matchingSettings = {
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
     candidateLimit: settings.matchCandidateLimit,
@@ -75,8 +80,9 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     offers: new OfferService(db, announce, (offerId) => deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
     markets: new MarketService(db, books, deps.events),
     books,
-    jobs: new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources),
+    jobs,
     sources,
+    relay: new RelayService(db, jobs, settings.usdPerOgpuMicros),
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
     chain: new ChainService(db, deps.chain),

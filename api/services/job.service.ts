@@ -89,6 +89,21 @@ export class JobService {
    * first job (even when sent concurrently); with another input it is CONFLICT. Nothing is stored on an error.
    */
   async submit(principal: Principal | undefined, input: SubmitJobData): Promise<JobRecord> {
+    const { job, created } = await this.submitIn(undefined, principal, input);
+    if (created) await this.queueMatching(job.id);
+    return job;
+  }
+
+  /** Queues a job stored by `submitIn` once its transaction committed (a failure is left to the reconciler). */
+  async queueMatching(jobId: string): Promise<void> {
+    await this.matches.jobsSubmitted([jobId]).catch((err) => this.onError(err, "enqueue matching"));
+  }
+
+  /**
+   * Validates and stores a job with its escrow hold, inside the caller's transaction when `tx` is given (the
+   * caller then queues it with `queueMatching` after commit), else in its own.
+   */
+  async submitIn(tx: EntityManager | undefined, principal: Principal | undefined, input: SubmitJobData): Promise<{ job: JobRecord; created: boolean }> {
     const who = requirePrincipal(principal);
     const checked = await this.check(input);
     const holdAmount = holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
@@ -126,12 +141,13 @@ export class JobService {
     };
     let job: JobRecord;
     let created = true;
+    const within = <T>(work: (m: EntityManager) => Promise<T>) => (tx ? work(tx) : this.db.transaction(work));
     if (record.idempotencyKey === null) {
-      const inserted = await insertJobWithHold(this.db, record);
-      if (!inserted) throw await insufficient(this.db);
+      const inserted = await insertJobWithHold(tx ?? this.db, record);
+      if (!inserted) throw await insufficient(tx ?? this.db);
       job = inserted;
     } else {
-      ({ job, created } = await this.db.transaction(async (tx) => {
+      ({ job, created } = await within(async (tx) => {
         const inserted = await insertJob(tx, record);
         if (!inserted) {
           const existing = await jobByIdempotencyKey(tx, who.accountId, record.idempotencyKey!);
@@ -145,8 +161,7 @@ export class JobService {
         return { job: inserted, created: true };
       }));
     }
-    if (created) await this.matches.jobsSubmitted([job.id]).catch((err) => this.onError(err, "enqueue matching"));
-    return job;
+    return { job, created };
   }
 
   /**

@@ -1,0 +1,172 @@
+import { createHash } from "node:crypto";
+import type { DataSource, EntityManager } from "typeorm";
+import { formatDecimal, holdWei, parseDecimal } from "../../pricing";
+import { jobById } from "../db/repositories/job.repository";
+import { updateReturning } from "../db/query";
+import { badInput, conflict, forbidden, notFound, ServiceError } from "./errors";
+import type { JobService, SubmitJobData } from "./job.service";
+import { assertId, requirePrincipal, type Principal } from "./principal";
+
+const WEI_PER_OGPU = 10n ** 18n;
+const MICROS = 10n ** 12n; // wei-scaled 18 decimals -> micro units (6 decimals)
+const ENDED = ["COMPLETED", "FAILED", "CANCELLED", "EXPIRED"];
+
+/** A dollar amount with at most 6 decimals, in micro-dollars; BAD_USER_INPUT otherwise. */
+export function parseUsdMicros(text: unknown, field: string): bigint {
+  if (typeof text !== "string") throw badInput(`${field} is a decimal string of US dollars such as "2.5"`);
+  const wei = parseDecimal(text);
+  if (wei % MICROS !== 0n) throw badInput(`${field} has more than 6 decimals`);
+  return wei / MICROS;
+}
+
+export const usdText = (micros: bigint) => formatDecimal(micros * MICROS);
+
+export interface RelayQuote {
+  usdPerGpuHour: string;
+  maxUsd: string;
+  /** The OGPU/USD rate fixed at quote time. */
+  usdPerOgpu: string;
+}
+
+/**
+ * The HTTPS relay for clients without wallets: jobs priced in USD at an OGPU/USD rate fixed when they are
+ * submitted, held against a prepaid USD balance (402 when it cannot cover the maximum cost), charged at the end
+ * at the job's OGPU cost times that rate (rounded down). The OGPU side runs on the key's account as any job.
+ * The same Idempotency-Key and body give the same job, even sent concurrently; another body is 409.
+ */
+export class RelayService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly jobs: JobService,
+    private readonly usdPerOgpuMicros: bigint,
+  ) {}
+
+  async submit(principal: Principal | undefined, idempotencyKey: string | undefined, body: unknown): Promise<{ created: boolean; jobId: string; status: string; quote: RelayQuote }> {
+    const who = requirePrincipal(principal);
+    if (who.via !== "apiKey") throw new ServiceError("UNAUTHENTICATED", "the relay takes API keys: send Authorization: Bearer <API key>");
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw badInput("the body is a JSON object: a SubmitJobInput");
+    const input = body as Record<string, unknown>;
+    const key = idempotencyKey ?? (typeof input.idempotencyKey === "string" ? input.idempotencyKey : undefined);
+    if (!key || !/^[\x21-\x7e]{1,100}$/.test(key)) throw badInput("send an Idempotency-Key header: 1 to 100 printable characters");
+    const requirements = input.requirements as Record<string, unknown> | undefined;
+    if (typeof requirements !== "object" || requirements === null) throw badInput("requirements is required");
+    if ("maxPricePerGpuHour" in requirements) throw badInput("the relay prices in USD: send requirements.maxPriceUsdPerGpuHour, not maxPricePerGpuHour");
+    const usdPerGpuHour = parseUsdMicros(requirements.maxPriceUsdPerGpuHour, "requirements.maxPriceUsdPerGpuHour");
+    if (usdPerGpuHour <= 0n) throw badInput("requirements.maxPriceUsdPerGpuHour must be more than 0");
+    const rate = this.usdPerOgpuMicros;
+    const maxPriceWei = (usdPerGpuHour * WEI_PER_OGPU) / rate;
+    const { maxPriceUsdPerGpuHour: _usd, ...rest } = requirements;
+    const { idempotencyKey: _key, ...job } = input;
+    const data = { ...job, requirements: { ...rest, maxPriceWei }, idempotencyKey: `relay:${key}` } as unknown as SubmitJobData;
+    const requestHash = createHash("sha256").update(JSON.stringify({ job, requirements })).digest("hex");
+    const result = await this.db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${who.accountId}:${key}`]);
+      const [existing] = await tx.query(`SELECT * FROM relay_jobs WHERE account_id = $1 AND idempotency_key = $2`, [who.accountId, key]);
+      if (existing) {
+        if (existing.request_hash !== requestHash) throw conflict(`Idempotency-Key "${key}" was used for another job with a different body; use a new key`);
+        const stored = await jobById(tx, existing.job_id);
+        return { created: false, jobId: existing.job_id as string, status: stored!.status, perHour: BigInt(existing.usd_per_gpu_hour_micros), maxUsd: BigInt(existing.max_usd_micros), rate: BigInt(existing.usd_per_ogpu_micros) };
+      }
+      const req = data.requirements as { gpuCount?: unknown; maxDurationSeconds?: unknown; redundancy?: unknown };
+      const hold = holdWei(maxPriceWei, Number(req.gpuCount), Number(req.maxDurationSeconds), Number(req.redundancy ?? 1));
+      const maxUsd = (hold * rate + WEI_PER_OGPU - 1n) / WEI_PER_OGPU;
+      const held = await updateReturning(
+        tx,
+        `UPDATE usd_accounts SET held_micros = held_micros + $2, updated_at = now() WHERE account_id = $1 AND credited_micros - held_micros - spent_micros >= $2 RETURNING account_id`,
+        [who.accountId, maxUsd.toString()],
+      );
+      if (held.length === 0) {
+        const [row] = await tx.query(`SELECT credited_micros - held_micros - spent_micros AS available FROM usd_accounts WHERE account_id = $1`, [who.accountId]);
+        throw new ServiceError("INSUFFICIENT_FUNDS", `this job may cost up to ${usdText(maxUsd)} USD and your balance is ${usdText(BigInt(row?.available ?? 0))} USD; add funds or lower the cap, GPUs or duration`);
+      }
+      const { job: stored } = await this.jobs.submitIn(tx, principal, data);
+      await tx.query(
+        `INSERT INTO relay_jobs (job_id, account_id, idempotency_key, request_hash, usd_per_ogpu_micros, usd_per_gpu_hour_micros, max_usd_micros) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [stored.id, who.accountId, key, requestHash, rate.toString(), usdPerGpuHour.toString(), maxUsd.toString()],
+      );
+      return { created: true, jobId: stored.id, status: stored.status, perHour: usdPerGpuHour, maxUsd, rate };
+    });
+    if (result.created) await this.jobs.queueMatching(result.jobId);
+    return { created: result.created, jobId: result.jobId, status: result.status, quote: { usdPerGpuHour: usdText(result.perHour), maxUsd: usdText(result.maxUsd), usdPerOgpu: usdText(result.rate) } };
+  }
+
+  async get(principal: Principal | undefined, jobId: string) {
+    const who = requirePrincipal(principal);
+    assertId("job", jobId);
+    const [row] = await this.db.query(`SELECT * FROM relay_jobs WHERE job_id = $1`, [jobId]);
+    if (!row) throw notFound("job", jobId);
+    if (row.account_id !== who.accountId) throw forbidden("this job belongs to another account");
+    const job = (await jobById(this.db, jobId))!;
+    return {
+      id: job.id,
+      status: job.status,
+      progress: job.progress,
+      costOgpu: job.costWei === null ? null : formatDecimal(job.costWei),
+      costUsd: row.charged_usd_micros === null ? null : usdText(BigInt(row.charged_usd_micros)),
+      quote: { usdPerGpuHour: usdText(BigInt(row.usd_per_gpu_hour_micros)), maxUsd: usdText(BigInt(row.max_usd_micros)), usdPerOgpu: usdText(BigInt(row.usd_per_ogpu_micros)) },
+      result: job.resultHash ? { hash: job.resultHash, uri: job.resultUri } : null,
+    };
+  }
+
+  async usage(principal: Principal | undefined) {
+    const who = requirePrincipal(principal);
+    const [acct] = await this.db.query(`SELECT credited_micros, held_micros, spent_micros FROM usd_accounts WHERE account_id = $1`, [who.accountId]);
+    const charges = await this.db.query(
+      `SELECT job_id, charged_usd_micros, created_at FROM relay_jobs WHERE account_id = $1 AND charged_usd_micros IS NOT NULL ORDER BY created_at DESC LIMIT 100`,
+      [who.accountId],
+    );
+    const credited = BigInt(acct?.credited_micros ?? 0);
+    const held = BigInt(acct?.held_micros ?? 0);
+    const spent = BigInt(acct?.spent_micros ?? 0);
+    return {
+      balanceUsd: usdText(credited - held - spent),
+      heldUsd: usdText(held),
+      spentUsd: usdText(spent),
+      creditedUsd: usdText(credited),
+      charges: charges.map((c: { job_id: string; charged_usd_micros: string; created_at: Date }) => ({ jobId: c.job_id, usd: usdText(BigInt(c.charged_usd_micros)), at: c.created_at })),
+    };
+  }
+
+  /** An admin's credit of USD to an address's account (created on first sight). */
+  async credit(address: string, usd: unknown, note?: string): Promise<string> {
+    if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw badInput("address must be a 0x address");
+    const micros = parseUsdMicros(usd, "usd");
+    if (micros <= 0n) throw badInput("usd must be more than 0");
+    return this.db.transaction(async (tx) => {
+      const [acct] = await tx.query(`INSERT INTO accounts (address) VALUES ($1) ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id`, [address.toLowerCase()]);
+      await tx.query(`INSERT INTO usd_credits (account_id, amount_micros, note) VALUES ($1, $2, $3)`, [acct.id, micros.toString(), note?.slice(0, 200) ?? null]);
+      const [row] = await tx.query(
+        `INSERT INTO usd_accounts (account_id, credited_micros) VALUES ($1, $2)
+         ON CONFLICT (account_id) DO UPDATE SET credited_micros = usd_accounts.credited_micros + excluded.credited_micros, updated_at = now()
+         RETURNING credited_micros - held_micros - spent_micros AS balance`,
+        [acct.id, micros.toString()],
+      );
+      return usdText(BigInt(row.balance));
+    });
+  }
+
+  /** Charges relay jobs that ended: their OGPU cost at the rate fixed at submit (rounded down), the rest of the hold released. */
+  async chargeEnded(limit = 500): Promise<number> {
+    const due: { job_id: string }[] = await this.db.query(
+      `SELECT r.job_id FROM relay_jobs r JOIN jobs j ON j.id = r.job_id WHERE r.charged_usd_micros IS NULL AND j.status = ANY($1) LIMIT $2`,
+      [ENDED, limit],
+    );
+    let charged = 0;
+    for (const { job_id } of due) {
+      await this.db.transaction(async (tx: EntityManager) => {
+        const [r] = await tx.query(`SELECT * FROM relay_jobs WHERE job_id = $1 AND charged_usd_micros IS NULL FOR UPDATE`, [job_id]);
+        if (!r) return;
+        const job = (await jobById(tx, job_id))!;
+        const usd = ((job.costWei ?? 0n) * BigInt(r.usd_per_ogpu_micros)) / WEI_PER_OGPU;
+        const charge = usd < BigInt(r.max_usd_micros) ? usd : BigInt(r.max_usd_micros);
+        await tx.query(`UPDATE relay_jobs SET charged_usd_micros = $2 WHERE job_id = $1`, [job_id, charge.toString()]);
+        await tx.query(
+          `UPDATE usd_accounts SET held_micros = held_micros - $2, spent_micros = spent_micros + $3, updated_at = now() WHERE account_id = $1`,
+          [r.account_id, r.max_usd_micros, charge.toString()],
+        );
+        charged++;
+      });
+    }
+    return charged;
+  }
+}
