@@ -22,3 +22,13 @@ export async function withAdmin<T>(fn: (client: Client) => Promise<T>): Promise<
     await client.end();
   }
 }
+
+/** A database of its own, copied from the migrated template (for tests whose workers sweep the whole database). */
+export async function privateDatabaseUrl(label: string): Promise<string> {
+  const name = `gx_test_${label}_${process.pid}`;
+  await withAdmin(async (admin) => {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
+  });
+  return databaseUrl(name);
+}

@@ -3,6 +3,7 @@ import { escrowAt, stakingAt, tokenAt } from "../../../contracts";
 import { createHash } from "node:crypto";
 import { actor, eventually, freshModel, jobInput, onlineOffer } from "../builders";
 import { op } from "../contract";
+import { privateDatabaseUrl } from "../databases";
 import { freePort, gql, signIn, startTestServer, type TestServer } from "../harness";
 
 jest.setTimeout(120_000);
@@ -10,7 +11,7 @@ jest.setTimeout(120_000);
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer(
-    { CHAIN_PORT: String(await freePort()), INDEXER_POLL_MS: "100", CHAIN_CONFIRMATIONS: "2", SETTLEMENT_MAX_AGE_SECONDS: "0", SETTLEMENT_INTERVAL_MS: "300" },
+    { DATABASE_URL: await privateDatabaseUrl("chain"), CHAIN_PORT: String(await freePort()), INDEXER_POLL_MS: "100", CHAIN_CONFIRMATIONS: "2", SETTLEMENT_MAX_AGE_SECONDS: "0", SETTLEMENT_INTERVAL_MS: "300" },
     { api: true, worker: true, indexer: true },
   );
 });
