@@ -15,6 +15,7 @@ const ENV_READERS = [
   "api/bin/**",
   "agent/bin/**",
   "agent/cli*.ts",
+  "contracts/*-main.ts",
   "bench/**",
   "scripts/**",
   "ormconfig.ts",
