@@ -22,13 +22,13 @@ import { assertId, requirePrincipal, type Principal } from "./principal";
 import type { ModelCatalog } from "./model-catalog";
 import { NO_EVENTS, type EventStreams } from "./events";
 import { SourceService } from "./source.service";
-import { JOB_KINDS, type JobKindValue } from "./job-kinds";
+import type { JobKindValue } from "./job-kinds";
+import { checkCommand, checkEnv, checkImage, checkKind } from "./workload";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { assignmentsOfJob, chargeAssignment, endAssignment, JOB_PROGRESS_TOPIC, recordEvents, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
 import type { BookChangeListener } from "./offer.service";
 
-export { JOB_KINDS, type JobKindValue } from "./job-kinds";
 
 export interface SubmitJobData {
   kind: JobKindValue;
@@ -51,12 +51,7 @@ export interface MatchRequests {
 /** Statuses a client may cancel from. */
 const CANCELLABLE: readonly JobStatusValue[] = ["PENDING", "MATCHED", "RUNNING", "VALIDATING"];
 
-export const MAX_COMMAND_ARGS = 64;
-export const MAX_ARG_LENGTH = 4096;
-export const MAX_ENV_VARS = 64;
-export const MAX_ENV_VALUE_LENGTH = 4096;
 export const MAX_CHECKPOINT_INTERVAL_SECONDS = 86400;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 export interface JobPage {
@@ -238,24 +233,13 @@ export class JobService {
   }
 
   private async check(input: SubmitJobData) {
-    if (!(JOB_KINDS as readonly string[]).includes(input.kind)) throw badInput(`kind must be one of ${JOB_KINDS.join(", ")}`);
+    checkKind(input.kind);
     const source = input.sourceId ? await this.sources.byId(input.sourceId) : null;
-    const image = input.image?.trim() || source?.image || null;
-    if (image !== null && (image.length > 512 || /\s/.test(image))) throw badInput("image must be a container image reference of at most 512 characters, without spaces");
-    const command = input.command && input.command.length > 0 ? [...input.command] : (source?.command ?? null);
-    if (command && (command.length > MAX_COMMAND_ARGS || command.some((a) => a.length > MAX_ARG_LENGTH || a.includes("\0")))) {
-      throw badInput(`command takes at most ${MAX_COMMAND_ARGS} arguments of at most ${MAX_ARG_LENGTH} characters each`);
-    }
+    const image = checkImage(input.image) ?? source?.image ?? null;
+    const command = checkCommand(input.command) ?? source?.command ?? null;
     if (image === null && command === null) throw badInput("a job needs an image, a command, or both");
-    const given = input.env && input.env.length > 0 ? input.env.map((e) => ({ name: e.name, value: e.value })) : [];
-    const merged = [...(source?.env ?? []).filter((e) => !given.some((g) => g.name === e.name)), ...given];
-    const env = merged.length > 0 ? merged : null;
-    if (env) {
-      if (env.length > MAX_ENV_VARS) throw badInput(`env takes at most ${MAX_ENV_VARS} variables`);
-      const bad = env.find((e) => !ENV_NAME.test(e.name) || e.value.length > MAX_ENV_VALUE_LENGTH || e.value.includes("\0"));
-      if (bad) throw badInput(`env "${bad.name.slice(0, 64)}": names are letters, digits and _ (not starting with a digit); values at most ${MAX_ENV_VALUE_LENGTH} characters`);
-      if (new Set(env.map((e) => e.name)).size !== env.length) throw badInput("env names each variable once");
-    }
+    const given = input.env ?? [];
+    const env = checkEnv([...(source?.env ?? []).filter((e) => !given.some((g) => g.name === e.name)), ...given]);
     const inputUri = input.inputUri?.trim() || null;
     if (inputUri !== null && (inputUri.length > 2048 || !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(inputUri))) throw badInput("inputUri must be a URI such as https://... or s3://..., at most 2048 characters");
     const interval = input.checkpointIntervalSeconds ?? null;

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { badInput, notFound } from "./errors";
-import { JOB_KINDS, type JobKindValue } from "./job-kinds";
+import type { JobKindValue } from "./job-kinds";
+import { checkCommand, checkEnv, checkImage, checkKind } from "./workload";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { pageSize } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
@@ -29,7 +30,6 @@ export interface PublishSourceData {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toSource(r: any): SourceRecord {
@@ -55,15 +55,11 @@ export class SourceService {
   async publish(principal: Principal | undefined, input: PublishSourceData): Promise<SourceRecord> {
     const who = requirePrincipal(principal);
     if (!NAME.test(input.name)) throw badInput("name: 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit");
-    if (!(JOB_KINDS as readonly string[]).includes(input.kind)) throw badInput(`kind must be one of ${JOB_KINDS.join(", ")}`);
-    const image = input.image.trim();
-    if (!image || image.length > 512 || /\s/.test(image) || image.startsWith("-")) throw badInput("image must be a container image reference of at most 512 characters, without spaces");
-    const command = input.command && input.command.length > 0 ? [...input.command] : null;
-    if (command && (command.length > 64 || command.some((a) => a.length > 4096 || a.includes("\0")))) throw badInput("command takes at most 64 arguments of at most 4096 characters each");
-    const env = input.env && input.env.length > 0 ? input.env.map((e) => ({ name: e.name, value: e.value })) : null;
-    if (env && (env.length > 64 || env.some((e) => !ENV_NAME.test(e.name) || e.value.length > 4096) || new Set(env.map((e) => e.name)).size !== env.length)) {
-      throw badInput("env: at most 64 variables, each named once with letters, digits and _, values at most 4096 characters");
-    }
+    checkKind(input.kind);
+    const image = checkImage(input.image);
+    if (image === null) throw badInput("image is required: a container image reference");
+    const command = checkCommand(input.command);
+    const env = checkEnv(input.env);
     if (input.description && input.description.length > 2000) throw badInput("description may be at most 2000 characters");
     for (let attempt = 0; ; attempt++) {
       try {
