@@ -1,17 +1,8 @@
 import express, { type Router } from "express";
 import type { Logger } from "pino";
 import type { AssignmentService } from "../services/assignment.service";
-import { ServiceError, type ServiceErrorCode } from "../services/errors";
-
-const STATUS: Record<ServiceErrorCode, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  BAD_USER_INPUT: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  INSUFFICIENT_FUNDS: 402,
-  RATE_LIMITED: 429,
-};
+import { ServiceError } from "../services/errors";
+import { HTTP_STATUS } from "./error-status";
 
 /**
  * Checkpoint bytes, through signed URLs made by createCheckpointUpload (PUT) and resumeFrom (GET): the PUT counts
@@ -20,7 +11,7 @@ const STATUS: Record<ServiceErrorCode, number> = {
 export function checkpointRoutes(assignments: AssignmentService, maxBytes: number, logger: Logger): Router {
   const router = express.Router();
   const fail = (res: express.Response, err: unknown) => {
-    if (err instanceof ServiceError) return res.status(STATUS[err.code]).json({ error: { code: err.code, message: err.message } });
+    if (err instanceof ServiceError) return res.status(HTTP_STATUS[err.code]).json({ error: { code: err.code, message: err.message } });
     logger.error({ err }, "unexpected error in a checkpoint transfer");
     return res.status(500).json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error; it has been logged" } });
   };

@@ -4,17 +4,8 @@ import { MatchingError } from "../../matching";
 import { PricingError } from "../../pricing";
 import { rateLimit, type RateLimiterPort } from "../http/rate-limit";
 import type { Services } from "../services";
-import { ServiceError, type ServiceErrorCode } from "../services/errors";
-
-const STATUS: Record<ServiceErrorCode, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  BAD_USER_INPUT: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  INSUFFICIENT_FUNDS: 402,
-  RATE_LIMITED: 429,
-};
+import { ServiceError } from "../services/errors";
+import { HTTP_STATUS } from "../http/error-status";
 
 /**
  * The HTTPS relay (`/relay/v1`): jobs for clients without wallets, with API keys, an Idempotency-Key, USD prices
@@ -23,7 +14,7 @@ const STATUS: Record<ServiceErrorCode, number> = {
 export function relayRoutes(services: Services, bodyLimitBytes: number, logger: Logger, limiter?: RateLimiterPort): Router {
   const router = express.Router();
   const fail = (res: Response, err: unknown) => {
-    if (err instanceof ServiceError) return res.status(STATUS[err.code]).json({ error: { code: err.code, message: err.message } });
+    if (err instanceof ServiceError) return res.status(HTTP_STATUS[err.code]).json({ error: { code: err.code, message: err.message } });
     if (err instanceof PricingError || err instanceof MatchingError) return res.status(400).json({ error: { code: "BAD_USER_INPUT", message: err.message } });
     logger.error({ err }, "unexpected error in the relay");
     return res.status(500).json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error; it has been logged" } });
