@@ -1,4 +1,4 @@
-import { explainExclusions } from "./exclusions";
+import { explainExclusions, explainShortfall } from "./exclusions";
 import type { Candidate, Requirements } from "./types";
 import { ONE, candidate, requirements } from "./test-builders";
 
@@ -46,5 +46,15 @@ describe("explainExclusions", () => {
   it("orders equal counts by reason name and leaves eligible offers out", () => {
     expect(explainExclusions([offer("ok")], req)).toEqual([]);
     expect(explainExclusions([offer("x", { vramGb: 24 }), offer("y", { online: false })], req).map((e) => e.reason)).toEqual(["OFFLINE", "VRAM"]);
+  });
+});
+
+describe("explainShortfall", () => {
+  it("adds SAME_PROVIDER when the eligible offers come from fewer providers than the redundancy needs", () => {
+    const same = requirements({ redundancy: 2 });
+    const book = [candidate("a", { providerId: "p1" }), candidate("b", { providerId: "p1" }), candidate("c", { providerId: "p1", vramGb: 8 })];
+    const out = explainShortfall(book, { ...same, minVramGb: 40 });
+    expect(out).toEqual(expect.arrayContaining([expect.objectContaining({ reason: "VRAM", offers: 1 }), expect.objectContaining({ reason: "SAME_PROVIDER", offers: 1 })]));
+    expect(explainShortfall([candidate("a", { providerId: "p1" }), candidate("b", { providerId: "p2" })], same).map((e) => e.reason)).not.toContain("SAME_PROVIDER");
   });
 });

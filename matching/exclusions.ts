@@ -1,3 +1,4 @@
+import { rankCandidates } from "./select";
 import { exclusionOf } from "./filters";
 import type { Candidate, Exclusion, ExclusionReason, Requirements } from "./types";
 
@@ -63,4 +64,24 @@ export function explainExclusions(candidates: readonly Candidate[], req: Require
   return [...counts]
     .map(([reason, n]) => ({ reason, offers: n, message: messageOf(reason, n, req, maxExcessPercent) }))
     .sort((a, b) => b.offers - a.offers || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+}
+
+/**
+ * Why a job cannot be placed now: each offer under its first failing filter, and, when the offers that pass
+ * come from fewer providers than the job's redundancy needs, the repeats as SAME_PROVIDER.
+ */
+export function explainShortfall(open: readonly Candidate[], req: Requirements, busyProviders?: ReadonlySet<string>): Exclusion[] {
+  const excluded = explainExclusions(open, req, busyProviders);
+  const eligible = rankCandidates(open, req, busyProviders);
+  const providers = new Set(eligible.map((c) => c.providerId)).size;
+  if (eligible.length > 0 && providers < req.redundancy) {
+    const repeats = eligible.length - providers;
+    const offers = repeats === 1 ? "1 offer" : `${repeats} offers`;
+    excluded.push({
+      reason: "SAME_PROVIDER",
+      offers: repeats,
+      message: `${offers} from providers already chosen: redundancy ${req.redundancy} needs ${req.redundancy} distinct providers and ${providers} can serve it`,
+    });
+  }
+  return excluded;
 }

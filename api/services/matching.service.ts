@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { bidsServedBy, explainExclusions, rankCandidates, type Candidate, type Exclusion, type Requirements, type RestingBid } from "../../matching";
+import { bidsServedBy, explainShortfall, rankCandidates, type Candidate, type Exclusion, type RestingBid } from "../../matching";
 import { marketsForRequirements, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
 import { jobById, jobsByIds, toJobRecord, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
 import { assignmentsOfJobIds, JOB_PROGRESS_TOPIC, lastCheckpointSteps, recordEvents } from "../db/repositories/lifecycle.repository";
@@ -223,24 +223,4 @@ export class MatchingService {
 function byPriority(a: JobRecord, b: JobRecord): number {
   if (a.maxPriceWei !== b.maxPriceWei) return a.maxPriceWei > b.maxPriceWei ? -1 : 1;
   return a.ordinal < b.ordinal ? -1 : a.ordinal > b.ordinal ? 1 : 0;
-}
-
-/**
- * Why a job cannot be placed now: each offer under its first failing filter, and, when the offers that pass
- * come from fewer providers than the job's redundancy needs, the repeats as SAME_PROVIDER.
- */
-export function explainShortfall(open: readonly Candidate[], req: Requirements, busyProviders?: ReadonlySet<string>): Exclusion[] {
-  const excluded = explainExclusions(open, req, busyProviders);
-  const eligible = rankCandidates(open, req, busyProviders);
-  const providers = new Set(eligible.map((c) => c.providerId)).size;
-  if (eligible.length > 0 && providers < req.redundancy) {
-    const repeats = eligible.length - providers;
-    const offers = repeats === 1 ? "1 offer" : `${repeats} offers`;
-    excluded.push({
-      reason: "SAME_PROVIDER",
-      offers: repeats,
-      message: `${offers} from providers already chosen: redundancy ${req.redundancy} needs ${req.redundancy} distinct providers and ${providers} can serve it`,
-    });
-  }
-  return excluded;
 }

@@ -1,12 +1,12 @@
 import type { DataSource } from "typeorm";
-import { rankCandidates, selectOffers, type Exclusion } from "../../matching";
+import { explainShortfall, rankCandidates, selectOffers, type Exclusion } from "../../matching";
 import { quoteOf, type QuoteResult } from "../../pricing";
 import { marketsForRequirements } from "../db/repositories/book.repository";
 import { loadCandidates, loadOpenOffers } from "../db/repositories/match.repository";
 import { recentWaitSeconds } from "../db/repositories/trade.repository";
 import type { ModelCatalog } from "./model-catalog";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
-import { explainShortfall, type MatchingSettings } from "./matching.service";
+import type { MatchingSettings } from "./matching.service";
 
 export interface Quote extends QuoteResult {
   excluded: Exclusion[];

@@ -36,24 +36,22 @@ export async function recordEvents(tx: Db, topic: string, payloads: readonly obj
 /** An assignment as the lifecycle reads it (the whole row). */
 export type LiveAssignment = AssignmentRecord;
 
-const toLive = toAssignmentRecord;
-const ASSIGNMENT_COLUMNS = "*";
 
 /** One assignment, locked FOR UPDATE in the caller's transaction. */
 export async function lockAssignment(tx: Db, id: string): Promise<LiveAssignment | undefined> {
-  const [row] = await tx.query(`SELECT ${ASSIGNMENT_COLUMNS} FROM assignments WHERE id = $1 FOR UPDATE`, [id]);
-  return row ? toLive(row) : undefined;
+  const [row] = await tx.query(`SELECT * FROM assignments WHERE id = $1 FOR UPDATE`, [id]);
+  return row ? toAssignmentRecord(row) : undefined;
 }
 
 export async function assignmentsOfJob(tx: Db, jobId: string): Promise<LiveAssignment[]> {
-  const rows = await tx.query(`SELECT ${ASSIGNMENT_COLUMNS} FROM assignments WHERE job_id = $1 ORDER BY replica, attempt`, [jobId]);
-  return rows.map(toLive);
+  const rows = await tx.query(`SELECT * FROM assignments WHERE job_id = $1 ORDER BY replica, attempt`, [jobId]);
+  return rows.map(toAssignmentRecord);
 }
 
 /** Assignments of these jobs (for matching: live replicas, nodes that failed them). */
 export async function assignmentsOfJobIds(db: Db, jobIds: readonly string[]): Promise<LiveAssignment[]> {
-  const rows = await db.query(`SELECT ${ASSIGNMENT_COLUMNS} FROM assignments WHERE job_id = ANY($1::uuid[])`, [jobIds]);
-  return rows.map(toLive);
+  const rows = await db.query(`SELECT * FROM assignments WHERE job_id = ANY($1::uuid[])`, [jobIds]);
+  return rows.map(toAssignmentRecord);
 }
 
 /** The last whole checkpoint step of each (job, replica). */
