@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { assignmentsByIds, jobById, type AssignmentRecord, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
+import { assignmentsByIds, jobById, toAssignmentRecord, type AssignmentRecord, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
 import {
   ASSIGNMENT_OFFERED_TOPIC,
   assignmentsOfJob,
@@ -114,10 +114,10 @@ export class AssignmentService {
   async forNode(principal: Principal | undefined, nodeId: string, status: string | undefined): Promise<AssignmentRecord[]> {
     await this.ownNode(requirePrincipal(principal), nodeId);
     const rows = await this.db.query(
-      `SELECT id FROM assignments WHERE node_id = $1 AND ($2::varchar IS NULL OR status = $2) ORDER BY created_at, replica LIMIT 100`,
+      `SELECT * FROM assignments WHERE node_id = $1 AND ($2::varchar IS NULL OR status = $2) ORDER BY created_at, replica LIMIT 100`,
       [nodeId, status ?? null],
     );
-    return assignmentsByIds(this.db, rows.map((r: { id: string }) => r.id));
+    return rows.map(toAssignmentRecord);
   }
 
   async byIds(ids: readonly string[]): Promise<AssignmentRecord[]> {
