@@ -13,10 +13,11 @@ import { formatError } from "./graphql/errors";
 import { limitRules, type QueryLimits } from "./graphql/limits";
 import { bookResponseCache } from "./graphql/response-cache";
 import { attachWebSocket } from "./graphql/websocket";
+import { SHARED_FEEDS } from "./graphql/resolvers/market.resolver";
 import { adminRoutes } from "./http/admin";
 import { checkpointRoutes } from "./http/checkpoints";
 import { relayRoutes } from "./relay/relay.routes";
-import { usdCreditRoutes } from "./http/admin";
+import { usdAdminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
 import { rateLimit, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
@@ -41,6 +42,8 @@ export interface AppDeps {
 
 export interface App {
   server: Server;
+  /** Live WebSocket operations on this instance by root field (subscriptions: by feed). */
+  subscribers(): Record<string, number>;
   listen(port: number, host: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -53,7 +56,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const server = createServer(app);
   const rules = limitRules(deps.limits);
   const logError = (error: unknown) => logger.error({ err: error }, "unexpected error in a GraphQL operation");
-  const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: deps.bodyLimitBytes });
+  // no per-message compression: shared feeds write whole frames to the socket (graphql/feed-fanout.ts)
+  const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: deps.bodyLimitBytes, perMessageDeflate: false });
   const ws = attachWebSocket(wss, {
     schema: deps.schema,
     services,
@@ -63,6 +67,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     authenticate,
     maxPerConnection: deps.limits.wsMaxPerConnection,
     maxPerPrincipal: deps.limits.wsMaxPerPrincipal,
+    sharedFeeds: Object.fromEntries(Object.entries(SHARED_FEEDS).map(([field, joined]) => [field, joined && ((args: Record<string, unknown>) => joined(services, args))])),
+    maxBufferedBytes: deps.limits.wsMaxBufferedBytes,
   });
 
   const apollo = new ApolloServer<GraphQLContext>({
@@ -91,7 +97,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use(adminRoutes(deps.queues, deps.admin));
   app.use(checkpointRoutes(services.assignments, deps.checkpointMaxBytes, logger));
   app.use(relayRoutes(services, deps.bodyLimitBytes, logger, deps.rateLimiter));
-  app.use(usdCreditRoutes(services, deps.admin));
+  app.use(usdAdminRoutes(services.relay, deps.admin));
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -123,6 +129,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   return {
     server,
+    subscribers: () => ws.subscribers(),
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once("error", reject);

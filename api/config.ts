@@ -36,6 +36,7 @@ const schema = z
     CHAIN_PORT: intFrom(1, 65535, 8545),
     CHAIN_START_BLOCK: z.coerce.bigint().nonnegative().default(0n),
     CHAIN_CONFIRMATIONS: intFrom(0, 10_000, 2),
+    RELAY_TREASURY_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     TOKEN_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     ESCROW_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     STAKING_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
@@ -58,6 +59,7 @@ const schema = z
     RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000, 6000),
     WS_MAX_OPERATIONS_PER_CONNECTION: intFrom(1, 10_000, 50),
     WS_MAX_OPERATIONS_PER_PRINCIPAL: intFrom(1, 100_000, 200),
+    WS_MAX_BUFFERED_BYTES: intFrom(16 * 1024, 256 * 1024 * 1024, 1024 * 1024),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET) {

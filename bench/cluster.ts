@@ -18,7 +18,9 @@ export interface Proc {
 
 /** Spawns `node <script> ...args` from dist/, keeping its last 60 lines; `onLine` sees every line. */
 export function spawnNode(name: string, script: string, args: string[], env: Record<string, string | undefined>, onLine?: (line: string) => void): Proc {
-  const child = spawn(process.execPath, [path.join(ROOT, "dist", script), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the processes a bench starts
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist", script), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const tail: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n")) {
@@ -47,7 +49,12 @@ export function spawnNode(name: string, script: string, args: string[], env: Rec
 
 /** The whole marketplace in one process (`dist/api/bin/main.js`) on `port` and a database of its own. */
 export function startMarketplace(port: number, databaseUrl: string, env: Record<string, string> = {}, onLine?: (line: string) => void): Proc {
-  return spawnNode("marketplace", "api/bin/main.js", [], {
+  return spawnNode("marketplace", "api/bin/main.js", [], marketplaceEnv(port, databaseUrl, env), onLine);
+}
+
+/** The environment of a bench's marketplace processes: one port, one database, a fresh queue prefix and secret. */
+export function marketplaceEnv(port: number, databaseUrl: string, env: Record<string, string> = {}): Record<string, string | undefined> {
+  return {
     PATH: process.env.PATH,
     PORT: String(port),
     HOST: "127.0.0.1",
@@ -58,7 +65,7 @@ export function startMarketplace(port: number, databaseUrl: string, env: Record<
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: "warn",
     ...env,
-  }, onLine);
+  };
 }
 
 /** Waits for GET /readyz to answer 200. */

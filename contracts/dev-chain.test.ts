@@ -1,7 +1,7 @@
 import { JsonRpcProvider } from "ethers";
-import { DEV_FUNDING_WEI, deployDevContracts, startDevChain } from "./dev-chain";
+import { DEV_FUNDING_WEI, DEV_TREASURY_DEPOSIT_WEI, DEV_TREASURY_INDEX, deployDevContracts, depositDevTreasury, startDevChain } from "./dev-chain";
 import type { DevChain } from "./dev-chain";
-import { tokenAt } from "./index";
+import { escrowAt, tokenAt } from "./index";
 
 let chain: DevChain;
 
@@ -40,6 +40,14 @@ test("deployDevContracts deploys and funds the first 20 accounts", async () => {
   expect(await token.balanceOf(chain.accounts[19].address)).toBe(DEV_FUNDING_WEI);
   expect(await token.balanceOf(chain.accounts[20].address)).toBe(0n);
   for (const address of [d.token, d.escrow, d.staking]) expect(await chain.provider.getCode(address)).not.toBe("0x");
+});
+
+test("depositDevTreasury puts account #19's treasury in escrow", async () => {
+  const d = await deployDevContracts(chain);
+  expect(await depositDevTreasury(chain, d)).toBe(chain.accounts[DEV_TREASURY_INDEX].address);
+  const escrow = escrowAt(d.escrow, chain.provider);
+  expect(await escrow.balanceOf(chain.accounts[DEV_TREASURY_INDEX].address)).toBe(DEV_TREASURY_DEPOSIT_WEI);
+  expect(await tokenAt(d.token, chain.provider).balanceOf(chain.accounts[DEV_TREASURY_INDEX].address)).toBe(DEV_FUNDING_WEI - DEV_TREASURY_DEPOSIT_WEI);
 });
 
 test("snapshot, revert (consuming the snapshot), mine, increaseTime", async () => {

@@ -1,7 +1,7 @@
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, parseUnits, toQuantity } from "ethers";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { createHardhatNetworkProvider } from "hardhat/internal/hardhat-network/provider/provider";
-import { deployAll, fundAccounts, tokenAt } from "./index";
+import { deployAll, escrowAt, fundAccounts, tokenAt } from "./index";
 import type { Deployment } from "./index";
 
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -140,4 +140,17 @@ export async function deployDevContracts(chain: DevChain): Promise<Deployment> {
     DEV_FUNDING_WEI,
   );
   return deployment;
+}
+
+/** The dev account whose escrow funds relay jobs in OGPU (the relay's treasury), and what it deposits. */
+export const DEV_TREASURY_INDEX = 19;
+export const DEV_TREASURY_DEPOSIT_WEI = parseUnits("500000", 18);
+
+/** Account #19 approves and deposits DEV_TREASURY_DEPOSIT_WEI into the escrow: the relay's OGPU treasury in dev. */
+export async function depositDevTreasury(chain: DevChain, deployment: Deployment): Promise<string> {
+  const treasury = chain.signer(DEV_TREASURY_INDEX);
+  let nonce = await chain.provider.getTransactionCount(treasury.address, "latest");
+  await (await tokenAt(deployment.token, treasury).approve(deployment.escrow, DEV_TREASURY_DEPOSIT_WEI, { nonce: nonce++ })).wait();
+  await (await escrowAt(deployment.escrow, treasury).deposit(DEV_TREASURY_DEPOSIT_WEI, { nonce })).wait();
+  return treasury.address;
 }

@@ -3,20 +3,7 @@ import { estimateLatencyMs, regionById } from "./regions";
 import type { Candidate, Requirements } from "./types";
 import { candidate, requirements } from "./test-builders";
 
-const offer: Candidate = {
-  offerId: "o1",
-  ordinal: 1,
-  providerId: "p1",
-  nodeId: "n1",
-  gpuModel: "H100",
-  vramGb: 80,
-  priceWei: 2n * 10n ** 18n,
-  availableGpus: 4,
-  region: "eu-central",
-  measuredLatencyMs: null,
-  reputation: 0.9,
-  online: true,
-};
+const offer: Candidate = candidate("o1", { ordinal: 1, providerId: "p1", nodeId: "n1", availableGpus: 4, region: "eu-central" });
 const req: Requirements = requirements({ gpuCount: 2, minVramGb: 40, gpuModels: ["H100", "A100"], region: "eu-west", maxLatencyMs: 50, minReputation: 0.8, maxPriceWei: 3n * 10n ** 18n });
 
 describe("latencyMsOf", () => {

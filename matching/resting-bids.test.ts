@@ -2,23 +2,9 @@ import fc from "fast-check";
 import { exclusionOf } from "./filters";
 import { bidsServedBy, rankRestingBids, type RestingBid } from "./resting-bids";
 import type { Candidate, Requirements } from "./types";
-import { requirements } from "./test-builders";
+import { candidate, ONE, requirements } from "./test-builders";
 
-const ONE = 10n ** 18n;
-const offer: Candidate = {
-  offerId: "o",
-  ordinal: 0,
-  providerId: "p",
-  nodeId: "n",
-  gpuModel: "H100",
-  vramGb: 80,
-  priceWei: 2n * ONE,
-  availableGpus: 8,
-  region: "eu-west",
-  measuredLatencyMs: null,
-  reputation: 0.9,
-  online: true,
-};
+const offer: Candidate = candidate("o", { providerId: "p", nodeId: "n" });
 const req: Requirements = requirements();
 const bid = (jobId: string, ordinal: number, change: Partial<Requirements> = {}): RestingBid => ({ jobId, ordinal, requirements: { ...req, ...change } });
 

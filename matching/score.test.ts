@@ -1,23 +1,9 @@
 import fc from "fast-check";
 import { latencyComponent, priceComponent, PRICE_REF_WEI, reputationComponent, scoreOf, vramComponent } from "./score";
 import type { Candidate, MatchWeights, Requirements } from "./types";
-import { requirements } from "./test-builders";
+import { candidate, ONE, requirements } from "./test-builders";
 
-const ONE = 10n ** 18n;
-const offer: Candidate = {
-  offerId: "o1",
-  ordinal: 1,
-  providerId: "p1",
-  nodeId: "n1",
-  gpuModel: "H100",
-  vramGb: 80,
-  priceWei: 2n * ONE,
-  availableGpus: 4,
-  region: "eu-west",
-  measuredLatencyMs: 30,
-  reputation: 0.75,
-  online: true,
-};
+const offer: Candidate = candidate("o1", { ordinal: 1, providerId: "p1", nodeId: "n1", availableGpus: 4, measuredLatencyMs: 30, reputation: 0.75 });
 const req: Requirements = requirements({ minVramGb: 60, region: "eu-west", maxPriceWei: 4n * ONE });
 const only = (k: keyof MatchWeights): MatchWeights => ({ price: 0, latency: 0, vram: 0, reputation: 0, [k]: 1 });
 

@@ -22,7 +22,7 @@ import { createServices, type Services } from "../services";
 import { getAddress, JsonRpcProvider } from "ethers";
 import { abiOf } from "../../contracts";
 import { parseDecimal } from "../../pricing";
-import { DEV_MNEMONIC, deployDevContracts, startDevChain, type DevChain } from "../../contracts/dev-chain";
+import { DEV_MNEMONIC, DEV_TREASURY_INDEX, deployDevContracts, depositDevTreasury, startDevChain, type DevChain } from "../../contracts/dev-chain";
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { PgChainStore } from "../db/repositories/chain-store";
 import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
@@ -69,6 +69,8 @@ export async function prepareDatabase(config: Config, logger: Logger): Promise<D
 
 interface ChainSide {
   dev?: DevChain;
+  /** The dev chain's relay treasury (account #19, with escrow deposited). */
+  devTreasury?: string;
   chainId: bigint;
   provider: JsonRpcProvider;
   escrow: string;
@@ -102,6 +104,7 @@ async function connectChain(config: Config, logger: Logger): Promise<ChainSide> 
   }
   const dev = await startDevChain({ port: config.CHAIN_PORT, chainId: Number(config.CHAIN_ID) });
   const deployment = await deployDevContracts(dev);
+  const devTreasury = await depositDevTreasury(dev, deployment);
   const contracts = [
     { name: "token", address: deployment.token },
     { name: "escrow", address: deployment.escrow },
@@ -111,6 +114,7 @@ async function connectChain(config: Config, logger: Logger): Promise<ChainSide> 
   printDevAccounts(dev, contracts);
   return {
     dev,
+    devTreasury,
     chainId: BigInt(dev.chainId),
     provider: dev.provider,
     escrow: deployment.escrow,
@@ -127,6 +131,7 @@ function printDevAccounts(dev: DevChain, contracts: { name: string; address: str
     `Dev chain: JSON-RPC ${dev.url}, chain id ${dev.chainId}. ${contracts.map((c) => `${c.name} ${c.address}`).join(", ")}`,
     `Accounts of the test mnemonic "${DEV_MNEMONIC}" (10,000 ETH and 1,000,000 OGPU each; public keys, never use them elsewhere):`,
     ...dev.accounts.slice(0, 20).map((a, i) => `  #${i} ${a.address} ${a.privateKey}`),
+    `#${DEV_TREASURY_INDEX} is the relay's OGPU treasury (500,000 OGPU in escrow; set RELAY_TREASURY_ADDRESS to use another).`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }
@@ -144,7 +149,10 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   const db = await prepareDatabase(config, logger);
   const redisOptions = { maxRetriesPerRequest: null, lazyConnect: false };
   const redis = new Redis(config.REDIS_URL, redisOptions);
-  const subscriber = new Redis(config.REDIS_URL, redisOptions);
+  // the pub/sub connection skips the INFO ready check and CLIENT SETINFO: in ioredis 5 they can race a SUBSCRIBE
+  // sent while connecting or re-subscribing after a reconnect, and Redis refuses them in subscriber mode
+  // (ioredis#2037, fixed in 6, which BullMQ does not take yet)
+  const subscriber = new Redis(config.REDIS_URL, { ...redisOptions, enableReadyCheck: false, disableClientInfo: true });
   const matchQueue = new MatchQueue(redis, config.QUEUE_PREFIX, config.MATCH_BATCH_SIZE);
   const events = new EventHub(
     subscriber,
@@ -168,6 +176,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     bookCacheMaxAgeMs: 5000,
     matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
     usdPerOgpuMicros: parseDecimal(config.OGPU_USD_RATE) / 10n ** 12n,
+    relayTreasuryAddress: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     lifecycle: {
       leaseMs: config.LEASE_SECONDS * 1000,
@@ -289,7 +298,8 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
           }
           return out;
         },
-        subscribers: () => events.counts(),
+        // by root field, counted where they are served (a shared feed's subscribers share one hub listener)
+        subscribers: () => system.app?.subscribers() ?? {},
         indexerLagBlocks: async () => {
           const status = await services.chain.status();
           return status.lagBlocks === null ? undefined : Number(status.lagBlocks);
@@ -311,6 +321,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
           maxTokens: config.GRAPHQL_MAX_TOKENS,
           wsMaxPerConnection: config.WS_MAX_OPERATIONS_PER_CONNECTION,
           wsMaxPerPrincipal: config.WS_MAX_OPERATIONS_PER_PRINCIPAL,
+          wsMaxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
         },
         queues,
         admin: config.ADMIN_USER && config.ADMIN_PASSWORD ? { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD } : undefined,

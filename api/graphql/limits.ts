@@ -14,6 +14,8 @@ export interface QueryLimits {
   /** WebSocket: operations at once per connection, and per principal over its connections (this instance). */
   wsMaxPerConnection: number;
   wsMaxPerPrincipal: number;
+  /** WebSocket: bytes a connection may have waiting before a shared feed closes it as a slow consumer. */
+  wsMaxBufferedBytes: number;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin, GraphQLResponse } from "@apollo/server";
 import { Kind, type OperationDefinitionNode } from "graphql";
 import type { BookRead, GraphQLContext } from "./context";
+import { BoundedMap } from "./bounded-map";
 
 type SingleResult = Extract<GraphQLResponse["body"], { kind: "single" }>["singleResult"];
 
@@ -21,7 +22,7 @@ function cacheable(operation: OperationDefinitionNode): boolean {
  * all callers. Responses with errors are never stored. At most `maxEntries` (oldest dropped first).
  */
 export function bookResponseCache(current: (market: string, depth: number | null) => object | undefined, maxEntries = 1000): ApolloServerPlugin<GraphQLContext> {
-  const entries = new Map<string, { reads: BookRead[]; result: SingleResult }>();
+  const entries = new BoundedMap<string, { reads: BookRead[]; result: SingleResult }>(maxEntries);
   return {
     async requestDidStart() {
       let key: string | undefined;
@@ -38,7 +39,6 @@ export function bookResponseCache(current: (market: string, depth: number | null
           if (key === undefined || reads.length === 0 || rc.response.body.kind !== "single") return;
           const result = rc.response.body.singleResult;
           if (result.errors?.length || entries.get(key)?.result === result) return;
-          if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
           entries.set(key, { reads: [...reads], result });
         },
       };

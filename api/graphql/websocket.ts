@@ -1,9 +1,11 @@
-import { execute, getOperationAST, GraphQLError, parse, specifiedRules, subscribe, validate, type ExecutionResult, type GraphQLSchema, type ValidationRule } from "graphql";
+import { execute, getArgumentValues, getOperationAST, getVariableValues, GraphQLError, Kind, parse, specifiedRules, subscribe, validate, type DocumentNode, type ExecutionArgs, type FieldNode, type OperationDefinitionNode, type ExecutionResult, type GraphQLSchema, type ValidationRule } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Principal, Services } from "../services";
 import { createContext } from "./context";
+import { BoundedMap } from "./bounded-map";
 import { formatError } from "./errors";
+import { FeedFanout, type FeedSocket } from "./feed-fanout";
 
 export interface WebSocketDeps {
   schema: GraphQLSchema;
@@ -15,15 +17,45 @@ export interface WebSocketDeps {
   /** Operations (subscriptions included) one connection, and one principal (or anonymous address) over all its connections, may run at once. */
   maxPerConnection: number;
   maxPerPrincipal: number;
+  /**
+   * Subscription fields served by one execution per distinct operation (FeedFanout): their events must not depend on
+   * the caller. The value is called, with the field's arguments, when a subscriber joins a running one (a state
+   * feed's way to give it a fresh state); null for event feeds.
+   */
+  sharedFeeds: Record<string, ((args: Record<string, unknown>) => void) | null>;
+  /** Bytes a socket may have waiting before a shared feed closes it as a slow consumer. */
+  maxBufferedBytes: number;
+}
+
+export interface WebSocketHandle {
+  dispose(): Promise<void>;
+  /** Live operations on this instance by root field (subscriptions: by feed). */
+  subscribers(): Record<string, number>;
 }
 
 type ConnectionExtra = Record<string, unknown> & {
   principal?: Principal;
-  socket?: { close(code: number, reason: string): void };
+  socket?: FeedSocket;
   request?: { socket?: { remoteAddress?: string } };
-  active?: Set<string>;
+  /** Live operation ids on this connection, with their root field. */
+  active?: Map<string, string>;
   expiry?: NodeJS.Timeout;
 };
+
+const DOCUMENT_CACHE_SIZE = 1000;
+
+/** A subscription root field's argument values, or undefined when the variables do not fit (the normal path reports it). */
+function argumentsOf(schema: GraphQLSchema, operation: OperationDefinitionNode, node: FieldNode, variables: Record<string, unknown> | null | undefined): Record<string, unknown> | undefined {
+  const def = schema.getSubscriptionType()?.getFields()[node.name.value];
+  if (!def) return undefined;
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+  if (coerced.errors) return undefined;
+  try {
+    return getArgumentValues(def, node, coerced.coerced);
+  } catch {
+    return undefined;
+  }
+}
 
 const principalKey = (extra: ConnectionExtra) => extra.principal?.accountId ?? `anonymous:${extra.request?.socket?.remoteAddress ?? "?"}`;
 
@@ -32,8 +64,34 @@ const principalKey = (extra: ConnectionExtra) => extra.principal?.accountId ?? `
  * HTTP (a bad one closes with 4403), and every operation passes the same parser token limit and
  * validation rules (depth, cost, aliases, directives) as HTTP.
  */
-export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): { dispose(): Promise<void> } {
+export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebSocketHandle {
   const perPrincipal = new Map<string, number>();
+  const byField = new Map<string, number>();
+  const shareable = new Map(Object.entries(deps.sharedFeeds));
+  /** Valid documents by query text, parsed and validated once: many subscribers send the same few operations. */
+  const documents = new BoundedMap<string, DocumentNode>(DOCUMENT_CACHE_SIZE);
+  type Share = { key: string; id: string; socket: FeedSocket; joined?: () => void };
+  /** Operations that join a shared feed, by the context object onSubscribe made for them. */
+  const sharing = new WeakMap<object, Share>();
+  /**
+   * How a subscription joins a shared feed: one root field that is one, on a WebSocket; undefined to run it alone
+   * (also when a state feed's variables do not fit: the normal path reports them).
+   */
+  const shareOf = (operation: OperationDefinitionNode, id: string, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }, socket: FeedSocket | undefined): Share | undefined => {
+    const [root, ...more] = operation.selectionSet.selections;
+    if (operation.operation !== "subscription" || !socket || more.length > 0 || root?.kind !== Kind.FIELD) return undefined;
+    const onJoin = shareable.get(root.name.value);
+    if (onJoin === undefined) return undefined;
+    const key = `${payload.operationName ?? ""}\u0000${JSON.stringify(payload.variables ?? {})}\u0000${payload.query}`;
+    if (onJoin === null) return { key, id, socket };
+    const fieldArgs = argumentsOf(deps.schema, operation, root, payload.variables);
+    return fieldArgs ? { key, id, socket, joined: () => onJoin(fieldArgs) } : undefined;
+  };
+  const count = (map: Map<string, number>, key: string, by: number) => {
+    const n = (map.get(key) ?? 0) + by;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
+  };
   const limited = (message: string) => [new GraphQLError(message, { extensions: { code: "RATE_LIMITED" } })];
   const format = formatError(deps.logError);
   const formatOne = (e: GraphQLError): GraphQLError => {
@@ -44,11 +102,17 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): { di
     return new GraphQLError(formatted.message, { path: e.path, extensions: formatted.extensions });
   };
   const formatResult = (result: ExecutionResult): ExecutionResult => (result.errors ? { ...result, errors: result.errors.map(formatOne) } : result);
-  return useServer<Record<string, unknown>, ConnectionExtra>(
+  const fanout = new FeedFanout(deps.maxBufferedBytes, formatResult, deps.logError);
+  const server = useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema: deps.schema,
       execute,
-      subscribe,
+      subscribe: (args: ExecutionArgs) => {
+        const share = sharing.get(args.contextValue as object);
+        if (!share) return subscribe(args);
+        // the group runs as nobody: shared feeds do not depend on the caller
+        return fanout.join(share.key, async () => subscribe({ ...args, contextValue: createContext(deps.services, undefined) }), share.id, share.socket, share.joined);
+      },
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
         if (authorization !== undefined && typeof authorization !== "string") return false;
@@ -57,7 +121,7 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): { di
         } catch {
           return false;
         }
-        ctx.extra.active = new Set();
+        ctx.extra.active = new Map();
         const expiresAt = ctx.extra.principal?.expiresAt;
         if (expiresAt) {
           // a session ends with its token: the connection closes as a bad credential would
@@ -70,39 +134,48 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): { di
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
       },
       onComplete: (ctx, id) => {
-        if (ctx.extra.active?.delete(id)) {
-          const key = principalKey(ctx.extra);
-          const n = (perPrincipal.get(key) ?? 1) - 1;
-          if (n <= 0) perPrincipal.delete(key);
-          else perPrincipal.set(key, n);
+        const field = ctx.extra.active?.get(id);
+        if (field !== undefined) {
+          ctx.extra.active!.delete(id);
+          count(perPrincipal, principalKey(ctx.extra), -1);
+          count(byField, field, -1);
         }
       },
       onSubscribe: (ctx, id, payload) => {
-        const active = (ctx.extra.active ??= new Set());
+        const active = (ctx.extra.active ??= new Map());
         const key = principalKey(ctx.extra);
         if (active.size >= deps.maxPerConnection) return limited(`at most ${deps.maxPerConnection} operations at once on one connection; complete some first`);
         if ((perPrincipal.get(key) ?? 0) >= deps.maxPerPrincipal) return limited(`at most ${deps.maxPerPrincipal} operations at once per account over all connections`);
-        let document;
-        try {
-          document = parse(payload.query, { maxTokens: deps.maxTokens });
-        } catch (e) {
-          return [e instanceof GraphQLError ? new GraphQLError(e.message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } }) : new GraphQLError("Syntax Error", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+        let document = documents.get(payload.query);
+        if (!document) {
+          try {
+            document = parse(payload.query, { maxTokens: deps.maxTokens });
+          } catch (e) {
+            return [e instanceof GraphQLError ? new GraphQLError(e.message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } }) : new GraphQLError("Syntax Error", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+          }
+          const errors = validate(deps.schema, document, [...specifiedRules, ...deps.rules]);
+          if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { extensions: { code: e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED" } }));
+          documents.set(payload.query, document);
         }
-        const errors = validate(deps.schema, document, [...specifiedRules, ...deps.rules]);
-        if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { extensions: { code: e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED" } }));
-        if (!getOperationAST(document, payload.operationName)) return [new GraphQLError("name the operation to run", { extensions: { code: "BAD_REQUEST" } })];
-        active.add(id);
-        perPrincipal.set(key, (perPrincipal.get(key) ?? 0) + 1);
-        return {
-          schema: deps.schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: createContext(deps.services, ctx.extra.principal),
-        };
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError("name the operation to run", { extensions: { code: "BAD_REQUEST" } })];
+        const [root] = operation.selectionSet.selections;
+        const field = root?.kind === Kind.FIELD ? root.name.value : operation.operation;
+        active.set(id, field);
+        count(perPrincipal, key, 1);
+        count(byField, field, 1);
+        const args = { schema: deps.schema, document, operationName: payload.operationName, variableValues: payload.variables };
+        const share = shareOf(operation, id, payload, ctx.extra.socket);
+        if (share) {
+          const contextValue = {};
+          sharing.set(contextValue, share);
+          return { ...args, contextValue };
+        }
+        return { ...args, contextValue: createContext(deps.services, ctx.extra.principal) };
       },
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result as ExecutionResult),
     },
     wss,
   ) as unknown as { dispose(): Promise<void> };
+  return { dispose: () => server.dispose(), subscribers: () => Object.fromEntries(byField) };
 }

@@ -3,7 +3,9 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
-import express, { type Router } from "express";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { PricingError } from "../../pricing";
+import { ServiceError } from "../services/errors";
 
 export const ADMIN_QUEUES_PATH = "/admin/queues";
 
@@ -43,28 +45,57 @@ export function adminRoutes(queues: Queue[], credentials: { user: string; passwo
   return router;
 }
 
+interface UsdAdmin {
+  credit(address: string, usd: unknown, note?: string): Promise<string>;
+  rate(): Promise<{ usdPerOgpu: string; source: string; at: Date | null }>;
+  feedRate(usdPerOgpu: unknown, source: unknown): Promise<string>;
+}
+
 /**
- * POST /admin/usd-credits { address, usd, note? } behind the admin credentials: credits a relay account's prepaid
- * USD balance. 404 when no admin credentials are configured.
+ * The relay's USD side behind the admin credentials (404 when none are configured):
+ * - POST /admin/usd-credits { address, usd, note? }: credits an account's prepaid USD balance;
+ * - GET /admin/usd-rate: the OGPU/USD rate new relay jobs are quoted at, and where it comes from;
+ * - POST /admin/usd-rate { usdPerOgpu, source? }: feeds a rate (an operator, or a price feed's poller).
+ * Bad input is 400 BAD_USER_INPUT and changes nothing.
  */
-export function usdCreditRoutes(services: { relay: { credit(address: string, usd: unknown, note?: string): Promise<string> } }, admin: { user: string; password: string } | undefined): Router {
+export function usdAdminRoutes(relay: UsdAdmin, admin: { user: string; password: string } | undefined): Router {
   const router = express.Router();
-  router.post("/admin/usd-credits", express.json({ limit: 10_000 }), async (req, res) => {
-    if (!admin) return res.status(404).end();
-    if (!isAdmin(req.headers.authorization, admin.user, admin.password)) {
-      res.setHeader("WWW-Authenticate", 'Basic realm="gpu-exchange admin"');
-      return res.status(401).json({ error: { code: "UNAUTHENTICATED", message: "admin credentials required" } });
-    }
-    try {
-      const balance = await services.relay.credit(String(req.body?.address ?? ""), req.body?.usd, typeof req.body?.note === "string" ? req.body.note : undefined);
-      return res.status(201).json({ address: req.body.address, balanceUsd: balance });
-    } catch (err) {
-      const e = err as { code?: string; message?: string };
-      if (e.code === "BAD_USER_INPUT" || e.code === "INVALID_AMOUNT" || e.code === "NEGATIVE_AMOUNT" || e.code === "TOO_MANY_DECIMALS") {
-        return res.status(400).json({ error: { code: "BAD_USER_INPUT", message: e.message } });
+  const guarded =
+    (handle: (req: Request, res: Response) => Promise<unknown>) =>
+    async (req: Request, res: Response, next: NextFunction): Promise<unknown> => {
+      if (!admin) return res.status(404).end();
+      if (!isAdmin(req.headers.authorization, admin.user, admin.password)) {
+        res.setHeader("WWW-Authenticate", 'Basic realm="gpu-exchange admin"');
+        return res.status(401).json({ error: { code: "UNAUTHENTICATED", message: "admin credentials required" } });
       }
-      throw err;
-    }
-  });
+      try {
+        return await handle(req, res);
+      } catch (err) {
+        if (err instanceof ServiceError && err.code === "BAD_USER_INPUT") return res.status(400).json({ error: { code: err.code, message: err.message } });
+        if (err instanceof PricingError) return res.status(400).json({ error: { code: "BAD_USER_INPUT", message: err.message } });
+        return next(err);
+      }
+    };
+  const json = express.json({ limit: 10_000 });
+  router.post(
+    "/admin/usd-credits",
+    json,
+    guarded(async (req, res) => {
+      const balance = await relay.credit(String(req.body?.address ?? ""), req.body?.usd, typeof req.body?.note === "string" ? req.body.note : undefined);
+      return res.status(201).json({ address: req.body.address, balanceUsd: balance });
+    }),
+  );
+  router.get(
+    "/admin/usd-rate",
+    guarded(async (_req, res) => {
+      const { usdPerOgpu, source, at } = await relay.rate();
+      return res.json({ usdPerOgpu, source, at });
+    }),
+  );
+  router.post(
+    "/admin/usd-rate",
+    json,
+    guarded(async (req, res) => res.status(201).json({ usdPerOgpu: await relay.feedRate(req.body?.usdPerOgpu, req.body?.source) })),
+  );
   return router;
 }

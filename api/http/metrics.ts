@@ -98,12 +98,12 @@ export function registerSystemGauges(metrics: Metrics, g: SystemGauges): void {
   });
   new Gauge({
     name: "gx_feed_subscribers",
-    help: "Live subscribers on this instance by feed",
-    labelNames: ["topic"],
+    help: "Live WebSocket subscriptions (and other operations) on this instance by root field",
+    labelNames: ["feed"],
     registers,
     collect() {
       this.reset();
-      for (const [topic, n] of Object.entries(g.subscribers())) this.set({ topic }, n);
+      for (const [feed, n] of Object.entries(g.subscribers())) this.set({ feed }, n);
     },
   });
   new Gauge({

@@ -51,16 +51,6 @@ export class EventHub implements EventStreams {
     };
   }
 
-  /** Live listeners per topic on this instance. */
-  counts(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [slot, set] of this.listeners) {
-      const topic = slot.split("\u0000")[0];
-      out[topic] = (out[topic] ?? 0) + set.size;
-    }
-    return out;
-  }
-
   listen<T>(topic: string, key: string): AsyncIterableIterator<T> {
     const slot = `${topic}\u0000${key}`;
     const queue: T[] = [];

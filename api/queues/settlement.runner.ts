@@ -84,20 +84,32 @@ export async function sendSlashes(db: DataSource, provider: JsonRpcProvider, sta
 }
 
 /**
+ * What each account's escrow must keep on chain, for the accounts where it differs from the figure last sent: its
+ * holds plus its charges not yet settled on chain (unbatched, or in a batch not confirmed). The charges are reached
+ * through the unsettled index and the open batches, not by scanning every charge ever made.
+ */
+export async function holdsToSync(db: Pick<DataSource, "query">): Promise<{ account_id: string; address: string; desired: string }[]> {
+  return db.query(
+    `WITH unsettled AS (
+       SELECT client_id, sum(amount_wei) AS wei FROM (
+         SELECT c.client_id, c.amount_wei FROM charges c WHERE c.settlement_batch IS NULL
+         UNION ALL
+         SELECT c.client_id, c.amount_wei FROM settlements s JOIN charges c ON c.settlement_batch = s.batch_id
+          WHERE s.status IN ('PENDING', 'SUBMITTED', 'FAILED')
+       ) u GROUP BY client_id)
+     SELECT b.account_id, a.address, (b.held_wei + coalesce(u.wei, 0))::text AS desired
+       FROM escrow_balances b JOIN accounts a ON a.id = b.account_id LEFT JOIN unsettled u ON u.client_id = b.account_id
+      WHERE b.chain_held_wei <> b.held_wei + coalesce(u.wei, 0)`,
+  );
+}
+
+/**
  * Mirrors the marketplace's holds on chain (Escrow.setHolds, in batches of 200), so a client cannot withdraw what
  * running or unsettled work may still be charged: on chain, held = held for jobs + charges not yet settled. Only
  * accounts whose figure changed since the last send are sent.
  */
 export async function syncHolds(db: DataSource, provider: JsonRpcProvider, escrow: string, privateKey: string): Promise<number> {
-  const rows: { account_id: string; address: string; desired: string }[] = await db.query(
-    `SELECT b.account_id, a.address,
-            b.held_wei + coalesce((SELECT sum(c.amount_wei) FROM charges c LEFT JOIN settlements s ON s.batch_id = c.settlement_batch
-                                     WHERE c.client_id = b.account_id AND (s.status IS NULL OR s.status NOT IN ('CONFIRMED', 'FINALIZED'))), 0) AS desired
-       FROM escrow_balances b JOIN accounts a ON a.id = b.account_id`,
-  );
-  const current: { account_id: string; chain_held_wei: string }[] = await db.query(`SELECT account_id, chain_held_wei FROM escrow_balances`);
-  const sent = new Map(current.map((r) => [r.account_id, r.chain_held_wei]));
-  const changed = rows.filter((r) => sent.get(r.account_id) !== r.desired);
+  const changed = await holdsToSync(db);
   if (changed.length === 0) return 0;
   const wallet = new Wallet(privateKey, provider);
   const contract = escrowAt(escrow, wallet);

@@ -13,6 +13,8 @@ export class ApiKeyService {
 
   async create(principal: Principal | undefined, rawName: string): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
     const who = requirePrincipal(principal);
+    // a key that leaked (an agent's machine) must not mint keys that outlive its revocation: keys come from sessions
+    if (who.via === "apiKey") throw forbidden("API keys are created with a wallet session (signIn), not with an API key");
     const name = rawName.trim();
     if (name.length < 1 || name.length > 100) throw badInput("an API key's name must be 1 to 100 characters");
     return this.db.transaction(async (tx) => {
@@ -35,6 +37,7 @@ export class ApiKeyService {
     const key = await repo.findOneBy({ id });
     if (!key) throw notFound("API key", id);
     if (key.accountId !== who.accountId) throw forbidden("this API key belongs to another account");
+    if (who.via === "apiKey" && who.apiKeyId !== id) throw forbidden("an API key may revoke only itself; revoke other keys with a wallet session");
     if (key.revokedAt) return key;
     await this.db.query(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1`, [id]);
     return repo.findOneByOrFail({ id });

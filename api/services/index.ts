@@ -24,6 +24,8 @@ export interface ServiceSettings extends AuthSettings {
   matchCandidateLimit: number;
   /** The relay's OGPU price in US micro-dollars (fixed on each relay job when it is submitted). */
   usdPerOgpuMicros: bigint;
+  /** The account whose escrow funds relay jobs in OGPU; unset: the relay takes no jobs. */
+  relayTreasuryAddress?: string;
   /** The marketplace's minimum provider stake in wei; null for none. */
   minProviderStakeWei: bigint | null;
   lifecycle: Omit<LifecycleSettings, "publicUrl" | "secret">;
@@ -78,11 +80,11 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     accounts: new AccountService(db),
     nodes: new NodeService(db, settings.heartbeatWindowSeconds, settings.lifecycle.leaseMs),
     offers: new OfferService(db, announce, (offerId) => deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
-    markets: new MarketService(db, books, deps.events),
+    markets: new MarketService(db, books, deps.events, (err) => deps.onError(err, "compute a market ticker")),
     books,
     jobs,
     sources,
-    relay: new RelayService(db, jobs, settings.usdPerOgpuMicros),
+    relay: new RelayService(db, jobs, settings.usdPerOgpuMicros, settings.relayTreasuryAddress),
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
     chain: new ChainService(db, deps.chain),

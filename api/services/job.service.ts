@@ -204,13 +204,19 @@ export class JobService {
     return job;
   }
 
-  /** A job of the caller's (FORBIDDEN for other accounts). */
+  /**
+   * A job of the caller's (FORBIDDEN for other accounts): one it submitted, or one it ordered through the relay (whose
+   * client on the book is the relay's treasury), to read and follow; acting on a relay job goes through the relay.
+   */
   async get(principal: Principal | undefined, id: string): Promise<JobRecord> {
     const who = requirePrincipal(principal);
     assertId("job", id);
     const job = await jobById(this.db, id);
     if (!job) throw notFound("job", id);
-    if (job.clientId !== who.accountId) throw forbidden("this job belongs to another account");
+    if (job.clientId !== who.accountId) {
+      const [relayed] = await this.db.query(`SELECT 1 FROM relay_jobs WHERE job_id = $1 AND account_id = $2`, [id, who.accountId]);
+      if (!relayed) throw forbidden("this job belongs to another account");
+    }
     return job;
   }
 

@@ -4,7 +4,7 @@ import type { DataSource } from "typeorm";
 import { BOOK_DELTA_TOPIC, type BookDelta, type BookSnapshot } from "../db/repositories/book.repository";
 import { TRADE_TOPIC, type TradeEvent } from "../db/repositories/match.repository";
 import { NO_EVENTS, type EventStreams } from "./events";
-import { ticks } from "./ticks";
+import { StateHub } from "./state-hub";
 import { marketTradeStats, tradePoints, tradesOfMarket, type TradeRecord } from "../db/repositories/trade.repository";
 import { badInput } from "./errors";
 import type { BookCache } from "./book-cache";
@@ -53,6 +53,10 @@ const REFERENCE_HALF_LIFE_MS = 3_600_000;
 export const MAX_CANDLES = 1000;
 
 export const MAX_BOOK_DEPTH = 500;
+/** How long a market's reference price is reused while its last price and 24 h volume do not change. */
+const REFERENCE_MAX_AGE_MS = 5_000;
+/** The shortest gap between two ticks of a market's ticker. */
+export const TICKER_MIN_GAP_MS = 250;
 export const DEFAULT_BOOK_DEPTH = 20;
 
 /** Markets and their books (read side). */
@@ -60,11 +64,19 @@ export class MarketService {
   /** Truncations of cached snapshots by depth, so hot reads return the same (immutable) object. */
   private readonly truncated = new WeakMap<BookSnapshot, Map<number, BookSnapshot>>();
 
+  /** Reference prices by market, with what they were computed from (see `reference`). */
+  private readonly references = new Map<string, { key: string; at: number; value: bigint | null }>();
+  /** Tickers computed once per market per change window, whatever the number of subscribers. */
+  private readonly tickers: StateHub<MarketTicker>;
+
   constructor(
     private readonly db: DataSource,
     private readonly books: BookCache,
     private readonly events: EventStreams = NO_EVENTS,
-  ) {}
+    onError: (err: unknown) => void = () => undefined,
+  ) {
+    this.tickers = new StateHub((market) => [this.events.listen(BOOK_DELTA_TOPIC, market), this.events.listen(TRADE_TOPIC, market)], (market) => this.ticker(market), TICKER_MIN_GAP_MS, onError);
+  }
 
   /** Book deltas of a market from now on, in sequence order (apply those above an orderBook snapshot's sequence). */
   bookStream(marketText: string): AsyncIterableIterator<BookDelta> {
@@ -72,18 +84,24 @@ export class MarketService {
   }
 
   /**
-   * A market's ticker now and after every change of its book or trades, at most every `minGapMs` (changes in a
-   * gap fold into one tick).
+   * A market's ticker now and after every change of its book or trades, at most every TICKER_MIN_GAP_MS (changes in
+   * a gap fold into one tick). The ticks after the first are computed once for all of the market's subscribers.
    */
-  async *tickerStream(marketText: string, minGapMs = 250): AsyncGenerator<MarketTicker> {
-    const market = parseMarketId(marketText).id;
-    const changes = [this.events.listen(BOOK_DELTA_TOPIC, market), this.events.listen(TRADE_TOPIC, market)];
-    yield await this.ticker(market);
-    for await (const _ of ticks(changes, minGapMs)) yield await this.ticker(market);
+  tickerStream(marketText: string): AsyncIterableIterator<MarketTicker> {
+    return this.tickers.stream(parseMarketId(marketText).id);
+  }
+
+  /** Ticks the market's ticker for all its subscribers on this instance (within the usual gap); a bad id does nothing. */
+  refreshTicker(marketText: string): void {
+    try {
+      this.tickers.refresh(parseMarketId(marketText).id);
+    } catch {
+      // not a market id: it has no subscribers
+    }
   }
 
   async ticker(market: string, now = new Date()): Promise<MarketTicker> {
-    const [summary] = await this.summaries(market, now);
+    const [summary] = await this.summaries(market, now, false);
     return {
       market,
       bestAskWei: summary?.bestAskWei ?? null,
@@ -162,7 +180,22 @@ export class MarketService {
     return buildCandles(await tradePoints(this.db, market, from, end), interval, from.getTime(), end.getTime());
   }
 
-  private async summaries(id: string | undefined, now = new Date()): Promise<MarketSummary[]> {
+  /**
+   * The reference price of a traded market: the EWMA of its last 24 h of trades (every one of them read), kept for
+   * REFERENCE_MAX_AGE_MS while the market's last price and 24 h volume stay the same, so polling `markets` does not
+   * read a busy market's day of trades each time.
+   */
+  private async reference(market: string, stat: { lastPriceWei: bigint | null; volume24hGpus: number }, since: Date, now: Date): Promise<bigint | null> {
+    const key = `${stat.lastPriceWei}:${stat.volume24hGpus}`;
+    const kept = this.references.get(market);
+    if (kept && kept.key === key && now.getTime() - kept.at >= 0 && now.getTime() - kept.at < REFERENCE_MAX_AGE_MS) return kept.value;
+    const value = ewmaWei(await tradePoints(this.db, market, since, now), REFERENCE_HALF_LIFE_MS, now.getTime());
+    this.references.set(market, { key, at: now.getTime(), value });
+    return value;
+  }
+
+  /** Markets with their book, bids and trade figures; `suggest` adds the reference and suggested prices. */
+  private async summaries(id: string | undefined, now = new Date(), suggest = true): Promise<MarketSummary[]> {
     const rows: Record<string, string | number | null>[] = await this.db.query(
       `SELECT m.id, m.gpu_model, m.vram_gb, m.sequence, a.best_ask, a.open_offers, a.available, a.offered, b.best_bid, b.bid_gpus
          FROM markets m
@@ -191,7 +224,7 @@ export class MarketService {
       const utilization = offered === 0 ? 0 : (offered - available) / offered;
       const bestAskWei = r.best_ask === null ? null : BigInt(r.best_ask as string);
       const stat = stats.get(market);
-      const reference = (stat?.volume24hGpus ? ewmaWei(await tradePoints(this.db, market, since, now), REFERENCE_HALF_LIFE_MS, now.getTime()) : null) ?? stat?.lastPriceWei ?? bestAskWei;
+      const reference = suggest ? ((stat?.volume24hGpus ? await this.reference(market, stat, since, now) : null) ?? stat?.lastPriceWei ?? bestAskWei) : null;
       const suggestion = reference === null ? null : suggestPrice({ referenceWei: reference, utilization, bidGpus: Number(r.bid_gpus), askGpus: available });
       summaries.push({
         id: market,

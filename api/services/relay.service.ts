@@ -21,6 +21,23 @@ export function parseUsdMicros(text: unknown, field: string): bigint {
 
 export const usdText = (micros: bigint) => formatDecimal(micros * MICROS);
 
+/** The id of the account of a lower-case address, made on first sight. */
+async function accountIdOf(db: Pick<EntityManager, "query">, address: string): Promise<string> {
+  const [acct] = await db.query(`INSERT INTO accounts (address) VALUES ($1) ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id`, [address]);
+  return acct.id;
+}
+
+/**
+ * The relay cannot take jobs now for a reason on the operator's side (no OGPU treasury configured, or the treasury
+ * cannot hold this job): 503, not the client's fault, and nothing is stored.
+ */
+export class RelayUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RelayUnavailable";
+  }
+}
+
 export interface RelayQuote {
   usdPerGpuHour: string;
   maxUsd: string;
@@ -31,15 +48,46 @@ export interface RelayQuote {
 /**
  * The HTTPS relay for clients without wallets: jobs priced in USD at an OGPU/USD rate fixed when they are
  * submitted, held against a prepaid USD balance (402 when it cannot cover the maximum cost), charged at the end
- * at the job's OGPU cost times that rate (rounded down). The OGPU side runs on the key's account as any job.
- * The same Idempotency-Key and body give the same job, even sent concurrently; another body is 409.
+ * at the job's OGPU cost times that rate (rounded down).
+ *
+ * The OGPU side is the operator's: a relay job's client on the book is the treasury account (RELAY_TREASURY_ADDRESS),
+ * whose escrow holds the OGPU and pays the providers through settlement, while the key's account pays in USD only.
+ * The key's account owns the job on the relay (relay_jobs.account_id). The same Idempotency-Key and body give the
+ * same job, even sent concurrently; another body is 409.
  */
 export class RelayService {
   constructor(
     private readonly db: DataSource,
     private readonly jobs: JobService,
     private readonly usdPerOgpuMicros: bigint,
+    /** The account whose escrow funds relay jobs in OGPU; unset: the relay refuses jobs (503). */
+    private readonly treasuryAddress?: string,
   ) {}
+
+  /** The treasury as the principal its relay jobs are submitted under (its account made on first use). */
+  private async treasury(tx: Pick<EntityManager, "query">): Promise<Principal> {
+    if (!this.treasuryAddress) throw new RelayUnavailable("the relay takes no jobs: the operator has not configured its OGPU treasury (RELAY_TREASURY_ADDRESS)");
+    const address = this.treasuryAddress.toLowerCase();
+    return { accountId: await accountIdOf(tx, address), address, via: "apiKey" };
+  }
+
+  /** The OGPU/USD rate new relay jobs are quoted at: the latest fed one, else the configured OGPU_USD_RATE. */
+  async rate(db: Pick<EntityManager, "query"> = this.db): Promise<{ usdPerOgpu: string; source: string; at: Date | null; micros: bigint }> {
+    const [fed] = await db.query(`SELECT usd_per_ogpu_micros, source, created_at FROM usd_rates ORDER BY id DESC LIMIT 1`);
+    if (!fed) return { usdPerOgpu: usdText(this.usdPerOgpuMicros), source: "configured (OGPU_USD_RATE)", at: null, micros: this.usdPerOgpuMicros };
+    const micros = BigInt(fed.usd_per_ogpu_micros);
+    return { usdPerOgpu: usdText(micros), source: fed.source, at: fed.created_at, micros };
+  }
+
+  /** An operator's or a price feed's OGPU/USD rate; it prices relay jobs submitted from now on (not earlier ones). */
+  async feedRate(usdPerOgpu: unknown, source: unknown): Promise<string> {
+    const micros = parseUsdMicros(usdPerOgpu, "usdPerOgpu");
+    if (micros <= 0n) throw badInput("usdPerOgpu must be more than 0");
+    const from = source === undefined ? "admin" : source;
+    if (typeof from !== "string" || from.length < 1 || from.length > 100) throw badInput("source is 1 to 100 characters naming where the rate comes from");
+    await this.db.query(`INSERT INTO usd_rates (usd_per_ogpu_micros, source) VALUES ($1, $2)`, [micros.toString(), from]);
+    return usdText(micros);
+  }
 
   async submit(principal: Principal | undefined, idempotencyKey: string | undefined, body: unknown): Promise<{ created: boolean; jobId: string; status: string; quote: RelayQuote }> {
     const who = requirePrincipal(principal);
@@ -53,11 +101,10 @@ export class RelayService {
     if ("maxPricePerGpuHour" in requirements) throw badInput("the relay prices in USD: send requirements.maxPriceUsdPerGpuHour, not maxPricePerGpuHour");
     const usdPerGpuHour = parseUsdMicros(requirements.maxPriceUsdPerGpuHour, "requirements.maxPriceUsdPerGpuHour");
     if (usdPerGpuHour <= 0n) throw badInput("requirements.maxPriceUsdPerGpuHour must be more than 0");
-    const rate = this.usdPerOgpuMicros;
-    const maxPriceWei = (usdPerGpuHour * WEI_PER_OGPU) / rate;
     const { maxPriceUsdPerGpuHour: _usd, ...rest } = requirements;
     const { idempotencyKey: _key, ...job } = input;
-    const data = { ...job, requirements: { ...rest, maxPriceWei }, idempotencyKey: `relay:${key}` } as unknown as SubmitJobData;
+    // on the book the treasury is the client: the job's own idempotency key is unique per relay account and key
+    const jobKey = `relay:${createHash("sha256").update(`${who.accountId}\u0000${key}`).digest("hex").slice(0, 40)}`;
     const requestHash = createHash("sha256").update(JSON.stringify({ job, requirements })).digest("hex");
     const result = await this.db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${who.accountId}:${key}`]);
@@ -67,6 +114,10 @@ export class RelayService {
         const stored = await jobById(tx, existing.job_id);
         return { created: false, jobId: existing.job_id as string, status: stored!.status, perHour: BigInt(existing.usd_per_gpu_hour_micros), maxUsd: BigInt(existing.max_usd_micros), rate: BigInt(existing.usd_per_ogpu_micros) };
       }
+      // the rate of this moment, fixed on the job: its USD cap, hold and charge all use it
+      const rate = (await this.rate(tx)).micros;
+      const maxPriceWei = (usdPerGpuHour * WEI_PER_OGPU) / rate;
+      const data = { ...job, requirements: { ...rest, maxPriceWei }, idempotencyKey: jobKey } as unknown as SubmitJobData;
       const req = data.requirements as { gpuCount?: unknown; maxDurationSeconds?: unknown; redundancy?: unknown };
       const hold = holdWei(maxPriceWei, Number(req.gpuCount), Number(req.maxDurationSeconds), Number(req.redundancy ?? 1));
       const maxUsd = (hold * rate + WEI_PER_OGPU - 1n) / WEI_PER_OGPU;
@@ -79,7 +130,13 @@ export class RelayService {
         const [row] = await tx.query(`SELECT credited_micros - held_micros - spent_micros AS available FROM usd_accounts WHERE account_id = $1`, [who.accountId]);
         throw new ServiceError("INSUFFICIENT_FUNDS", `this job may cost up to ${usdText(maxUsd)} USD and your balance is ${usdText(BigInt(row?.available ?? 0))} USD; add funds or lower the cap, GPUs or duration`);
       }
-      const { job: stored } = await this.jobs.submitIn(tx, principal, data);
+      const treasury = await this.treasury(tx);
+      const { job: stored } = await this.jobs.submitIn(tx, treasury, data).catch((err: unknown) => {
+        if (err instanceof ServiceError && err.code === "INSUFFICIENT_FUNDS") {
+          throw new RelayUnavailable("the relay's OGPU treasury cannot hold this job now; try again later or lower the cap, GPUs or duration");
+        }
+        throw err;
+      });
       await tx.query(
         `INSERT INTO relay_jobs (job_id, account_id, idempotency_key, request_hash, usd_per_ogpu_micros, usd_per_gpu_hour_micros, max_usd_micros) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [stored.id, who.accountId, key, requestHash, rate.toString(), usdPerGpuHour.toString(), maxUsd.toString()],
@@ -108,6 +165,20 @@ export class RelayService {
     };
   }
 
+  /**
+   * Cancels a relay job of the key's account (as cancelJob would: running work is charged for its time, the rest of
+   * the hold released, in USD by the next charge sweep). Cancelling a cancelled job changes nothing.
+   */
+  async cancel(principal: Principal | undefined, jobId: string) {
+    const who = requirePrincipal(principal);
+    assertId("job", jobId);
+    const [row] = await this.db.query(`SELECT account_id FROM relay_jobs WHERE job_id = $1`, [jobId]);
+    if (!row) throw notFound("job", jobId);
+    if (row.account_id !== who.accountId) throw forbidden("this job belongs to another account");
+    await this.jobs.cancel(await this.treasury(this.db), jobId);
+    return this.get(principal, jobId);
+  }
+
   async usage(principal: Principal | undefined) {
     const who = requirePrincipal(principal);
     const [acct] = await this.db.query(`SELECT credited_micros, held_micros, spent_micros FROM usd_accounts WHERE account_id = $1`, [who.accountId]);
@@ -115,6 +186,7 @@ export class RelayService {
       `SELECT job_id, charged_usd_micros, created_at FROM relay_jobs WHERE account_id = $1 AND charged_usd_micros IS NOT NULL ORDER BY created_at DESC LIMIT 100`,
       [who.accountId],
     );
+    const rate = await this.rate();
     const credited = BigInt(acct?.credited_micros ?? 0);
     const held = BigInt(acct?.held_micros ?? 0);
     const spent = BigInt(acct?.spent_micros ?? 0);
@@ -123,6 +195,8 @@ export class RelayService {
       heldUsd: usdText(held),
       spentUsd: usdText(spent),
       creditedUsd: usdText(credited),
+      /** What new jobs are quoted at now. */
+      usdPerOgpu: rate.usdPerOgpu,
       charges: charges.map((c: { job_id: string; charged_usd_micros: string; created_at: Date }) => ({ jobId: c.job_id, usd: usdText(BigInt(c.charged_usd_micros)), at: c.created_at })),
     };
   }
@@ -133,13 +207,13 @@ export class RelayService {
     const micros = parseUsdMicros(usd, "usd");
     if (micros <= 0n) throw badInput("usd must be more than 0");
     return this.db.transaction(async (tx) => {
-      const [acct] = await tx.query(`INSERT INTO accounts (address) VALUES ($1) ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id`, [address.toLowerCase()]);
-      await tx.query(`INSERT INTO usd_credits (account_id, amount_micros, note) VALUES ($1, $2, $3)`, [acct.id, micros.toString(), note?.slice(0, 200) ?? null]);
+      const accountId = await accountIdOf(tx, address.toLowerCase());
+      await tx.query(`INSERT INTO usd_credits (account_id, amount_micros, note) VALUES ($1, $2, $3)`, [accountId, micros.toString(), note?.slice(0, 200) ?? null]);
       const [row] = await tx.query(
         `INSERT INTO usd_accounts (account_id, credited_micros) VALUES ($1, $2)
          ON CONFLICT (account_id) DO UPDATE SET credited_micros = usd_accounts.credited_micros + excluded.credited_micros, updated_at = now()
          RETURNING credited_micros - held_micros - spent_micros AS balance`,
-        [acct.id, micros.toString()],
+        [accountId, micros.toString()],
       );
       return usdText(BigInt(row.balance));
     });

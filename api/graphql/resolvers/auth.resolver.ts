@@ -20,13 +20,13 @@ export class AuthResolver {
     return ctx.services.auth.signIn(message, signature);
   }
 
-  @Mutation(() => CreatedApiKey)
+  @Mutation(() => CreatedApiKey, { description: "A new API key for the account, its secret shown once. Needs a wallet session: an API key cannot create keys." })
   async createApiKey(@Arg("name") name: string, @Ctx() ctx: GraphQLContext): Promise<CreatedApiKey> {
     const { apiKey, secret } = await ctx.services.apiKeys.create(ctx.principal, name);
     return { apiKey: toApiKey(apiKey), secret };
   }
 
-  @Mutation(() => ApiKey)
+  @Mutation(() => ApiKey, { description: "Revokes one of the account's keys (with a session), or the key making the call (with that key)." })
   async revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiKey> {
     return toApiKey(await ctx.services.apiKeys.revoke(ctx.principal, id));
   }

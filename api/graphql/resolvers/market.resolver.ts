@@ -9,6 +9,7 @@ import { Job } from "../types/job.type";
 import type { MarketTicker as MarketTickerData } from "../../services/market.service";
 import { BookUpdate, Candle, Market, MarketTickerUpdate, OrderBook, Quote, Trade, TradeConnection, TradeTick } from "../types/market.type";
 import { requirementsData } from "./job.resolver";
+import type { Services } from "../../services";
 
 @Resolver()
 export class MarketResolver {
@@ -64,6 +65,18 @@ export class MarketResolver {
     return toQuote(await ctx.services.quotes.quote(requirementsData(input)));
   }
 }
+
+/**
+ * Feeds whose events are the same for every subscriber: served by one execution per distinct subscription
+ * (graphql/feed-fanout.ts), with what to do when a subscriber joins one already running. Event feeds (book deltas,
+ * trades) start with nothing; the ticker is a state, so a newcomer asks for a fresh tick, which every subscriber then
+ * receives (at most one per ticker gap, however many join).
+ */
+export const SHARED_FEEDS: Record<string, ((services: Services, args: Record<string, unknown>) => void) | null> = {
+  orderBookUpdates: null,
+  tradeExecuted: null,
+  marketTicker: (services, args) => services.markets.refreshTicker(String(args.market)),
+};
 
 @Resolver()
 export class MarketFeedResolver {

@@ -137,6 +137,20 @@ describe("API keys", () => {
     expect(codeOf(await gql(server.url, op("CreateApiKey"), { name: "x" }))).toBe("UNAUTHENTICATED");
   });
 
+  it("lets an API key neither create keys nor revoke another, only itself", async () => {
+    const alice = await signIn(server.url);
+    const one = (await gql(server.url, op("CreateApiKey"), { name: "agent" }, alice.token)).data!.createApiKey;
+    const two = (await gql(server.url, op("CreateApiKey"), { name: "relay" }, alice.token)).data!.createApiKey;
+    expect(codeOf(await gql(server.url, op("CreateApiKey"), { name: "minted" }, one.secret))).toBe("FORBIDDEN");
+    expect(codeOf(await gql(server.url, op("RevokeApiKey"), { id: two.apiKey.id }, one.secret))).toBe("FORBIDDEN");
+    expect((await gql(server.url, MY_NODES, {}, two.secret)).errors).toBeUndefined();
+    const self = await gql(server.url, op("RevokeApiKey"), { id: one.apiKey.id }, one.secret);
+    expect(self.data!.revokeApiKey.revokedAt).toBeTruthy();
+    expect(codeOf(await gql(server.url, MY_NODES, {}, one.secret))).toBe("UNAUTHENTICATED");
+    const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM api_keys WHERE account_id = (SELECT account_id FROM api_keys WHERE id = $1)`, [one.apiKey.id]);
+    expect(n).toBe(2);
+  });
+
   it("refuses a bad WebSocket credential with 4403 and serves anonymous public queries", async () => {
     const bad = wsClient(server.wsUrl, "Bearer not-a-token");
     await expect(wsRequest(bad, `{ regions { id } }`)).rejects.toMatchObject({ code: 4403 });

@@ -1,12 +1,22 @@
 import { createHash } from "node:crypto";
+import { Wallet } from "ethers";
+import { formatDecimal } from "../../../pricing";
+import { creditEscrow, escrowBalance } from "../../db/repositories/escrow.repository";
 import { actor, eventually, freshModel, onlineOffer } from "../builders";
 import { op } from "../contract";
 import { gql, startTestServer, type TestServer } from "../harness";
+import { runAdmin } from "../../../scripts/admin";
 
 let server: TestServer;
+let treasuryId: string;
 const ADMIN = { user: "ops", password: "a-long-admin-password" };
+/** The operator's OGPU treasury: 100 OGPU in escrow funds every relay job of these tests. */
+const TREASURY = Wallet.createRandom().address;
+const TREASURY_OGPU = 100n;
 beforeAll(async () => {
-  server = await startTestServer({ ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, OGPU_USD_RATE: "0.5", OFFER_EXPIRY_SWEEP_MS: "200" });
+  server = await startTestServer({ ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, OGPU_USD_RATE: "0.5", OFFER_EXPIRY_SWEEP_MS: "200", RELAY_TREASURY_ADDRESS: TREASURY });
+  [{ id: treasuryId }] = await server.system.db.query(`INSERT INTO accounts (address) VALUES ($1) RETURNING id`, [TREASURY.toLowerCase()]);
+  await creditEscrow(server.system.db, treasuryId, TREASURY_OGPU * 10n ** 18n);
 });
 afterAll(() => server.stop());
 
@@ -22,8 +32,9 @@ async function relay(method: string, path: string, key: string | undefined, body
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-async function enterprise(usd: string, ogpu = 100n) {
-  const who = await actor(server, ogpu);
+/** A relay client: an account with an API key and USD credit, and no OGPU at all. */
+async function enterprise(usd: string) {
+  const who = await actor(server);
   const key = (await gql(server.url, op("CreateApiKey"), { name: "relay" }, who.token)).data!.createApiKey;
   const credit = await fetch(`${base()}/admin/usd-credits`, { method: "POST", headers: { "content-type": "application/json", authorization: basic }, body: JSON.stringify({ address: who.wallet.address, usd }) });
   expect(credit.status).toBe(201);
@@ -46,8 +57,11 @@ describe("the relay", () => {
     expect(results.every((r) => r.status === 201 || r.status === 200)).toBe(true);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect(results[0].body.quote).toEqual({ usdPerGpuHour: "1.5", maxUsd: "1.5", usdPerOgpu: "0.5" });
-    const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM jobs WHERE client_id = $1`, [e.accountId]);
+    const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM relay_jobs WHERE account_id = $1`, [e.accountId]);
     expect(n).toBe(1);
+    // on the book the treasury is the client and holds the OGPU (1.5 USD / 0.5 = 3 OGPU for one GPU-hour)
+    const [job] = await server.system.db.query(`SELECT client_id, hold_wei FROM jobs WHERE id = $1`, [results[0].body.id]);
+    expect(job).toEqual({ client_id: treasuryId, hold_wei: (3n * 10n ** 18n).toString() });
     const usage = await relay("GET", "/relay/v1/usage", e.apiKey);
     expect(usage.body).toMatchObject({ creditedUsd: "10", heldUsd: "1.5", balanceUsd: "8.5" });
     const other = await relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model, "2"), "order-1");
@@ -68,7 +82,7 @@ describe("the relay", () => {
     const r = await relay("POST", "/relay/v1/jobs", poor.apiKey, jobBody(m.model, "2"), "k2");
     expect(r.status).toBe(402);
     expect(r.body.error.code).toBe("INSUFFICIENT_FUNDS");
-    const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM jobs WHERE client_id = $1`, [poor.accountId]);
+    const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM relay_jobs WHERE account_id = $1`, [poor.accountId]);
     expect(n).toBe(0);
     expect((await relay("GET", "/relay/v1/usage", poor.apiKey)).body).toMatchObject({ heldUsd: "0", balanceUsd: "1" });
     expect((await relay("POST", "/relay/v1/jobs", poor.apiKey, { ...jobBody(m.model), requirements: { ...jobBody(m.model).requirements, maxPriceUsdPerGpuHour: "abc" } }, "k3")).status).toBe(400);
@@ -98,5 +112,93 @@ describe("the relay", () => {
     expect(usage.body.charges[0]).toMatchObject({ jobId: created.body.id, usd: job.costUsd });
     const stranger = await enterprise("1");
     expect((await relay("GET", `/relay/v1/jobs/${created.body.id}`, stranger.apiKey)).status).toBe(403);
+    // the key's account reads its relay job over GraphQL too (the key is a GraphQL credential); others may not
+    const viaGraphql = await gql(server.url, op("Job"), { id: created.body.id }, e.apiKey);
+    expect(viaGraphql.data!.job).toMatchObject({ id: created.body.id, status: "COMPLETED" });
+    expect((await gql(server.url, op("Job"), { id: created.body.id }, stranger.apiKey)).errors![0].extensions!.code).toBe("FORBIDDEN");
+    // the OGPU went from the treasury, never from the client, who pays in USD only
+    expect(formatDecimal((await escrowBalance(server.system.db, treasuryId)).spentWei)).toBe(job.costOgpu);
+    expect((await escrowBalance(server.system.db, e.accountId)).availableWei).toBe(0n);
+  });
+
+  it("cancels a relay job with DELETE: the USD hold comes back, nothing is charged; only the key's account may", async () => {
+    const m = freshModel();
+    await onlineOffer(server, await actor(server), m.gpu(1), "9", 1); // above the cap: the job rests
+    const e = await enterprise("10");
+    const created = await relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model, "1.5"), "cancel-1");
+    expect(created.status).toBe(201);
+    const stranger = await enterprise("1");
+    expect((await relay("DELETE", `/relay/v1/jobs/${created.body.id}`, stranger.apiKey)).status).toBe(403);
+    expect((await relay("DELETE", "/relay/v1/jobs/00000000-0000-4000-8000-000000000000", e.apiKey)).status).toBe(404);
+    const cancelled = await relay("DELETE", `/relay/v1/jobs/${created.body.id}`, e.apiKey);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe("CANCELLED");
+    expect((await relay("DELETE", `/relay/v1/jobs/${created.body.id}`, e.apiKey)).body.status).toBe("CANCELLED");
+    const usage = await eventually(async () => {
+      const u = (await relay("GET", "/relay/v1/usage", e.apiKey)).body;
+      return u.heldUsd === "0" ? u : undefined;
+    }, 10_000, "the USD hold released");
+    expect(usage).toMatchObject({ balanceUsd: "10", spentUsd: "0" });
+    expect((await relay("GET", `/relay/v1/jobs/${created.body.id}`, e.apiKey)).body.costUsd).toBe("0");
+  });
+
+  it("answers 503 UNAVAILABLE, storing nothing and holding no USD, when the treasury cannot hold the job", async () => {
+    const m = freshModel();
+    await onlineOffer(server, await actor(server), m.gpu(1), "300", 1);
+    const e = await enterprise("1000");
+    // 100 USD an hour at 0.5 USD/OGPU: 200 OGPU for the hour, more than the treasury's 100
+    const r = await relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model, "100"), "big-1");
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("UNAVAILABLE");
+    expect(r.body.error.message).toMatch(/treasury/);
+    const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM relay_jobs WHERE account_id = $1`, [e.accountId]);
+    expect(n).toBe(0);
+    expect((await relay("GET", "/relay/v1/usage", e.apiKey)).body).toMatchObject({ heldUsd: "0", balanceUsd: "1000" });
+  });
+});
+
+describe("the relay's OGPU/USD rate and the admin command", () => {
+  const admin = (...args: string[]) => runAdmin(args, { GX_URL: base(), ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password });
+
+  it("credits and feeds a rate with `npm run admin`; new jobs are quoted at the fed rate, earlier ones keep theirs", async () => {
+    const m = freshModel();
+    await onlineOffer(server, await actor(server), m.gpu(1), "9", 1);
+    const e = await enterprise("5");
+    const before = await relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model, "1"), "rate-1");
+    expect(before.body.quote.usdPerOgpu).toBe("0.5");
+
+    const credited = await admin("usd-credit", e.wallet.address, "20", "invoice 7");
+    expect(credited.code).toBe(0);
+    expect(JSON.parse(credited.output).balanceUsd).toBe("24"); // 5 + 20 - the 1 USD held
+    expect((await admin("usd-rate", "0.25", "test feed")).code).toBe(0);
+    const shown = await admin("usd-rate");
+    expect(JSON.parse(shown.output)).toMatchObject({ usdPerOgpu: "0.25", source: "test feed" });
+
+    const after = await relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model, "1"), "rate-2");
+    expect(after.body.quote).toEqual({ usdPerGpuHour: "1", maxUsd: "1", usdPerOgpu: "0.25" });
+    // 1 USD an hour is 4 OGPU at 0.25, 2 OGPU at 0.5: each job keeps the rate of its moment
+    const caps = await server.system.db.query(`SELECT id, max_price_wei FROM jobs WHERE id = ANY($1)`, [[before.body.id, after.body.id]]);
+    const cap = (id: string) => BigInt(caps.find((c: { id: string }) => c.id === id).max_price_wei);
+    expect(cap(before.body.id)).toBe(2n * 10n ** 18n);
+    expect(cap(after.body.id)).toBe(4n * 10n ** 18n);
+    expect((await relay("GET", `/relay/v1/jobs/${before.body.id}`, e.apiKey)).body.quote.usdPerOgpu).toBe("0.5");
+    expect((await relay("GET", "/relay/v1/usage", e.apiKey)).body.usdPerOgpu).toBe("0.25");
+    await server.system.db.query(`DELETE FROM usd_rates`);
+  });
+
+  it("refuses bad rates and credits (400, nothing stored), wrong credentials (401), and bad usage", async () => {
+    const [{ n: rates }] = await server.system.db.query(`SELECT count(*)::int AS n FROM usd_rates`);
+    for (const bad of [["usd-rate", "0"], ["usd-rate", "-1"], ["usd-rate", "abc"], ["usd-rate", "0.1234567"], ["usd-rate", "1", "x".repeat(101)], ["usd-credit", "0x123", "5"], ["usd-credit", Wallet.createRandom().address, "0"]]) {
+      const r = await admin(...bad);
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.output).error.code).toBe("BAD_USER_INPUT");
+    }
+    const [{ n: after }] = await server.system.db.query(`SELECT count(*)::int AS n FROM usd_rates`);
+    expect(after).toBe(rates);
+    const wrong = await runAdmin(["usd-rate"], { GX_URL: base(), ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: "not-the-password" });
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.output).error.code).toBe("UNAUTHENTICATED");
+    expect((await admin("usd-credit")).code).toBe(2);
+    expect((await runAdmin(["usd-rate"], { GX_URL: base() })).code).toBe(2);
   });
 });

@@ -89,3 +89,41 @@ it("a subscriber on instance B receives, in order and without gaps, the deltas o
   expect(tickers[0]).toMatchObject({ lastPrice: null, volume24h: 0 });
   ws.dispose();
 });
+
+it("subscribers of one feed on an instance all get the same deltas (one shared execution); one leaving ends nothing for the others; /metrics counts them", async () => {
+  const m = freshModel();
+  const provider = await actor(a);
+  const clients = Array.from({ length: 5 }, () => wsClient(b.wsUrl));
+  const got: string[][] = clients.map(() => []);
+  const stops = clients.map((c, i) =>
+    c.subscribe(
+      { query: op("OrderBookUpdates"), variables: { market: m.market } },
+      { next: (v) => got[i].push((v.data as { orderBookUpdates: { sequence: string } }).orderBookUpdates.sequence), error: () => undefined, complete: () => undefined },
+    ),
+  );
+  const metric = async () => /gx_feed_subscribers\{feed="orderBookUpdates"\} (\d+)/.exec(await (await fetch(b.url.replace("/graphql", "/metrics"))).text())?.[1];
+  await eventually(async () => ((await metric()) === "5" ? true : undefined), 10_000, "five orderBookUpdates subscribers on B");
+  const offer = await onlineOffer(a, provider, m.gpu(8), "2.5", 2);
+  await eventually(async () => (got.every((g) => g.length > 0) ? true : undefined), 10_000, "every subscriber to get the first delta");
+  stops[0]();
+  await eventually(async () => ((await metric()) === "4" ? true : undefined), 10_000, "one subscriber gone");
+  const seen = got[1].length;
+  await gql(a.url, op("RepriceOffer"), { id: offer.offerId, pricePerGpuHour: "2.6" }, provider.token);
+  await eventually(async () => (got.slice(1).every((g) => g.length >= seen + 2) ? true : undefined), 10_000, "the others to get the reprice's two deltas");
+  for (const g of got.slice(2)) expect(g).toEqual(got[1]);
+  expect(got[0]).toEqual(got[1].slice(0, got[0].length));
+  expect(got[0].length).toBeLessThan(got[1].length);
+  // the ticker is shared too: a subscriber joining a running ticker gets a fresh tick (its first), with no market
+  // change, and the subscribers already there receive that tick as well
+  const ticks: { bestAsk: string | null }[][] = [[], []];
+  const watch = (c: (typeof clients)[number], into: { bestAsk: string | null }[]) =>
+    c.subscribe({ query: op("MarketTicker"), variables: { market: m.market } }, { next: (v) => into.push((v.data as { marketTicker: { bestAsk: string | null } }).marketTicker), error: () => undefined, complete: () => undefined });
+  watch(clients[1], ticks[0]);
+  await eventually(async () => (ticks[0].length === 1 ? true : undefined), 10_000, "the first ticker subscriber's first tick");
+  watch(clients[2], ticks[1]);
+  await eventually(async () => (ticks[1].length >= 1 && ticks[0].length >= 2 ? true : undefined), 10_000, "a fresh tick for both when the second joins");
+  expect(new Set([...ticks[0], ...ticks[1]].map((t) => t.bestAsk))).toEqual(new Set(["2.6"]));
+  expect(await metric()).toBe("4");
+  expect(/gx_feed_subscribers\{feed="marketTicker"\} (\d+)/.exec(await (await fetch(b.url.replace("/graphql", "/metrics"))).text())?.[1]).toBe("2");
+  for (const c of clients) await c.dispose();
+});

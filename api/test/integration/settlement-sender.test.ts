@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { Wallet } from "ethers";
 import { createDataSource } from "../../db/data-source";
+import { holdsToSync } from "../../queues/settlement.runner";
 import { SettlementService, type SettlementWriter } from "../../services/settlement.service";
 import { workerDatabaseUrl } from "../harness";
 
@@ -91,4 +92,30 @@ it("never settles a batch twice or loses a charge through RPC errors and a sende
   expect(unbatched[0].n).toBe(0);
   const statuses = await db.query(`SELECT status FROM settlements WHERE batch_id = ANY($1)`, [batches.map(String)]);
   expect(statuses.every((r: { status: string }) => r.status === "SUBMITTED")).toBe(true);
+});
+
+it("holdsToSync: an account must keep on chain its holds and its charges not settled on chain, and is listed only while that differs from what was sent", async () => {
+  const jobs = await seedCharges(3); // three charges of 1,000 wei for one client
+  const [{ client_id: client }] = await db.query(`SELECT client_id FROM charges WHERE job_id = $1`, [jobs[0]]);
+  await db.query(`INSERT INTO escrow_balances (account_id, deposited_wei, held_wei) VALUES ($1, 100000, 500)`, [client]);
+  const desired = async () => (await holdsToSync(db)).find((r) => r.account_id === client)?.desired;
+  expect(await desired()).toBe("3500");
+
+  const batch = async (status: string, jobIds: string[]) => {
+    const [s] = await db.query(
+      `INSERT INTO settlements (chain_id, escrow, status, job_count, total_amount, fee_amount, merkle_root, payload) VALUES ($1, $2, $3, $4, 0, 0, $5, '{}') RETURNING batch_id`,
+      [CHAIN.toString(), ESCROW, status, jobIds.length, `0x${"0".repeat(64)}`],
+    );
+    await db.query(`UPDATE charges SET settlement_batch = $1 WHERE job_id = ANY($2)`, [s.batch_id, jobIds]);
+    return s.batch_id as string;
+  };
+  await batch("SUBMITTED", [jobs[0]]); // sent, not yet confirmed: still held on chain
+  expect(await desired()).toBe("3500");
+  const confirmed = await batch("CONFIRMED", [jobs[1]]); // settled on chain: the escrow already paid it
+  expect(await desired()).toBe("2500");
+
+  await db.query(`UPDATE escrow_balances SET chain_held_wei = 2500 WHERE account_id = $1`, [client]);
+  expect(await desired()).toBeUndefined(); // nothing to send
+  await db.query(`UPDATE settlements SET status = 'SUBMITTED' WHERE batch_id = $1`, [confirmed]); // a reorg undid it
+  expect(await desired()).toBe("3500");
 });
