@@ -1,11 +1,13 @@
+import { randomBytes } from "node:crypto";
 import { gql, signIn, startTestServer, type TestServer } from "../harness";
 import { op } from "../contract";
 
 let a: TestServer;
 let b: TestServer;
 beforeAll(async () => {
-  a = await startTestServer({ QUEUE_PREFIX: "gxtcache" }, { api: true, worker: true });
-  b = await startTestServer({ QUEUE_PREFIX: "gxtcache" }, { api: true, worker: false });
+  const prefix = `gxtcache${randomBytes(3).toString("hex")}`; // two instances sharing one prefix, as in production
+  a = await startTestServer({ QUEUE_PREFIX: prefix }, { api: true, worker: true });
+  b = await startTestServer({ QUEUE_PREFIX: prefix }, { api: true, worker: false });
 });
 afterAll(async () => {
   await b.stop();

@@ -1,4 +1,5 @@
 import { codeOf, gql, signIn, startTestServer, type TestServer } from "../harness";
+import { freshModel } from "../builders";
 import { op } from "../contract";
 
 let server: TestServer;
@@ -8,12 +9,10 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const H100 = { model: "NVIDIA H100 80GB HBM3", vramGb: 80, count: 8 };
-let modelSeq = 0;
-/** A market of its own per test, so tests do not see each other's offers. */
+/** A GPU of a model of its own (48 GB), so this file's books hold only its own offers. */
 function freshGpu(count = 8) {
-  modelSeq += 1;
-  const model = `TST${process.pid % 1000}X${modelSeq}`;
-  return { gpu: { model: `NVIDIA ${model}`, vramGb: 48, count }, market: `${model}-48GB` };
+  const m = freshModel(48);
+  return { gpu: m.gpu(count), market: m.market };
 }
 
 async function provider() {
@@ -268,6 +267,7 @@ describe("offers and the order book", () => {
     expect(codeOf(await gql(server.url, op("Offers"), { first: 101 }))).toBe("BAD_USER_INPUT");
     expect(codeOf(await gql(server.url, op("Offers"), { after: "garbage" }))).toBe("BAD_USER_INPUT");
     expect(codeOf(await gql(server.url, op("OrderBook"), { market: "nonsense" }))).toBe("BAD_USER_INPUT");
-    expect((await gql(server.url, op("OrderBook"), { market: "B200-192GB" })).data!.orderBook).toEqual({ market: "B200-192GB", sequence: "0", asks: [], bids: [] });
+    const unused = freshModel(192).market; // a well-formed market nobody has offered in
+    expect((await gql(server.url, op("OrderBook"), { market: unused })).data!.orderBook).toEqual({ market: unused, sequence: "0", asks: [], bids: [] });
   });
 });
