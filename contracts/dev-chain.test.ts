@@ -1,7 +1,7 @@
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, Wallet } from "ethers";
 import { DEV_FUNDING_WEI, DEV_TREASURY_DEPOSIT_WEI, DEV_TREASURY_INDEX, deployDevContracts, depositDevTreasury, startDevChain } from "./dev-chain";
 import type { DevChain } from "./dev-chain";
-import { escrowAt, tokenAt } from "./index";
+import { escrowAt, nextNonce, tokenAt } from "./index";
 
 let chain: DevChain;
 
@@ -62,4 +62,17 @@ test("snapshot, revert (consuming the snapshot), mine, increaseTime", async () =
   await chain.increaseTime(3600);
   const after = (await chain.provider.getBlock("latest"))?.timestamp ?? 0;
   expect(after - before).toBeGreaterThanOrEqual(3600);
+});
+
+test("nextNonce: back-to-back transactions through a provider that caches calls each get their own nonce", async () => {
+  // ethers caches a repeated call for 250 ms by default (the dev chain's own provider turns that off); a minute here,
+  // so the test does not depend on how fast this machine is
+  const cached = new JsonRpcProvider(chain.url, 1337, { staticNetwork: true, cacheTimeout: 60_000 });
+  const wallet = new Wallet(chain.accounts[20].privateKey, cached);
+  const send = async (nonce: number) => (await wallet.sendTransaction({ to: chain.accounts[1].address, value: 1n, nonce })).wait();
+  // what the settler did before: the second count comes from the cache, so its transaction reuses the first's nonce
+  await send(await cached.getTransactionCount(wallet.address, "latest"));
+  await expect(send(await cached.getTransactionCount(wallet.address, "latest"))).rejects.toThrow(/nonce/i);
+  for (let i = 0; i < 3; i++) expect((await send(await nextNonce(cached, wallet.address)))?.status).toBe(1);
+  cached.destroy();
 });

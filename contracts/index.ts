@@ -1,5 +1,5 @@
 import { Contract, ContractFactory, ZeroHash, id } from "ethers";
-import type { ContractRunner, InterfaceAbi, Signer } from "ethers";
+import type { ContractRunner, InterfaceAbi, JsonRpcProvider, Signer } from "ethers";
 import escrowArtifact from "./artifacts/Escrow.json";
 import tokenArtifact from "./artifacts/OGPUToken.json";
 import stakingArtifact from "./artifacts/Staking.json";
@@ -41,6 +41,15 @@ export function artifactOf(name: ContractName): Artifact {
 
 export function abiOf(name: ContractName): InterfaceAbi {
   return ARTIFACTS[name].abi;
+}
+
+/**
+ * The nonce for `address`'s next transaction, asked of the node itself. Not `provider.getTransactionCount`: ethers
+ * answers a repeated call from its cache for 250 ms by default, so a second transaction sent soon after a first
+ * gets the first's nonce ("nonce too low"). "pending" also counts a sent transaction not yet mined.
+ */
+export async function nextNonce(provider: JsonRpcProvider, address: string): Promise<number> {
+  return Number(BigInt(await provider.send("eth_getTransactionCount", [address, "pending"])));
 }
 
 export function tokenAt(address: string, runner?: ContractRunner | null): Contract {

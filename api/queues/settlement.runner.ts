@@ -1,10 +1,10 @@
 import { Wallet, type JsonRpcProvider } from "ethers";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
-import { escrowAt, stakingAt } from "../../contracts";
+import { escrowAt, nextNonce, stakingAt } from "../../contracts";
 import type { SettlementService, SettlementWriter } from "../services/settlement.service";
 
-/** Escrow.settle through ethers with the settler's key; nonces taken from the latest block (one sender). */
+/** Escrow.settle through ethers with the settler's key; nonces asked of the node (one sender). */
 export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string, privateKey: string): SettlementWriter {
   const wallet = new Wallet(privateKey, provider);
   const contract = escrowAt(escrow, wallet);
@@ -13,7 +13,7 @@ export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string
       return Boolean(await contract.getFunction("isSettled")(batchId));
     },
     async settle(b) {
-      const nonce = await provider.getTransactionCount(wallet.address, "latest");
+      const nonce = await nextNonce(provider, wallet.address);
       const tx = await contract.getFunction("settle")(b.batchId, b.merkleRoot, b.jobCount, b.clients, b.debits, b.providers, b.credits, { nonce });
       const receipt = await tx.wait();
       if (!receipt || receipt.status !== 1) throw new Error(`settle of batch ${b.batchId} reverted`);
@@ -70,7 +70,7 @@ export async function sendSlashes(db: DataSource, provider: JsonRpcProvider, sta
   let sent = 0;
   for (const r of rows) {
     try {
-      const nonce = await provider.getTransactionCount(wallet.address, "latest");
+      const nonce = await nextNonce(provider, wallet.address);
       const receipt = await (await contract.getFunction("slash")(r.address, BigInt(r.amount_wei), r.reason, { nonce })).wait();
       await db.query(`UPDATE slashes SET status = 'SENT', tx_hash = $2 WHERE id = $1`, [r.id, receipt?.hash ?? null]);
       sent++;
@@ -115,7 +115,7 @@ export async function syncHolds(db: DataSource, provider: JsonRpcProvider, escro
   const contract = escrowAt(escrow, wallet);
   for (let i = 0; i < changed.length; i += 200) {
     const chunk = changed.slice(i, i + 200);
-    const nonce = await provider.getTransactionCount(wallet.address, "latest");
+    const nonce = await nextNonce(provider, wallet.address);
     await (await contract.getFunction("setHolds")(chunk.map((r) => r.address), chunk.map((r) => BigInt(r.desired)), { nonce })).wait();
     for (const r of chunk) await db.query(`UPDATE escrow_balances SET chain_held_wei = $2 WHERE account_id = $1`, [r.account_id, r.desired]);
   }

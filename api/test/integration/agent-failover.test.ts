@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { actor, eventually, freshModel, type Actor } from "../builders";
 import { op } from "../contract";
+import { checkpointCounterHash } from "../workloads";
 import { gql, startTestServer, wsClient, type TestServer } from "../harness";
 
 jest.setTimeout(120_000);
@@ -41,14 +41,6 @@ function startAgent(name: string, key: string, gpu: string, price: string): Chil
   child.stderr!.on("data", (d) => log.push(String(d)));
   agents.push(child);
   return child;
-}
-
-/** The workload's result, computed independently of it: the hash chain after STEPS steps, hashed as a file. */
-function expectedResultHash(steps: number): string {
-  const sha = (t: string) => createHash("sha256").update(t).digest("hex");
-  let state = sha("gpu-exchange");
-  for (let i = 0; i < steps; i++) state = sha(`${state}:${i}`);
-  return sha(state);
 }
 
 async function jobOf(client: Actor, id: string) {
@@ -102,7 +94,7 @@ it("a checkpointing job survives a SIGKILLed agent: another agent resumes it aft
   ws.dispose();
 
   expect(done.status).toBe("COMPLETED");
-  expect(done.result.hash).toBe(expectedResultHash(STEPS));
+  expect(done.result.hash).toBe(checkpointCounterHash(STEPS));
   expect(done.assignments.map((x: { status: string; attempt: number }) => [x.status, x.attempt])).toEqual([["EXPIRED", 1], ["COMPLETED", 2]]);
   expect(done.assignments[1].resumedFromStep).toBeGreaterThan(0);
   expect(done.assignments[0].node.id).not.toBe(done.assignments[1].node.id);
