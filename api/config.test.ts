@@ -18,11 +18,21 @@ describe("loadConfig", () => {
     [{ NODE_ENV: "production", PUBLIC_URL: "https://x.io" }, "JWT_SECRET"],
     [{ JWT_SECRET: "short" }, "JWT_SECRET"],
     [{ ADMIN_USER: "admin" }, "ADMIN_PASSWORD"],
+    [{ OGPU_USD_RATE: "0" }, "OGPU_USD_RATE"],
+    [{ OGPU_USD_RATE: "1e3" }, "OGPU_USD_RATE"],
+    [{ USD_RATE_MAX_AGE_SECONDS: "1" }, "USD_RATE_MAX_AGE_SECONDS"],
   ])("refuses %j naming %s", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
   });
   it("treats empty strings as unset", () => {
     expect(loadConfig({ PORT: "" }).PORT).toBe(4000);
+  });
+  it("has a standing OGPU/USD rate outside production only: production quotes no rate it was not given", () => {
+    expect(loadConfig({}).OGPU_USD_RATE).toBe("0.5");
+    const production = { NODE_ENV: "production", PUBLIC_URL: "https://x.io", JWT_SECRET: "x".repeat(32) };
+    expect(loadConfig(production).OGPU_USD_RATE).toBeUndefined();
+    expect(loadConfig({ ...production, OGPU_USD_RATE: "0.42" }).OGPU_USD_RATE).toBe("0.42");
+    expect(loadConfig({}).USD_RATE_MAX_AGE_SECONDS).toBe(3600);
   });
 });

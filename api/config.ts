@@ -47,7 +47,10 @@ const schema = z
     SETTLEMENT_MAX_AGE_SECONDS: intFrom(0, 86400, 60),
     SETTLEMENT_INTERVAL_MS: intFrom(100, 3_600_000, 5000),
     FEE_BPS: intFrom(0, 10_000, 0),
-    OGPU_USD_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be US dollars per OGPU, such as 0.5").default("0.5"),
+    /** A standing rate (no default in production: the relay quotes no rate it was not given). */
+    OGPU_USD_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be US dollars per OGPU, such as 0.5").optional(),
+    /** A fed rate older than this no longer prices relay jobs (a price feed that stopped). */
+    USD_RATE_MAX_AGE_SECONDS: intFrom(10, 30 * 86400, 3600),
     MIN_PROVIDER_STAKE: z.string().regex(/^\d+(\.\d{1,18})?$/, "must be an OGPU amount such as 100 or 0.5").default("0"),
     INDEXER_SPAN_BLOCKS: intFrom(1, 100_000, 2000),
     BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024, 100 * 1024),
@@ -68,7 +71,7 @@ const schema = z
     if (Boolean(env.ADMIN_USER) !== Boolean(env.ADMIN_PASSWORD)) {
       ctx.addIssue({ code: "custom", path: ["ADMIN_PASSWORD"], message: "ADMIN_USER and ADMIN_PASSWORD are set together" });
     }
-    if (!/[1-9]/.test(env.OGPU_USD_RATE)) ctx.addIssue({ code: "custom", path: ["OGPU_USD_RATE"], message: "must be more than 0" });
+    if (env.OGPU_USD_RATE !== undefined && !/[1-9]/.test(env.OGPU_USD_RATE)) ctx.addIssue({ code: "custom", path: ["OGPU_USD_RATE"], message: "must be more than 0" });
     if (env.CHAIN_RPC_URL && (!env.ESCROW_ADDRESS || !env.STAKING_ADDRESS || !env.TOKEN_ADDRESS)) {
       ctx.addIssue({ code: "custom", path: ["ESCROW_ADDRESS"], message: "with CHAIN_RPC_URL, set TOKEN_ADDRESS, ESCROW_ADDRESS and STAKING_ADDRESS" });
     }
@@ -107,5 +110,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     JWT_SECRET: c.JWT_SECRET ?? randomBytes(32).toString("hex"),
     jwtSecretGenerated: !c.JWT_SECRET,
     PUBLIC_URL: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/$/, ""),
+    // outside production a standing rate, so the relay works out of the box on the dev chain
+    OGPU_USD_RATE: c.OGPU_USD_RATE ?? (c.NODE_ENV === "production" ? undefined : "0.5"),
   };
 }

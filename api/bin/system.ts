@@ -175,7 +175,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS,
     bookCacheMaxAgeMs: 5000,
     matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
-    usdPerOgpuMicros: parseDecimal(config.OGPU_USD_RATE) / 10n ** 12n,
+    usdRates: { standingMicros: config.OGPU_USD_RATE === undefined ? undefined : parseDecimal(config.OGPU_USD_RATE) / 10n ** 12n, maxAgeSeconds: config.USD_RATE_MAX_AGE_SECONDS },
     relayTreasuryAddress: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     lifecycle: {

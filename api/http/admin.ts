@@ -47,14 +47,14 @@ export function adminRoutes(queues: Queue[], credentials: { user: string; passwo
 
 interface UsdAdmin {
   credit(address: string, usd: unknown, note?: string): Promise<string>;
-  rate(): Promise<{ usdPerOgpu: string; source: string; at: Date | null }>;
+  rate(): Promise<{ usdPerOgpu: string; source: string; at: Date | null } | undefined>;
   feedRate(usdPerOgpu: unknown, source: unknown): Promise<string>;
 }
 
 /**
  * The relay's USD side behind the admin credentials (404 when none are configured):
  * - POST /admin/usd-credits { address, usd, note? }: credits an account's prepaid USD balance;
- * - GET /admin/usd-rate: the OGPU/USD rate new relay jobs are quoted at, and where it comes from;
+ * - GET /admin/usd-rate: the OGPU/USD rate new relay jobs are quoted at, and where it comes from (nulls: none);
  * - POST /admin/usd-rate { usdPerOgpu, source? }: feeds a rate (an operator, or a price feed's poller).
  * Bad input is 400 BAD_USER_INPUT and changes nothing.
  */
@@ -88,8 +88,9 @@ export function usdAdminRoutes(relay: UsdAdmin, admin: { user: string; password:
   router.get(
     "/admin/usd-rate",
     guarded(async (_req, res) => {
-      const { usdPerOgpu, source, at } = await relay.rate();
-      return res.json({ usdPerOgpu, source, at });
+      const rate = await relay.rate();
+      // null: no current rate (the feed stopped and OGPU_USD_RATE is unset), so the relay quotes nothing
+      return res.json(rate ? { usdPerOgpu: rate.usdPerOgpu, source: rate.source, at: rate.at } : { usdPerOgpu: null, source: null, at: null });
     }),
   );
   router.post(

@@ -14,7 +14,7 @@ import type { EventStreams } from "./events";
 import { ChainService, type ChainSettings } from "./chain.service";
 import { SettlementService } from "./settlement.service";
 import { SourceService } from "./source.service";
-import { RelayService } from "./relay.service";
+import { RelayService, type RateSettings } from "./relay.service";
 import { AssignmentService, type LifecycleSettings } from "./assignment.service";
 import { loadBook, type BookDelta } from "../db/repositories/book.repository";
 
@@ -22,8 +22,8 @@ export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
   bookCacheMaxAgeMs: number;
   matchCandidateLimit: number;
-  /** The relay's OGPU price in US micro-dollars (fixed on each relay job when it is submitted). */
-  usdPerOgpuMicros: bigint;
+  /** The relay's OGPU/USD rates: the standing one (OGPU_USD_RATE) and how long a fed one lasts. */
+  usdRates: RateSettings;
   /** The account whose escrow funds relay jobs in OGPU; unset: the relay takes no jobs. */
   relayTreasuryAddress?: string;
   /** The marketplace's minimum provider stake in wei; null for none. */
@@ -84,7 +84,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     books,
     jobs,
     sources,
-    relay: new RelayService(db, jobs, settings.usdPerOgpuMicros, settings.relayTreasuryAddress),
+    relay: new RelayService(db, jobs, settings.usdRates, settings.relayTreasuryAddress),
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
     chain: new ChainService(db, deps.chain),

@@ -55,11 +55,25 @@ export interface RelayQuote {
  * The key's account owns the job on the relay (relay_jobs.account_id). The same Idempotency-Key and body give the
  * same job, even sent concurrently; another body is 409.
  */
+export interface RateSettings {
+  /** OGPU_USD_RATE in US micro-dollars per OGPU, when set. */
+  standingMicros?: bigint;
+  /** A fed rate older than this prices nothing. */
+  maxAgeSeconds: number;
+}
+
+export interface QuotedRate {
+  usdPerOgpu: string;
+  source: string;
+  at: Date | null;
+  micros: bigint;
+}
+
 export class RelayService {
   constructor(
     private readonly db: DataSource,
     private readonly jobs: JobService,
-    private readonly usdPerOgpuMicros: bigint,
+    private readonly rates: RateSettings,
     /** The account whose escrow funds relay jobs in OGPU; unset: the relay refuses jobs (503). */
     private readonly treasuryAddress?: string,
   ) {}
@@ -71,12 +85,27 @@ export class RelayService {
     return { accountId: await accountIdOf(tx, address), address, via: "apiKey" };
   }
 
-  /** The OGPU/USD rate new relay jobs are quoted at: the latest fed one, else the configured OGPU_USD_RATE. */
-  async rate(db: Pick<EntityManager, "query"> = this.db): Promise<{ usdPerOgpu: string; source: string; at: Date | null; micros: bigint }> {
-    const [fed] = await db.query(`SELECT usd_per_ogpu_micros, source, created_at FROM usd_rates ORDER BY id DESC LIMIT 1`);
-    if (!fed) return { usdPerOgpu: usdText(this.usdPerOgpuMicros), source: "configured (OGPU_USD_RATE)", at: null, micros: this.usdPerOgpuMicros };
-    const micros = BigInt(fed.usd_per_ogpu_micros);
-    return { usdPerOgpu: usdText(micros), source: fed.source, at: fed.created_at, micros };
+  /**
+   * The OGPU/USD rate new relay jobs are quoted at: the latest fed one while it is younger than the maximum age, else
+   * the standing OGPU_USD_RATE; undefined when there is neither (a feed that stopped, with no standing rate).
+   */
+  async rate(db: Pick<EntityManager, "query"> = this.db): Promise<QuotedRate | undefined> {
+    const [fed] = await db.query(
+      `SELECT usd_per_ogpu_micros, source, created_at FROM usd_rates WHERE created_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`,
+      [this.rates.maxAgeSeconds],
+    );
+    if (fed) {
+      const micros = BigInt(fed.usd_per_ogpu_micros);
+      return { usdPerOgpu: usdText(micros), source: fed.source, at: fed.created_at, micros };
+    }
+    const standing = this.rates.standingMicros;
+    return standing === undefined ? undefined : { usdPerOgpu: usdText(standing), source: "configured (OGPU_USD_RATE)", at: null, micros: standing };
+  }
+
+  private async currentRate(db: Pick<EntityManager, "query">): Promise<bigint> {
+    const rate = await this.rate(db);
+    if (!rate) throw new RelayUnavailable(`the relay quotes no jobs: no OGPU/USD rate fed in the last ${this.rates.maxAgeSeconds} s and no OGPU_USD_RATE set`);
+    return rate.micros;
   }
 
   /** An operator's or a price feed's OGPU/USD rate; it prices relay jobs submitted from now on (not earlier ones). */
@@ -115,7 +144,7 @@ export class RelayService {
         return { created: false, jobId: existing.job_id as string, status: stored!.status, perHour: BigInt(existing.usd_per_gpu_hour_micros), maxUsd: BigInt(existing.max_usd_micros), rate: BigInt(existing.usd_per_ogpu_micros) };
       }
       // the rate of this moment, fixed on the job: its USD cap, hold and charge all use it
-      const rate = (await this.rate(tx)).micros;
+      const rate = await this.currentRate(tx);
       const maxPriceWei = (usdPerGpuHour * WEI_PER_OGPU) / rate;
       const data = { ...job, requirements: { ...rest, maxPriceWei }, idempotencyKey: jobKey } as unknown as SubmitJobData;
       const req = data.requirements as { gpuCount?: unknown; maxDurationSeconds?: unknown; redundancy?: unknown };
@@ -196,7 +225,7 @@ export class RelayService {
       spentUsd: usdText(spent),
       creditedUsd: usdText(credited),
       /** What new jobs are quoted at now. */
-      usdPerOgpu: rate.usdPerOgpu,
+      usdPerOgpu: rate?.usdPerOgpu ?? null,
       charges: charges.map((c: { job_id: string; charged_usd_micros: string; created_at: Date }) => ({ jobId: c.job_id, usd: usdText(BigInt(c.charged_usd_micros)), at: c.created_at })),
     };
   }

@@ -183,7 +183,19 @@ describe("the relay's OGPU/USD rate and the admin command", () => {
     expect(cap(after.body.id)).toBe(4n * 10n ** 18n);
     expect((await relay("GET", `/relay/v1/jobs/${before.body.id}`, e.apiKey)).body.quote.usdPerOgpu).toBe("0.5");
     expect((await relay("GET", "/relay/v1/usage", e.apiKey)).body.usdPerOgpu).toBe("0.25");
-    await server.system.db.query(`DELETE FROM usd_rates`);
+    await server.system.db.query(`DELETE FROM usd_rates WHERE source = 'test feed'`);
+  });
+
+  it("stops quoting at a fed rate older than USD_RATE_MAX_AGE_SECONDS (a feed that stopped): the standing rate prices jobs again", async () => {
+    const m = freshModel();
+    await onlineOffer(server, await actor(server), m.gpu(1), "9", 1);
+    const e = await enterprise("5");
+    expect((await admin("usd-rate", "0.2", "stale-feed")).code).toBe(0);
+    expect((await relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model, "1"), "stale-1")).body.quote.usdPerOgpu).toBe("0.2");
+    await server.system.db.query(`UPDATE usd_rates SET created_at = now() - interval '2 hours' WHERE source = 'stale-feed'`);
+    expect((await relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model, "1"), "stale-2")).body.quote.usdPerOgpu).toBe("0.5");
+    expect(JSON.parse((await admin("usd-rate")).output)).toMatchObject({ usdPerOgpu: "0.5", source: "configured (OGPU_USD_RATE)" });
+    await server.system.db.query(`DELETE FROM usd_rates WHERE source = 'stale-feed'`);
   });
 
   it("refuses bad rates and credits (400, nothing stored), wrong credentials (401), and bad usage", async () => {

@@ -179,15 +179,20 @@ it("docker-compose.yml's services, run as its commands with its environment: a w
   const base = urlOf(ports.api);
   const basic = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString("base64")}`;
   const admin = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: basic }, body: JSON.stringify(body) });
-  expect((await admin("/admin/usd-rate", { usdPerOgpu: "0.5", source: "compose test" })).status).toBe(201);
   const enterprise = await signIn(api);
   expect((await admin("/admin/usd-credits", { address: enterprise.wallet.address, usd: "10" })).status).toBe(201);
   const relayKey = (await gql(api, op("CreateApiKey"), { name: "relay" }, enterprise.token)).data!.createApiKey.secret as string;
-  const created = await fetch(`${base}/relay/v1/jobs`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${relayKey}`, "idempotency-key": "compose-1" },
-    body: JSON.stringify({ ...counter, requirements: { gpuCount: 1, minVramGb: 80, gpuModels: ["H100"], maxPriceUsdPerGpuHour: "2", maxDurationSeconds: 600 } }),
-  });
+  const relayJob = (idempotencyKey: string) =>
+    fetch(`${base}/relay/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${relayKey}`, "idempotency-key": idempotencyKey },
+      body: JSON.stringify({ ...counter, requirements: { gpuCount: 1, minVramGb: 80, gpuModels: ["H100"], maxPriceUsdPerGpuHour: "2", maxDurationSeconds: 600 } }),
+    });
+  // production with no OGPU_USD_RATE in .env: no rate until one is fed, so the relay quotes nothing
+  const unpriced = await relayJob("compose-0");
+  expect({ status: unpriced.status, code: ((await unpriced.json()) as { error: { code: string } }).error.code }).toEqual({ status: 503, code: "UNAVAILABLE" });
+  expect((await admin("/admin/usd-rate", { usdPerOgpu: "0.5", source: "compose test" })).status).toBe(201);
+  const created = await relayJob("compose-1");
   const body = (await created.json()) as { id: string };
   expect({ status: created.status, body }).toMatchObject({ status: 201 });
   const relayed = await eventually(async () => {
