@@ -179,13 +179,16 @@ export async function checkpointsOfJobs(db: Db, jobIds: readonly string[]): Prom
 }
 
 /**
- * Charges a replica's work: trade price x GPUs x seconds run (started to `endedAt`, at most the job's maximum
- * duration) / 3600, rounded down. Records the charge (once per assignment) for settlement and returns it.
+ * Charges a replica's work: trade price x GPUs x seconds billed / 3600, rounded down. Seconds billed: those run
+ * (started to `endedAt`, whole seconds), at least the offer's minDurationSeconds at the trade, at most the job's
+ * maximum duration (so never more than the replica's share of the hold). Work that never started costs nothing.
+ * Records the charge (once per assignment) for settlement and returns it.
  */
 export async function chargeAssignment(tx: Db, job: { id: string; clientId: string; maxDurationSeconds: number }, a: LiveAssignment, endedAt: Date): Promise<bigint> {
-  const [row] = await tx.query(`SELECT started_at FROM assignments WHERE id = $1`, [a.id]);
+  const [row] = await tx.query(`SELECT started_at, min_billed_seconds FROM assignments WHERE id = $1`, [a.id]);
   if (!row?.started_at) return 0n;
-  const seconds = Math.min(job.maxDurationSeconds, Math.max(0, Math.floor((endedAt.getTime() - row.started_at.getTime()) / 1000)));
+  const run = Math.max(0, Math.floor((endedAt.getTime() - row.started_at.getTime()) / 1000));
+  const seconds = Math.min(job.maxDurationSeconds, Math.max(run, row.min_billed_seconds ?? 0));
   const amount = costWei(a.priceWei, a.gpus, seconds);
   await tx.query(`UPDATE assignments SET cost_wei = $2 WHERE id = $1`, [a.id, amount.toString()]);
   await tx.query(

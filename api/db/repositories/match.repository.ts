@@ -94,14 +94,14 @@ export interface Claimed {
 
 /**
  * Claims `gpus` of an offer for one replica of a job, in one statement: a conditional update that succeeds only
- * while the offer is OPEN, unexpired, has the GPUs free and still asks at most `maxPriceWei` (it may have been
- * repriced since it was ranked); with it, the assignment (with its start lease and the checkpoint step it resumes
+ * while the offer is OPEN, unexpired, has the GPUs free, still asks at most `maxPriceWei` (it may have been
+ * repriced since it was ranked) and wants no longer a minimum duration than the job's maximum; with it, the assignment (with its start lease and the checkpoint step it resumes
  * from), the trade (price = the offer's ask), and the outbox events of the trade and of the node's new
  * assignment. Undefined on a lost race (nothing written).
  */
 export async function claimOffer(
   tx: Db,
-  job: { id: string; createdAt: Date; maxPriceWei: bigint },
+  job: { id: string; createdAt: Date; maxPriceWei: bigint; maxDurationSeconds: number },
   offerId: string,
   replica: number,
   gpus: number,
@@ -112,11 +112,12 @@ export async function claimOffer(
     `WITH c AS (
        UPDATE offers SET available_gpus = available_gpus - $3, updated_at = now()
         WHERE id = $2 AND status = 'OPEN' AND available_gpus >= $3 AND price_wei <= $4 AND (expires_at IS NULL OR expires_at > $5)
-        RETURNING id, market, node_id, provider_id, price_wei
+          AND (min_duration_seconds IS NULL OR min_duration_seconds <= $13)
+        RETURNING id, market, node_id, provider_id, price_wei, min_duration_seconds
      ), a AS (
-       INSERT INTO assignments (job_id, offer_id, node_id, provider_id, replica, attempt, gpus, price_wei, lease_expires_at, resumed_from_step)
+       INSERT INTO assignments (job_id, offer_id, node_id, provider_id, replica, attempt, gpus, price_wei, lease_expires_at, resumed_from_step, min_billed_seconds)
        SELECT $1, c.id, c.node_id, c.provider_id, $6,
-              (SELECT coalesce(max(attempt), 0) + 1 FROM assignments WHERE job_id = $1 AND replica = $6), $3, c.price_wei, $10, $11
+              (SELECT coalesce(max(attempt), 0) + 1 FROM assignments WHERE job_id = $1 AND replica = $6), $3, c.price_wei, $10, $11, c.min_duration_seconds
          FROM c RETURNING id, node_id
      ), n AS (
        INSERT INTO outbox (topic, payload)
@@ -132,7 +133,7 @@ export async function claimOffer(
      SELECT c.market, c.node_id, c.provider_id, c.price_wei, a.id AS assignment_id FROM c, a`,
     [
       job.id, offerId, gpus, job.maxPriceWei.toString(), now, replica, Math.max(0, now.getTime() - job.createdAt.getTime()), TRADE_TOPIC, now.toISOString(),
-      lease.expiresAt, lease.resumeFromStep, ASSIGNMENT_OFFERED_TOPIC,
+      lease.expiresAt, lease.resumeFromStep, ASSIGNMENT_OFFERED_TOPIC, job.maxDurationSeconds,
     ],
   );
   const row = rows[0];

@@ -2,6 +2,9 @@ import { Field, ID, InputType, Int } from "type-graphql";
 import { DecimalScalar } from "../scalars";
 import { OfferStatus } from "../enums";
 
+/** minDurationSeconds, described once for offers and their inputs. */
+export const MIN_DURATION = "The least a trade on this offer is billed, in seconds; jobs whose maxDurationSeconds is shorter do not match it. A change applies to later trades.";
+
 @InputType()
 export class PostOfferInput {
   @Field(() => ID) nodeId!: string;
@@ -9,7 +12,7 @@ export class PostOfferInput {
   gpuModel?: string | null;
   @Field(() => DecimalScalar, { description: "OGPU per GPU-hour, more than 0." }) pricePerGpuHour!: bigint;
   @Field(() => Int) gpuCount!: number;
-  @Field(() => Int, { nullable: true }) minDurationSeconds?: number | null;
+  @Field(() => Int, { nullable: true, description: MIN_DURATION }) minDurationSeconds?: number | null;
   @Field(() => Date, { nullable: true }) expiresAt?: Date | null;
 }
 
@@ -17,7 +20,7 @@ export class PostOfferInput {
 export class UpdateOfferInput {
   @Field(() => DecimalScalar, { nullable: true }) pricePerGpuHour?: bigint | null;
   @Field(() => Int, { nullable: true }) gpuCount?: number | null;
-  @Field(() => Int, { nullable: true }) minDurationSeconds?: number | null;
+  @Field(() => Int, { nullable: true, description: MIN_DURATION }) minDurationSeconds?: number | null;
   @Field(() => Date, { nullable: true }) expiresAt?: Date | null;
 }
 

@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType } from "type-graphql";
 import { DecimalScalar } from "../scalars";
 import { OfferStatus } from "../enums";
+import { MIN_DURATION } from "../inputs/offer.input";
 
 @ObjectType({ simpleResolvers: true, description: "GPUs of one market on one node, for sale at a price per GPU-hour." })
 export class Offer {
@@ -12,7 +13,7 @@ export class Offer {
   @Field(() => DecimalScalar, { description: "OGPU per GPU-hour." }) pricePerGpuHour!: bigint;
   @Field(() => Int) gpuCount!: number;
   @Field(() => Int, { description: "GPUs not in use; what the book shows." }) availableGpus!: number;
-  @Field(() => Int, { nullable: true }) minDurationSeconds!: number | null;
+  @Field(() => Int, { nullable: true, description: MIN_DURATION }) minDurationSeconds!: number | null;
   @Field(() => OfferStatus) status!: OfferStatus;
   @Field(() => Date, { nullable: true }) expiresAt!: Date | null;
   @Field() createdAt!: Date;

@@ -169,6 +169,36 @@ describe("a job's life", () => {
     expect(after).toBeLessThan(before);
   });
 
+  it("bills an offer's minDurationSeconds as a minimum, as it was at the trade; a job shorter than it does not match", async () => {
+    const m = freshModel();
+    const p = await actor(server);
+    const { nodeId, offerId } = await onlineOffer(server, p, m.gpu(1), "3.6", 1);
+    const setMinimum = async (seconds: number) => {
+      const r = await gql(server.url, `mutation U($id: ID!, $input: UpdateOfferInput!) { updateOffer(id: $id, input: $input) { minDurationSeconds } }`, { id: offerId, input: { minDurationSeconds: seconds } }, p.token);
+      expect(r.data?.updateOffer.minDurationSeconds).toBe(seconds);
+    };
+    const client = await actor(server, 100n);
+    const runImmediately = async (maxDurationSeconds: number, afterMatch?: () => Promise<void>) => {
+      const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "4", maxDurationSeconds }) }, client.token)).data!.submitJob.id as string;
+      const a = await waitAssignment(p, nodeId);
+      await afterMatch?.();
+      await gql(server.url, op("StartAssignment"), { id: a.id }, p.token);
+      expect((await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: sha("r") }, p.token)).errors).toBeUndefined();
+      return job(client, jobId);
+    };
+    await setMinimum(600);
+    // a run of under a second, billed 600 s: 3.6 x 600 / 3600
+    expect((await runImmediately(3600)).cost).toBe("0.6");
+    // the minimum raised after the trade does not reach it
+    expect((await runImmediately(3600, () => setMinimum(1200))).cost).toBe("0.6");
+    const [{ n }] = await server.system.db.query(`SELECT sum(run_seconds)::int AS n FROM charges c JOIN jobs j ON j.id = c.job_id WHERE j.client_id = $1`, [client.accountId]);
+    expect(n).toBe(600 + 600);
+    // a job of at most 1,199 s does not match an offer asking for 1,200 s at least: it rests
+    const short = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "4", maxDurationSeconds: 1199 }) }, client.token)).data!.submitJob.id as string;
+    await eventually(async () => ((await gql(server.url, `query J($id: ID!) { job(id: $id) { status excluded { reason } } }`, { id: short }, client.token)).data!.job.excluded ? true : undefined), 10_000, "the short job resting");
+    await gql(server.url, op("CancelJob"), { id: short }, client.token);
+  });
+
   it("cancels a running job: the work done is charged, the rest of the hold released, the GPUs returned", async () => {
     const m = freshModel();
     const p = await actor(server);
