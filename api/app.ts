@@ -19,7 +19,7 @@ import { checkpointRoutes } from "./http/checkpoints";
 import { relayRoutes } from "./relay/relay.routes";
 import { usdAdminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
-import { rateLimit, type RateLimiterPort } from "./http/rate-limit";
+import { principalOf, rateLimit, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
 import type { Principal, Services } from "./services";
 import { ServiceError } from "./services/errors";
@@ -103,10 +103,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   app.use(
     "/graphql",
-    ...(deps.rateLimiter ? [rateLimit(deps.rateLimiter, "graphql")] : []),
+    ...(deps.rateLimiter ? [rateLimit(deps.rateLimiter, "graphql", (header) => services.auth.authenticate(header))] : []),
     express.json({ limit: deps.bodyLimitBytes }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => createContext(services, await authenticate(req.headers.authorization)),
+      context: async ({ req, res }) => createContext(services, await principalOf(res, req.headers.authorization, authenticate)),
     }),
   );
   app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {

@@ -2,7 +2,7 @@ import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { MatchingError, type MatchingErrorCode } from "../../matching";
 import { PricingError, type PricingErrorCode } from "../../pricing";
-import { SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from "../services/errors";
+import { inputRefusedByDatabase, SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from "../services/errors";
 
 /** Every module error code, mapped to the contract's extensions.code. A code left out fails to compile. */
 const SERVICE_CODES: Record<ServiceErrorCode, ServiceErrorCode> = {
@@ -58,6 +58,8 @@ export function formatError(log: (error: unknown) => void) {
     const cause = original instanceof GraphQLError && original.originalError ? original.originalError : original;
     const code = clientCode(cause);
     if (code) return { message: formatted.message, path: formatted.path, extensions: { code } };
+    const refused = inputRefusedByDatabase(cause);
+    if (refused) return { message: refused.message, path: formatted.path, extensions: { code: refused.code } };
     const given = formatted.extensions?.code;
     if (typeof given === "string" && REQUEST_CODES.has(given)) return { message: formatted.message, locations: formatted.locations, extensions: { code: given } };
     log(original);

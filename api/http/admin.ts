@@ -4,8 +4,7 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
-import { PricingError } from "../../pricing";
-import { ServiceError } from "../services/errors";
+import { clientErrorReply, restFallbacks } from "./error-status";
 
 export const ADMIN_QUEUES_PATH = "/admin/queues";
 
@@ -46,7 +45,7 @@ export function adminRoutes(queues: Queue[], credentials: { user: string; passwo
 }
 
 interface UsdAdmin {
-  credit(address: string, usd: unknown, note?: string): Promise<string>;
+  credit(address: string, usd: unknown, note?: unknown): Promise<string>;
   rate(): Promise<{ usdPerOgpu: string; source: string; at: Date | null } | undefined>;
   feedRate(usdPerOgpu: unknown, source: unknown): Promise<string>;
 }
@@ -71,17 +70,17 @@ export function usdAdminRoutes(relay: UsdAdmin, admin: { user: string; password:
       try {
         return await handle(req, res);
       } catch (err) {
-        if (err instanceof ServiceError && err.code === "BAD_USER_INPUT") return res.status(400).json({ error: { code: err.code, message: err.message } });
-        if (err instanceof PricingError) return res.status(400).json({ error: { code: "BAD_USER_INPUT", message: err.message } });
-        return next(err);
+        const reply = clientErrorReply(err);
+        return reply ? res.status(reply.status).json(reply.body) : next(err);
       }
     };
-  const json = express.json({ limit: 10_000 });
+  const limit = 10_000;
+  const json = express.json({ limit });
   router.post(
     "/admin/usd-credits",
     json,
     guarded(async (req, res) => {
-      const balance = await relay.credit(String(req.body?.address ?? ""), req.body?.usd, typeof req.body?.note === "string" ? req.body.note : undefined);
+      const balance = await relay.credit(String(req.body?.address ?? ""), req.body?.usd, req.body?.note ?? undefined);
       return res.status(201).json({ address: req.body.address, balanceUsd: balance });
     }),
   );
@@ -98,5 +97,6 @@ export function usdAdminRoutes(relay: UsdAdmin, admin: { user: string; password:
     json,
     guarded(async (req, res) => res.status(201).json({ usdPerOgpu: await relay.feedRate(req.body?.usdPerOgpu, req.body?.source) })),
   );
+  router.use(["/admin/usd-credits", "/admin/usd-rate"], restFallbacks(limit).bodyErrors);
   return router;
 }

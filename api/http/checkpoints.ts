@@ -1,8 +1,7 @@
 import express, { type Router } from "express";
 import type { Logger } from "pino";
 import type { AssignmentService } from "../services/assignment.service";
-import { ServiceError } from "../services/errors";
-import { HTTP_STATUS } from "./error-status";
+import { clientErrorReply } from "./error-status";
 
 /**
  * Checkpoint bytes, through signed URLs made by createCheckpointUpload (PUT) and resumeFrom (GET): the PUT counts
@@ -11,7 +10,8 @@ import { HTTP_STATUS } from "./error-status";
 export function checkpointRoutes(assignments: AssignmentService, maxBytes: number, logger: Logger): Router {
   const router = express.Router();
   const fail = (res: express.Response, err: unknown) => {
-    if (err instanceof ServiceError) return res.status(HTTP_STATUS[err.code]).json({ error: { code: err.code, message: err.message } });
+    const reply = clientErrorReply(err);
+    if (reply) return res.status(reply.status).json(reply.body);
     logger.error({ err }, "unexpected error in a checkpoint transfer");
     return res.status(500).json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error; it has been logged" } });
   };

@@ -1,23 +1,34 @@
-import { createHash } from "node:crypto";
 import type { RequestHandler } from "express";
+import type { Principal } from "../services/principal";
 
 export interface RateLimiterPort {
   hit(key: string): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
 }
 
+/** Resolves a request's Authorization header; throws when the credential is not valid. */
+export type Authenticate = (authorization: string | undefined) => Promise<Principal | undefined>;
+
 /**
- * Limits requests per principal: the bearer credential (hashed, never stored) when there is one, else the client
- * address. Over the limit: 429 with Retry-After, and a GraphQL-shaped error with code RATE_LIMITED (the relay
- * answers its own error shape with the same code).
+ * Limits requests per account: the account a valid credential (session or API key, however the header is spelled)
+ * belongs to, else the client address, so neither a respelled header nor guessed keys get a fresh allowance. The
+ * principal found is kept in `res.locals.principal` for the route. Over the limit: 429 with Retry-After, and a
+ * GraphQL-shaped error with code RATE_LIMITED (the relay answers its own error shape with the same code).
  */
-export function rateLimit(limiter: RateLimiterPort, shape: "graphql" | "relay"): RequestHandler {
+export function rateLimit(limiter: RateLimiterPort, shape: "graphql" | "relay", authenticate: Authenticate): RequestHandler {
   return async (req, res, next) => {
-    const auth = req.headers.authorization;
-    const key = auth ? `k:${createHash("sha256").update(auth).digest("hex").slice(0, 32)}` : `ip:${req.ip ?? req.socket.remoteAddress ?? "?"}`;
+    const principal = await authenticate(req.headers.authorization).catch(() => undefined);
+    res.locals.principal = principal;
+    const key = principal ? `a:${principal.accountId}` : `ip:${req.ip ?? req.socket.remoteAddress ?? "?"}`;
     const decision = await limiter.hit(key);
     if (decision.allowed) return next();
     res.setHeader("Retry-After", String(decision.retryAfterSeconds));
     const message = `too many requests; try again in ${decision.retryAfterSeconds} s`;
     res.status(429).json(shape === "graphql" ? { errors: [{ message, extensions: { code: "RATE_LIMITED" } }] } : { error: { code: "RATE_LIMITED", message } });
   };
+}
+
+/** The principal the rate limiter found for this request, else the header resolved now (no limiter configured). */
+export function principalOf(res: { locals: Record<string, unknown> }, authorization: string | undefined, authenticate: Authenticate): Promise<Principal | undefined> {
+  const found = res.locals.principal as Principal | undefined;
+  return found ? Promise.resolve(found) : authenticate(authorization);
 }

@@ -1,12 +1,9 @@
 import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import { MatchingError } from "../../matching";
-import { PricingError } from "../../pricing";
-import { rateLimit, type RateLimiterPort } from "../http/rate-limit";
+import { principalOf, rateLimit, type RateLimiterPort } from "../http/rate-limit";
 import type { Services } from "../services";
-import { ServiceError } from "../services/errors";
 import { RelayUnavailable } from "../services/relay.service";
-import { HTTP_STATUS } from "../http/error-status";
+import { clientErrorReply, restFallbacks } from "../http/error-status";
 
 /**
  * The HTTPS relay (`/relay/v1`): jobs for clients without wallets, with API keys, an Idempotency-Key, USD prices
@@ -16,17 +13,18 @@ import { HTTP_STATUS } from "../http/error-status";
 export function relayRoutes(services: Services, bodyLimitBytes: number, logger: Logger, limiter?: RateLimiterPort): Router {
   const router = express.Router();
   const fail = (res: Response, err: unknown) => {
-    if (err instanceof ServiceError) return res.status(HTTP_STATUS[err.code]).json({ error: { code: err.code, message: err.message } });
+    const reply = clientErrorReply(err);
+    if (reply) return res.status(reply.status).json(reply.body);
     if (err instanceof RelayUnavailable) {
       logger.warn({ reason: err.message }, "the relay refused a job on the operator's side");
       return res.status(503).json({ error: { code: "UNAVAILABLE", message: err.message } });
     }
-    if (err instanceof PricingError || err instanceof MatchingError) return res.status(400).json({ error: { code: "BAD_USER_INPUT", message: err.message } });
     logger.error({ err }, "unexpected error in the relay");
     return res.status(500).json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error; it has been logged" } });
   };
-  const principal = (req: Request) => services.auth.authenticate(req.headers.authorization);
-  if (limiter) router.use("/relay/v1", rateLimit(limiter, "relay"));
+  const authenticate = (header: string | undefined) => services.auth.authenticate(header);
+  const principal = (req: Request, res: Response) => principalOf(res, req.headers.authorization, authenticate);
+  if (limiter) router.use("/relay/v1", rateLimit(limiter, "relay", authenticate));
   /** A route's work, with every failure answered by `fail`. */
   const handled = (work: (req: Request, res: Response) => Promise<unknown>) => async (req: Request, res: Response) => {
     try {
@@ -39,12 +37,15 @@ export function relayRoutes(services: Services, bodyLimitBytes: number, logger: 
     "/relay/v1/jobs",
     express.json({ limit: bodyLimitBytes }),
     handled(async (req, res) => {
-      const out = await services.relay.submit(await principal(req), req.header("idempotency-key") ?? undefined, req.body);
+      const out = await services.relay.submit(await principal(req, res), req.header("idempotency-key") ?? undefined, req.body);
       res.status(out.created ? 201 : 200).json({ id: out.jobId, status: out.status, quote: out.quote });
     }),
   );
-  router.get("/relay/v1/jobs/:id", handled(async (req, res) => res.json(await services.relay.get(await principal(req), String(req.params.id)))));
-  router.delete("/relay/v1/jobs/:id", handled(async (req, res) => res.json(await services.relay.cancel(await principal(req), String(req.params.id)))));
-  router.get("/relay/v1/usage", handled(async (req, res) => res.json(await services.relay.usage(await principal(req)))));
+  router.get("/relay/v1/jobs/:id", handled(async (req, res) => res.json(await services.relay.get(await principal(req, res), String(req.params.id)))));
+  router.delete("/relay/v1/jobs/:id", handled(async (req, res) => res.json(await services.relay.cancel(await principal(req, res), String(req.params.id)))));
+  router.get("/relay/v1/usage", handled(async (req, res) => res.json(await services.relay.usage(await principal(req, res)))));
+  const fallbacks = restFallbacks(bodyLimitBytes);
+  router.use("/relay", fallbacks.notFound);
+  router.use("/relay", fallbacks.bodyErrors);
   return router;
 }

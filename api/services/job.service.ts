@@ -23,7 +23,7 @@ import type { ModelCatalog } from "./model-catalog";
 import { NO_EVENTS, type EventStreams } from "./events";
 import { SourceService } from "./source.service";
 import type { JobKindValue } from "./job-kinds";
-import { checkCommand, checkEnv, checkImage, checkKind } from "./workload";
+import { checkCommand, checkEnv, checkImage, checkKind, hasControlCharacters } from "./workload";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { assignmentsOfJob, chargeAssignment, endAssignment, JOB_PROGRESS_TOPIC, recordEvents, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
@@ -100,7 +100,7 @@ export class JobService {
    */
   async submitIn(tx: EntityManager | undefined, principal: Principal | undefined, input: SubmitJobData): Promise<{ job: JobRecord; created: boolean }> {
     const who = requirePrincipal(principal);
-    const checked = await this.check(input);
+    const checked = await this.validate(input);
     const holdAmount = holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
     const record: NewJob = {
       clientId: who.accountId,
@@ -238,7 +238,8 @@ export class JobService {
     return { jobs, cursors: jobs.map((j) => ordinalCursor("j", j.ordinal)), hasNextPage: rows.length > size };
   }
 
-  private async check(input: SubmitJobData) {
+  /** Checks a submission as submitJob would, storing nothing: BAD_USER_INPUT (or NOT_FOUND for a source) naming the field. */
+  async validate(input: SubmitJobData) {
     checkKind(input.kind);
     const source = input.sourceId ? await this.sources.byId(input.sourceId) : null;
     const image = checkImage(input.image) ?? source?.image ?? null;
@@ -247,7 +248,7 @@ export class JobService {
     const given = input.env ?? [];
     const env = checkEnv([...(source?.env ?? []).filter((e) => !given.some((g) => g.name === e.name)), ...given]);
     const inputUri = input.inputUri?.trim() || null;
-    if (inputUri !== null && (inputUri.length > 2048 || !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(inputUri))) throw badInput("inputUri must be a URI such as https://... or s3://..., at most 2048 characters");
+    if (inputUri !== null && (inputUri.length > 2048 || !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(inputUri) || hasControlCharacters(inputUri))) throw badInput("inputUri must be a URI such as https://... or s3://..., at most 2048 characters");
     const interval = input.checkpointIntervalSeconds ?? null;
     if (interval !== null && (!Number.isInteger(interval) || interval < 1 || interval > MAX_CHECKPOINT_INTERVAL_SECONDS)) {
       throw badInput(`checkpointIntervalSeconds must be from 1 to ${MAX_CHECKPOINT_INTERVAL_SECONDS}`);

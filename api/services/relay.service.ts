@@ -5,18 +5,33 @@ import { jobById } from "../db/repositories/job.repository";
 import { updateReturning } from "../db/query";
 import { badInput, conflict, forbidden, notFound, ServiceError } from "./errors";
 import type { JobService, SubmitJobData } from "./job.service";
+import { MAX_PRICE_WEI } from "./offer.service";
+import { parseRelayJob } from "./relay-input";
+import { hasControlCharacters } from "./workload";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 
 const WEI_PER_OGPU = 10n ** 18n;
 const MICROS = 10n ** 12n; // wei-scaled 18 decimals -> micro units (6 decimals)
 const ENDED = ["COMPLETED", "FAILED", "CANCELLED", "EXPIRED"];
 
-/** A dollar amount with at most 6 decimals, in micro-dollars; BAD_USER_INPUT otherwise. */
+/** The most any one USD amount may be (a price, a credit, a rate, a job's maximum cost): 1,000,000,000 USD. */
+export const MAX_USD_MICROS = 10n ** 15n;
+
+/** A dollar amount with at most 6 decimals and at most MAX_USD_MICROS, in micro-dollars; BAD_USER_INPUT otherwise. */
 export function parseUsdMicros(text: unknown, field: string): bigint {
   if (typeof text !== "string") throw badInput(`${field} is a decimal string of US dollars such as "2.5"`);
   const wei = parseDecimal(text);
   if (wei % MICROS !== 0n) throw badInput(`${field} has more than 6 decimals`);
+  if (wei / MICROS > MAX_USD_MICROS) throw badInput(`${field} may be at most ${usdText(MAX_USD_MICROS)} USD`);
   return wei / MICROS;
+}
+
+/** A label an operator gives (a credit's note, a rate's source): printable text of 1 to `max` characters. */
+function label(value: unknown, field: string, max: number): string {
+  if (typeof value !== "string" || value.length < 1 || value.length > max || hasControlCharacters(value)) {
+    throw badInput(`${field} is 1 to ${max} characters of printable text`);
+  }
+  return value;
 }
 
 export const usdText = (micros: bigint) => formatDecimal(micros * MICROS);
@@ -112,8 +127,7 @@ export class RelayService {
   async feedRate(usdPerOgpu: unknown, source: unknown): Promise<string> {
     const micros = parseUsdMicros(usdPerOgpu, "usdPerOgpu");
     if (micros <= 0n) throw badInput("usdPerOgpu must be more than 0");
-    const from = source === undefined ? "admin" : source;
-    if (typeof from !== "string" || from.length < 1 || from.length > 100) throw badInput("source is 1 to 100 characters naming where the rate comes from");
+    const from = label(source === undefined ? "admin" : source, "source (where the rate comes from)", 100);
     await this.db.query(`INSERT INTO usd_rates (usd_per_ogpu_micros, source) VALUES ($1, $2)`, [micros.toString(), from]);
     return usdText(micros);
   }
@@ -121,20 +135,17 @@ export class RelayService {
   async submit(principal: Principal | undefined, idempotencyKey: string | undefined, body: unknown): Promise<{ created: boolean; jobId: string; status: string; quote: RelayQuote }> {
     const who = requirePrincipal(principal);
     if (who.via !== "apiKey") throw new ServiceError("UNAUTHENTICATED", "the relay takes API keys: send Authorization: Bearer <API key>");
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw badInput("the body is a JSON object: a SubmitJobInput");
-    const input = body as Record<string, unknown>;
-    const key = idempotencyKey ?? (typeof input.idempotencyKey === "string" ? input.idempotencyKey : undefined);
+    const input = parseRelayJob(body);
+    const key = idempotencyKey ?? input.idempotencyKey ?? undefined;
     if (!key || !/^[\x21-\x7e]{1,100}$/.test(key)) throw badInput("send an Idempotency-Key header: 1 to 100 printable characters");
-    const requirements = input.requirements as Record<string, unknown> | undefined;
-    if (typeof requirements !== "object" || requirements === null) throw badInput("requirements is required");
-    if ("maxPricePerGpuHour" in requirements) throw badInput("the relay prices in USD: send requirements.maxPriceUsdPerGpuHour, not maxPricePerGpuHour");
-    const usdPerGpuHour = parseUsdMicros(requirements.maxPriceUsdPerGpuHour, "requirements.maxPriceUsdPerGpuHour");
+    const usdPerGpuHour = parseUsdMicros(input.requirements.maxPriceUsdPerGpuHour, "requirements.maxPriceUsdPerGpuHour");
     if (usdPerGpuHour <= 0n) throw badInput("requirements.maxPriceUsdPerGpuHour must be more than 0");
-    const { maxPriceUsdPerGpuHour: _usd, ...rest } = requirements;
+    const { maxPriceUsdPerGpuHour: _usd, ...rest } = input.requirements;
     const { idempotencyKey: _key, ...job } = input;
     // on the book the treasury is the client: the job's own idempotency key is unique per relay account and key
     const jobKey = `relay:${createHash("sha256").update(`${who.accountId}\u0000${key}`).digest("hex").slice(0, 40)}`;
-    const requestHash = createHash("sha256").update(JSON.stringify({ job, requirements })).digest("hex");
+    // the parsed body in its canonical form (fields in a fixed order, defaults applied, the price in micro-dollars)
+    const requestHash = createHash("sha256").update(JSON.stringify({ ...job, requirements: { ...rest, usdPerGpuHourMicros: usdPerGpuHour.toString() } })).digest("hex");
     const result = await this.db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${who.accountId}:${key}`]);
       const [existing] = await tx.query(`SELECT * FROM relay_jobs WHERE account_id = $1 AND idempotency_key = $2`, [who.accountId, key]);
@@ -146,10 +157,13 @@ export class RelayService {
       // the rate of this moment, fixed on the job: its USD cap, hold and charge all use it
       const rate = await this.currentRate(tx);
       const maxPriceWei = (usdPerGpuHour * WEI_PER_OGPU) / rate;
-      const data = { ...job, requirements: { ...rest, maxPriceWei }, idempotencyKey: jobKey } as unknown as SubmitJobData;
-      const req = data.requirements as { gpuCount?: unknown; maxDurationSeconds?: unknown; redundancy?: unknown };
-      const hold = holdWei(maxPriceWei, Number(req.gpuCount), Number(req.maxDurationSeconds), Number(req.redundancy ?? 1));
+      if (maxPriceWei > MAX_PRICE_WEI) throw badInput(`requirements.maxPriceUsdPerGpuHour may be at most ${usdText((MAX_PRICE_WEI * rate) / WEI_PER_OGPU)} USD at today's rate`);
+      const data: SubmitJobData = { ...job, kind: job.kind as SubmitJobData["kind"], requirements: { ...rest, maxPriceWei }, idempotencyKey: jobKey };
+      // the whole job is checked before any USD is held, so bad input is 400 whatever the balance
+      const { req } = await this.jobs.validate(data);
+      const hold = holdWei(maxPriceWei, req.gpuCount, req.maxDurationSeconds, req.redundancy);
       const maxUsd = (hold * rate + WEI_PER_OGPU - 1n) / WEI_PER_OGPU;
+      if (maxUsd > MAX_USD_MICROS) throw badInput(`this job may cost up to ${usdText(maxUsd)} USD, more than the relay takes at once (${usdText(MAX_USD_MICROS)} USD); lower the cap, GPUs or duration`);
       const held = await updateReturning(
         tx,
         `UPDATE usd_accounts SET held_micros = held_micros + $2, updated_at = now() WHERE account_id = $1 AND credited_micros - held_micros - spent_micros >= $2 RETURNING account_id`,
@@ -231,13 +245,13 @@ export class RelayService {
   }
 
   /** An admin's credit of USD to an address's account (created on first sight). */
-  async credit(address: string, usd: unknown, note?: string): Promise<string> {
+  async credit(address: string, usd: unknown, note?: unknown): Promise<string> {
     if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw badInput("address must be a 0x address");
     const micros = parseUsdMicros(usd, "usd");
     if (micros <= 0n) throw badInput("usd must be more than 0");
     return this.db.transaction(async (tx) => {
       const accountId = await accountIdOf(tx, address.toLowerCase());
-      await tx.query(`INSERT INTO usd_credits (account_id, amount_micros, note) VALUES ($1, $2, $3)`, [accountId, micros.toString(), note?.slice(0, 200) ?? null]);
+      await tx.query(`INSERT INTO usd_credits (account_id, amount_micros, note) VALUES ($1, $2, $3)`, [accountId, micros.toString(), note === undefined ? null : label(note, "note", 200)]);
       const [row] = await tx.query(
         `INSERT INTO usd_accounts (account_id, credited_micros) VALUES ($1, $2)
          ON CONFLICT (account_id) DO UPDATE SET credited_micros = usd_accounts.credited_micros + excluded.credited_micros, updated_at = now()

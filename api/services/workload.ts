@@ -10,16 +10,25 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 export type EnvVar = { name: string; value: string };
 
+/** True when `text` holds a control character (NUL to US, or DEL): never wanted in names, references or labels. */
+export function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 /** A workload's kind, one of JOB_KINDS; BAD_USER_INPUT otherwise. */
 export function checkKind(kind: string): JobKindValue {
   if (!(JOB_KINDS as readonly string[]).includes(kind)) throw badInput(`kind must be one of ${JOB_KINDS.join(", ")}`);
   return kind as JobKindValue;
 }
 
-/** A container image reference (trimmed; null when empty): at most 512 characters, no spaces, not an option. */
+/** A container image reference (trimmed; null when empty): at most 512 characters, no spaces or control characters, not an option. */
 export function checkImage(text: string | null | undefined): string | null {
   const image = text?.trim() || null;
-  if (image !== null && (image.length > MAX_IMAGE_LENGTH || /\s/.test(image) || image.startsWith("-"))) {
+  if (image !== null && (image.length > MAX_IMAGE_LENGTH || /\s/.test(image) || hasControlCharacters(image) || image.startsWith("-"))) {
     throw badInput(`image must be a container image reference of at most ${MAX_IMAGE_LENGTH} characters, without spaces`);
   }
   return image;

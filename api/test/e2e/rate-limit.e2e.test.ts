@@ -20,3 +20,20 @@ it("answers 429 RATE_LIMITED with Retry-After past the limit per principal, coun
   const anonymous = await gql(server.url, "query { regions { id } }");
   expect(anonymous.status).toBe(200);
 });
+
+it("counts a principal however its header is spelled, and anonymous guesses of keys by address", async () => {
+  const { token } = await signIn(server.url); // 2 anonymous requests
+  const spellings = [`Bearer ${token}`, `bearer ${token}`, `Bearer  ${token}`, token];
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const r = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json", authorization: spellings[i % spellings.length] }, body: JSON.stringify({ query: "{ __typename }" }) });
+    statuses.push(r.status);
+  }
+  expect(statuses.slice(0, 8).every((s) => s === 200)).toBe(true);
+  expect(statuses.slice(8)).toEqual([429, 429, 429, 429]);
+  // made-up keys are no principal: they share the address's count (already used by the sign-ins and anonymous requests above)
+  const guesses: number[] = [];
+  for (let i = 0; i < 10; i++) guesses.push((await fetch(server.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer gx_guess${i}_nope` }, body: JSON.stringify({ query: "{ __typename }" }) })).status);
+  expect(guesses).toContain(429);
+});
+

@@ -88,6 +88,57 @@ describe("the relay", () => {
     expect((await relay("POST", "/relay/v1/jobs", poor.apiKey, { ...jobBody(m.model), requirements: { ...jobBody(m.model).requirements, maxPriceUsdPerGpuHour: "abc" } }, "k3")).status).toBe(400);
   });
 
+  it("types the body as GraphQL would: a wrong type, an unknown field, NUL or an amount too large is 400 before any USD is held, never a 500", async () => {
+    const m = freshModel();
+    await onlineOffer(server, await actor(server), m.gpu(1), "9", 1);
+    const e = await enterprise("1");
+    const base = jobBody(m.model, "1");
+    const withReq = (r: Record<string, unknown>) => ({ ...base, requirements: { ...base.requirements, ...r } });
+    const bad: [string, unknown][] = [
+      ["command as a string", { ...base, command: "rm -rf /" }],
+      ["command of numbers", { ...base, command: [1, 2] }],
+      ["image as a number", { ...base, image: 5 }],
+      ["image with NUL", { ...base, image: "py\u0000thon" }],
+      ["inputUri with NUL", { ...base, inputUri: "https://x/\u0000" }],
+      ["env as an object", { ...base, env: { A: "1" } }],
+      ["env without a value", { ...base, env: [{ name: "A" }] }],
+      ["an unknown field", { ...base, priority: "high" }],
+      ["gpuModels as a string", withReq({ gpuModels: "H100" })],
+      ["region as a number", withReq({ region: 5 })],
+      ["a strategy that is not one", withReq({ strategy: "FREE" })],
+      ["gpuCount as a float", withReq({ gpuCount: 1.5 })],
+      ["a duration beyond the balance and the limit", withReq({ maxDurationSeconds: 1e12 })],
+      ["GPUs beyond the balance and the limit", withReq({ gpuCount: 1e9 })],
+      ["a price beyond any bigint", withReq({ maxPriceUsdPerGpuHour: "99999999999999999999999" })],
+      ["the OGPU cap", { ...base, requirements: { ...base.requirements, maxPricePerGpuHour: "1" } }],
+      ["no body object", [base]],
+    ];
+    for (const [what, body] of bad) {
+      const r = await relay("POST", "/relay/v1/jobs", e.apiKey, body, `bad-${what}`);
+      expect({ what, status: r.status, code: r.body.error?.code }).toEqual({ what, status: 400, code: "BAD_USER_INPUT" });
+    }
+    const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM relay_jobs WHERE account_id = $1`, [e.accountId]);
+    expect(n).toBe(0);
+    expect((await relay("GET", "/relay/v1/usage", e.apiKey)).body).toMatchObject({ heldUsd: "0", balanceUsd: "1" });
+    // what express refuses, and routes that do not exist, answer in the relay's shape too
+    const notJson = await fetch(`${server.url.replace("/graphql", "")}/relay/v1/jobs`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${e.apiKey}`, "idempotency-key": "x" }, body: "{nope" });
+    expect({ status: notJson.status, body: await notJson.json() }).toEqual({ status: 400, body: { error: { code: "BAD_USER_INPUT", message: "the body is not valid JSON" } } });
+    const nowhere = await relay("GET", "/relay/v1/nope", e.apiKey);
+    expect({ status: nowhere.status, code: nowhere.body.error.code }).toEqual({ status: 404, code: "NOT_FOUND" });
+  });
+
+  it("takes the same job retried with its fields in another order, a price spelled 1.50 or a default spelled out as the same request", async () => {
+    const m = freshModel();
+    await onlineOffer(server, await actor(server), m.gpu(1), "9", 1);
+    const e = await enterprise("10");
+    const first = await relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model, "1.5"), "same-1");
+    expect(first.status).toBe(201);
+    const { requirements, ...rest } = jobBody(m.model, "1.5");
+    const respelled = { requirements: { maxDurationSeconds: requirements.maxDurationSeconds, redundancy: 1, maxPriceUsdPerGpuHour: "1.50", gpuModels: requirements.gpuModels, minVramGb: requirements.minVramGb, gpuCount: 1 }, command: rest.command, kind: rest.kind };
+    const again = await relay("POST", "/relay/v1/jobs", e.apiKey, respelled, "same-1");
+    expect({ status: again.status, id: again.body.id }).toEqual({ status: 200, id: first.body.id });
+  });
+
   it("charges in USD the job's OGPU cost at the rate quoted when it was submitted", async () => {
     const m = freshModel();
     const provider = await actor(server);
