@@ -69,6 +69,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     maxPerPrincipal: deps.limits.wsMaxPerPrincipal,
     sharedFeeds: Object.fromEntries(Object.entries(SHARED_FEEDS).map(([field, joined]) => [field, joined && ((args: Record<string, unknown>) => joined(services, args))])),
     maxBufferedBytes: deps.limits.wsMaxBufferedBytes,
+    limit: deps.rateLimiter ? (key) => deps.rateLimiter!.hit(key) : undefined,
   });
 
   const apollo = new ApolloServer<GraphQLContext>({

@@ -4,6 +4,7 @@ import type { WebSocketServer } from "ws";
 import type { Principal, Services } from "../services";
 import { createContext } from "./context";
 import { BoundedMap } from "./bounded-map";
+import { at } from "./timer-at";
 import { formatError } from "./errors";
 import { FeedFanout, type FeedSocket } from "./feed-fanout";
 
@@ -25,6 +26,10 @@ export interface WebSocketDeps {
   sharedFeeds: Record<string, ((args: Record<string, unknown>) => void) | null>;
   /** Bytes a socket may have waiting before a shared feed closes it as a slow consumer. */
   maxBufferedBytes: number;
+  /** The requests-per-minute limiter HTTP uses, counting each operation under the same key (the account, else the address). */
+  limit?: (key: string) => Promise<{ allowed: boolean; retryAfterSeconds: number }>;
+  /** How often a connection made with an API key checks that the key still stands (it also checks on every new operation). */
+  apiKeyRecheckMs?: number;
 }
 
 export interface WebSocketHandle {
@@ -35,11 +40,15 @@ export interface WebSocketHandle {
 
 type ConnectionExtra = Record<string, unknown> & {
   principal?: Principal;
+  /** The credential the connection was made with, to check again. */
+  authorization?: string;
+  closed?: boolean;
+  recheck?: NodeJS.Timeout;
   socket?: FeedSocket;
   request?: { socket?: { remoteAddress?: string } };
   /** Live operation ids on this connection, with their root field. */
   active?: Map<string, string>;
-  expiry?: NodeJS.Timeout;
+  expiry?: { cancel(): void };
 };
 
 const DOCUMENT_CACHE_SIZE = 1000;
@@ -92,6 +101,21 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebS
     if (n <= 0) map.delete(key);
     else map.set(key, n);
   };
+  /** An operation of a connection is over: counted out once, however it ended. */
+  const release = (extra: ConnectionExtra, id: string) => {
+    const field = extra.active?.get(id);
+    if (field === undefined) return;
+    extra.active!.delete(id);
+    count(perPrincipal, principalKey(extra), -1);
+    count(byField, field, -1);
+  };
+  /** Whether the API key a connection was made with still stands; a revoked one closes the connection (4403). */
+  const keyStands = async (extra: ConnectionExtra): Promise<boolean> => {
+    const now = await deps.authenticate(extra.authorization).catch(() => undefined);
+    if (now && now.accountId === extra.principal?.accountId) return true;
+    extra.socket?.close(4403, "Forbidden: the API key was revoked");
+    return false;
+  };
   const limited = (message: string) => [new GraphQLError(message, { extensions: { code: "RATE_LIMITED" } })];
   const format = formatError(deps.logError);
   const formatOne = (e: GraphQLError): GraphQLError => {
@@ -121,27 +145,34 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebS
         } catch {
           return false;
         }
+        ctx.extra.authorization = authorization;
         ctx.extra.active = new Map();
         const expiresAt = ctx.extra.principal?.expiresAt;
-        if (expiresAt) {
-          // a session ends with its token: the connection closes as a bad credential would
-          ctx.extra.expiry = setTimeout(() => ctx.extra.socket?.close(4403, "Forbidden: the session expired; sign in again"), Math.max(0, expiresAt.getTime() - Date.now()));
-          ctx.extra.expiry.unref();
+        // a session ends with its token: the connection closes as a bad credential would
+        if (expiresAt) ctx.extra.expiry = at(expiresAt, () => ctx.extra.socket?.close(4403, "Forbidden: the session expired; sign in again"));
+        if (ctx.extra.principal?.via === "apiKey") {
+          // a revoked key ends its connections too (within this interval, and at once on any new operation)
+          ctx.extra.recheck = setInterval(() => void keyStands(ctx.extra), deps.apiKeyRecheckMs ?? 30_000);
+          ctx.extra.recheck.unref();
         }
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
+        ctx.extra.closed = true;
+        ctx.extra.expiry?.cancel();
+        if (ctx.extra.recheck) clearInterval(ctx.extra.recheck);
+        // operations that never completed (one whose execution failed closes the connection) are counted out here
+        for (const id of [...(ctx.extra.active?.keys() ?? [])]) release(ctx.extra, id);
       },
-      onComplete: (ctx, id) => {
-        const field = ctx.extra.active?.get(id);
-        if (field !== undefined) {
-          ctx.extra.active!.delete(id);
-          count(perPrincipal, principalKey(ctx.extra), -1);
-          count(byField, field, -1);
+      onComplete: (ctx, id) => release(ctx.extra, id),
+      onSubscribe: async (ctx, id, payload) => {
+        if (ctx.extra.principal?.via === "apiKey" && !(await keyStands(ctx.extra))) return [new GraphQLError("the API key is unknown or revoked", { extensions: { code: "UNAUTHENTICATED" } })];
+        if (deps.limit) {
+          const decision = await deps.limit(ctx.extra.principal ? `a:${ctx.extra.principal.accountId}` : `ip:${ctx.extra.request?.socket?.remoteAddress ?? "?"}`);
+          if (!decision.allowed) return limited(`too many requests; try again in ${decision.retryAfterSeconds} s`);
         }
-      },
-      onSubscribe: (ctx, id, payload) => {
+        if (ctx.extra.closed) return [new GraphQLError("the connection closed", { extensions: { code: "BAD_REQUEST" } })];
+        // from here to counting the operation in, nothing awaits: the limits hold however many arrive at once
         const active = (ctx.extra.active ??= new Map());
         const key = principalKey(ctx.extra);
         if (active.size >= deps.maxPerConnection) return limited(`at most ${deps.maxPerConnection} operations at once on one connection; complete some first`);
@@ -153,12 +184,22 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebS
           } catch (e) {
             return [e instanceof GraphQLError ? new GraphQLError(e.message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } }) : new GraphQLError("Syntax Error", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
           }
-          const errors = validate(deps.schema, document, [...specifiedRules, ...deps.rules]);
+          let errors: readonly GraphQLError[];
+          try {
+            errors = validate(deps.schema, document, [...specifiedRules, ...deps.rules]);
+          } catch (e) {
+            // graphql-js's own rules throw on some documents (a subscription's root field under a variable directive)
+            return [new GraphQLError(e instanceof Error ? e.message : "invalid document", { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];
+          }
           if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { extensions: { code: e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED" } }));
           documents.set(payload.query, document);
         }
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError("name the operation to run", { extensions: { code: "BAD_REQUEST" } })];
+        if (operation.operation === "subscription" && operation.selectionSet.selections.some((s) => (s.directives?.length ?? 0) > 0)) {
+          // graphql-js cannot run a subscription whose one root field is skipped
+          return [new GraphQLError("a subscription's root field takes no @skip or @include: subscribe to it or not", { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];
+        }
         const [root] = operation.selectionSet.selections;
         const field = root?.kind === Kind.FIELD ? root.name.value : operation.operation;
         active.set(id, field);

@@ -70,10 +70,11 @@ export class EventHub implements EventStreams {
     const set = this.listeners.get(slot) ?? new Set<Listener>();
     set.add(listener);
     this.listeners.set(slot, set);
+    // idempotent, and it removes the slot only while it is still this set: a later subscriber's set is not ours
     const detach = () => {
       ended = true;
       set.delete(listener);
-      if (set.size === 0) this.listeners.delete(slot);
+      if (set.size === 0 && this.listeners.get(slot) === set) this.listeners.delete(slot);
       wake?.();
     };
     const maxBuffered = this.maxBuffered;

@@ -1,3 +1,5 @@
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { codeOf, gql, signIn, startTestServer, type TestServer } from "../harness";
 
 let server: TestServer;
@@ -19,6 +21,23 @@ it("answers 429 RATE_LIMITED with Retry-After past the limit per principal, coun
   // another principal has its own count
   const anonymous = await gql(server.url, "query { regions { id } }");
   expect(anonymous.status).toBe(200);
+});
+
+it("counts WebSocket operations against the same per-minute allowance as HTTP", async () => {
+  const { token } = await signIn(server.url);
+  const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+  const outcomes: string[] = [];
+  for (let i = 0; i < 9; i++) {
+    outcomes.push(
+      await new Promise<string>((resolve) =>
+        client.subscribe({ query: "{ __typename }" }, { next: () => resolve("ok"), error: (e) => resolve(JSON.stringify(e).includes("RATE_LIMITED") ? "limited" : JSON.stringify(e)), complete: () => undefined }),
+      ),
+    );
+  }
+  expect(outcomes).toEqual([...Array(8).fill("ok"), "limited"]);
+  // and the account's HTTP requests are over the limit too
+  expect((await gql(server.url, "{ __typename }", {}, token)).status).toBe(429);
+  await client.dispose();
 });
 
 it("counts a principal however its header is spelled, and anonymous guesses of keys by address", async () => {
