@@ -30,7 +30,6 @@ export function toNode(n: NodeEntity, status: "ONLINE" | "OFFLINE"): Node {
     agentVersion: n.agentVersion,
     measuredLatencyMs: n.measuredLatencyMs,
     createdAt: n.createdAt,
-    earnings: null,
     providerId: n.providerId,
   };
 }

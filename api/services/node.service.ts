@@ -90,6 +90,23 @@ export class NodeService {
     return this.db.getRepository(NodeEntity).find({ where: { providerId: who.accountId }, order: { createdAt: "ASC", id: "ASC" } });
   }
 
+  /**
+   * What a node's work earned its provider, in wei: `settled`, in batches the chain confirmed (claimable there), and
+   * `pending`, charged and not yet confirmed; both less the protocol fee where a batch has fixed it. Undefined for a
+   * caller who is not the node's provider: earnings are private.
+   */
+  async earnings(principal: Principal | undefined, node: { id: string; providerId: string }): Promise<{ settled: bigint; pending: bigint } | undefined> {
+    if (!principal || principal.accountId !== node.providerId) return undefined;
+    const [row] = await this.db.query(
+      `SELECT coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IN ('CONFIRMED', 'FINALIZED')), 0)::text AS settled,
+              coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IS NULL OR s.status NOT IN ('CONFIRMED', 'FINALIZED')), 0)::text AS pending
+         FROM charges c JOIN assignments a ON a.id = c.assignment_id LEFT JOIN settlements s ON s.batch_id = c.settlement_batch
+        WHERE a.node_id = $1`,
+      [node.id],
+    );
+    return { settled: BigInt(row.settled), pending: BigInt(row.pending) };
+  }
+
   /** The node, if the caller owns it: NOT_FOUND when it does not exist, FORBIDDEN when it is another's. */
   async owned(who: Principal, nodeId: string, tx?: EntityManager): Promise<NodeEntity> {
     assertId("node", nodeId);

@@ -6,7 +6,7 @@ import { OfferStatus } from "../enums";
 import { NodeMetricsInput, RegisterNodeInput } from "../inputs/node.input";
 import { toAccount, toNode, toOffer } from "../mappers";
 import { Account, Region } from "../types/account.type";
-import { HeartbeatPayload, Node } from "../types/node.type";
+import { HeartbeatPayload, Node, NodeEarnings } from "../types/node.type";
 import { Offer } from "../types/offer.type";
 
 @Resolver(() => Node)
@@ -46,6 +46,14 @@ export class NodeResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<Offer[]> {
     return (await ctx.services.offers.byNode([node.id], status ?? undefined)).map((o) => toOffer(o));
+  }
+
+  @FieldResolver(() => NodeEarnings, {
+    nullable: true,
+    description: "What this node's work earned its provider, in OGPU: settled (in batches the chain confirmed; claimable there) and pending. Only its provider sees it (null for others).",
+  })
+  async earnings(@Root() node: Node, @Ctx() ctx: GraphQLContext): Promise<NodeEarnings | null> {
+    return (await ctx.services.nodes.earnings(ctx.principal, node)) ?? null;
   }
 
   @FieldResolver(() => Account)

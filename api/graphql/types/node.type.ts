@@ -29,7 +29,6 @@ export class Node {
   @Field(() => String, { nullable: true }) agentVersion!: string | null;
   @Field(() => Float, { nullable: true, description: "Round trip measured by the agent, in ms; used over the region estimate." }) measuredLatencyMs!: number | null;
   @Field() createdAt!: Date;
-  @Field(() => NodeEarnings, { nullable: true, description: "Null until settlement is released." }) earnings!: NodeEarnings | null;
   providerId!: string;
 }
 

@@ -193,6 +193,9 @@ describe("a job's life", () => {
     expect((await runImmediately(3600, () => setMinimum(1200))).cost).toBe("0.6");
     const [{ n }] = await server.system.db.query(`SELECT sum(run_seconds)::int AS n FROM charges c JOIN jobs j ON j.id = c.job_id WHERE j.client_id = $1`, [client.accountId]);
     expect(n).toBe(600 + 600);
+    // the node's provider sees what it earned, not yet settled (no settlement runs in this file)
+    const mine = await gql(server.url, op("MyNodes"), {}, p.token);
+    expect(mine.data!.myNodes.find((x: { id: string }) => x.id === nodeId).earnings).toEqual({ settled: "0", pending: "1.2" });
     // a job of at most 1,199 s does not match an offer asking for 1,200 s at least: it rests
     const short = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "4", maxDurationSeconds: 1199 }) }, client.token)).data!.submitJob.id as string;
     await eventually(async () => ((await gql(server.url, `query J($id: ID!) { job(id: $id) { status excluded { reason } } }`, { id: short }, client.token)).data!.job.excluded ? true : undefined), 10_000, "the short job resting");

@@ -50,7 +50,7 @@ describe("nodes", () => {
     expect(hb.data!.heartbeat).toMatchObject({ nodeId: node.id, status: "ONLINE" });
     const mine = await gql(server.url, op("MyNodes"), {}, token);
     expect(mine.data!.myNodes).toHaveLength(1);
-    expect(mine.data!.myNodes[0]).toMatchObject({ id: node.id, status: "ONLINE", earnings: null, offers: [] });
+    expect(mine.data!.myNodes[0]).toMatchObject({ id: node.id, status: "ONLINE", earnings: { settled: "0", pending: "0" }, offers: [] });
   });
 
   it("goes OFFLINE when heartbeats stop for the window", async () => {

@@ -120,6 +120,9 @@ it("settles completed work on chain in a batch: the indexer marks the job settle
     const b = await gql(server.url, op("Settlements"), { first: 5 });
     return b.data!.settlements.edges.some((e: { node: { batchId: string; status: string } }) => e.node.batchId === settled.settlement.batchId && e.node.status === "FINALIZED") ? true : (await chain.mine(1), undefined);
   }, 20_000, "the batch final");
+  // the node's provider sees it settled (claimable on chain)
+  const mine = await gql(server.url, op("MyNodes"), {}, provider.token);
+  expect(mine.data!.myNodes.find((x: { id: string }) => x.id === nodeId).earnings).toEqual({ settled: cost, pending: "0" });
 });
 
 function formatOgpu(wei: bigint): string {

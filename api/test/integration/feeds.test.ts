@@ -51,6 +51,11 @@ it("a subscriber on instance B receives, in order and without gaps, the deltas o
   ws.subscribe({ query: op("OrderBookUpdates"), variables: { market: m.market } }, { next: (v) => deltas.push((v.data as { orderBookUpdates: (typeof deltas)[number] }).orderBookUpdates), error: () => undefined, complete: () => undefined });
   ws.subscribe({ query: op("TradeExecuted"), variables: { market: m.market } }, { next: (v) => trades.push((v.data as { tradeExecuted: (typeof trades)[number] }).tradeExecuted), error: () => undefined, complete: () => undefined });
   ws.subscribe({ query: op("MarketTicker"), variables: { market: m.market } }, { next: (v) => tickers.push((v.data as { marketTicker: (typeof tickers)[number] }).marketTicker), error: () => undefined, complete: () => undefined });
+  // live on B before anything changes (on a busy machine a fixed pause was not always enough)
+  await eventually(async () => {
+    const live = b.system.app!.subscribers();
+    return live.orderBookUpdates === 1 && live.tradeExecuted === 1 && live.marketTicker === 1 ? true : undefined;
+  }, 10_000, "the three subscriptions live on B");
   await new Promise((r) => setTimeout(r, 300));
   const start = await book(b);
 
