@@ -1,4 +1,7 @@
-import { ConfigError, loadConfig } from "./config";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, environment, loadConfig } from "./config";
 
 describe("loadConfig", () => {
   it("has local defaults", () => {
@@ -34,5 +37,16 @@ describe("loadConfig", () => {
     expect(loadConfig(production).OGPU_USD_RATE).toBeUndefined();
     expect(loadConfig({ ...production, OGPU_USD_RATE: "0.42" }).OGPU_USD_RATE).toBe("0.42");
     expect(loadConfig({}).USD_RATE_MAX_AGE_SECONDS).toBe(3600);
+  });
+  it("reads a .env file in the working directory, the environment winning over it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gx-env-"));
+    try {
+      expect(environment(dir, { PORT: "4100" })).toEqual({ PORT: "4100" });
+      writeFileSync(join(dir, ".env"), "# comment\nPORT=4200\nLOG_LEVEL=warn\n");
+      expect(environment(dir, { PORT: "4100" })).toEqual({ PORT: "4100", LOG_LEVEL: "warn" });
+      expect(loadConfig(environment(dir, {})).PORT).toBe(4200);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

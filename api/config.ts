@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseEnv } from "node:util";
 import { z } from "zod";
 
 const intFrom = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -86,6 +89,16 @@ export type Config = Omit<z.infer<typeof schema>, "JWT_SECRET" | "PUBLIC_URL"> &
   /** True when JWT_SECRET was generated for this process (development only). */
   jwtSecretGenerated: boolean;
 };
+
+/**
+ * The environment a process runs with: its own, plus a `.env` file in `dir` when there is one (a variable the
+ * environment already sets wins, as with docker compose).
+ */
+export function environment(dir = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const file = join(dir, ".env");
+  if (!existsSync(file)) return env;
+  return { ...parseEnv(readFileSync(file, "utf8")), ...env };
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -64,6 +64,8 @@ export function marketplaceEnv(port: number, databaseUrl: string, env: Record<st
     JWT_SECRET: randomBytes(32).toString("hex"),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: "warn",
+    // the dev chain's port, where the caller moved it
+    ...(process.env.CHAIN_PORT ? { CHAIN_PORT: process.env.CHAIN_PORT } : {}),
     ...env,
   };
 }

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const treasury = await depositDevTreasury(chain, d);
   const lines = [
     `dev chain on ${host}:${port}, chain id ${chain.chainId}: token ${d.token}, escrow ${d.escrow}, staking ${d.staking}, deployed at block ${d.deploymentBlock}`,
-    `accounts of "${DEV_MNEMONIC}" (public test keys, 1,000,000 OGPU each):`,
+    `accounts of "${DEV_MNEMONIC}" (publicly known private keys: for testing only; 1,000,000 OGPU each):`,
     ...chain.accounts.slice(0, 20).map((a, i) => `  #${i} ${a.address} ${a.privateKey}`),
     `#${DEV_TREASURY_INDEX} ${treasury} is the relay's OGPU treasury (500,000 OGPU in escrow): RELAY_TREASURY_ADDRESS`,
   ];

@@ -15,7 +15,7 @@ export interface AdminResult {
 
 /** Runs one admin command; never throws (a refused or failed call is a non-zero code with the server's message). */
 export async function runAdmin(args: string[], env: Record<string, string | undefined>): Promise<AdminResult> {
-  const base = (env.GX_URL ?? "http://localhost:4000").replace(/\/$/, "");
+  const base = (env.GX_URL ?? "http://localhost:4000").replace(/\/$/, "").replace(/\/graphql$/, ""); // the base URL, also when given the GraphQL one
   if (!env.ADMIN_USER || !env.ADMIN_PASSWORD) return { code: 2, output: "set ADMIN_USER and ADMIN_PASSWORD (the server's admin credentials)" };
   const authorization = `Basic ${Buffer.from(`${env.ADMIN_USER}:${env.ADMIN_PASSWORD}`).toString("base64")}`;
   const call = async (method: "GET" | "POST", path: string, body?: unknown): Promise<AdminResult> => {

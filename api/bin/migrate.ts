@@ -1,9 +1,9 @@
-import { ConfigError, loadConfig } from "../config";
+import { ConfigError, environment, loadConfig } from "../config";
 import { createLogger, prepareDatabase } from "./system";
 
 /** `npm run migrate`: creates the database if missing and runs pending migrations. */
 async function migrate(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfig(environment());
   const db = await prepareDatabase(config, createLogger(config));
   await db.destroy();
 }

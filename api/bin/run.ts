@@ -1,11 +1,11 @@
-import { ConfigError, loadConfig, type Config } from "../config";
+import { ConfigError, environment, loadConfig, type Config } from "../config";
 import { startSystem, type Roles } from "./system";
 
 /** Runs a process with the given roles until SIGINT/SIGTERM; a bad configuration exits 78 before listening. */
 export async function run(roles: Roles, name: string): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(environment());
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`${name}: ${e.message}`);
