@@ -55,7 +55,9 @@ export async function escrowBalance(db: Db, accountId: string): Promise<EscrowBa
   const depositedWei = BigInt(row.deposited_wei);
   const heldWei = BigInt(row.held_wei);
   const spentWei = BigInt(row.spent_wei);
-  return { depositedWei, heldWei, spentWei, availableWei: depositedWei - heldWei - spentWei };
+  // never below 0: a reorg that removes a deposit already spent leaves a debt, and nothing more to hold
+  const free = depositedWei - heldWei - spentWei;
+  return { depositedWei, heldWei, spentWei, availableWei: free > 0n ? free : 0n };
 }
 
 /** At a job's end: releases its whole hold and records what it spent (its charges, settled on chain later). */

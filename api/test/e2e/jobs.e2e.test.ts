@@ -335,3 +335,14 @@ describe("sources", () => {
     }
   });
 });
+
+describe("escrow after a reorg", () => {
+  it("shows nothing available, not an error, when a removed deposit had already been spent (a debt)", async () => {
+    const client = await actor(server, 10n);
+    await server.system.db.query(`UPDATE escrow_balances SET deposited_wei = 2000000000000000000, spent_wei = 5000000000000000000 WHERE account_id = $1`, [client.accountId]);
+    const me = await gql(server.url, op("Me"), {}, client.token);
+    expect(me.errors).toBeUndefined();
+    expect(me.data!.me.escrow).toEqual({ deposited: "2", held: "0", available: "0" });
+    expect(codeOf(await submit(client, jobInput("H100", { maxPricePerGpuHour: "0.001" })))).toBe("INSUFFICIENT_FUNDS");
+  });
+});
