@@ -210,4 +210,5 @@ it("docker-compose.yml's services, run as its commands with its environment: a w
   // every settlement pass went through the first time (a settler reusing a nonce showed up here as "pass failed")
   expect(processes.find((p) => p.name === "indexer")!.log.join("")).not.toMatch(/pass failed|not sent/);
   for (const p of processes) expect({ service: p.name, exit: p.child.exitCode }).toEqual({ service: p.name, exit: null });
+  chain.destroy();
 });
