@@ -30,6 +30,9 @@ import { checkRequirements, knownModelsFor, type RequirementsData } from "./requ
 import type { BookChangeListener } from "./offer.service";
 
 
+/** A submission as `JobService.validate` checked and normalized it. */
+export type ValidatedJob = Awaited<ReturnType<JobService["validate"]>>;
+
 export interface SubmitJobData {
   kind: JobKindValue;
   sourceId?: string | null;
@@ -96,11 +99,12 @@ export class JobService {
 
   /**
    * Validates and stores a job with its escrow hold, inside the caller's transaction when `tx` is given (the
-   * caller then queues it with `queueMatching` after commit), else in its own.
+   * caller then queues it with `queueMatching` after commit), else in its own. A caller that already ran
+   * `validate(input)` passes its result, so the input is not checked twice.
    */
-  async submitIn(tx: EntityManager | undefined, principal: Principal | undefined, input: SubmitJobData): Promise<{ job: JobRecord; created: boolean }> {
+  async submitIn(tx: EntityManager | undefined, principal: Principal | undefined, input: SubmitJobData, validated?: ValidatedJob): Promise<{ job: JobRecord; created: boolean }> {
     const who = requirePrincipal(principal);
-    const checked = await this.validate(input);
+    const checked = validated ?? (await this.validate(input));
     const holdAmount = holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
     const record: NewJob = {
       clientId: who.accountId,

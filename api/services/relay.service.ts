@@ -15,7 +15,7 @@ const MICROS = 10n ** 12n; // wei-scaled 18 decimals -> micro units (6 decimals)
 const ENDED = ["COMPLETED", "FAILED", "CANCELLED", "EXPIRED"];
 
 /** The most any one USD amount may be (a price, a credit, a rate, a job's maximum cost): 1,000,000,000 USD. */
-export const MAX_USD_MICROS = 10n ** 15n;
+const MAX_USD_MICROS = 10n ** 15n;
 
 /** A dollar amount with at most 6 decimals and at most MAX_USD_MICROS, in micro-dollars; BAD_USER_INPUT otherwise. */
 export function parseUsdMicros(text: unknown, field: string): bigint {
@@ -60,16 +60,6 @@ export interface RelayQuote {
   usdPerOgpu: string;
 }
 
-/**
- * The HTTPS relay for clients without wallets: jobs priced in USD at an OGPU/USD rate fixed when they are
- * submitted, held against a prepaid USD balance (402 when it cannot cover the maximum cost), charged at the end
- * at the job's OGPU cost times that rate (rounded down).
- *
- * The OGPU side is the operator's: a relay job's client on the book is the treasury account (RELAY_TREASURY_ADDRESS),
- * whose escrow holds the OGPU and pays the providers through settlement, while the key's account pays in USD only.
- * The key's account owns the job on the relay (relay_jobs.account_id). The same Idempotency-Key and body give the
- * same job, even sent concurrently; another body is 409.
- */
 export interface RateSettings {
   /** OGPU_USD_RATE in US micro-dollars per OGPU, when set. */
   standingMicros?: bigint;
@@ -84,6 +74,16 @@ export interface QuotedRate {
   micros: bigint;
 }
 
+/**
+ * The HTTPS relay for clients without wallets: jobs priced in USD at an OGPU/USD rate fixed when they are
+ * submitted, held against a prepaid USD balance (402 when it cannot cover the maximum cost), charged at the end
+ * at the job's OGPU cost times that rate (rounded down).
+ *
+ * The OGPU side is the operator's: a relay job's client on the book is the treasury account (RELAY_TREASURY_ADDRESS),
+ * whose escrow holds the OGPU and pays the providers through settlement, while the key's account pays in USD only.
+ * The key's account owns the job on the relay (relay_jobs.account_id). The same Idempotency-Key and body give the
+ * same job, even sent concurrently; another body is 409.
+ */
 export class RelayService {
   constructor(
     private readonly db: DataSource,
@@ -160,7 +160,8 @@ export class RelayService {
       if (maxPriceWei > MAX_PRICE_WEI) throw badInput(`requirements.maxPriceUsdPerGpuHour may be at most ${usdText((MAX_PRICE_WEI * rate) / WEI_PER_OGPU)} USD at today's rate`);
       const data: SubmitJobData = { ...job, kind: job.kind as SubmitJobData["kind"], requirements: { ...rest, maxPriceWei }, idempotencyKey: jobKey };
       // the whole job is checked before any USD is held, so bad input is 400 whatever the balance
-      const { req } = await this.jobs.validate(data);
+      const validated = await this.jobs.validate(data);
+      const { req } = validated;
       const hold = holdWei(maxPriceWei, req.gpuCount, req.maxDurationSeconds, req.redundancy);
       const maxUsd = (hold * rate + WEI_PER_OGPU - 1n) / WEI_PER_OGPU;
       if (maxUsd > MAX_USD_MICROS) throw badInput(`this job may cost up to ${usdText(maxUsd)} USD, more than the relay takes at once (${usdText(MAX_USD_MICROS)} USD); lower the cap, GPUs or duration`);
@@ -174,7 +175,7 @@ export class RelayService {
         throw new ServiceError("INSUFFICIENT_FUNDS", `this job may cost up to ${usdText(maxUsd)} USD and your balance is ${usdText(BigInt(row?.available ?? 0))} USD; add funds or lower the cap, GPUs or duration`);
       }
       const treasury = await this.treasury(tx);
-      const { job: stored } = await this.jobs.submitIn(tx, treasury, data).catch((err: unknown) => {
+      const { job: stored } = await this.jobs.submitIn(tx, treasury, data, validated).catch((err: unknown) => {
         if (err instanceof ServiceError && err.code === "INSUFFICIENT_FUNDS") {
           throw new RelayUnavailable("the relay's OGPU treasury cannot hold this job now; try again later or lower the cap, GPUs or duration");
         }
@@ -249,9 +250,10 @@ export class RelayService {
     if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw badInput("address must be a 0x address");
     const micros = parseUsdMicros(usd, "usd");
     if (micros <= 0n) throw badInput("usd must be more than 0");
+    const noted = note === undefined ? null : label(note, "note", 200);
     return this.db.transaction(async (tx) => {
       const accountId = await accountIdOf(tx, address.toLowerCase());
-      await tx.query(`INSERT INTO usd_credits (account_id, amount_micros, note) VALUES ($1, $2, $3)`, [accountId, micros.toString(), note === undefined ? null : label(note, "note", 200)]);
+      await tx.query(`INSERT INTO usd_credits (account_id, amount_micros, note) VALUES ($1, $2, $3)`, [accountId, micros.toString(), noted]);
       const [row] = await tx.query(
         `INSERT INTO usd_accounts (account_id, credited_micros) VALUES ($1, $2)
          ON CONFLICT (account_id) DO UPDATE SET credited_micros = usd_accounts.credited_micros + excluded.credited_micros, updated_at = now()
