@@ -19,7 +19,7 @@ import { checkpointRoutes } from "./http/checkpoints";
 import { relayRoutes } from "./relay/relay.routes";
 import { usdAdminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
-import { principalOf, rateLimit, type RateLimiterPort } from "./http/rate-limit";
+import { principalOf, rateLimit, rateLimitKey, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
 import type { Principal, Services } from "./services";
 import { ServiceError } from "./services/errors";
@@ -69,7 +69,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     maxPerPrincipal: deps.limits.wsMaxPerPrincipal,
     sharedFeeds: Object.fromEntries(Object.entries(SHARED_FEEDS).map(([field, joined]) => [field, joined && ((args: Record<string, unknown>) => joined(services, args))])),
     maxBufferedBytes: deps.limits.wsMaxBufferedBytes,
-    limit: deps.rateLimiter ? (key) => deps.rateLimiter!.hit(key) : undefined,
+    limit: deps.rateLimiter ? (principal, address) => deps.rateLimiter!.hit(rateLimitKey(principal, address)) : undefined,
   });
 
   const apollo = new ApolloServer<GraphQLContext>({

@@ -26,8 +26,8 @@ export interface WebSocketDeps {
   sharedFeeds: Record<string, ((args: Record<string, unknown>) => void) | null>;
   /** Bytes a socket may have waiting before a shared feed closes it as a slow consumer. */
   maxBufferedBytes: number;
-  /** The requests-per-minute limiter HTTP uses, counting each operation under the same key (the account, else the address). */
-  limit?: (key: string) => Promise<{ allowed: boolean; retryAfterSeconds: number }>;
+  /** The requests-per-minute limiter HTTP uses, counting each operation against the same allowance (the account, else the address). */
+  limit?: (principal: Principal | undefined, address: string | undefined) => Promise<{ allowed: boolean; retryAfterSeconds: number }>;
   /** How often a connection made with an API key checks that the key still stands (it also checks on every new operation). */
   apiKeyRecheckMs?: number;
 }
@@ -168,7 +168,7 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebS
       onSubscribe: async (ctx, id, payload) => {
         if (ctx.extra.principal?.via === "apiKey" && !(await keyStands(ctx.extra))) return [new GraphQLError("the API key is unknown or revoked", { extensions: { code: "UNAUTHENTICATED" } })];
         if (deps.limit) {
-          const decision = await deps.limit(ctx.extra.principal ? `a:${ctx.extra.principal.accountId}` : `ip:${ctx.extra.request?.socket?.remoteAddress ?? "?"}`);
+          const decision = await deps.limit(ctx.extra.principal, ctx.extra.request?.socket?.remoteAddress);
           if (!decision.allowed) return limited(`too many requests; try again in ${decision.retryAfterSeconds} s`);
         }
         if (ctx.extra.closed) return [new GraphQLError("the connection closed", { extensions: { code: "BAD_REQUEST" } })];

@@ -5,6 +5,11 @@ export interface RateLimiterPort {
   hit(key: string): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
 }
 
+/** Whose allowance a request or WebSocket operation counts against: the account of a valid credential, else the address. */
+export function rateLimitKey(principal: Principal | undefined, address: string | undefined): string {
+  return principal ? `a:${principal.accountId}` : `ip:${address ?? "?"}`;
+}
+
 /** Resolves a request's Authorization header; throws when the credential is not valid. */
 export type Authenticate = (authorization: string | undefined) => Promise<Principal | undefined>;
 
@@ -18,8 +23,7 @@ export function rateLimit(limiter: RateLimiterPort, shape: "graphql" | "relay", 
   return async (req, res, next) => {
     const principal = await authenticate(req.headers.authorization).catch(() => undefined);
     res.locals.principal = principal;
-    const key = principal ? `a:${principal.accountId}` : `ip:${req.ip ?? req.socket.remoteAddress ?? "?"}`;
-    const decision = await limiter.hit(key);
+    const decision = await limiter.hit(rateLimitKey(principal, req.ip ?? req.socket.remoteAddress));
     if (decision.allowed) return next();
     res.setHeader("Retry-After", String(decision.retryAfterSeconds));
     const message = `too many requests; try again in ${decision.retryAfterSeconds} s`;
