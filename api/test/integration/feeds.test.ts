@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { actor, eventually, freshModel, jobInput, onlineOffer } from "../builders";
 import { op } from "../contract";
+import { privateDatabaseUrl } from "../databases";
 import { gql, startTestServer, wsClient, type TestServer } from "../harness";
 
 jest.setTimeout(60_000);
@@ -21,7 +22,8 @@ let b: TestServer;
 let worker: TestServer;
 
 beforeAll(async () => {
-  const shared = { QUEUE_PREFIX: `gxf${randomBytes(3).toString("hex")}`, JWT_SECRET: randomBytes(32).toString("hex") };
+  // a database of its own: another file's resting bid in a shared one would show in this file's books and tickers
+  const shared = { QUEUE_PREFIX: `gxf${randomBytes(3).toString("hex")}`, JWT_SECRET: randomBytes(32).toString("hex"), DATABASE_URL: await privateDatabaseUrl("feeds") };
   a = await startTestServer(shared, { api: true, worker: false });
   b = await startTestServer(shared, { api: true, worker: false });
   worker = await startTestServer(shared, { api: false, worker: true });
