@@ -9,7 +9,8 @@ import { GraphQLError, type GraphQLSchema } from "graphql";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { createContext, type GraphQLContext } from "./graphql/context";
-import { formatError } from "./graphql/errors";
+import { errorExtensions, formatError, INTERNAL_ERROR_MESSAGE } from "./graphql/errors";
+import { bodyErrorMessage, clientErrorReply } from "./http/error-status";
 import { limitRules, type QueryLimits } from "./graphql/limits";
 import { bookResponseCache } from "./graphql/response-cache";
 import { attachWebSocket } from "./graphql/websocket";
@@ -22,7 +23,7 @@ import { healthRoutes, type Probe } from "./http/health";
 import { principalOf, rateLimit, rateLimitKey, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
 import type { Principal, Services } from "./services";
-import { ServiceError } from "./services/errors";
+import { classifyError } from "./services/errors";
 
 export interface AppDeps {
   schema: GraphQLSchema;
@@ -112,10 +113,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   );
   app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(err);
-    if (err.type === "entity.too.large") return res.status(413).json({ errors: [{ message: `request body over ${deps.bodyLimitBytes} bytes`, extensions: { code: "BAD_REQUEST" } }] });
-    if (err.status && err.status < 500) return res.status(err.status).json({ errors: [{ message: err.message, extensions: { code: "BAD_REQUEST" } }] });
+    const graphqlShaped = (status: number, code: string, message: string) => res.status(status).json({ errors: [{ message, extensions: { code } }] });
+    if (err.status && err.status < 500) return graphqlShaped(err.status, "BAD_USER_INPUT", bodyErrorMessage(err, deps.bodyLimitBytes));
+    const reply = clientErrorReply(err);
+    if (reply) {
+      res.set(reply.headers);
+      return graphqlShaped(reply.status, reply.body.error.code, reply.body.error.message);
+    }
     logger.error({ err }, "unexpected HTTP error");
-    return res.status(500).json({ errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+    return graphqlShaped(500, "INTERNAL_SERVER_ERROR", INTERNAL_ERROR_MESSAGE);
   });
 
   /** A bearer credential to a principal; a bad one is refused with 401 UNAUTHENTICATED. */
@@ -123,8 +129,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     try {
       return await services.auth.authenticate(header);
     } catch (e) {
-      if (e instanceof ServiceError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
-      throw e;
+      const classified = classifyError(e);
+      if (!classified) throw e;
+      const status = classified.code === "UNAVAILABLE" ? 503 : 401;
+      throw new GraphQLError(classified.message, { extensions: { ...errorExtensions(classified), http: { status } } });
     }
   }
 

@@ -1,6 +1,9 @@
 import { ConfigError, environment, loadConfig, type Config } from "../config";
 import { startSystem, type Roles } from "./system";
 
+/** The longest a stop may take (SIGTERM to exit), below an orchestrator's usual 30 s grace period. */
+const SHUTDOWN_LIMIT_MS = 20_000;
+
 /** Runs a process with the given roles until SIGINT/SIGTERM; a bad configuration exits 78 before listening. */
 export async function run(roles: Roles, name: string): Promise<void> {
   let config: Config;
@@ -21,6 +24,11 @@ export async function run(roles: Roles, name: string): Promise<void> {
     if (stopping) return;
     stopping = true;
     system.logger.info({ signal }, `${name} stopping`);
+    // every step of the shutdown is bounded; this bounds the whole, whatever is down
+    setTimeout(() => {
+      system.logger.warn(`${name}: shutdown took over ${SHUTDOWN_LIMIT_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
     await system.stop();
     process.exit(0);
   };

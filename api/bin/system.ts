@@ -28,6 +28,8 @@ import { PgChainStore } from "../db/repositories/chain-store";
 import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
 import { ethersSettlementWriter, sendSlashes, startSettlement, syncHolds } from "../queues/settlement.runner";
 import { SettlementService } from "../services/settlement.service";
+import { dedicatedConnections } from "../db/dedicated";
+import { Shutdown } from "./shutdown";
 
 export interface Roles {
   api: boolean;
@@ -136,6 +138,26 @@ function printDevAccounts(dev: DevChain, contracts: { name: string; address: str
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+/**
+ * The shared rate limiter on a Redis connection of its own that fails fast (no offline queue, a command timeout), so
+ * a request never waits on a Redis that is down: the limiter counts per process meanwhile, with a log line and a metric.
+ */
+function rateLimiterOn(config: Config, metrics: ReturnType<typeof createMetrics>, logger: Logger, shutdown: Shutdown) {
+  const client = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500, connectTimeout: 2000 });
+  client.on("error", () => undefined);
+  shutdown.add("the rate limiter's Redis", () => client.disconnect());
+  return redisRateLimiter(client, config.QUEUE_PREFIX, config.RATE_LIMIT_PER_MINUTE, 60_000, {
+    degraded: (err) => {
+      metrics.rateLimiterDegraded.set(1);
+      logger.warn({ err: { message: (err as Error).message } }, "rate limiter: Redis does not answer; counting per process until it does");
+    },
+    restored: () => {
+      metrics.rateLimiterDegraded.set(0);
+      logger.info("rate limiter: Redis answers again; counts are shared");
+    },
+  });
+}
+
 export function createLogger(config: Config): Logger {
   return pino({
     level: config.LOG_LEVEL,
@@ -194,30 +216,31 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
       head: () => indexer?.last().head,
     },
   });
-  const stops: (() => Promise<void>)[] = [];
+  const shutdown = new Shutdown(logger);
+  shutdown.add("the database pool", () => db.destroy());
+  shutdown.add("Redis", async () => {
+    subscriber.disconnect();
+    await redis.quit().catch(() => undefined);
+    redis.disconnect();
+  });
+  shutdown.add("the matching producer", () => matchQueue.close());
   let indexer: IndexerRunner | undefined;
-  if (chainSide) stops.push(chainSide.stop);
+  if (chainSide) shutdown.add("the chain", chainSide.stop);
   const system: System = {
     config,
     db,
     services,
     logger,
     devChain: chainSide?.dev,
-    async stop() {
-      for (const stop of stops.reverse()) await stop().catch((err) => logger.warn({ err }, "error while stopping"));
-      await matchQueue.close().catch(() => undefined);
-      subscriber.disconnect();
-      await redis.quit().catch(() => redis.disconnect());
-      await db.destroy();
-    },
+    stop: () => shutdown.run(),
   };
   try {
     if (roles.worker) {
-      const relay = new OutboxRelay(config.DATABASE_URL, redis, config.QUEUE_PREFIX, logger);
+      const relay = new OutboxRelay(dedicatedConnections(config.DATABASE_URL), redis, config.QUEUE_PREFIX, logger);
       await relay.start();
-      stops.push(() => relay.stop());
+      shutdown.add("the outbox relay", () => relay.stop());
       const maintenance = await startMaintenance({ connection: redis, prefix: config.QUEUE_PREFIX, offers: services.offers, db, logger, sweepMs: config.OFFER_EXPIRY_SWEEP_MS, chargeRelayJobs: () => services.relay.chargeEnded() });
-      stops.push(() => maintenance.stop());
+      shutdown.add("maintenance", () => maintenance.stop());
       const matching = await startMatching({
         connection: redis,
         prefix: config.QUEUE_PREFIX,
@@ -233,7 +256,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         assignments: services.assignments,
         leaseSweepMs: config.LEASE_SWEEP_MS,
       });
-      stops.push(() => matching.stop());
+      shutdown.add("matching", () => matching.stop());
     }
     if (roles.indexer && chainSide) {
       indexer = await startIndexer({
@@ -253,7 +276,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         pollMs: config.INDEXER_POLL_MS,
         logger,
       });
-      stops.push(() => indexer!.stop());
+      shutdown.add("the indexer", () => indexer!.stop());
       const settlerKey = config.SETTLER_PRIVATE_KEY ?? chainSide.dev?.accounts[0].privateKey;
       if (settlerKey) {
         const settlement = startSettlement({
@@ -270,14 +293,14 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
           slashes: () => sendSlashes(db, chainSide.provider, chainSide.staking, config.SLASHER_PRIVATE_KEY ?? settlerKey, logger),
           holds: () => syncHolds(db, chainSide.provider, chainSide.escrow, settlerKey),
         });
-        stops.push(() => settlement.stop());
+        shutdown.add("settlement", () => settlement.stop());
       } else logger.warn("no SETTLER_PRIVATE_KEY: completed work is not settled on chain by this process");
     }
     if (roles.api) {
-      stops.push(await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));
-      stops.push(await events.start());
+      shutdown.add("book announcements", await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));
+      shutdown.add("the event hub", await events.start());
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
-      stops.push(() => maintenanceQueue.close());
+      shutdown.add("the maintenance queue", () => maintenanceQueue.close());
       const queues = [maintenanceQueue, matchQueue.queue];
       const metrics = createMetrics();
       registerSystemGauges(metrics, {
@@ -312,7 +335,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         metrics,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
-        rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? redisRateLimiter(redis, config.QUEUE_PREFIX, config.RATE_LIMIT_PER_MINUTE, 60_000) : undefined,
+        rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? rateLimiterOn(config, metrics, logger, shutdown) : undefined,
         limits: {
           maxDepth: config.GRAPHQL_MAX_DEPTH,
           maxCost: config.GRAPHQL_MAX_COST,
@@ -333,7 +356,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
       });
       system.app = app;
       system.port = await app.listen(config.PORT, config.HOST);
-      stops.push(() => app.close());
+      shutdown.add("the HTTP server", () => app.close());
     }
   } catch (err) {
     await system.stop();

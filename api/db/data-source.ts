@@ -22,6 +22,11 @@ import { UsdRates1765000000000 } from "./migrations/1765000000000-usd-rates";
 export const ENTITIES = [AccountEntity, AuthNonceEntity, ApiKeyEntity, NodeEntity, MarketEntity, OfferEntity, OutboxEntity];
 export const MIGRATIONS = [Foundation1764000000000, Jobs1764100000000, Lifecycle1764200000000, Chain1764300000000, Settlement1764400000000, Stakes1764500000000, Slashes1764600000000, ChainHolds1764700000000, Sources1764800000000, Relay1764900000000, UsdRates1765000000000, MinBilledSeconds1765100000000];
 
+/** How long a request waits for a pooled connection before it is answered UNAVAILABLE (it never hangs on a full pool). */
+export const POOL_WAIT_MS = 5000;
+/** A session idle inside a transaction this long is ended by Postgres (a backstop: nothing may hold a connection idle). */
+export const IDLE_IN_TRANSACTION_MS = 60_000;
+
 /** The one DataSource shape of the app, the CLI and the tests: explicit entities, migrations only. */
 export function createDataSource(url: string, poolSize = 20): DataSource {
   return new DataSource({
@@ -32,6 +37,6 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
     synchronize: false,
     migrationsRun: false,
     logging: false,
-    extra: { max: poolSize, application_name: "gpu-exchange" },
+    extra: { max: poolSize, application_name: "gpu-exchange", connectionTimeoutMillis: POOL_WAIT_MS, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS, keepAlive: true },
   });
 }

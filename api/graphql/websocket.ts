@@ -120,7 +120,9 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebS
   const format = formatError(deps.logError);
   const formatOne = (e: GraphQLError): GraphQLError => {
     if (e.path === undefined && (e.originalError === undefined || e.originalError instanceof GraphQLError)) {
-      return new GraphQLError(e.message, { extensions: { code: "BAD_USER_INPUT" } });
+      // a request error (variables, arguments): its own code when it has one, else the client's input
+      const code = typeof e.extensions?.code === "string" ? e.extensions.code : "BAD_USER_INPUT";
+      return new GraphQLError(e.message, { extensions: { code } });
     }
     const formatted = format(e.toJSON(), e);
     return new GraphQLError(formatted.message, { path: e.path, extensions: formatted.extensions });

@@ -71,7 +71,7 @@ export function usdAdminRoutes(relay: UsdAdmin, admin: { user: string; password:
         return await handle(req, res);
       } catch (err) {
         const reply = clientErrorReply(err);
-        return reply ? res.status(reply.status).json(reply.body) : next(err);
+        return reply ? res.status(reply.status).set(reply.headers).json(reply.body) : next(err);
       }
     };
   const limit = 10_000;

@@ -1,7 +1,7 @@
 import express, { type Router } from "express";
 import type { Logger } from "pino";
 import type { AssignmentService } from "../services/assignment.service";
-import { clientErrorReply } from "./error-status";
+import { sendRestError } from "./error-status";
 
 /**
  * Checkpoint bytes, through signed URLs made by createCheckpointUpload (PUT) and resumeFrom (GET): the PUT counts
@@ -9,12 +9,7 @@ import { clientErrorReply } from "./error-status";
  */
 export function checkpointRoutes(assignments: AssignmentService, maxBytes: number, logger: Logger): Router {
   const router = express.Router();
-  const fail = (res: express.Response, err: unknown) => {
-    const reply = clientErrorReply(err);
-    if (reply) return res.status(reply.status).json(reply.body);
-    logger.error({ err }, "unexpected error in a checkpoint transfer");
-    return res.status(500).json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error; it has been logged" } });
-  };
+  const fail = (res: express.Response, err: unknown) => sendRestError(res, err, logger, "a checkpoint transfer");
   const query = (req: express.Request, name: string) => (typeof req.query[name] === "string" ? (req.query[name] as string) : undefined);
   router.put("/checkpoints/:id", express.raw({ type: () => true, limit: maxBytes }), async (req, res) => {
     try {

@@ -1,28 +1,36 @@
-import type { ErrorRequestHandler, RequestHandler } from "express";
-import { MatchingError } from "../../matching";
-import { PricingError } from "../../pricing";
-import { badInput, inputRefusedByDatabase, ServiceError, type ServiceErrorCode } from "../services/errors";
-
-/** The HTTP status of each client error code, for the REST routes (checkpoint transfers, the relay, admin USD). */
-export const HTTP_STATUS: Record<ServiceErrorCode, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  BAD_USER_INPUT: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  INSUFFICIENT_FUNDS: 402,
-  RATE_LIMITED: 429,
-};
+import type { ErrorRequestHandler, RequestHandler, Response } from "express";
+import type { Logger } from "pino";
+import { classifyError, ERROR_CODES } from "../services/errors";
 
 export interface RestReply {
   status: number;
+  headers: Record<string, string>;
   body: { error: { code: string; message: string } };
 }
 
-/** A client's error as a REST reply (`{ error: { code, message } }` with its status); undefined for anything else (a 500). */
+export const INTERNAL_REPLY = { code: "INTERNAL_SERVER_ERROR", message: "Internal server error; it has been logged" } as const;
+
+/**
+ * A client's error as a REST reply (`{ error: { code, message } }` with the status of its code in ERROR_CODES, and
+ * Retry-After for a retryable one); undefined for anything else (an internal error).
+ */
 export function clientErrorReply(err: unknown): RestReply | undefined {
-  const e = err instanceof ServiceError ? err : err instanceof PricingError || err instanceof MatchingError ? badInput(err.message) : inputRefusedByDatabase(err);
-  return e ? { status: HTTP_STATUS[e.code], body: { error: { code: e.code, message: e.message } } } : undefined;
+  const e = classifyError(err);
+  if (!e) return undefined;
+  const headers: Record<string, string> = ERROR_CODES[e.code].retryable ? { "Retry-After": String(e.retryAfterSeconds ?? 1) } : {};
+  return { status: ERROR_CODES[e.code].httpStatus, headers, body: { error: { code: e.code, message: e.message } } };
+}
+
+/** Answers a REST route's failure: the client's error as itself (logged at warn when it is an outage), anything else a logged 500. */
+export function sendRestError(res: Response, err: unknown, logger: Logger, where: string): void {
+  const reply = clientErrorReply(err);
+  if (reply) {
+    if (reply.body.error.code === "UNAVAILABLE") logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, `${where}: a dependency is unavailable`);
+    res.status(reply.status).set(reply.headers).json(reply.body);
+    return;
+  }
+  logger.error({ err }, `unexpected error in ${where}`);
+  res.status(500).json({ error: INTERNAL_REPLY });
 }
 
 /**
@@ -36,9 +44,12 @@ export function restFallbacks(bodyLimitBytes: number): { notFound: RequestHandle
     },
     bodyErrors: (err: Error & { status?: number; type?: string }, _req, res, next) => {
       if (res.headersSent || !err.status || err.status >= 500) return next(err);
-      const message =
-        err.type === "entity.too.large" ? `the body is over ${bodyLimitBytes} bytes` : err.type === "entity.parse.failed" ? "the body is not valid JSON" : err.message;
-      res.status(err.status).json({ error: { code: "BAD_USER_INPUT", message } });
+      res.status(err.status).json({ error: { code: "BAD_USER_INPUT", message: bodyErrorMessage(err, bodyLimitBytes) } });
     },
   };
+}
+
+/** What express's body parsers refused, said for a client. */
+export function bodyErrorMessage(err: Error & { type?: string }, bodyLimitBytes: number): string {
+  return err.type === "entity.too.large" ? `the body is over ${bodyLimitBytes} bytes` : err.type === "entity.parse.failed" ? "the body is not valid JSON" : err.message;
 }

@@ -7,6 +7,8 @@ export interface Metrics {
   httpDuration: Histogram<"method" | "route" | "status">;
   graphqlDuration: Histogram<"operation" | "type" | "outcome">;
   graphqlErrors: Counter<"code">;
+  /** 1 while the rate limiter counts in this process only (Redis not answering). */
+  rateLimiterDegraded: Gauge;
 }
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -20,6 +22,7 @@ export function createMetrics(): Metrics {
     httpDuration: new Histogram({ name: "http_request_duration_seconds", help: "HTTP requests by route", labelNames: ["method", "route", "status"], buckets: BUCKETS, registers: [registry] }),
     graphqlDuration: new Histogram({ name: "graphql_operation_duration_seconds", help: "GraphQL operations, parse to response", labelNames: ["operation", "type", "outcome"], buckets: BUCKETS, registers: [registry] }),
     graphqlErrors: new Counter({ name: "graphql_errors_total", help: "GraphQL errors sent, by code", labelNames: ["code"], registers: [registry] }),
+    rateLimiterDegraded: new Gauge({ name: "gx_rate_limiter_degraded", help: "1 while Redis does not answer and rate limits are counted per process", registers: [registry] }),
   };
 }
 
@@ -61,6 +64,19 @@ export interface SystemGauges {
   indexerLagBlocks(): Promise<number | undefined>;
 }
 
+/** A gauge's reading, or undefined when its source does not answer within a second (a scrape never hangs on a dependency). */
+async function reading<T>(read: () => Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), 1000);
+  });
+  try {
+    return await Promise.race([read().catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Gauges read at scrape time: jobs by status, match latency, queue depths, feed subscribers, indexer lag. */
 export function registerSystemGauges(metrics: Metrics, g: SystemGauges): void {
   const registers = [metrics.registry];
@@ -71,7 +87,7 @@ export function registerSystemGauges(metrics: Metrics, g: SystemGauges): void {
     registers,
     async collect() {
       this.reset();
-      for (const [status, n] of Object.entries(await g.jobsByStatus())) this.set({ status }, n);
+      for (const [status, n] of Object.entries((await reading(g.jobsByStatus)) ?? {})) this.set({ status }, n);
     },
   });
   new Gauge({
@@ -81,9 +97,9 @@ export function registerSystemGauges(metrics: Metrics, g: SystemGauges): void {
     registers,
     async collect() {
       this.reset();
-      const q = await g.matchLatency();
-      if (q.p50 !== null) this.set({ quantile: "0.5" }, q.p50);
-      if (q.p99 !== null) this.set({ quantile: "0.99" }, q.p99);
+      const q = await reading(g.matchLatency);
+      if (q?.p50 != null) this.set({ quantile: "0.5" }, q.p50);
+      if (q?.p99 != null) this.set({ quantile: "0.99" }, q.p99);
     },
   });
   new Gauge({
@@ -93,7 +109,7 @@ export function registerSystemGauges(metrics: Metrics, g: SystemGauges): void {
     registers,
     async collect() {
       this.reset();
-      for (const [queue, n] of Object.entries(await g.queueDepths())) this.set({ queue }, n);
+      for (const [queue, n] of Object.entries((await reading(g.queueDepths)) ?? {})) this.set({ queue }, n);
     },
   });
   new Gauge({
@@ -111,7 +127,7 @@ export function registerSystemGauges(metrics: Metrics, g: SystemGauges): void {
     help: "Blocks the indexer is behind the chain head",
     registers,
     async collect() {
-      const lag = await g.indexerLagBlocks();
+      const lag = await reading(g.indexerLagBlocks);
       if (lag !== undefined) this.set(lag);
     },
   });

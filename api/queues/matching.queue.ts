@@ -14,6 +14,19 @@ type MatchingTask = { kind: "jobs"; jobIds: string[] } | { kind: "offer"; offerI
 
 const TASK: JobsOptions = { removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: "exponential", delay: 200 } };
 
+/** How long a request waits for Redis to take a matching task; past it the task is left to the reconciler. */
+const ENQUEUE_WAIT_MS = 2000;
+
+/** `work`, or a rejection once `ms` passed (the work itself goes on: a command ioredis holds is sent on reconnect). */
+export function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`Command timed out: ${what} took over ${ms} ms`), { code: "ETIMEDOUT" })), ms);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The matching queue's producer. Job ids submitted close together travel in one task (placed in one
  * transaction by the worker); placing is idempotent, so a duplicate task costs a lookup and nothing else.
@@ -42,11 +55,11 @@ export class MatchQueue implements MatchRequests {
   async enqueue(jobIds: readonly string[]): Promise<void> {
     const tasks = [];
     for (let i = 0; i < jobIds.length; i += this.batchSize) tasks.push({ name: "jobs", data: { kind: "jobs" as const, jobIds: jobIds.slice(i, i + this.batchSize) }, opts: TASK });
-    await this.queue.addBulk(tasks);
+    await within(this.queue.addBulk(tasks), ENQUEUE_WAIT_MS, "queueing matching");
   }
 
   async offerChanged(offerId: string): Promise<void> {
-    await this.queue.add("offer", { kind: "offer", offerId }, TASK);
+    await within(this.queue.add("offer", { kind: "offer", offerId }, TASK), ENQUEUE_WAIT_MS, "queueing resting-bid matching");
   }
 
   close(): Promise<void> {

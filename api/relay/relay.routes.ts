@@ -2,8 +2,7 @@ import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
 import { principalOf, rateLimit, type RateLimiterPort } from "../http/rate-limit";
 import type { Services } from "../services";
-import { RelayUnavailable } from "../services/relay.service";
-import { clientErrorReply, restFallbacks } from "../http/error-status";
+import { restFallbacks, sendRestError } from "../http/error-status";
 
 /**
  * The HTTPS relay (`/relay/v1`): jobs for clients without wallets, with API keys, an Idempotency-Key, USD prices
@@ -12,16 +11,7 @@ import { clientErrorReply, restFallbacks } from "../http/error-status";
  */
 export function relayRoutes(services: Services, bodyLimitBytes: number, logger: Logger, limiter?: RateLimiterPort): Router {
   const router = express.Router();
-  const fail = (res: Response, err: unknown) => {
-    const reply = clientErrorReply(err);
-    if (reply) return res.status(reply.status).json(reply.body);
-    if (err instanceof RelayUnavailable) {
-      logger.warn({ reason: err.message }, "the relay refused a job on the operator's side");
-      return res.status(503).json({ error: { code: "UNAVAILABLE", message: err.message } });
-    }
-    logger.error({ err }, "unexpected error in the relay");
-    return res.status(500).json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error; it has been logged" } });
-  };
+  const fail = (res: Response, err: unknown) => sendRestError(res, err, logger, "the relay");
   const authenticate = (header: string | undefined) => services.auth.authenticate(header);
   const principal = (req: Request, res: Response) => principalOf(res, req.headers.authorization, authenticate);
   if (limiter) router.use("/relay/v1", rateLimit(limiter, "relay", authenticate));

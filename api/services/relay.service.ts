@@ -3,7 +3,8 @@ import type { DataSource, EntityManager } from "typeorm";
 import { formatDecimal, holdWei, parseDecimal } from "../../pricing";
 import { jobById } from "../db/repositories/job.repository";
 import { updateReturning } from "../db/query";
-import { badInput, conflict, forbidden, notFound, ServiceError } from "./errors";
+import { badInput, conflict, forbidden, notFound, ServiceError, unavailable } from "./errors";
+import { inTransaction } from "../db/transaction";
 import type { JobService, SubmitJobData } from "./job.service";
 import { MAX_PRICE_WEI } from "./offer.service";
 import { parseRelayJob } from "./relay-input";
@@ -40,17 +41,6 @@ export const usdText = (micros: bigint) => formatDecimal(micros * MICROS);
 async function accountIdOf(db: Pick<EntityManager, "query">, address: string): Promise<string> {
   const [acct] = await db.query(`INSERT INTO accounts (address) VALUES ($1) ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id`, [address]);
   return acct.id;
-}
-
-/**
- * The relay cannot take jobs now for a reason on the operator's side (no OGPU treasury configured, or the treasury
- * cannot hold this job): 503, not the client's fault, and nothing is stored.
- */
-export class RelayUnavailable extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RelayUnavailable";
-  }
 }
 
 export interface RelayQuote {
@@ -95,7 +85,7 @@ export class RelayService {
 
   /** The treasury as the principal its relay jobs are submitted under (its account made on first use). */
   private async treasury(tx: Pick<EntityManager, "query">): Promise<Principal> {
-    if (!this.treasuryAddress) throw new RelayUnavailable("the relay takes no jobs: the operator has not configured its OGPU treasury (RELAY_TREASURY_ADDRESS)");
+    if (!this.treasuryAddress) throw unavailable("the relay takes no jobs: the operator has not configured its OGPU treasury (RELAY_TREASURY_ADDRESS)");
     const address = this.treasuryAddress.toLowerCase();
     return { accountId: await accountIdOf(tx, address), address, via: "apiKey" };
   }
@@ -119,7 +109,7 @@ export class RelayService {
 
   private async currentRate(db: Pick<EntityManager, "query">): Promise<bigint> {
     const rate = await this.rate(db);
-    if (!rate) throw new RelayUnavailable(`the relay quotes no jobs: no OGPU/USD rate fed in the last ${this.rates.maxAgeSeconds} s and no OGPU_USD_RATE set`);
+    if (!rate) throw unavailable(`the relay quotes no jobs: no OGPU/USD rate fed in the last ${this.rates.maxAgeSeconds} s and no OGPU_USD_RATE set`);
     return rate.micros;
   }
 
@@ -146,25 +136,31 @@ export class RelayService {
     const jobKey = `relay:${createHash("sha256").update(`${who.accountId}\u0000${key}`).digest("hex").slice(0, 40)}`;
     // the parsed body in its canonical form (fields in a fixed order, defaults applied, the price in micro-dollars)
     const requestHash = createHash("sha256").update(JSON.stringify({ ...job, requirements: { ...rest, usdPerGpuHourMicros: usdPerGpuHour.toString() } })).digest("hex");
-    const result = await this.db.transaction(async (tx) => {
+    const replay = async (db: Pick<EntityManager, "query">) => {
+      const [existing] = await db.query(`SELECT * FROM relay_jobs WHERE account_id = $1 AND idempotency_key = $2`, [who.accountId, key]);
+      if (!existing) return undefined;
+      if (existing.request_hash !== requestHash) throw conflict(`Idempotency-Key "${key}" was used for another job with a different body; use a new key`);
+      const stored = await jobById(db, existing.job_id);
+      return { created: false, jobId: existing.job_id as string, status: stored!.status, perHour: BigInt(existing.usd_per_gpu_hour_micros), maxUsd: BigInt(existing.max_usd_micros), rate: BigInt(existing.usd_per_ogpu_micros) };
+    };
+    const earlier = await replay(this.db);
+    if (earlier) return this.reply(earlier);
+    // the rate of this moment, fixed on the job: its USD cap, hold and charge all use it; read, like the whole check,
+    // before the transaction, which then needs no second connection while it holds one
+    const rate = await this.currentRate(this.db);
+    const maxPriceWei = (usdPerGpuHour * WEI_PER_OGPU) / rate;
+    if (maxPriceWei > MAX_PRICE_WEI) throw badInput(`requirements.maxPriceUsdPerGpuHour may be at most ${usdText((MAX_PRICE_WEI * rate) / WEI_PER_OGPU)} USD at today's rate`);
+    const data: SubmitJobData = { ...job, kind: job.kind as SubmitJobData["kind"], requirements: { ...rest, maxPriceWei }, idempotencyKey: jobKey };
+    // the whole job is checked before any USD is held, so bad input is 400 whatever the balance
+    const validated = await this.jobs.validate(data);
+    const { req } = validated;
+    const hold = holdWei(maxPriceWei, req.gpuCount, req.maxDurationSeconds, req.redundancy);
+    const maxUsd = (hold * rate + WEI_PER_OGPU - 1n) / WEI_PER_OGPU;
+    if (maxUsd > MAX_USD_MICROS) throw badInput(`this job may cost up to ${usdText(maxUsd)} USD, more than the relay takes at once (${usdText(MAX_USD_MICROS)} USD); lower the cap, GPUs or duration`);
+    const result = await inTransaction(this.db, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${who.accountId}:${key}`]);
-      const [existing] = await tx.query(`SELECT * FROM relay_jobs WHERE account_id = $1 AND idempotency_key = $2`, [who.accountId, key]);
-      if (existing) {
-        if (existing.request_hash !== requestHash) throw conflict(`Idempotency-Key "${key}" was used for another job with a different body; use a new key`);
-        const stored = await jobById(tx, existing.job_id);
-        return { created: false, jobId: existing.job_id as string, status: stored!.status, perHour: BigInt(existing.usd_per_gpu_hour_micros), maxUsd: BigInt(existing.max_usd_micros), rate: BigInt(existing.usd_per_ogpu_micros) };
-      }
-      // the rate of this moment, fixed on the job: its USD cap, hold and charge all use it
-      const rate = await this.currentRate(tx);
-      const maxPriceWei = (usdPerGpuHour * WEI_PER_OGPU) / rate;
-      if (maxPriceWei > MAX_PRICE_WEI) throw badInput(`requirements.maxPriceUsdPerGpuHour may be at most ${usdText((MAX_PRICE_WEI * rate) / WEI_PER_OGPU)} USD at today's rate`);
-      const data: SubmitJobData = { ...job, kind: job.kind as SubmitJobData["kind"], requirements: { ...rest, maxPriceWei }, idempotencyKey: jobKey };
-      // the whole job is checked before any USD is held, so bad input is 400 whatever the balance
-      const validated = await this.jobs.validate(data);
-      const { req } = validated;
-      const hold = holdWei(maxPriceWei, req.gpuCount, req.maxDurationSeconds, req.redundancy);
-      const maxUsd = (hold * rate + WEI_PER_OGPU - 1n) / WEI_PER_OGPU;
-      if (maxUsd > MAX_USD_MICROS) throw badInput(`this job may cost up to ${usdText(maxUsd)} USD, more than the relay takes at once (${usdText(MAX_USD_MICROS)} USD); lower the cap, GPUs or duration`);
+      const concurrent = await replay(tx);
+      if (concurrent) return concurrent;
       const held = await updateReturning(
         tx,
         `UPDATE usd_accounts SET held_micros = held_micros + $2, updated_at = now() WHERE account_id = $1 AND credited_micros - held_micros - spent_micros >= $2 RETURNING account_id`,
@@ -177,7 +173,7 @@ export class RelayService {
       const treasury = await this.treasury(tx);
       const { job: stored } = await this.jobs.submitIn(tx, treasury, data, validated).catch((err: unknown) => {
         if (err instanceof ServiceError && err.code === "INSUFFICIENT_FUNDS") {
-          throw new RelayUnavailable("the relay's OGPU treasury cannot hold this job now; try again later or lower the cap, GPUs or duration");
+          throw unavailable("the relay's OGPU treasury cannot hold this job now; try again later or lower the cap, GPUs or duration", 60);
         }
         throw err;
       });
@@ -187,8 +183,12 @@ export class RelayService {
       );
       return { created: true, jobId: stored.id, status: stored.status, perHour: usdPerGpuHour, maxUsd, rate };
     });
-    if (result.created) await this.jobs.queueMatching(result.jobId);
-    return { created: result.created, jobId: result.jobId, status: result.status, quote: { usdPerGpuHour: usdText(result.perHour), maxUsd: usdText(result.maxUsd), usdPerOgpu: usdText(result.rate) } };
+    if (result.created) this.jobs.queueMatching(result.jobId);
+    return this.reply(result);
+  }
+
+  private reply(r: { created: boolean; jobId: string; status: string; perHour: bigint; maxUsd: bigint; rate: bigint }) {
+    return { created: r.created, jobId: r.jobId, status: r.status, quote: { usdPerGpuHour: usdText(r.perHour), maxUsd: usdText(r.maxUsd), usdPerOgpu: usdText(r.rate) } };
   }
 
   async get(principal: Principal | undefined, jobId: string) {
