@@ -27,7 +27,7 @@ describe("parseAgentConfig", () => {
       executor: "process",
       workDir: "/home/prov/.gpu-exchange/work",
       allowRoot: false,
-      heartbeatS: 15,
+      heartbeatS: 5,
       pollS: 5,
       repriceS: 60,
       maxJobs: 1,

@@ -215,7 +215,7 @@ function configSchema(defaults: ConfigDefaults) {
         .default(path.join(defaults.homeDir, ".gpu-exchange", "work"))
         .transform((p) => path.resolve(defaults.cwd, expandHome(p))),
       "allow-root": z.boolean(),
-      "heartbeat-s": whole(1, 3600).default(15),
+      "heartbeat-s": whole(1, 3600).default(5),
       "poll-s": whole(1, 3600).default(5),
       "reprice-s": whole(5, 86_400).default(60),
       "max-jobs": whole(1, 1024).default(1),

@@ -32,6 +32,8 @@ const schema = z
     MATCH_BATCH_SIZE: intFrom(1, 1000, 64),
     LEASE_SECONDS: intFrom(1, 3600, 60),
     LEASE_SWEEP_MS: intFrom(100, 600_000, 1000),
+    /** A node with no heartbeat for this long (and no progress on its work) has its work taken over; 0: leases only. */
+    FAILOVER_SILENCE_SECONDS: intFrom(0, 3600, 15),
     MAX_ATTEMPTS: intFrom(1, 20, 3),
     CHECKPOINT_MAX_BYTES: intFrom(1, 1024 * 1024 * 1024, 64 * 1024 * 1024),
     TRANSFER_URL_TTL_SECONDS: intFrom(10, 86400, 900),

@@ -13,6 +13,7 @@ import { Queue } from "bullmq";
 import { MAINTENANCE_QUEUE, startMaintenance } from "../queues/maintenance.queue";
 import { OutboxRelay } from "../queues/outbox-relay";
 import { MatchQueue, startMatching } from "../queues/matching.queue";
+import { within } from "../queues/within";
 import { redisRateLimiter } from "../queues/rate-limiter";
 import { EventHub } from "../queues/event-hub";
 import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
@@ -142,10 +143,12 @@ function printDevAccounts(dev: DevChain, contracts: { name: string; address: str
  * The shared rate limiter on a Redis connection of its own that fails fast (no offline queue, a command timeout), so
  * a request never waits on a Redis that is down: the limiter counts per process meanwhile, with a log line and a metric.
  */
-function rateLimiterOn(config: Config, metrics: ReturnType<typeof createMetrics>, logger: Logger, shutdown: Shutdown) {
-  const client = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500, connectTimeout: 2000 });
+async function rateLimiterOn(config: Config, metrics: ReturnType<typeof createMetrics>, logger: Logger, shutdown: Shutdown) {
+  const client = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500, connectTimeout: 2000, lazyConnect: true });
   client.on("error", () => undefined);
   shutdown.add("the rate limiter's Redis", () => client.disconnect());
+  // connected before the first request when Redis is up; a Redis down at start only means starting degraded
+  await within(client.connect(), 2000, "connecting the rate limiter").catch(() => undefined);
   return redisRateLimiter(client, config.QUEUE_PREFIX, config.RATE_LIMIT_PER_MINUTE, 60_000, {
     degraded: (err) => {
       metrics.rateLimiterDegraded.set(1);
@@ -202,6 +205,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     lifecycle: {
       leaseMs: config.LEASE_SECONDS * 1000,
+      silenceMs: config.FAILOVER_SILENCE_SECONDS > 0 ? config.FAILOVER_SILENCE_SECONDS * 1000 : undefined,
       maxAttempts: config.MAX_ATTEMPTS,
       checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
       transferUrlTtlSeconds: config.TRANSFER_URL_TTL_SECONDS,
@@ -335,7 +339,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         metrics,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
-        rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? rateLimiterOn(config, metrics, logger, shutdown) : undefined,
+        rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? await rateLimiterOn(config, metrics, logger, shutdown) : undefined,
         limits: {
           maxDepth: config.GRAPHQL_MAX_DEPTH,
           maxCost: config.GRAPHQL_MAX_COST,

@@ -7,6 +7,7 @@ import type { MatchRequests } from "../services/job.service";
 import type { AssignmentService } from "../services/assignment.service";
 import type { MatchingService, MatchOutcome } from "../services/matching.service";
 import { MicroBatcher } from "./micro-batcher";
+import { within } from "./within";
 
 export const MATCHING_QUEUE = "matching";
 
@@ -16,16 +17,6 @@ const TASK: JobsOptions = { removeOnComplete: true, removeOnFail: 1000, attempts
 
 /** How long a request waits for Redis to take a matching task; past it the task is left to the reconciler. */
 const ENQUEUE_WAIT_MS = 2000;
-
-/** `work`, or a rejection once `ms` passed (the work itself goes on: a command ioredis holds is sent on reconnect). */
-export function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`Command timed out: ${what} took over ${ms} ms`), { code: "ETIMEDOUT" })), ms);
-    timer.unref();
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The matching queue's producer. Job ids submitted close together travel in one task (placed in one

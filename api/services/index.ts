@@ -79,7 +79,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     apiKeys: new ApiKeyService(db),
     accounts: new AccountService(db),
     nodes: new NodeService(db, settings.heartbeatWindowSeconds, settings.lifecycle.leaseMs),
-    offers: new OfferService(db, announce, (offerId) => deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
+    offers: new OfferService(db, announce, async (offerId) => void deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
     markets: new MarketService(db, books, deps.events, (err) => deps.onError(err, "compute a market ticker")),
     books,
     jobs,

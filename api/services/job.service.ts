@@ -11,6 +11,7 @@ import {
   jobByIdempotencyKey,
   jobsByIds,
   jobsOfClient,
+  moveJob,
   type AssignmentRecord,
   type JobRecord,
   type JobStatusValue,
@@ -27,6 +28,8 @@ import { checkCommand, checkEnv, checkImage, checkKind, hasControlCharacters } f
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { assignmentsOfJob, chargeAssignment, endAssignment, JOB_PROGRESS_TOPIC, recordEvents, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
+import { inTransaction } from "../db/transaction";
+import { FINAL_JOB_STATES } from "../db/repositories/states";
 import type { BookChangeListener } from "./offer.service";
 
 
@@ -75,10 +78,32 @@ export class JobService {
     private readonly sources: SourceService = new SourceService(db),
   ) {}
 
-  /** Live progress and status of a job of the caller's, from now on. */
+  /**
+   * Progress and status of a job of the caller's: its current state first, then each change as it happens; the
+   * stream completes after the job's final state (at once for a job that has already ended).
+   */
   async progressStream(principal: Principal | undefined, jobId: string): Promise<AsyncIterableIterator<JobProgressEvent>> {
     await this.get(principal, jobId);
-    return this.events.listen<JobProgressEvent>(JOB_PROGRESS_TOPIC, jobId);
+    // listening before the current state is read: a change in between is sent (maybe twice), never lost
+    const live = this.events.listen<JobProgressEvent>(JOB_PROGRESS_TOPIC, jobId);
+    const now = await jobById(this.db, jobId).catch(async (err) => {
+      await live.return?.();
+      throw err;
+    });
+    async function* stream(): AsyncGenerator<JobProgressEvent> {
+      try {
+        if (!now) return;
+        yield { jobId, status: now.status, progress: now.progress, message: now.statusMessage, assignmentId: null, at: now.updatedAt.toISOString() };
+        if (FINAL_JOB_STATES.includes(now.status)) return;
+        for await (const event of live) {
+          yield event;
+          if (FINAL_JOB_STATES.includes(event.status)) return;
+        }
+      } finally {
+        await live.return?.();
+      }
+    }
+    return stream();
   }
 
   /**
@@ -88,13 +113,13 @@ export class JobService {
    */
   async submit(principal: Principal | undefined, input: SubmitJobData): Promise<JobRecord> {
     const { job, created } = await this.submitIn(undefined, principal, input);
-    if (created) await this.queueMatching(job.id);
+    if (created) this.queueMatching(job.id);
     return job;
   }
 
-  /** Queues a job stored by `submitIn` once its transaction committed (a failure is left to the reconciler). */
-  async queueMatching(jobId: string): Promise<void> {
-    await this.matches.jobsSubmitted([jobId]).catch((err) => this.onError(err, "enqueue matching"));
+  /** Queues a job stored by `submitIn` once its transaction committed, without waiting (a failure, such as Redis down, is left to the reconciler). */
+  queueMatching(jobId: string): void {
+    this.matches.jobsSubmitted([jobId]).catch((err) => this.onError(err, "enqueue matching"));
   }
 
   /**
@@ -172,7 +197,7 @@ export class JobService {
     const who = requirePrincipal(principal);
     assertId("job", id);
     const freed: string[] = [];
-    const { job, deltas } = await this.db.transaction(async (tx) => {
+    const { job, deltas } = await inTransaction(this.db, async (tx) => {
       freed.length = 0;
       const current = await jobById(tx, id, true);
       if (!current) throw notFound("job", id);
@@ -186,25 +211,24 @@ export class JobService {
       let spent = 0n;
       for (const a of await assignmentsOfJob(tx, id)) {
         if (a.status === "ASSIGNED" || a.status === "RUNNING") {
-          const change = await endAssignment(tx, a, "CANCELLED", { reason: "cancelled by the client" }, now, freed);
-          if (change) changes.push(change);
+          const ended = await endAssignment(tx, a, "CANCELLED", { reason: "cancelled by the client" }, now, freed);
+          if (!ended) continue;
+          if (ended.change) changes.push(ended.change);
           if (a.status === "RUNNING") spent += await chargeAssignment(tx, current, a, now);
         } else if (a.status === "COMPLETED") {
-          const [row] = await tx.query(`SELECT ended_at FROM assignments WHERE id = $1`, [a.id]);
-          spent += await chargeAssignment(tx, current, a, row.ended_at);
+          spent += await chargeAssignment(tx, current, a, a.endedAt ?? now);
         }
       }
+      if (!(await moveJob(tx, id, [current.status], "CANCELLED", { resting: false, costWei: spent, statusMessage: "cancelled by the client", endedAt: now }))) {
+        throw conflict(`this job changed while it was being cancelled; it is no longer ${current.status}`);
+      }
       await settleHold(tx, current.clientId, current.holdWei, spent);
-      await tx.query(
-        `UPDATE jobs SET status = 'CANCELLED', resting = false, cost_wei = $2, status_message = 'cancelled by the client', ended_at = $3, updated_at = now() WHERE id = $1`,
-        [id, spent.toString(), now],
-      );
       await recordEvents(tx, JOB_PROGRESS_TOPIC, [{ jobId: id, status: "CANCELLED", progress: current.progress, message: "cancelled by the client", assignmentId: null, at: now.toISOString() }]);
       const deltas = await recordBookChanges(tx, changes);
       return { job: (await jobById(tx, id))!, deltas };
     });
     this.onBookChange(deltas);
-    for (const offerId of new Set(freed)) await this.matches.offerChanged(offerId).catch((err) => this.onError(err, "queue resting-bid matching"));
+    for (const offerId of new Set(freed)) this.matches.offerChanged(offerId).catch((err) => this.onError(err, "queue resting-bid matching"));
     return job;
   }
 

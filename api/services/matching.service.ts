@@ -175,7 +175,7 @@ export class MatchingService {
         tx,
         `UPDATE jobs SET status = CASE WHEN EXISTS (SELECT 1 FROM assignments a WHERE a.job_id = jobs.id AND a.status = 'RUNNING') THEN 'RUNNING' ELSE 'MATCHED' END,
                 resting = false, excluded = NULL, matched_at = coalesce(matched_at, $2), match_attempted_at = $2, updated_at = now()
-          WHERE id = ANY($1::uuid[]) RETURNING id, status, progress`,
+          WHERE id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING id, status, progress`,
         [[...matched.keys()], now],
       );
       await recordEvents(

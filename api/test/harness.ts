@@ -54,6 +54,8 @@ export async function startTestServer(env: Record<string, string> = {}, roles: R
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     QUEUE_PREFIX: `gxt${randomBytes(4).toString("hex")}`,
     PUBLIC_URL: `http://localhost:${port}`,
+    // tests' nodes beat once at set-up: a loaded machine must not make their work look abandoned (failover tests set it)
+    FAILOVER_SILENCE_SECONDS: "300",
     ...env,
   });
   const system = await startSystem(config, roles);

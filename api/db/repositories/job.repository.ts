@@ -1,4 +1,6 @@
 import type { EntityManager } from "typeorm";
+import { assertJobMove } from "./states";
+import { updateReturning } from "../query";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -244,4 +246,50 @@ export async function pendingJobsDue(db: Db, restingBefore: Date, limit: number)
     `SELECT id FROM jobs WHERE status = 'PENDING' AND (NOT resting OR match_attempted_at < $1) ORDER BY ordinal LIMIT $2`,
     [restingBefore, limit],
   );
+}
+
+/** Columns a status change may set along with the status. */
+export interface JobMoveFields {
+  resting?: boolean;
+  progress?: number;
+  statusMessage?: string | null;
+  resultHash?: string;
+  resultUri?: string | null;
+  agreedBy?: number;
+  costWei?: bigint;
+  endedAt?: Date;
+}
+
+const JOB_MOVE_COLUMNS: Record<keyof JobMoveFields, string> = {
+  resting: "resting",
+  progress: "progress",
+  statusMessage: "status_message",
+  resultHash: "result_hash",
+  resultUri: "result_uri",
+  agreedBy: "agreed_by",
+  costWei: "cost_wei",
+  endedAt: "ended_at",
+};
+
+/**
+ * The one writer of a job's status: moves job `id` to `to` only while it is in one of `from` (each change checked
+ * against JOB_TRANSITIONS), with `fields`, in one conditional UPDATE. False when the job was in none of them (a
+ * concurrent change won), and nothing is written.
+ */
+export async function moveJob(tx: Db, id: string, from: readonly JobStatusValue[], to: JobStatusValue, fields: JobMoveFields = {}): Promise<boolean> {
+  assertJobMove(from, to);
+  const sets = ["status = $3", "updated_at = now()"];
+  const params: unknown[] = [id, [...from], to];
+  for (const [key, value] of Object.entries(fields) as [keyof JobMoveFields, unknown][]) {
+    if (value === undefined) continue;
+    params.push(typeof value === "bigint" ? value.toString() : value);
+    sets.push(`${JOB_MOVE_COLUMNS[key]} = $${params.length}`);
+  }
+  const rows = await updateReturning(tx, `UPDATE jobs SET ${sets.join(", ")} WHERE id = $1 AND status = ANY($2::varchar[]) RETURNING id`, params);
+  return rows.length === 1;
+}
+
+/** Locks a job row (FOR UPDATE) in the caller's transaction: every change to a job's assignments takes it first. */
+export async function lockJob(tx: Db, id: string): Promise<JobRecord | undefined> {
+  return jobById(tx, id, true);
 }

@@ -3,6 +3,7 @@ import { costWei } from "../../../pricing";
 import { OUTBOX_NOTIFY_CHANNEL, type LevelChange } from "./book.repository";
 import { toAssignmentRecord, type AssignmentRecord, type AssignmentStatusValue, type JobStatusValue } from "./job.repository";
 import { updateReturning } from "../query";
+import { assertAssignmentMove, assignmentStatesInto, LIVE_ASSIGNMENT_STATES } from "./states";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -64,9 +65,10 @@ export async function lastCheckpointSteps(db: Db, jobIds: readonly string[]): Pr
 }
 
 /**
- * Ends a live assignment (ASSIGNED or RUNNING) with `status`: stamps ended_at and gives its GPUs back to the
- * offer (never above the offer's size). Returns the book change when the offer is still on the book, and then
- * adds the offer to `freed` (its new room may serve resting bids).
+ * Ends a live assignment with `status` (from the live states the transition table allows: COMPLETED only from RUNNING), in one conditional UPDATE: stamps ended_at and gives
+ * its GPUs back to the offer (never above the offer's size). Undefined, with nothing written, when the assignment
+ * was no longer live (a concurrent change ended it). Otherwise `{ change }`: the book change when the offer is
+ * still on the book (the offer is then added to `freed`: its new room may serve resting bids).
  */
 export async function endAssignment(
   tx: Db,
@@ -75,20 +77,60 @@ export async function endAssignment(
   fields: { resultHash?: string; resultUri?: string | null; reason?: string },
   now: Date,
   freed?: string[],
-): Promise<LevelChange | undefined> {
-  await tx.query(
-    `UPDATE assignments SET status = $2, ended_at = $3, result_hash = coalesce($4, result_hash), result_uri = coalesce($5, result_uri), fail_reason = coalesce($6, fail_reason)
-      WHERE id = $1`,
-    [a.id, status, now, fields.resultHash ?? null, fields.resultUri ?? null, fields.reason?.slice(0, 500) ?? null],
+): Promise<{ change?: LevelChange } | undefined> {
+  const from = assignmentStatesInto(status).filter((f) => LIVE_ASSIGNMENT_STATES.includes(f));
+  assertAssignmentMove(from, status);
+  const ended = await updateReturning(
+    tx,
+    `UPDATE assignments SET status = $2::varchar, ended_at = $3, result_hash = coalesce($4, result_hash), result_uri = coalesce($5, result_uri), fail_reason = coalesce($6, fail_reason),
+            progress = CASE WHEN $2::varchar = 'COMPLETED' THEN 1 ELSE progress END
+      WHERE id = $1 AND status = ANY($7::varchar[]) RETURNING id`,
+    [a.id, status, now, fields.resultHash ?? null, fields.resultUri ?? null, fields.reason?.slice(0, 500) ?? null, from],
   );
+  if (ended.length === 0) return undefined;
   const [offer] = await updateReturning<{ market: string; price_wei: string; status: string }>(
     tx,
     `UPDATE offers SET available_gpus = least(gpu_count, available_gpus + $2), updated_at = now() WHERE id = $1 RETURNING market, price_wei, status`,
     [a.offerId, a.gpus],
   );
-  if (!offer || offer.status !== "OPEN") return undefined;
+  if (!offer || offer.status !== "OPEN") return {};
   freed?.push(a.offerId);
-  return { market: offer.market, side: "ASK", priceWei: BigInt(offer.price_wei) };
+  return { change: { market: offer.market, side: "ASK", priceWei: BigInt(offer.price_wei) } };
+}
+
+/** A COMPLETED result that lost the vote becomes REJECTED (conditional: false when it was not COMPLETED). */
+export async function rejectAssignment(tx: Db, id: string): Promise<boolean> {
+  assertAssignmentMove(["COMPLETED"], "REJECTED");
+  return (await updateReturning(tx, `UPDATE assignments SET status = 'REJECTED' WHERE id = $1 AND status = 'COMPLETED' RETURNING id`, [id])).length === 1;
+}
+
+/** ASSIGNED -> RUNNING with its start time and lease (conditional: false when it was not ASSIGNED). */
+export async function startAssignment(tx: Db, id: string, now: Date, leaseExpiresAt: Date): Promise<boolean> {
+  assertAssignmentMove(["ASSIGNED"], "RUNNING");
+  const rows = await updateReturning(tx, `UPDATE assignments SET status = 'RUNNING', started_at = $2, lease_expires_at = $3 WHERE id = $1 AND status = 'ASSIGNED' RETURNING id`, [id, now, leaseExpiresAt]);
+  return rows.length === 1;
+}
+
+/** A running assignment's progress and renewed lease (conditional: false when it is not RUNNING). */
+export async function recordAssignmentProgress(tx: Db, id: string, progress: number, message: string | null, leaseExpiresAt: Date): Promise<boolean> {
+  const rows = await updateReturning(
+    tx,
+    `UPDATE assignments SET progress = $2, progress_message = $3, lease_expires_at = $4 WHERE id = $1 AND status = 'RUNNING' RETURNING id`,
+    [id, progress, message, leaseExpiresAt],
+  );
+  return rows.length === 1;
+}
+
+/** The job id of an assignment, read without a lock (to lock the job first: the lock order is job, then assignments). */
+export async function jobIdOfAssignment(db: Db, id: string): Promise<string | undefined> {
+  const [row] = await db.query(`SELECT job_id FROM assignments WHERE id = $1`, [id]);
+  return row?.job_id;
+}
+
+/** Records a job's progress event (outbox) with its current status. */
+export async function recordJobEvent(tx: Db, e: Omit<JobProgressEvent, "status" | "at"> & { status?: JobStatusValue }, now: Date): Promise<void> {
+  const status = e.status ?? ((await tx.query(`SELECT status FROM jobs WHERE id = $1`, [e.jobId]))[0].status as JobStatusValue);
+  await recordEvents(tx, JOB_PROGRESS_TOPIC, [{ jobId: e.jobId, status, progress: e.progress, message: e.message, assignmentId: e.assignmentId, at: now.toISOString() }]);
 }
 
 /** Adds to a provider's reputation counters. */
@@ -96,9 +138,23 @@ export async function countOutcome(tx: Db, providerId: string, outcome: "complet
   await tx.query(`UPDATE accounts SET ${outcome} = ${outcome} + 1 WHERE id = $1`, [providerId]);
 }
 
-/** Live assignments whose lease lapsed before `now`, oldest first. */
-export async function lapsedAssignments(db: Db, now: Date, limit: number): Promise<{ id: string }[]> {
-  return db.query(`SELECT id FROM assignments WHERE status IN ('ASSIGNED', 'RUNNING') AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT $2`, [now, limit]);
+/**
+ * Live assignments to take over: those whose lease lapsed before `now`, and, with `silentSince`, those made before
+ * it, not renewed since (lease expiry before `renewedBefore`: the lease length after `silentSince`), on a node
+ * whose last heartbeat is older (the agent stopped beating).
+ */
+export async function lapsedAssignments(db: Db, now: Date, limit: number, silence?: { since: Date; renewedBefore: Date }): Promise<{ id: string; jobId: string }[]> {
+  const rows: { id: string; job_id: string }[] = await db.query(
+    `SELECT a.id, a.job_id FROM assignments a
+      WHERE a.status IN ('ASSIGNED', 'RUNNING') AND a.lease_expires_at < $1
+     UNION
+     SELECT a.id, a.job_id FROM assignments a JOIN nodes n ON n.id = a.node_id
+      WHERE $3::timestamptz IS NOT NULL AND a.status IN ('ASSIGNED', 'RUNNING') AND a.created_at < $3 AND a.lease_expires_at < $4
+        AND (n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < $3)
+     LIMIT $2`,
+    [now, limit, silence?.since ?? null, silence?.renewedBefore ?? null],
+  );
+  return rows.map((r) => ({ id: r.id, jobId: r.job_id }));
 }
 
 /** Renews the leases of a node's RUNNING assignments (a heartbeat). */

@@ -52,18 +52,21 @@ describe("a job's life", () => {
 
     const ws = wsClient(server.wsUrl, `Bearer ${client.token}`);
     const seen: { status: string; progress: number; message: string | null }[] = [];
+    let subscribed!: () => void;
+    const current = new Promise<void>((resolve) => (subscribed = resolve));
+    // the stream completes by itself after the final state
     const done = new Promise<void>((resolve, reject) => {
       ws.subscribe({ query: op("JobProgress"), variables: { jobId } }, {
         next: (v) => {
-          const e = (v.data as { jobProgress: { status: string; progress: number; message: string | null } }).jobProgress;
-          seen.push(e);
-          if (e.status === "COMPLETED") resolve();
+          seen.push((v.data as { jobProgress: { status: string; progress: number; message: string | null } }).jobProgress);
+          subscribed();
         },
         error: reject,
-        complete: () => undefined,
+        complete: resolve,
       });
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // the first frame is the job's current state: the subscription is live once it arrives
+    await current;
 
     const a = await waitAssignment(p, nodeId);
     expect(a.attempt).toBe(1);
@@ -89,8 +92,21 @@ describe("a job's life", () => {
     ws.dispose();
     const statuses = seen.map((e) => e.status);
     expect(statuses.indexOf("RUNNING")).toBeGreaterThanOrEqual(0);
-    expect(statuses.slice(0, statuses.indexOf("RUNNING")).every((x) => x === "MATCHED")).toBe(true);
+    expect(["PENDING", "MATCHED"]).toContain(statuses[0]);
+    expect(statuses.slice(1, statuses.indexOf("RUNNING")).every((x) => x === "MATCHED")).toBe(true);
     expect(statuses.at(-1)).toBe("COMPLETED");
+    expect(statuses.filter((x) => x === "COMPLETED")).toHaveLength(1);
+
+    // a subscriber to the ended job gets its final state and the end of the stream
+    const late: { status: string; progress: number }[] = [];
+    await new Promise<void>((resolve, reject) =>
+      ws.subscribe({ query: op("JobProgress"), variables: { jobId } }, {
+        next: (v) => void late.push((v.data as { jobProgress: { status: string; progress: number } }).jobProgress),
+        error: reject,
+        complete: resolve,
+      }),
+    );
+    expect(late).toEqual([expect.objectContaining({ status: "COMPLETED", progress: 1 })]);
     const progresses = seen.filter((e) => e.message?.startsWith("step")).map((e) => e.progress);
     expect(progresses).toEqual([0.25, 0.5, 0.75]);
 
