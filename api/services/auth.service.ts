@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { getAddress, isAddress } from "ethers";
 import { jwtVerify, SignJWT } from "jose";
 import { SiweMessage, generateNonce } from "siwe";
+import { verifyMessage } from "ethers";
 import type { DataSource } from "typeorm";
 import { AccountEntity } from "../db/entities/account.entity";
 import { AuthNonceEntity } from "../db/entities/auth-nonce.entity";
@@ -92,6 +93,8 @@ export class AuthService {
       throw unauthenticated(`this message is for ${message.domain.slice(0, 64)}, not ${this.domain}; ask this server for a challenge`);
     }
     if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) throw unauthenticated("the signature is not a 65-byte hex signature (personal_sign of the message)");
+    // recovered here first: siwe writes a raw stack to stderr for a signature it cannot recover (anyone could flood the log)
+    if (recoverSigner(message, signature) !== message.address.toLowerCase()) throw unauthenticated("the signature does not match the message and address");
     const verified = await message
       .verify({ signature, domain: this.domain, nonce: message.nonce, time: now.toISOString() }, { suppressExceptions: true })
       .catch(() => ({ success: false as const, error: undefined }));
@@ -165,3 +168,12 @@ export function newApiKeySecret(): { secret: string; prefix: string } {
   return { secret: `${prefix}_${randomBytes(32).toString("base64url")}`, prefix };
 }
 
+
+/** The address that signed a sign-in message (personal_sign), lowercased; undefined when no address can be recovered. */
+function recoverSigner(message: SiweMessage, signature: string): string | undefined {
+  try {
+    return verifyMessage(message.prepareMessage(), signature).toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
