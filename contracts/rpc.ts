@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import { gunzipSync } from "node:zlib";
-import { FetchRequest, JsonRpcProvider, makeError, Network, type FetchGetUrlFunc, type JsonRpcError, type JsonRpcPayload, type JsonRpcResult } from "ethers";
+import { FetchRequest, JsonRpcProvider, makeError, Network, type FetchGetUrlFunc, type JsonRpcPayload, type JsonRpcResult } from "ethers";
 
 export interface RpcOptions {
   /** The longest one HTTP round trip may take, connection included, before it is abandoned (default 5,000 ms). */
@@ -87,7 +87,7 @@ class BoundedJsonRpcProvider extends JsonRpcProvider {
     super(request, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, pollingInterval: pollingIntervalMs, cacheTimeout: -1 });
   }
 
-  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<(JsonRpcResult | JsonRpcError)[]> {
+  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
     const reads = (Array.isArray(payload) ? payload : [payload]).every((p) => READS.has(p.method));
     for (let attempt = 0; ; attempt++) {
       try {
