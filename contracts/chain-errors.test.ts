@@ -1,5 +1,6 @@
-import { makeError } from "ethers";
-import { classifyChainError } from "./chain-errors";
+import { Interface, makeError } from "ethers";
+import { classifyChainError, decodeRevert } from "./chain-errors";
+import { abiOf } from "./index";
 
 const revert = (name: string, args: unknown[] = []) => makeError("execution reverted", "CALL_EXCEPTION", { action: "estimateGas", data: "0x", reason: null, transaction: { to: null, data: "0x" }, invocation: null, revert: { name, signature: `${name}()`, args } });
 
@@ -28,4 +29,13 @@ describe("classifyChainError", () => {
   ])("%s is permanent", (_what, err, reason) => {
     expect(classifyChainError(err)).toEqual({ retryable: false, reason });
   });
+});
+
+test("decodeRevert names the contract's custom error in a node's undecoded revert", () => {
+  const iface = new Interface(abiOf("Escrow"));
+  const client = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
+  const data = iface.encodeErrorResult("InsufficientBalance", [client, 0n, 5n]);
+  const err = decodeRevert(new Error(`VM Exception while processing transaction: reverted with an unrecognized custom error (return data: ${data})`), iface);
+  expect(classifyChainError(err)).toEqual({ retryable: false, reason: `InsufficientBalance(${client}, 0, 5)` });
+  expect(classifyChainError(decodeRevert(new Error("socket hang up"), iface)).retryable).toBe(true);
 });

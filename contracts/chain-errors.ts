@@ -40,12 +40,14 @@ interface EthersLike {
   info?: { error?: unknown } | null;
 }
 
-function textOf(err: unknown, depth = 0): string {
-  if (depth > 4 || err === null || err === undefined) return "";
-  if (typeof err === "string") return err;
-  if (typeof err !== "object") return String(err);
+/** The messages an error carries, the node's own first (ethers wraps them in "could not coalesce error" and the like). */
+function messagesOf(err: unknown, depth = 0): string[] {
+  if (depth > 4 || err === null || err === undefined) return [];
+  if (typeof err === "string") return [err];
+  if (typeof err !== "object") return [String(err)];
   const e = err as EthersLike;
-  return [e.shortMessage, e.message, e.reason, textOf(e.error, depth + 1), textOf(e.info?.error, depth + 1)].filter((s) => typeof s === "string" && s !== "").join(" | ");
+  const own = [e.reason, e.shortMessage, e.message].filter((s): s is string => typeof s === "string" && s !== "");
+  return [...messagesOf(e.error, depth + 1), ...messagesOf(e.info?.error, depth + 1), ...own];
 }
 
 function revertOf(err: unknown): string | undefined {
@@ -64,8 +66,9 @@ function revertOf(err: unknown): string | undefined {
  * not give up on what may be an outage.
  */
 export function classifyChainError(err: unknown): ChainFailure {
-  const text = textOf(err);
-  const short = (text.split(" | ")[0] || String(err)).slice(0, 300);
+  const messages = messagesOf(err);
+  const text = messages.join(" | ");
+  const short = (messages[0] ?? String(err)).slice(0, 300);
   const revert = revertOf(err);
   if (revert) return { retryable: NOT_NOW_REVERTS.has(revert.slice(0, revert.indexOf("("))), reason: revert };
   if (SENDER_MESSAGES.some((re) => re.test(text))) return { retryable: true, reason: short };
@@ -74,4 +77,32 @@ export function classifyChainError(err: unknown): ChainFailure {
     return { retryable: false, reason: short };
   }
   return { retryable: true, reason: short };
+}
+
+/** Revert data an error carries: ethers' `data`, a node's nested `data`, or "return data: 0x..." in a message. */
+function revertDataOf(err: unknown, depth = 0): string | undefined {
+  if (depth > 4 || err === null || typeof err !== "object") return undefined;
+  const e = err as { data?: unknown; error?: unknown; info?: { error?: unknown } | null; message?: unknown };
+  if (typeof e.data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(e.data)) return e.data;
+  const nested = revertDataOf(e.data, depth + 1) ?? revertDataOf(e.error, depth + 1) ?? revertDataOf(e.info?.error, depth + 1);
+  if (nested) return nested;
+  return typeof e.message === "string" ? /return data: (0x[0-9a-fA-F]{8,})/.exec(e.message)?.[1] : undefined;
+}
+
+/**
+ * Names the contract's custom error in an error whose revert ethers did not decode (estimateGas through a wallet,
+ * a node that only says "unrecognized custom error"): sets `revert` to `{ name, args }` from `iface`. Returns the
+ * error, changed or not.
+ */
+export function decodeRevert<E>(err: E, iface: { parseError(data: string): { name: string; args: ArrayLike<unknown> } | null }): E {
+  if (err === null || typeof err !== "object" || (err as EthersLike).revert?.name) return err;
+  const data = revertDataOf(err);
+  if (!data) return err;
+  try {
+    const parsed = iface.parseError(data);
+    if (parsed) Object.assign(err, { revert: { name: parsed.name, args: Array.from(parsed.args) } });
+  } catch {
+    return err;
+  }
+  return err;
 }

@@ -2,7 +2,7 @@ import { keccak256, Wallet, type JsonRpcProvider } from "ethers";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { escrowAt, nextNonce, stakingAt } from "../../contracts";
-import { classifyChainError } from "../../contracts/chain-errors";
+import { classifyChainError, decodeRevert } from "../../contracts/chain-errors";
 import type { SettlementService } from "../services/settlement.service";
 import { SettlementRetry, type SettlementWriter } from "../services/settlement-sender";
 import { retryDelayMs } from "../services/settlement-plan";
@@ -21,13 +21,13 @@ export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string
     },
     async sign(b) {
       const args = [b.batchId, b.merkleRoot, b.jobCount, b.clients, b.debits, b.providers, b.credits] as const;
-      const gasLimit = await settle.estimateGas(...args);
+      const gasLimit = await settle.estimateGas(...args).catch((err) => Promise.reject(decodeRevert(err, contract.interface)));
       const nonce = await nextNonce(provider, wallet.address);
       const raw = await wallet.signTransaction(await wallet.populateTransaction(await settle.populateTransaction(...args, { nonce, gasLimit })));
       return { txHash: keccak256(raw), raw };
     },
     async broadcast(raw) {
-      await provider.send("eth_sendRawTransaction", [raw]);
+      await provider.send("eth_sendRawTransaction", [raw]).catch((err) => Promise.reject(decodeRevert(err, contract.interface)));
     },
     async receipt(txHash, waitMs) {
       const until = Date.now() + waitMs;
