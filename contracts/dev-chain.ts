@@ -1,7 +1,8 @@
-import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, parseUnits, toQuantity } from "ethers";
+import { HDNodeWallet, Mnemonic, Wallet, parseUnits, toQuantity, type JsonRpcProvider } from "ethers";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { createHardhatNetworkProvider } from "hardhat/internal/hardhat-network/provider/provider";
 import { deployAll, escrowAt, fundAccounts, tokenAt } from "./index";
+import { createRpcProvider } from "./rpc";
 import type { Deployment } from "./index";
 
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -84,12 +85,7 @@ export async function startDevChain(options: DevChainOptions): Promise<DevChain>
   const server = new JsonRpcServer({ hostname: host, port: options.port, provider: network });
   const { port } = await server.listen();
   const url = `http://${host}:${port}`;
-  const provider = new JsonRpcProvider(url, chainId, {
-    staticNetwork: true,
-    batchMaxCount: 1,
-    pollingInterval: 50,
-    cacheTimeout: -1,
-  });
+  const provider = createRpcProvider(url, chainId, { pollingIntervalMs: 50 });
 
   const request = (method: string, params: unknown[] = []) => provider.send(method, params);
   return {

@@ -2,3 +2,4 @@ export * from "./types";
 export * from "./ranges";
 export * from "./reorg";
 export * from "./follower";
+export * from "./health";

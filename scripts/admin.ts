@@ -5,8 +5,10 @@
  *   usd-credit <address> <usd> [note]   credit an account's prepaid USD balance (the relay)
  *   usd-rate                            the OGPU/USD rate new relay jobs are quoted at, and its source
  *   usd-rate <usdPerOgpu> [source]      feed a rate (it prices relay jobs submitted from now on)
+ *   rebatch <batchId>                   a FAILED settlement batch's charges into new batches now, or a batch waiting
+ *                                       out a retry sent on the next pass
  */
-const USAGE = "usage: npm run admin -- usd-credit <address> <usd> [note] | usd-rate [<usdPerOgpu> [source]]";
+const USAGE = "usage: npm run admin -- usd-credit <address> <usd> [note] | usd-rate [<usdPerOgpu> [source]] | rebatch <batchId>";
 
 export interface AdminResult {
   code: number;
@@ -33,6 +35,7 @@ export async function runAdmin(args: string[], env: Record<string, string | unde
   if (command === "usd-credit" && (rest.length === 2 || rest.length === 3)) return call("POST", "/admin/usd-credits", { address: rest[0], usd: rest[1], note: rest[2] });
   if (command === "usd-rate" && rest.length === 0) return call("GET", "/admin/usd-rate");
   if (command === "usd-rate" && (rest.length === 1 || rest.length === 2)) return call("POST", "/admin/usd-rate", { usdPerOgpu: rest[0], source: rest[1] });
+  if (command === "rebatch" && rest.length === 1) return call("POST", `/admin/settlements/${encodeURIComponent(rest[0])}/rebatch`);
   return { code: 2, output: USAGE };
 }
 

@@ -44,6 +44,25 @@ export function adminRoutes(queues: Queue[], credentials: { user: string; passwo
   return router;
 }
 
+type Handler = (req: Request, res: Response) => Promise<unknown>;
+
+/** Wraps an admin handler: 404 without admin credentials configured, 401 without them given, service errors as REST errors. */
+function adminGuard(admin: { user: string; password: string } | undefined): (handle: Handler) => (req: Request, res: Response, next: NextFunction) => Promise<unknown> {
+  return (handle) => async (req, res, next) => {
+    if (!admin) return res.status(404).end();
+    if (!isAdmin(req.headers.authorization, admin.user, admin.password)) {
+      res.setHeader("WWW-Authenticate", 'Basic realm="gpu-exchange admin"');
+      return res.status(401).json({ error: { code: "UNAUTHENTICATED", message: "admin credentials required" } });
+    }
+    try {
+      return await handle(req, res);
+    } catch (err) {
+      const reply = clientErrorReply(err);
+      return reply ? res.status(reply.status).set(reply.headers).json(reply.body) : next(err);
+    }
+  };
+}
+
 interface UsdAdmin {
   credit(address: string, usd: unknown, note?: unknown): Promise<string>;
   rate(): Promise<{ usdPerOgpu: string; source: string; at: Date | null } | undefined>;
@@ -59,21 +78,7 @@ interface UsdAdmin {
  */
 export function usdAdminRoutes(relay: UsdAdmin, admin: { user: string; password: string } | undefined): Router {
   const router = express.Router();
-  const guarded =
-    (handle: (req: Request, res: Response) => Promise<unknown>) =>
-    async (req: Request, res: Response, next: NextFunction): Promise<unknown> => {
-      if (!admin) return res.status(404).end();
-      if (!isAdmin(req.headers.authorization, admin.user, admin.password)) {
-        res.setHeader("WWW-Authenticate", 'Basic realm="gpu-exchange admin"');
-        return res.status(401).json({ error: { code: "UNAUTHENTICATED", message: "admin credentials required" } });
-      }
-      try {
-        return await handle(req, res);
-      } catch (err) {
-        const reply = clientErrorReply(err);
-        return reply ? res.status(reply.status).set(reply.headers).json(reply.body) : next(err);
-      }
-    };
+  const guarded = adminGuard(admin);
   const limit = 10_000;
   const json = express.json({ limit });
   router.post(
@@ -98,5 +103,26 @@ export function usdAdminRoutes(relay: UsdAdmin, admin: { user: string; password:
     guarded(async (req, res) => res.status(201).json({ usdPerOgpu: await relay.feedRate(req.body?.usdPerOgpu, req.body?.source) })),
   );
   router.use(["/admin/usd-credits", "/admin/usd-rate"], restFallbacks(limit).bodyErrors);
+  return router;
+}
+
+interface SettlementAdmin {
+  rebatch(batchId: string): Promise<{ batchId: bigint; action: string; into: bigint[] }>;
+}
+
+/**
+ * Settlement behind the admin credentials (404 when none are configured):
+ * - POST /admin/settlements/:batchId/rebatch: a FAILED batch's charges go to new batches now; a PENDING batch waiting
+ *   out a retry is sent on the next pass; 409 CONFLICT for a batch with nothing to re-batch (sent, settled, or done).
+ */
+export function settlementAdminRoutes(settlements: SettlementAdmin, admin: { user: string; password: string } | undefined): Router {
+  const router = express.Router();
+  router.post(
+    "/admin/settlements/:batchId/rebatch",
+    adminGuard(admin)(async (req, res) => {
+      const r = await settlements.rebatch(String(req.params.batchId));
+      return res.status(201).json({ batchId: r.batchId.toString(), action: r.action, into: r.into.map(String) });
+    }),
+  );
   return router;
 }

@@ -1,5 +1,6 @@
 import type { Router } from "express";
 import express from "express";
+import type { ChainHealthView } from "../../indexer";
 
 export type Probe = () => Promise<void>;
 
@@ -31,4 +32,19 @@ export function healthRoutes(probes: Record<string, Probe>): Router {
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(results) });
   });
   return router;
+}
+
+/**
+ * The chain node as a readiness probe, from what this process's calls to it found (the indexer's, or a monitor's):
+ * fails with since when and why while the node does not answer. Before any call has been made, `check` asks it.
+ */
+export function chainProbe(health: () => ChainHealthView | undefined, check?: () => Promise<unknown>): Probe {
+  return async () => {
+    let h = health();
+    if ((!h || h.reachable === null) && check) {
+      await check();
+      h = health();
+    }
+    if (h?.reachable === false) throw new Error(`since ${h.unreachableSince?.toISOString() ?? "?"}: ${h.error ?? "no answer"}`);
+  };
 }

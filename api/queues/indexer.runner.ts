@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { Client } from "pg";
-import { step, type ChainPort, type FollowerSettings, type StorePort } from "../../indexer";
+import { backoffMs, ChainHealth, observedChain, step, type ChainHealthView, type ChainPort, type FollowerSettings, type HealthChange, type StepResult, type StorePort } from "../../indexer";
 
 /** Advisory lock id of the indexer's leadership: one indexer writes at a time, others stand by. */
 const INDEXER_LOCK = 0x67780002;
@@ -10,20 +10,30 @@ export interface IndexerRunnerDeps {
   chain: ChainPort;
   store: StorePort;
   settings: FollowerSettings;
-  /** Pause between steps once caught up (and after an error). */
+  /** Pause between steps once caught up; after errors, doubled each time up to `maxBackoffMs`. */
   pollMs: number;
+  /** The longest pause after errors (default 2,000 ms): the indexer catches up within that of the node answering again. */
+  maxBackoffMs?: number;
+  /** Where the node's reachability is recorded (for indexerStatus and /readyz); a new one when absent. */
+  health?: ChainHealth;
+  /** Called after a step that indexed blocks or rewound (e.g. to sync holds at once after a reorg or a deposit). */
+  onProgress?: (result: StepResult) => void;
   logger: Logger;
 }
 
 export interface IndexerRunner {
   /** The last step's head and cursor, for status and metrics. */
   last(): { head?: bigint; cursor?: bigint; at?: Date };
+  /** The chain node as the indexer's calls found it. */
+  health(): ChainHealthView;
   stop(): Promise<void>;
 }
 
 /**
  * Runs the follower while holding the indexer's advisory lock (a dedicated connection; losing it ends the
- * leadership): steps as fast as there is work, sleeps `pollMs` when caught up, backs off on errors.
+ * leadership): steps as fast as there is work, sleeps `pollMs` when caught up, backs off on errors (up to
+ * `maxBackoffMs`). Every chain call is bounded by the provider's timeout; an unreachable node is logged at warn when
+ * it stops answering, every minute while it does not, and when it answers again.
  */
 export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunner> {
   const lock = new Client({ connectionString: deps.databaseUrl, application_name: "gpu-exchange indexer lock" });
@@ -32,6 +42,13 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
   let leader = false;
   let state: { head?: bigint; cursor?: bigint; at?: Date } = {};
   let span = deps.settings.span;
+  let failures = 0;
+  const health = deps.health ?? new ChainHealth();
+  const logChange = (c: HealthChange) => {
+    if (c.kind === "up") deps.logger.warn({ downMs: c.downMs }, "indexer: the chain node answers again; catching up");
+    else deps.logger.warn({ since: c.since.toISOString(), downMs: c.kind === "still-down" ? c.downMs : 0, error: c.error }, c.kind === "down" ? "indexer: the chain node is unreachable" : "indexer: the chain node is still unreachable");
+  };
+  const chain = observedChain(deps.chain, health, logChange);
   let wake: (() => void) | undefined;
   const sleep = (ms: number) => new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -52,19 +69,23 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
           }
           deps.logger.info("indexer: leading");
         }
-        const r = await step(deps.chain, deps.store, { ...deps.settings, span });
+        const r = await step(chain, deps.store, { ...deps.settings, span });
+        failures = 0;
         span = r.nextSpan;
         state = { head: r.head, cursor: r.cursor, at: new Date() };
         if (r.rewoundTo !== undefined) deps.logger.warn({ rewoundTo: r.rewoundTo?.toString() ?? "start", head: r.head.toString() }, "indexer: reorg, rewound");
         if (r.indexed === 0n && r.rewoundTo === undefined) await sleep(deps.pollMs);
+        else deps.onProgress?.(r);
       } catch (err) {
-        deps.logger.warn({ err }, "indexer: step failed; retrying");
-        await sleep(deps.pollMs * 2);
+        failures++;
+        if (health.view().reachable !== false) deps.logger.warn({ err }, "indexer: step failed; retrying");
+        await sleep(backoffMs(failures, deps.pollMs, Math.max(deps.pollMs, deps.maxBackoffMs ?? 2000)));
       }
     }
   })();
   return {
     last: () => state,
+    health: () => health.view(),
     async stop() {
       stopped = true;
       wake?.();

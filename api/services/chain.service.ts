@@ -1,5 +1,6 @@
 import { getAddress } from "ethers";
 import type { DataSource } from "typeorm";
+import type { ChainHealthView } from "../../indexer";
 import { escrowBalance, type EscrowBalance } from "../db/repositories/escrow.repository";
 import { badInput } from "./errors";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
@@ -10,6 +11,8 @@ export interface ChainSettings {
   contracts: { name: string; address: string }[];
   /** The chain's head as the indexer last saw it (undefined without an indexer in this process). */
   head: () => bigint | undefined;
+  /** The chain node as this process's calls found it (the indexer's, or a monitor's in an API-only process). */
+  health?: () => ChainHealthView | undefined;
 }
 
 export interface IndexerStatusView {
@@ -19,6 +22,14 @@ export interface IndexerStatusView {
   finalizedBlock: bigint | null;
   lagBlocks: bigint | null;
   contracts: { name: string; address: string }[];
+  /** Whether this process's last call to the chain node answered; null when it has not called it. */
+  chainReachable: boolean | null;
+  /** When the node stopped answering; null while it answers. */
+  chainUnreachableSince: Date | null;
+  /** Why the last call failed, while the node does not answer. */
+  chainError: string | null;
+  /** When headBlock was read. */
+  headSeenAt: Date | null;
 }
 
 export interface ChainEventView {
@@ -45,7 +56,8 @@ export class ChainService {
   async status(): Promise<IndexerStatusView> {
     const [row] = await this.db.query(`SELECT block_number, finalized_block FROM chain_cursor WHERE chain_id = $1`, [this.settings.chainId.toString()]);
     const indexed = row ? BigInt(row.block_number) : null;
-    const head = this.settings.head() ?? null;
+    const health = this.settings.health?.();
+    const head = this.settings.head() ?? health?.headBlock ?? null;
     return {
       chainId: this.settings.chainId,
       headBlock: head,
@@ -53,6 +65,10 @@ export class ChainService {
       finalizedBlock: row ? BigInt(row.finalized_block) : null,
       lagBlocks: head !== null ? head - (indexed ?? -1n) : null,
       contracts: this.settings.contracts,
+      chainReachable: health?.reachable ?? null,
+      chainUnreachableSince: health?.unreachableSince ?? null,
+      chainError: health?.reachable === false ? health.error : null,
+      headSeenAt: health?.headAt ?? null,
     };
   }
 

@@ -29,6 +29,8 @@ export interface ServiceSettings extends AuthSettings {
   /** The marketplace's minimum provider stake in wei; null for none. */
   minProviderStakeWei: bigint | null;
   lifecycle: Omit<LifecycleSettings, "publicUrl" | "secret">;
+  /** The protocol fee (FEE_BPS): batches an operator re-batches through this process are priced with it (default 0). */
+  settlementFeeBps?: number;
 }
 
 export interface ServiceDeps {
@@ -93,7 +95,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
       escrow: deps.chain.contracts.find((c) => c.name === "escrow")?.address ?? "",
       batchSize: 100,
       maxAgeMs: 60_000,
-      feeBps: 0,
+      feeBps: settings.settlementFeeBps ?? 0,
     }),
     assignments: new AssignmentService(db, { ...settings.lifecycle, publicUrl: settings.publicUrl, secret: settings.jwtSecret }, announce, deps.matchRequests, deps.onError, deps.events),
   };

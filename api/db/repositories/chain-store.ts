@@ -91,6 +91,10 @@ export class PgChainStore implements StorePort {
         `SELECT DISTINCT args->>'provider' AS provider FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND name = ANY($3) AND args ? 'provider'`,
         [chain, after, STAKE_EVENTS],
       );
+      const holders: { client: string }[] = await tx.query(
+        `SELECT DISTINCT lower(args->>'client') AS client FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND name = ANY($3) AND args ? 'client'`,
+        [chain, after, HOLD_EVENTS],
+      );
       await tx.query(`DELETE FROM chain_events WHERE chain_id = $1 AND block_number > $2`, [chain, after]);
       await tx.query(`DELETE FROM chain_blocks WHERE chain_id = $1 AND number > $2`, [chain, after]);
       if (ancestor) {
@@ -103,6 +107,7 @@ export class PgChainStore implements StorePort {
       }
       await this.recomputeEscrow(tx, rows.map((r) => r.client));
       await this.recomputeStakes(tx, staking.map((r) => r.provider));
+      await this.undoHolds(tx, ancestor === undefined, holders.map((r) => r.client));
       await tx.query(
         `UPDATE settlements s SET status = 'SUBMITTED', confirmed_at = NULL
           WHERE s.chain_id = $1 AND s.status IN ('CONFIRMED', 'FINALIZED')
@@ -111,6 +116,28 @@ export class PgChainStore implements StorePort {
         [chain],
       );
     });
+  }
+
+  /**
+   * What the chain holds for each client after a rewind, so that syncHolds sends again what the reorg undid: the
+   * newest remaining HoldsUpdated (or a settlement's Debited newHeld) of each client whose hold events were undone,
+   * or 0. A rewind to before the first block (a chain reset: nothing of the old chain survives, including holds sent
+   * but not yet indexed) sets every account's to 0.
+   */
+  private async undoHolds(tx: Db, everything: boolean, clients: readonly string[]): Promise<void> {
+    if (everything) {
+      await tx.query(`UPDATE escrow_balances SET chain_held_wei = 0 WHERE chain_held_wei <> 0`);
+      return;
+    }
+    if (clients.length === 0) return;
+    await tx.query(
+      `UPDATE escrow_balances b SET chain_held_wei = coalesce((
+          SELECT coalesce(e.args->>'held', e.args->>'newHeld')::numeric FROM chain_events e
+           WHERE e.chain_id = $2 AND e.name = ANY($3) AND lower(e.args->>'client') = a.address
+           ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1), 0)
+         FROM accounts a WHERE a.id = b.account_id AND a.address = ANY($1::varchar[])`,
+      [clients, this.chainId.toString(), HOLD_EVENTS],
+    );
   }
 
   /**
@@ -189,6 +216,9 @@ export class PgChainStore implements StorePort {
     );
   }
 }
+
+/** Escrow events that say what the chain holds for a client. */
+const HOLD_EVENTS = ["HoldsUpdated", "Debited"];
 
 /** Staking events (they name a `provider`; Escrow's Withdrawn names a `client` instead). */
 const STAKE_EVENTS = ["Staked", "UnstakeRequested", "Withdrawn", "Slashed"];

@@ -32,6 +32,11 @@ export class IndexerStatus {
   @Field(() => BigIntScalar, { nullable: true }) finalizedBlock!: bigint | null;
   @Field(() => BigIntScalar, { nullable: true }) lagBlocks!: bigint | null;
   @Field(() => [ContractAddress]) contracts!: ContractAddress[];
+  @Field(() => Boolean, { nullable: true, description: "Whether the chain node answered this server's last call; null when this server does not call it." })
+  chainReachable!: boolean | null;
+  @Field(() => Date, { nullable: true, description: "Since when the chain node has not answered; null while it answers." }) chainUnreachableSince!: Date | null;
+  @Field(() => String, { nullable: true, description: "Why the chain node's last call failed, while it does not answer." }) chainError!: string | null;
+  @Field(() => Date, { nullable: true, description: "When headBlock was read from the node." }) headSeenAt!: Date | null;
 }
 
 @ObjectType({ simpleResolvers: true })

@@ -80,3 +80,25 @@ it("mirrors deposits into escrow, survives a reorg as a fresh index would, and r
   const fresh = await snapshot();
   expect(state).toEqual(fresh);
 });
+
+it("a rewind undoes what the chain held for a client: the last surviving hold (or 0) is what the chain holds, so it is sent again", async () => {
+  const chain = new FakeChain(30, 3, clients);
+  const store = new PgChainStore(db, CHAIN + 1n);
+  const fresh = Wallet.createRandom().address.toLowerCase();
+  const escrow = "0x00000000000000000000000000000000000e5c70";
+  chain.extend(1);
+  chain.emit("HoldsUpdated", escrow, { client: fresh, held: "500" });
+  chain.extend(5);
+  chain.emit("HoldsUpdated", escrow, { client: fresh, held: "900" });
+  chain.extend(1);
+  const s = { ...settings, span: 5n };
+  for (let i = 0; i < 100; i++) if ((await step(chain, store, s)).indexed === 0n) break;
+  const [{ id }] = await db.query(`INSERT INTO accounts (address) VALUES ($1) ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id`, [fresh]);
+  await db.query(`INSERT INTO escrow_balances (account_id, chain_held_wei) VALUES ($1, 900) ON CONFLICT (account_id) DO UPDATE SET chain_held_wei = 900`, [id]);
+  chain.reorg(33, 10);
+  for (let i = 0; i < 100; i++) {
+    const r = await step(chain, store, s);
+    if (r.indexed === 0n && r.rewoundTo === undefined) break;
+  }
+  expect((await db.query(`SELECT chain_held_wei FROM escrow_balances WHERE account_id = $1`, [id]))[0].chain_held_wei).toBe("500");
+});

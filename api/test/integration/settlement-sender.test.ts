@@ -3,6 +3,7 @@ import { Wallet } from "ethers";
 import { createDataSource } from "../../db/data-source";
 import { holdsToSync } from "../../queues/settlement.runner";
 import { SettlementService, type SettlementWriter } from "../../services/settlement.service";
+import { SettlementRetry, type SettleCall } from "../../services/settlement-sender";
 import { workerDatabaseUrl } from "../harness";
 
 let db: DataSource;
@@ -15,22 +16,50 @@ beforeAll(async () => {
 });
 afterAll(() => db.destroy());
 
-/** A chain that settles each batch id once and can fail after sending (the sender dies before recording). */
+/**
+ * A chain that settles each batch id once. It can fail before sending, lose the answer after sending (the sender
+ * dies before recording), refuse the settler for want of gas money, refuse a client's debit, and drop transactions.
+ */
 class FakeEscrow implements SettlementWriter {
   settled = new Map<bigint, number>();
   sends = 0;
   failAfterSend = false;
   failBeforeSend = false;
+  noGasMoney = false;
+  dropping = false;
+  /** Clients whose debits the contract refuses (InsufficientBalance). */
+  broke = new Set<string>();
+  private txs = new Map<string, { call: SettleCall; mined: boolean; dropped?: boolean }>();
   async isSettled(batchId: bigint) {
     return this.settled.has(batchId);
   }
-  async settle(b: { batchId: bigint; jobCount: number }) {
+  async sign(call: SettleCall) {
     if (this.failBeforeSend) throw new Error("connection reset by peer");
+    const bad = call.clients.find((c) => this.broke.has(c.toLowerCase()));
+    if (bad) throw new Error(`execution reverted: InsufficientBalance(${bad}, 0, 1)`);
+    const txHash = `0x${(this.txs.size + 1).toString(16).padStart(64, "0")}`;
+    this.txs.set(txHash, { call, mined: false });
+    return { txHash, raw: txHash };
+  }
+  async broadcast(raw: string) {
+    if (this.noGasMoney) throw new Error("insufficient funds for gas * price + value: have 0 want 21000");
+    const tx = this.txs.get(raw)!;
     this.sends++;
-    if (this.settled.has(b.batchId)) throw new Error(`execution reverted: BatchAlreadySettled(${b.batchId})`);
-    this.settled.set(b.batchId, b.jobCount);
+    if (this.dropping) {
+      tx.dropped = true;
+      return;
+    }
+    if (this.settled.has(tx.call.batchId)) throw new Error(`execution reverted: BatchAlreadySettled(${tx.call.batchId})`);
+    this.settled.set(tx.call.batchId, tx.call.jobCount);
+    tx.mined = true;
     if (this.failAfterSend) throw new Error("socket hang up");
-    return { txHash: `0x${"1".repeat(64)}`, blockNumber: 7n, gasUsed: 100_000n };
+  }
+  async receipt(txHash: string) {
+    return this.txs.get(txHash)?.mined ? { ok: true, blockNumber: 7n, gasUsed: 100_000n } : null;
+  }
+  async lookup(txHash: string) {
+    const tx = this.txs.get(txHash);
+    return !tx || tx.dropped ? ("unknown" as const) : ("pending" as const);
   }
 }
 
@@ -71,12 +100,14 @@ it("never settles a batch twice or loses a charge through RPC errors and a sende
 
   chain.failBeforeSend = true;
   await expect(service.submit(chain)).rejects.toThrow(/connection reset/);
+  await expect(service.submit(chain)).rejects.toBeInstanceOf(SettlementRetry);
   expect(chain.settled.size).toBe(0);
 
-  // every send goes through but its answer is lost: the sender asks the chain and moves on without resending
+  // every send goes through but its answer is lost: the hash was recorded first, so the sender backs off, then finds
+  // the receipt and moves on to the next batch, never resending
   chain.failBeforeSend = false;
   chain.failAfterSend = true;
-  await service.submit(chain);
+  for (let i = 0; i < batches.length; i++) await expect(service.submit(chain)).rejects.toBeInstanceOf(SettlementRetry);
   expect(chain.settled.size).toBe(batches.length);
   expect(chain.sends).toBe(batches.length);
 
@@ -104,7 +135,7 @@ it("holdsToSync: an account must keep on chain its holds and its charges not set
   const batch = async (status: string, jobIds: string[]) => {
     const [s] = await db.query(
       `INSERT INTO settlements (chain_id, escrow, status, job_count, total_amount, fee_amount, merkle_root, payload) VALUES ($1, $2, $3, $4, 0, 0, $5, '{}') RETURNING batch_id`,
-      [CHAIN.toString(), ESCROW, status, jobIds.length, `0x${"0".repeat(64)}`],
+      [CHAIN.toString(), Wallet.createRandom().address.toLowerCase(), status, jobIds.length, `0x${"0".repeat(64)}`],
     );
     await db.query(`UPDATE charges SET settlement_batch = $1 WHERE job_id = ANY($2)`, [s.batch_id, jobIds]);
     return s.batch_id as string;
@@ -118,4 +149,116 @@ it("holdsToSync: an account must keep on chain its holds and its charges not set
   expect(await desired()).toBeUndefined(); // nothing to send
   await db.query(`UPDATE settlements SET status = 'SUBMITTED' WHERE batch_id = $1`, [confirmed]); // a reorg undid it
   expect(await desired()).toBe("3500");
+});
+
+const batchOf = async (jobId: string) => (await db.query(`SELECT s.batch_id, s.status, s.error, s.payload FROM charges c JOIN settlements s ON s.batch_id = c.settlement_batch WHERE c.job_id = $1`, [jobId]))[0];
+const clientOf = async (jobId: string) => (await db.query(`SELECT a.address FROM jobs j JOIN accounts a ON a.id = j.client_id WHERE j.id = $1`, [jobId]))[0].address as string;
+
+async function drain(service: SettlementService, chain: SettlementWriter, now: Date) {
+  while ((await service.gather(now)) !== undefined);
+  for (let i = 0; i < 20; i++) {
+    const r = await service.submit(chain, now);
+    if (r.sent === 0 && r.refused.length === 0 && r.resent.length === 0) return;
+  }
+  throw new Error("the sender did not settle down");
+}
+
+it("retries a settler out of gas money with the batch kept PENDING and its reason recorded, and settles it once funded", async () => {
+  const [job] = await seedCharges(1);
+  const chain = new FakeEscrow();
+  const service = new SettlementService(db, { chainId: CHAIN, escrow: Wallet.createRandom().address, batchSize: 10, maxAgeMs: 0, feeBps: 0 });
+  chain.noGasMoney = true;
+  for (let i = 0; i < 3; i++) {
+    await service.gather();
+    await expect(service.submit(chain)).rejects.toMatchObject({ failure: { retryable: true } });
+  }
+  expect(await batchOf(job)).toMatchObject({ status: "PENDING", error: expect.stringMatching(/insufficient funds/) });
+  chain.noGasMoney = false;
+  await drain(service, chain, new Date());
+  const batch = await batchOf(job);
+  expect(batch).toMatchObject({ status: "SUBMITTED", error: null });
+  expect(chain.settled.has(BigInt(batch.batch_id))).toBe(true);
+});
+
+it("fails a batch the chain refuses with its reason, re-batches its charges so the others settle, and retries the refused one with backoff until it settles", async () => {
+  const good = await seedCharges(5);
+  const [bad] = await seedCharges(1);
+  const chain = new FakeEscrow();
+  chain.broke.add(await clientOf(bad));
+  const service = new SettlementService(db, { chainId: CHAIN, escrow: Wallet.createRandom().address, batchSize: 10, maxAgeMs: 0, feeBps: 0, retryBaseMs: 30_000 });
+  const t0 = new Date();
+  await drain(service, chain, t0);
+  for (const job of good) expect((await batchOf(job)).status).toBe("SUBMITTED");
+  const waiting = await batchOf(bad);
+  expect(waiting).toMatchObject({ status: "PENDING", payload: { jobCount: 1, retry: { attempt: 1, reason: expect.stringMatching(/InsufficientBalance/) } } });
+  expect(new Date(waiting.payload.notBefore).getTime()).toBe(t0.getTime() + 30_000);
+  const failed = await db.query(`SELECT error FROM settlements WHERE status = 'FAILED' AND chain_id = $1 AND payload->'clients' ? $2`, [CHAIN.toString(), waiting.payload.clients[0]]);
+  expect(failed.length).toBeGreaterThan(0);
+  expect(failed.every((f: { error: string }) => /InsufficientBalance/.test(f.error))).toBe(true);
+
+  // refused again after its wait: the next wait doubles
+  await drain(service, chain, new Date(t0.getTime() + 30_000));
+  const again = await batchOf(bad);
+  expect(again.payload.retry.attempt).toBe(2);
+  expect(new Date(again.payload.notBefore).getTime()).toBe(t0.getTime() + 90_000);
+
+  // the client can pay now: not before its time, then settled
+  chain.broke.clear();
+  await drain(service, chain, new Date(t0.getTime() + 89_000));
+  expect((await batchOf(bad)).status).toBe("PENDING");
+  await drain(service, chain, new Date(t0.getTime() + 90_000));
+  const settled = await batchOf(bad);
+  expect(settled.status).toBe("SUBMITTED");
+  expect(chain.settled.has(BigInt(settled.batch_id))).toBe(true);
+  const unsettledCharges = await db.query(`SELECT count(*)::int AS n FROM charges c JOIN settlements s ON s.batch_id = c.settlement_batch WHERE c.job_id = ANY($1) AND s.status <> 'SUBMITTED'`, [[...good, bad]]);
+  expect(unsettledCharges[0].n).toBe(0);
+});
+
+it("sends a batch again under the same id when its transaction was dropped (unknown to the node after a while)", async () => {
+  const [job] = await seedCharges(1);
+  const chain = new FakeEscrow();
+  const service = new SettlementService(db, { chainId: CHAIN, escrow: Wallet.createRandom().address, batchSize: 10, maxAgeMs: 0, feeBps: 0, dropAfterMs: 60_000, receiptWaitMs: 0 });
+  const t0 = new Date();
+  chain.dropping = true;
+  await drain(service, chain, t0);
+  const sent = await batchOf(job);
+  expect(sent.status).toBe("SUBMITTED");
+  expect(chain.settled.size).toBe(0);
+  chain.dropping = false;
+  expect((await service.submit(chain, new Date(t0.getTime() + 59_000))).resent).toEqual([]);
+  const r = await service.submit(chain, new Date(t0.getTime() + 60_000));
+  expect(r.resent.map((x) => x.batchId)).toEqual([BigInt(sent.batch_id)]);
+  expect(await batchOf(job)).toMatchObject({ batch_id: sent.batch_id, status: "SUBMITTED" });
+  expect(chain.settled.has(BigInt(sent.batch_id))).toBe(true);
+});
+
+it("re-batches a FAILED batch stranded with its charges (automatically, or by an operator), sends a backed-off one now on request, and refuses the rest", async () => {
+  const service = new SettlementService(db, { chainId: CHAIN, escrow: Wallet.createRandom().address, batchSize: 10, maxAgeMs: 0, feeBps: 0 });
+  const chain = new FakeEscrow();
+  const [a] = await seedCharges(1);
+  const stranded = (await service.gather())!;
+  await db.query(`UPDATE settlements SET status = 'FAILED', error = 'insufficient funds for gas' WHERE batch_id = $1`, [stranded.toString()]);
+  const byHand = await service.rebatch(stranded.toString());
+  expect(byHand).toMatchObject({ batchId: stranded, action: "rebatched" });
+  expect(BigInt((await batchOf(a)).batch_id)).toBe(byHand.into[0]);
+  await expect(service.rebatch(stranded.toString())).rejects.toMatchObject({ code: "CONFLICT" });
+
+  const [b] = await seedCharges(1);
+  const legacy = (await service.gather())!;
+  await db.query(`UPDATE settlements SET status = 'FAILED', error = 'execution reverted' WHERE batch_id = $1`, [legacy.toString()]);
+  const r = await service.submit(chain);
+  expect(r.refused.find((x) => x.batchId === legacy)).toBeDefined();
+  expect((await batchOf(b)).status).toBe("SUBMITTED");
+
+  const [c] = await seedCharges(1);
+  const later = (await service.gather())!;
+  await db.query(`UPDATE settlements SET payload = payload || jsonb_build_object('notBefore', $2::text) WHERE batch_id = $1`, [later.toString(), new Date(Date.now() + 3_600_000).toISOString()]);
+  await service.submit(chain);
+  expect((await batchOf(c)).status).toBe("PENDING");
+  expect(await service.rebatch(later.toString())).toMatchObject({ action: "retry-now", into: [] });
+  await service.submit(chain);
+  expect((await batchOf(c)).status).toBe("SUBMITTED");
+  await expect(service.rebatch(later.toString())).rejects.toMatchObject({ code: "CONFLICT" });
+  await expect(service.rebatch("x1")).rejects.toMatchObject({ code: "BAD_USER_INPUT" });
+  await expect(service.rebatch("999999999")).rejects.toMatchObject({ code: "NOT_FOUND" });
 });

@@ -1,0 +1,42 @@
+import fc from "fast-check";
+import { judgeSubmitted, planRetry, retryDelayMs } from "./settlement-plan";
+
+describe("judgeSubmitted", () => {
+  it("believes a receipt, and calls a transaction vanished only when unknown or replaced after the grace", () => {
+    expect(judgeSubmitted({ receipt: { ok: true }, lookup: "unknown", ageMs: 0, dropAfterMs: 10 })).toBe("mined");
+    expect(judgeSubmitted({ receipt: { ok: false }, ageMs: 0, dropAfterMs: 10 })).toBe("reverted");
+    expect(judgeSubmitted({ receipt: null, lookup: "unknown", ageMs: 9, dropAfterMs: 10 })).toBe("waiting");
+    expect(judgeSubmitted({ receipt: null, lookup: "unknown", ageMs: 10, dropAfterMs: 10 })).toBe("vanished");
+    expect(judgeSubmitted({ receipt: null, lookup: "replaced", ageMs: 60_000, dropAfterMs: 10 })).toBe("vanished");
+    expect(judgeSubmitted({ receipt: null, lookup: "pending", ageMs: 60_000, dropAfterMs: 10 })).toBe("waiting");
+  });
+});
+
+describe("planRetry", () => {
+  it("keeps every charge exactly once, in order, in non-empty parts; only a single charge waits", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer(), { minLength: 1, maxLength: 300 }), fc.nat(10), (rows, attempt) => {
+        const parts = planRetry(rows, attempt, { baseMs: 1000, maxMs: 60_000 });
+        expect(parts.flatMap((p) => p.rows)).toEqual(rows);
+        expect(parts.every((p) => p.rows.length > 0 && p.rows.length < rows.length + (rows.length === 1 ? 1 : 0))).toBe(true);
+        for (const p of parts) expect(p.delayMs > 0).toBe(rows.length === 1);
+      }),
+    );
+  });
+
+  it("isolates one bad charge among n in about log2(n) refusals", () => {
+    const rows = Array.from({ length: 100 }, (_, i) => i);
+    let batches = [rows];
+    let refusals = 0;
+    while (batches.some((b) => b.includes(37) && b.length > 1)) {
+      const bad = batches.find((b) => b.includes(37))!;
+      refusals++;
+      batches = [...batches.filter((b) => b !== bad), ...planRetry(bad, 0, { baseMs: 1, maxMs: 1 }).map((p) => p.rows)];
+    }
+    expect(refusals).toBeLessThanOrEqual(7);
+  });
+});
+
+test("retryDelayMs doubles per attempt up to the cap", () => {
+  expect([1, 2, 3, 10, 40].map((a) => retryDelayMs(a, 30_000, 3_600_000))).toEqual([30_000, 60_000, 120_000, 3_600_000, 3_600_000]);
+});
