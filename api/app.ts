@@ -18,7 +18,7 @@ import { SHARED_FEEDS } from "./graphql/resolvers/market.resolver";
 import { adminRoutes } from "./http/admin";
 import { checkpointRoutes } from "./http/checkpoints";
 import { relayRoutes } from "./relay/relay.routes";
-import { usdAdminRoutes } from "./http/admin";
+import { settlementAdminRoutes, usdAdminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
 import { principalOf, rateLimit, rateLimitKey, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
@@ -95,11 +95,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   await apollo.start();
 
   app.use(httpTiming(metrics, new Set(["/graphql", "/healthz", "/readyz", "/metrics", "/checkpoints"])));
-  app.use(healthRoutes(deps.probes));
+  app.use(healthRoutes(deps.probes, new Set(["chain"])));
   app.use(adminRoutes(deps.queues, deps.admin));
   app.use(checkpointRoutes(services.assignments, deps.checkpointMaxBytes, logger));
   app.use(relayRoutes(services, deps.bodyLimitBytes, logger, deps.rateLimiter));
   app.use(usdAdminRoutes(services.relay, deps.admin));
+  app.use(settlementAdminRoutes(services.settlements, deps.admin));
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -30,6 +30,11 @@ import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
 import { ethersSettlementWriter, sendSlashes, startSettlement, syncHolds } from "../queues/settlement.runner";
 import { SettlementService } from "../services/settlement.service";
 import { dedicatedConnections } from "../db/dedicated";
+import { createRpcProvider } from "../../contracts/rpc";
+import { ChainHealth } from "../../indexer";
+import { chainProbe } from "../http/health";
+import { startChainMonitor } from "../queues/chain-monitor";
+import type { SettlementRunner } from "../queues/settlement.runner";
 import { Shutdown } from "./shutdown";
 
 export interface Roles {
@@ -94,7 +99,7 @@ function configuredContracts(config: Config): { name: string; address: string }[
  */
 async function connectChain(config: Config, logger: Logger): Promise<ChainSide> {
   if (config.CHAIN_RPC_URL) {
-    const provider = new JsonRpcProvider(config.CHAIN_RPC_URL, Number(config.CHAIN_ID), { staticNetwork: true });
+    const provider = createRpcProvider(config.CHAIN_RPC_URL, config.CHAIN_ID, { timeoutMs: config.CHAIN_RPC_TIMEOUT_MS, retries: config.CHAIN_RPC_RETRIES });
     return {
       chainId: config.CHAIN_ID,
       provider,
@@ -161,6 +166,19 @@ async function rateLimiterOn(config: Config, metrics: ReturnType<typeof createMe
   });
 }
 
+/** The chain node's readiness check, from what this process's calls found (asked directly before any). */
+function chainProbeFor(provider: JsonRpcProvider | undefined, health: ChainHealth) {
+  if (!provider) return undefined;
+  const ask = async () => {
+    try {
+      health.ok(BigInt(await provider.getBlockNumber()));
+    } catch (err) {
+      health.failed(err);
+    }
+  };
+  return { chain: chainProbe(() => health.view(), ask) };
+}
+
 export function createLogger(config: Config): Logger {
   return pino({
     level: config.LOG_LEVEL,
@@ -191,6 +209,11 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     logger,
   );
   const chainSide = roles.indexer ? await connectChain(config, logger) : undefined;
+  const chainHealth = new ChainHealth();
+  let settlementRunner: SettlementRunner | undefined;
+  // an API-only process watches the chain node itself (indexerStatus and /readyz say when it is unreachable)
+  const monitorProvider =
+    !chainSide && config.CHAIN_RPC_URL && roles.api ? createRpcProvider(config.CHAIN_RPC_URL, config.CHAIN_ID, { timeoutMs: config.CHAIN_RPC_TIMEOUT_MS, retries: 0 }) : undefined;
   const services = createServices(db, {
     publicUrl: config.PUBLIC_URL,
     chainId: config.CHAIN_ID,
@@ -203,6 +226,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     usdRates: { standingMicros: config.OGPU_USD_RATE === undefined ? undefined : parseDecimal(config.OGPU_USD_RATE) / 10n ** 12n, maxAgeSeconds: config.USD_RATE_MAX_AGE_SECONDS },
     relayTreasuryAddress: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
+    settlementFeeBps: config.FEE_BPS,
     lifecycle: {
       leaseMs: config.LEASE_SECONDS * 1000,
       silenceMs: config.FAILOVER_SILENCE_SECONDS > 0 ? config.FAILOVER_SILENCE_SECONDS * 1000 : undefined,
@@ -218,6 +242,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
       chainId: chainSide?.chainId ?? config.CHAIN_ID,
       contracts: chainSide?.contracts ?? configuredContracts(config),
       head: () => indexer?.last().head,
+      health: () => chainHealth.view(),
     },
   });
   const shutdown = new Shutdown(logger);
@@ -230,6 +255,13 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   shutdown.add("the matching producer", () => matchQueue.close());
   let indexer: IndexerRunner | undefined;
   if (chainSide) shutdown.add("the chain", chainSide.stop);
+  if (monitorProvider) {
+    const monitor = startChainMonitor({ head: async () => BigInt(await monitorProvider.getBlockNumber()), health: chainHealth, intervalMs: config.CHAIN_MONITOR_MS, logger });
+    shutdown.add("the chain monitor", async () => {
+      await monitor.stop();
+      monitorProvider.destroy();
+    });
+  }
   const system: System = {
     config,
     db,
@@ -264,7 +296,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     }
     if (roles.indexer && chainSide) {
       indexer = await startIndexer({
-        databaseUrl: config.DATABASE_URL,
+        connect: dedicatedConnections(config.DATABASE_URL),
         chain: new EthersChain(chainSide.provider, [
           { address: chainSide.escrow, abi: abiOf("Escrow") },
           { address: chainSide.staking, abi: abiOf("Staking") },
@@ -279,6 +311,9 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         },
         pollMs: config.INDEXER_POLL_MS,
         logger,
+        health: chainHealth,
+        maxBackoffMs: config.INDEXER_MAX_BACKOFF_MS,
+        onProgress: () => settlementRunner?.kick(),
       });
       shutdown.add("the indexer", () => indexer!.stop());
       const settlerKey = config.SETTLER_PRIVATE_KEY ?? chainSide.dev?.accounts[0].privateKey;
@@ -290,13 +325,18 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
             batchSize: config.SETTLEMENT_BATCH_SIZE,
             maxAgeMs: config.SETTLEMENT_MAX_AGE_SECONDS * 1000,
             feeBps: config.FEE_BPS,
+            dropAfterMs: config.SETTLEMENT_DROP_AFTER_SECONDS * 1000,
+            retryBaseMs: config.SETTLEMENT_RETRY_BASE_SECONDS * 1000,
+            retryMaxMs: config.SETTLEMENT_RETRY_MAX_SECONDS * 1000,
           }),
           writer: ethersSettlementWriter(chainSide.provider, chainSide.escrow, settlerKey),
           intervalMs: config.SETTLEMENT_INTERVAL_MS,
           logger,
           slashes: () => sendSlashes(db, chainSide.provider, chainSide.staking, config.SLASHER_PRIVATE_KEY ?? settlerKey, logger),
           holds: () => syncHolds(db, chainSide.provider, chainSide.escrow, settlerKey),
+          maxBackoffMs: config.SETTLEMENT_MAX_BACKOFF_SECONDS * 1000,
         });
+        settlementRunner = settlement;
         shutdown.add("settlement", () => settlement.stop());
       } else logger.warn("no SETTLER_PRIVATE_KEY: completed work is not settled on chain by this process");
     }
@@ -355,7 +395,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
         probes: {
           postgres: async () => void (await db.query("SELECT 1")),
           redis: async () => void (await redis.ping()),
-          ...(chainSide ? { chain: async () => void (await chainSide.provider.getBlockNumber()) } : {}),
+          ...(chainProbeFor(chainSide?.provider ?? monitorProvider, chainHealth) ?? {}),
         },
       });
       system.app = app;

@@ -11,8 +11,12 @@ function withTimeout(probe: Probe, ms: number): Promise<void> {
   });
 }
 
-/** /healthz: the process answers. /readyz: every dependency answers within a second (503 naming those that do not). */
-export function healthRoutes(probes: Record<string, Probe>): Router {
+/**
+ * /healthz: the process answers. /readyz: every dependency answers within a second (503 naming those that do not).
+ * Dependencies named in `degradeOnly` (the chain node: reads and submissions go on without it) are reported the
+ * same way, with since when, but leave the instance ready: `status: "degraded"` and 200.
+ */
+export function healthRoutes(probes: Record<string, Probe>, degradeOnly: ReadonlySet<string> = new Set()): Router {
   const router = express.Router();
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -28,8 +32,10 @@ export function healthRoutes(probes: Record<string, Probe>): Router {
         }
       }),
     );
-    const ready = results.every(([, r]) => r === "ok");
-    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(results) });
+    const failing = results.filter(([, r]) => r !== "ok").map(([name]) => name);
+    const ready = failing.every((name) => degradeOnly.has(name));
+    const status = !ready ? "not ready" : failing.length > 0 ? "degraded" : "ready";
+    res.status(ready ? 200 : 503).json({ status, checks: Object.fromEntries(results) });
   });
   return router;
 }

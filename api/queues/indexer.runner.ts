@@ -1,12 +1,13 @@
 import type { Logger } from "pino";
-import { Client } from "pg";
+import { LeaderLock, type ConnectDedicated } from "../db/leader-lock";
 import { backoffMs, ChainHealth, observedChain, step, type ChainHealthView, type ChainPort, type FollowerSettings, type HealthChange, type StepResult, type StorePort } from "../../indexer";
 
 /** Advisory lock id of the indexer's leadership: one indexer writes at a time, others stand by. */
 const INDEXER_LOCK = 0x67780002;
 
 export interface IndexerRunnerDeps {
-  databaseUrl: string;
+  /** Opens the dedicated connection that holds the leadership lock. */
+  connect: ConnectDedicated;
   chain: ChainPort;
   store: StorePort;
   settings: FollowerSettings;
@@ -30,16 +31,16 @@ export interface IndexerRunner {
 }
 
 /**
- * Runs the follower while holding the indexer's advisory lock (a dedicated connection; losing it ends the
- * leadership): steps as fast as there is work, sleeps `pollMs` when caught up, backs off on errors (up to
+ * Runs the follower while holding the indexer's advisory lock (a dedicated, watched connection: losing it, say to a
+ * Postgres restart, ends the leadership, and the loop takes it again once Postgres answers): steps as fast as there is work, sleeps `pollMs` when caught up, backs off on errors (up to
  * `maxBackoffMs`). Every chain call is bounded by the provider's timeout; an unreachable node is logged at warn when
  * it stops answering, every minute while it does not, and when it answers again.
  */
 export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunner> {
-  const lock = new Client({ connectionString: deps.databaseUrl, application_name: "gpu-exchange indexer lock" });
-  await lock.connect();
   let stopped = false;
-  let leader = false;
+  const lock = new LeaderLock(deps.connect, "indexer lock", INDEXER_LOCK, (err) =>
+    deps.logger.warn({ err: { message: (err as Error).message } }, "indexer: lost its lock connection; taking the lead again once Postgres answers"),
+  );
   let state: { head?: bigint; cursor?: bigint; at?: Date } = {};
   let span = deps.settings.span;
   let failures = 0;
@@ -60,10 +61,8 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
   const loop = (async () => {
     while (!stopped) {
       try {
-        if (!leader) {
-          const { rows } = await lock.query(`SELECT pg_try_advisory_lock($1) AS ok`, [INDEXER_LOCK]);
-          leader = rows[0].ok === true;
-          if (!leader) {
+        if (!lock.connection) {
+          if (!(await lock.lead())) {
             await sleep(deps.pollMs * 5);
             continue;
           }
@@ -90,7 +89,7 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
       stopped = true;
       wake?.();
       await loop;
-      await lock.end().catch(() => undefined);
+      await lock.stop();
     },
   };
 }

@@ -4,8 +4,8 @@ import { updateReturning } from "../query";
 
 type Db = Pick<EntityManager, "query">;
 
-export type JobStatusValue = "PENDING" | "MATCHED" | "RUNNING" | "VALIDATING" | "COMPLETED" | "FAILED" | "CANCELLED" | "EXPIRED";
-export type AssignmentStatusValue = "ASSIGNED" | "RUNNING" | "COMPLETED" | "FAILED" | "EXPIRED" | "CANCELLED" | "REJECTED";
+import type { AssignmentStatusValue, JobStatusValue } from "./states";
+export type { AssignmentStatusValue, JobStatusValue } from "./states";
 export type StrategyValue = "BALANCED" | "CHEAPEST" | "FASTEST" | "MOST_RELIABLE";
 
 export interface JobWeights {

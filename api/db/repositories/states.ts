@@ -1,4 +1,5 @@
-import type { AssignmentStatusValue, JobStatusValue } from "./job.repository";
+export type JobStatusValue = "PENDING" | "MATCHED" | "RUNNING" | "VALIDATING" | "COMPLETED" | "FAILED" | "CANCELLED" | "EXPIRED";
+export type AssignmentStatusValue = "ASSIGNED" | "RUNNING" | "COMPLETED" | "FAILED" | "EXPIRED" | "CANCELLED" | "REJECTED";
 
 /**
  * A job's legal status changes, the one table every writer of `jobs.status` follows (the repositories check each

@@ -1,3 +1,4 @@
+import { dedicatedConnections } from "../../db/dedicated";
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import { parseUnits, Wallet, type JsonRpcProvider } from "ethers";
 import pino from "pino";
@@ -121,7 +122,7 @@ beforeAll(async () => {
     { address: deployment.staking, abi: abiOf("Staking") },
   ];
   indexer = await startIndexer({
-    databaseUrl,
+    connect: dedicatedConnections(databaseUrl),
     chain: new EthersChain(provider, contracts),
     store: new PgChainStore(db, BigInt(chain.chainId)),
     settings: { startBlock: 1n, span: 1n, maxSpan: 500n, confirmations: 2n, keepBlocks: 64 },
