@@ -11,11 +11,18 @@ const swc = [
     module: { type: "commonjs" },
   },
 ];
+const common = { testEnvironment: "node", transform: { "^.+\\.ts$": swc }, setupFiles: ["reflect-metadata"] };
 module.exports = {
-  testEnvironment: "node",
-  transform: { "^.+\\.ts$": swc },
-  testMatch: ["<rootDir>/{api,pricing,matching,indexer,contracts,agent,scripts}/**/*.test.ts"],
-  globalSetup: "<rootDir>/api/test/global-setup.ts",
-  setupFiles: ["reflect-metadata"],
   testTimeout: 30000,
+  projects: [
+    {
+      ...common,
+      displayName: "main",
+      testMatch: ["<rootDir>/{api,pricing,matching,indexer,contracts,agent,scripts}/**/*.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "\\.fault\\.test\\.ts$"],
+      globalSetup: "<rootDir>/api/test/global-setup.ts",
+    },
+    // dependencies stopped and started under load: each file starts its own Postgres cluster and Redis on free ports
+    { ...common, displayName: "faults", testMatch: ["<rootDir>/api/test/faults/**/*.fault.test.ts"] },
+  ],
 };

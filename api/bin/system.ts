@@ -14,6 +14,7 @@ import { MAINTENANCE_QUEUE, startMaintenance } from "../queues/maintenance.queue
 import { OutboxRelay } from "../queues/outbox-relay";
 import { MatchQueue, startMatching } from "../queues/matching.queue";
 import { within } from "../queues/within";
+import { logConnectionErrors } from "../queues/connection-errors";
 import { redisRateLimiter } from "../queues/rate-limiter";
 import { EventHub } from "../queues/event-hub";
 import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
@@ -196,7 +197,10 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   // sent while connecting or re-subscribing after a reconnect, and Redis refuses them in subscriber mode
   // (ioredis#2037, fixed in 6, which BullMQ does not take yet)
   const subscriber = new Redis(config.REDIS_URL, { ...redisOptions, enableReadyCheck: false, disableClientInfo: true });
+  logConnectionErrors(redis, logger, "Redis");
+  logConnectionErrors(subscriber, logger, "Redis (pub/sub)");
   const matchQueue = new MatchQueue(redis, config.QUEUE_PREFIX, config.MATCH_BATCH_SIZE);
+  logConnectionErrors(matchQueue.queue, logger, "matching queue");
   const events = new EventHub(
     subscriber,
     config.QUEUE_PREFIX,
@@ -249,7 +253,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   shutdown.add("the database pool", () => db.destroy());
   shutdown.add("Redis", async () => {
     subscriber.disconnect();
-    await redis.quit().catch(() => undefined);
+    if (redis.status === "ready") await redis.quit().catch(() => undefined);
     redis.disconnect();
   });
   shutdown.add("the matching producer", () => matchQueue.close());
@@ -344,6 +348,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
       shutdown.add("book announcements", await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));
       shutdown.add("the event hub", await events.start());
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+      logConnectionErrors(maintenanceQueue, logger, "maintenance queue");
       shutdown.add("the maintenance queue", () => maintenanceQueue.close());
       const queues = [maintenanceQueue, matchQueue.queue];
       const metrics = createMetrics();

@@ -23,6 +23,6 @@ export async function followBookAnnouncements(subscriber: Redis, prefix: string,
   await subscriber.subscribe(channel);
   books.clear();
   return async () => {
-    await subscriber.unsubscribe(channel).catch(() => undefined);
+    if (subscriber.status === "ready") await subscriber.unsubscribe(channel).catch(() => undefined);
   };
 }

@@ -47,7 +47,7 @@ export class EventHub implements EventStreams {
     await this.subscriber.subscribe(...this.byChannel.keys());
     return async () => {
       this.subscriber.off("message", onMessage);
-      await this.subscriber.unsubscribe(...this.byChannel.keys()).catch(() => undefined);
+      if (this.subscriber.status === "ready") await this.subscriber.unsubscribe(...this.byChannel.keys()).catch(() => undefined);
     };
   }
 

@@ -3,6 +3,11 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import type { OfferService } from "../services/offer.service";
+import { logConnectionErrors } from "./connection-errors";
+import { within } from "./within";
+
+/** How often the sweep's schedule is laid again (so a Redis restarted empty gets it back). */
+const RESCHEDULE_MS = 30_000;
 
 export const MAINTENANCE_QUEUE = "maintenance";
 
@@ -22,7 +27,12 @@ export async function startMaintenance(deps: {
   chargeRelayJobs?: () => Promise<number>;
 }) {
   const queue = new Queue(MAINTENANCE_QUEUE, { connection: deps.connection, prefix: deps.prefix });
-  await queue.upsertJobScheduler("sweep", { every: deps.sweepMs }, { name: "sweep", data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  logConnectionErrors(queue, deps.logger, "maintenance queue");
+  const schedule = () => queue.upsertJobScheduler("sweep", { every: deps.sweepMs }, { name: "sweep", data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  await schedule();
+  // the schedule lives in Redis, which keeps nothing across a restart: it is laid again (idempotently) while running
+  const reschedule = setInterval(() => void within(schedule(), 5000, "re-laying the sweep schedule").catch(() => undefined), RESCHEDULE_MS);
+  reschedule.unref();
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async () => {
@@ -36,9 +46,11 @@ export async function startMaintenance(deps: {
     { connection: deps.connection, prefix: deps.prefix, concurrency: 1 },
   );
   worker.on("failed", (_job, err) => deps.logger.warn({ err }, "maintenance sweep failed; it runs again on schedule"));
+  logConnectionErrors(worker, deps.logger, "maintenance worker");
   return {
     queue,
     async stop() {
+      clearInterval(reschedule);
       await worker.close();
       await queue.close();
     },

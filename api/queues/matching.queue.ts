@@ -8,6 +8,7 @@ import type { AssignmentService } from "../services/assignment.service";
 import type { MatchingService, MatchOutcome } from "../services/matching.service";
 import { MicroBatcher } from "./micro-batcher";
 import { within } from "./within";
+import { logConnectionErrors } from "./connection-errors";
 
 export const MATCHING_QUEUE = "matching";
 
@@ -134,13 +135,14 @@ export async function startMatching(deps: MatchingWorkerDeps) {
     { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: deps.lockMs, stalledInterval: deps.lockMs },
   );
   worker.on("failed", (task, err) => logger.warn({ err, task: task?.data }, "matching task failed; retried with backoff, and the reconciler re-queues"));
-  worker.on("error", (err) => logger.warn({ err }, "matching worker error"));
+  logConnectionErrors(worker, logger, "matching worker");
   return {
     reconcile,
     async stop() {
       clearInterval(timer);
       clearInterval(sweeper);
-      await worker.close();
+      // a worker waits for its running tasks; with Redis gone they cannot finish, and close would wait for Redis
+      await worker.close(deps.connection.status !== "ready");
     },
   };
 }

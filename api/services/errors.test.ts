@@ -47,3 +47,10 @@ describe("classifyError", () => {
     expect(statuses.every((s) => s >= 400 && s < 600)).toBe(true);
   });
 });
+
+describe("classifyError of wrapped values", () => {
+  it("sees through graphql-js's wrapper of a thrown value that is not an Error of its realm", () => {
+    const wrapped = Object.assign(new Error("Unexpected error value: { errno: -111 }"), { name: "NonErrorThrown", thrownValue: { errno: -111, code: "ECONNREFUSED", syscall: "connect" } });
+    expect(classifyError(wrapped)?.code).toBe("UNAVAILABLE");
+  });
+});

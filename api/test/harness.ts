@@ -50,7 +50,7 @@ export async function startTestServer(env: Record<string, string> = {}, roles: R
     PORT: String(port),
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
-    DATABASE_URL: await workerDatabaseUrl(),
+    DATABASE_URL: env.DATABASE_URL ?? (await workerDatabaseUrl()),
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     QUEUE_PREFIX: `gxt${randomBytes(4).toString("hex")}`,
     PUBLIC_URL: `http://localhost:${port}`,

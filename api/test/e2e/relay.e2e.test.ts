@@ -264,4 +264,23 @@ describe("the relay's OGPU/USD rate and the admin command", () => {
     expect((await admin("usd-credit")).code).toBe(2);
     expect((await runAdmin(["usd-rate"], { GX_URL: base() })).code).toBe(2);
   });
+
+  it("answers 30 bursts of 20 concurrent submits from one new key (no USD) at once, leaving no connection idle in a transaction and the instance ready", async () => {
+    const m = freshModel();
+    await onlineOffer(server, await actor(server), m.gpu(1), "9", 1);
+    const e = await enterprise("0.01");
+    const statuses = new Map<number, number>();
+    for (let round = 0; round < 30; round++) {
+      const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => relay("POST", "/relay/v1/jobs", e.apiKey, jobBody(m.model), `burst-${round}-${i}`)));
+      for (const r of burst) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    }
+    // every request answered, each as the client's own problem (no balance), none a 500 or a hang
+    expect(Object.fromEntries(statuses)).toEqual({ 402: 600 });
+    const [{ idle }] = await server.system.db.query(
+      `SELECT count(*)::int AS idle FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+    );
+    expect(idle).toBe(0);
+    const ready = await fetch(`${base()}/readyz`);
+    expect(ready.status).toBe(200);
+  });
 });
