@@ -93,13 +93,15 @@ export interface AgentOptions {
   gpus: string;
   price: string;
   workDir: string;
+  /** Seconds between heartbeats (default 1; the agent's own default is 5). */
+  heartbeatS?: number;
   extra?: string[];
 }
 
 /** A provider agent (`dist/agent/cli.js`) with the process executor and declared GPUs. */
 export function startAgent(o: AgentOptions, onLine?: (line: string) => void): Proc {
   const args = ["--api", o.api, "--name", o.name, "--region", o.region, "--gpus", o.gpus, "--price", o.price, "--executor", "process", "--work-dir", o.workDir];
-  args.push("--heartbeat-s", "1", "--poll-s", "1", ...(o.extra ?? []));
+  args.push("--heartbeat-s", String(o.heartbeatS ?? 1), "--poll-s", "1", ...(o.extra ?? []));
   if (process.getuid?.() === 0) args.push("--allow-root");
   return spawnNode(o.name, "agent/cli.js", args, { PATH: process.env.PATH, HOME: o.workDir, GX_API_KEY: o.apiKey }, onLine);
 }

@@ -19,7 +19,8 @@ const agents: ChildProcess[] = [];
 const logs = new Map<string, string[]>();
 
 beforeAll(async () => {
-  server = await startTestServer({ LEASE_SECONDS: "3", LEASE_SWEEP_MS: "200" });
+  // the lease as long as production's: only the heartbeat detector (a node silent 3 s) can take the job over in time
+  server = await startTestServer({ LEASE_SECONDS: "60", FAILOVER_SILENCE_SECONDS: "3", LEASE_SWEEP_MS: "200" });
   workDir = mkdtempSync(join(tmpdir(), "gx-agents-"));
 });
 
@@ -48,7 +49,7 @@ async function jobOf(client: Actor, id: string) {
   return r.data!.job;
 }
 
-it("a checkpointing job survives a SIGKILLed agent: another agent resumes it after step 0 and returns the uninterrupted result", async () => {
+it("a checkpointing job survives a SIGKILLed agent: its missed heartbeats hand it to another agent, which resumes after step 0 and returns the uninterrupted result", async () => {
   const m = freshModel(48);
   const gpu = `NVIDIA ${m.model}:48:1`;
   const provider = await actor(server);
@@ -98,6 +99,8 @@ it("a checkpointing job survives a SIGKILLed agent: another agent resumes it aft
   expect(done.assignments.map((x: { status: string; attempt: number }) => [x.status, x.attempt])).toEqual([["EXPIRED", 1], ["COMPLETED", 2]]);
   expect(done.assignments[1].resumedFromStep).toBeGreaterThan(0);
   expect(done.assignments[0].node.id).not.toBe(done.assignments[1].node.id);
+  const [expired] = await server.system.db.query(`SELECT fail_reason FROM assignments WHERE job_id = $1 AND status = 'EXPIRED'`, [jobId]);
+  expect(expired.fail_reason).toBe("the node stopped sending heartbeats");
   // progress over the subscription: in time order, and never backwards within an attempt
   const times = events.map((e) => Date.parse(e.at));
   expect(times).toEqual([...times].sort((x, y) => x - y));
