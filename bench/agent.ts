@@ -48,7 +48,8 @@ async function openMarket(db: string, env: Record<string, string>, procs: Proc[]
   const url = `${base}/graphql`;
   const dbUrl = `${PG}/${db}`;
   await dropDatabase(PG, db);
-  const market = startMarketplace(port, dbUrl, env);
+  // each marketplace runs its own dev chain: on a port of its own, unless the caller moved the chain (CHAIN_PORT)
+  const market = startMarketplace(port, dbUrl, { ...(process.env.CHAIN_PORT ? {} : { CHAIN_PORT: String(await freePort()) }), ...env });
   procs.push(market);
   await waitReady(base, market);
   const pg = new Client({ connectionString: dbUrl });

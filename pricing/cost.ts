@@ -42,14 +42,23 @@ export function holdWei(maxPriceWeiPerGpuHour: bigint, gpus: number, maxDuration
 }
 
 /**
+ * `bps` basis points (1 bps = 0.01%) of a non-negative amount: floor(amount × bps / 10000), rounded down (in favour of
+ * whoever pays it); never more than the amount for bps ≤ 10000. Throws INVALID_FEE when bps is not a whole number in
+ * [0, {@link MAX_FEE_BPS}], NEGATIVE_AMOUNT on a negative amount.
+ */
+export function bpsOf(amount: bigint, bps: number): bigint {
+  nonNegativeWei("amount", amount);
+  if (!Number.isInteger(bps) || bps < 0 || bps > MAX_FEE_BPS) {
+    throw new PricingError("INVALID_FEE", `basis points must be a whole number from 0 to ${MAX_FEE_BPS}, got ${bps}`);
+  }
+  return (amount * BigInt(bps)) / BPS_PER_UNIT;
+}
+
+/**
  * Fee in wei on `amountWei` at `feeBps` basis points (1 bps = 0.01%): floor(amountWei × feeBps / 10000), rounded
  * down in the payer's favour; never more than amountWei. Throws INVALID_FEE when feeBps is not a whole number in
  * [0, {@link MAX_FEE_BPS}], NEGATIVE_AMOUNT on a negative amount.
  */
 export function feeWei(amountWei: bigint, feeBps: number): bigint {
-  nonNegativeWei("amountWei", amountWei);
-  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > MAX_FEE_BPS) {
-    throw new PricingError("INVALID_FEE", `feeBps must be a whole number of basis points from 0 to ${MAX_FEE_BPS}, got ${feeBps}`);
-  }
-  return (amountWei * BigInt(feeBps)) / BPS_PER_UNIT;
+  return bpsOf(amountWei, feeBps);
 }

@@ -6,3 +6,4 @@ export * from "./reference";
 export * from "./candles";
 export * from "./suggested-price";
 export * from "./quote";
+export * from "./usd";

@@ -23,7 +23,7 @@ import { TRADE_TOPIC } from "../db/repositories/match.repository";
 import { createServices, type Services } from "../services";
 import { getAddress, JsonRpcProvider } from "ethers";
 import { abiOf } from "../../contracts";
-import { parseDecimal } from "../../pricing";
+import { parseDecimal, parseUsd } from "../../pricing";
 import { DEV_MNEMONIC, DEV_TREASURY_INDEX, deployDevContracts, depositDevTreasury, startDevChain, type DevChain } from "../../contracts/dev-chain";
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { PgChainStore } from "../db/repositories/chain-store";
@@ -227,7 +227,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS,
     bookCacheMaxAgeMs: 5000,
     matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
-    usdRates: { standingMicros: config.OGPU_USD_RATE === undefined ? undefined : parseDecimal(config.OGPU_USD_RATE) / 10n ** 12n, maxAgeSeconds: config.USD_RATE_MAX_AGE_SECONDS },
+    usdRates: { standingMicros: config.OGPU_USD_RATE === undefined ? undefined : parseUsd(config.OGPU_USD_RATE), maxAgeSeconds: config.USD_RATE_MAX_AGE_SECONDS },
     relayTreasuryAddress: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     settlementFeeBps: config.FEE_BPS,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
-import { formatDecimal, holdWei, parseDecimal } from "../../pricing";
+import { formatDecimal, formatUsd, holdWei, MAX_USD_MICROS, parseUsd, PricingError, usdCapToWei, usdCharge, usdOfWeiCeil, usdOfWeiFloor } from "../../pricing";
 import { jobById } from "../db/repositories/job.repository";
 import { updateReturning } from "../db/query";
 import { badInput, conflict, forbidden, notFound, ServiceError, unavailable } from "./errors";
@@ -11,20 +11,19 @@ import { parseRelayJob } from "./relay-input";
 import { hasControlCharacters } from "./workload";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 
-const WEI_PER_OGPU = 10n ** 18n;
-const MICROS = 10n ** 12n; // wei-scaled 18 decimals -> micro units (6 decimals)
 const ENDED = ["COMPLETED", "FAILED", "CANCELLED", "EXPIRED"];
 
-/** The most any one USD amount may be (a price, a credit, a rate, a job's maximum cost): 1,000,000,000 USD. */
-const MAX_USD_MICROS = 10n ** 15n;
-
-/** A dollar amount with at most 6 decimals and at most MAX_USD_MICROS, in micro-dollars; BAD_USER_INPUT otherwise. */
+/** A dollar amount with at most 6 decimals and at most MAX_USD_MICROS, in micro-dollars (pricing/usd.ts); BAD_USER_INPUT naming `field` otherwise. */
 export function parseUsdMicros(text: unknown, field: string): bigint {
   if (typeof text !== "string") throw badInput(`${field} is a decimal string of US dollars such as "2.5"`);
-  const wei = parseDecimal(text);
-  if (wei % MICROS !== 0n) throw badInput(`${field} has more than 6 decimals`);
-  if (wei / MICROS > MAX_USD_MICROS) throw badInput(`${field} may be at most ${usdText(MAX_USD_MICROS)} USD`);
-  return wei / MICROS;
+  try {
+    return parseUsd(text);
+  } catch (err) {
+    if (!(err instanceof PricingError)) throw err;
+    if (err.code === "TOO_MANY_DECIMALS") throw badInput(`${field} has more than 6 decimals`);
+    if (err.code === "AMOUNT_TOO_LARGE") throw badInput(`${field} may be at most ${usdText(MAX_USD_MICROS)} USD`);
+    throw badInput(`${field} is a decimal string of US dollars such as "2.5"`);
+  }
 }
 
 /** A label an operator gives (a credit's note, a rate's source): printable text of 1 to `max` characters. */
@@ -35,7 +34,7 @@ function label(value: unknown, field: string, max: number): string {
   return value;
 }
 
-export const usdText = (micros: bigint) => formatDecimal(micros * MICROS);
+export const usdText = formatUsd;
 
 /** The id of the account of a lower-case address, made on first sight. */
 async function accountIdOf(db: Pick<EntityManager, "query">, address: string): Promise<string> {
@@ -148,14 +147,14 @@ export class RelayService {
     // the rate of this moment, fixed on the job: its USD cap, hold and charge all use it; read, like the whole check,
     // before the transaction, which then needs no second connection while it holds one
     const rate = await this.currentRate(this.db);
-    const maxPriceWei = (usdPerGpuHour * WEI_PER_OGPU) / rate;
-    if (maxPriceWei > MAX_PRICE_WEI) throw badInput(`requirements.maxPriceUsdPerGpuHour may be at most ${usdText((MAX_PRICE_WEI * rate) / WEI_PER_OGPU)} USD at today's rate`);
+    const maxPriceWei = usdCapToWei(usdPerGpuHour, rate);
+    if (maxPriceWei > MAX_PRICE_WEI) throw badInput(`requirements.maxPriceUsdPerGpuHour may be at most ${usdText(usdOfWeiFloor(MAX_PRICE_WEI, rate))} USD at today's rate`);
     const data: SubmitJobData = { ...job, kind: job.kind as SubmitJobData["kind"], requirements: { ...rest, maxPriceWei }, idempotencyKey: jobKey };
     // the whole job is checked before any USD is held, so bad input is 400 whatever the balance
     const validated = await this.jobs.validate(data);
     const { req } = validated;
     const hold = holdWei(maxPriceWei, req.gpuCount, req.maxDurationSeconds, req.redundancy);
-    const maxUsd = (hold * rate + WEI_PER_OGPU - 1n) / WEI_PER_OGPU;
+    const maxUsd = usdOfWeiCeil(hold, rate);
     if (maxUsd > MAX_USD_MICROS) throw badInput(`this job may cost up to ${usdText(maxUsd)} USD, more than the relay takes at once (${usdText(MAX_USD_MICROS)} USD); lower the cap, GPUs or duration`);
     const result = await inTransaction(this.db, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${who.accountId}:${key}`]);
@@ -276,8 +275,7 @@ export class RelayService {
         const [r] = await tx.query(`SELECT * FROM relay_jobs WHERE job_id = $1 AND charged_usd_micros IS NULL FOR UPDATE`, [job_id]);
         if (!r) return;
         const job = (await jobById(tx, job_id))!;
-        const usd = ((job.costWei ?? 0n) * BigInt(r.usd_per_ogpu_micros)) / WEI_PER_OGPU;
-        const charge = usd < BigInt(r.max_usd_micros) ? usd : BigInt(r.max_usd_micros);
+        const charge = usdCharge(job.costWei ?? 0n, BigInt(r.usd_per_ogpu_micros), BigInt(r.max_usd_micros));
         await tx.query(`UPDATE relay_jobs SET charged_usd_micros = $2 WHERE job_id = $1`, [job_id, charge.toString()]);
         await tx.query(
           `UPDATE usd_accounts SET held_micros = held_micros - $2, spent_micros = spent_micros + $3, updated_at = now() WHERE account_id = $1`,

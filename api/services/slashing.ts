@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EntityManager } from "typeorm";
+import { bpsOf } from "../../pricing";
 
 /** The slashing rule: a provider with this many REJECTED results within the window... */
 export const SLASH_AFTER_REJECTIONS = 3;
@@ -19,7 +20,7 @@ export async function decideSlash(tx: Pick<EntityManager, "query">, providerId: 
   );
   if (n < SLASH_AFTER_REJECTIONS) return;
   const [stake] = await tx.query(`SELECT staked_wei + unbonding_wei AS total FROM stakes WHERE account_id = $1`, [providerId]);
-  const amount = stake ? (BigInt(stake.total) * BigInt(SLASH_BPS)) / 10_000n : 0n;
+  const amount = stake ? bpsOf(BigInt(stake.total), SLASH_BPS) : 0n;
   if (amount <= 0n) return;
   await tx.query(
     `INSERT INTO slashes (provider_id, job_id, amount_wei, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (provider_id, job_id) DO NOTHING`,
