@@ -15,10 +15,18 @@ const common = { testEnvironment: "node", transform: { "^.+\\.ts$": swc }, setup
 module.exports = {
   testTimeout: 30000,
   projects: [
+    // pure modules and services with in-memory ports, beside the code: no Postgres, Redis or chain (npm run test:unit)
     {
       ...common,
-      displayName: "main",
-      testMatch: ["<rootDir>/{api,pricing,matching,indexer,contracts,agent,scripts}/**/*.test.ts"],
+      displayName: "unit",
+      testMatch: ["<rootDir>/{pricing,matching,indexer,agent}/**/*.test.ts", "<rootDir>/api/**/*.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "<rootDir>/api/test/"],
+    },
+    // real Postgres and Redis (a database per jest worker, or per file where a file's workers sweep it), the in-process EVM
+    {
+      ...common,
+      displayName: "integration",
+      testMatch: ["<rootDir>/api/test/**/*.test.ts", "<rootDir>/{contracts,scripts}/**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "\\.fault\\.test\\.ts$"],
       globalSetup: "<rootDir>/api/test/global-setup.ts",
     },
