@@ -185,7 +185,7 @@ async function main(): Promise<number> {
       `- failover at the defaults under 20 s: **${defaultMs.at(-1)! < 20_000 ? "PASS" : "MISS"}** (worst ${fmt(defaultMs.at(-1)! / 1000, 2)} s; on the lease alone the defaults would take about 60 s)`,
       "",
       "At the defaults a killed agent is noticed by its missed heartbeats: its node's last heartbeat and its assignment's last",
-      "progress are both older than FAILOVER_SILENCE_SECONDS (so up to 15 s after the last beat, 10-15 s after the kill), then the",
+      "progress are both older than FAILOVER_SILENCE_SECONDS (this workload reports progress every 100 ms, so about 15 s after the kill), then the",
       "sweep, matching, and the other agent's delivery and start with the checkpoint download.",
     ].join("\n");
     process.stdout.write(`${body}\n`);

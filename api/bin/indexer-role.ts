@@ -1,0 +1,66 @@
+import { abiOf } from "../../contracts";
+import { EthersChain } from "../../indexer/adapters/ethers-chain";
+import { dedicatedConnections } from "../db/dedicated";
+import { PgChainStore } from "../db/repositories/chain-store";
+import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
+import { ethersSettlementWriter, sendSlashes, startSettlement, syncHolds, type SettlementRunner } from "../queues/settlement.runner";
+import { SettlementService } from "../services/settlement.service";
+import type { ChainSide } from "./chain-side";
+import type { Infrastructure } from "./infrastructure";
+
+/** Blocks asked for in the indexer's first range; it grows to INDEXER_SPAN_BLOCKS while ranges come back quickly. */
+const FIRST_SPAN_BLOCKS = 1n;
+/** Recent block hashes kept to find a reorg's common ancestor (deeper reorgs than this rewind to the start). */
+const KEEP_BLOCKS = 64;
+
+/** The indexer role: follows `chain` into Postgres (one leader) and, with a settler key, sends settlement batches, holds and slashes. */
+export async function startIndexerRole({ config, logger, db, shutdown, chainHealth }: Infrastructure, chain: ChainSide): Promise<IndexerRunner> {
+  const settling: { runner?: SettlementRunner } = {};
+  const indexer = await startIndexer({
+    connect: dedicatedConnections(config.DATABASE_URL),
+    chain: new EthersChain(chain.provider, [
+      { address: chain.escrow, abi: abiOf("Escrow") },
+      { address: chain.staking, abi: abiOf("Staking") },
+    ]),
+    store: new PgChainStore(db, chain.chainId),
+    settings: {
+      startBlock: chain.startBlock,
+      span: FIRST_SPAN_BLOCKS,
+      maxSpan: BigInt(config.INDEXER_SPAN_BLOCKS),
+      confirmations: BigInt(config.CHAIN_CONFIRMATIONS),
+      keepBlocks: KEEP_BLOCKS,
+    },
+    pollMs: config.INDEXER_POLL_MS,
+    logger,
+    health: chainHealth,
+    maxBackoffMs: config.INDEXER_MAX_BACKOFF_MS,
+    onProgress: () => settling.runner?.kick(),
+  });
+  shutdown.add("the indexer", () => indexer.stop());
+  const settlerKey = config.SETTLER_PRIVATE_KEY ?? chain.dev?.accounts[0].privateKey;
+  if (!settlerKey) {
+    logger.warn("no SETTLER_PRIVATE_KEY: completed work is not settled on chain by this process");
+    return indexer;
+  }
+  const settlement = startSettlement({
+    service: new SettlementService(db, {
+      chainId: chain.chainId,
+      escrow: chain.escrow,
+      batchSize: config.SETTLEMENT_BATCH_SIZE,
+      maxAgeMs: config.SETTLEMENT_MAX_AGE_SECONDS * 1000,
+      feeBps: config.FEE_BPS,
+      dropAfterMs: config.SETTLEMENT_DROP_AFTER_SECONDS * 1000,
+      retryBaseMs: config.SETTLEMENT_RETRY_BASE_SECONDS * 1000,
+      retryMaxMs: config.SETTLEMENT_RETRY_MAX_SECONDS * 1000,
+    }),
+    writer: ethersSettlementWriter(chain.provider, chain.escrow, settlerKey),
+    intervalMs: config.SETTLEMENT_INTERVAL_MS,
+    logger,
+    slashes: () => sendSlashes(db, chain.provider, chain.staking, config.SLASHER_PRIVATE_KEY ?? settlerKey, logger),
+    holds: () => syncHolds(db, chain.provider, chain.escrow, settlerKey),
+    maxBackoffMs: config.SETTLEMENT_MAX_BACKOFF_SECONDS * 1000,
+  });
+  settling.runner = settlement;
+  shutdown.add("settlement", () => settlement.stop());
+  return indexer;
+}

@@ -1,0 +1,31 @@
+import type { Redis } from "ioredis";
+import type { JsonRpcProvider } from "ethers";
+import type { Logger } from "pino";
+import type { DataSource } from "typeorm";
+import type { Config } from "../config";
+import type { EventHub } from "../queues/event-hub";
+import type { MatchQueue } from "../queues/matching.queue";
+import type { Services } from "../services";
+import type { ChainHealth } from "../../indexer";
+import type { ChainSide } from "./chain-side";
+import type { Shutdown } from "./shutdown";
+
+/** What the composition root builds once and hands to each role it starts. */
+export interface Infrastructure {
+  config: Config;
+  logger: Logger;
+  db: DataSource;
+  /** Commands and BullMQ (no retry limit: commands wait for a reconnect). */
+  redis: Redis;
+  /** Pub/sub only. */
+  subscriber: Redis;
+  matchQueue: MatchQueue;
+  events: EventHub;
+  services: Services;
+  shutdown: Shutdown;
+  chainHealth: ChainHealth;
+  /** The chain this process follows (an indexer role). */
+  chainSide?: ChainSide;
+  /** An API-only process's own view of the chain node. */
+  monitorProvider?: JsonRpcProvider;
+}

@@ -1,0 +1,38 @@
+import { dedicatedConnections } from "../db/dedicated";
+import { startMaintenance } from "../queues/maintenance.queue";
+import { startMatching } from "../queues/matching.queue";
+import { OutboxRelay } from "../queues/outbox-relay";
+import type { Infrastructure } from "./infrastructure";
+
+/** The worker role: the outbox relay (one leader), offer expiry and relay charges, matching with its reconciler and lease sweep. */
+export async function startWorkerRole({ config, logger, db, redis, matchQueue, services, shutdown }: Infrastructure): Promise<void> {
+  const relay = new OutboxRelay(dedicatedConnections(config.DATABASE_URL), redis, config.QUEUE_PREFIX, logger);
+  await relay.start();
+  shutdown.add("the outbox relay", () => relay.stop());
+  const maintenance = await startMaintenance({
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    offers: services.offers,
+    db,
+    logger,
+    sweepMs: config.OFFER_EXPIRY_SWEEP_MS,
+    chargeRelayJobs: () => services.relay.chargeEnded(),
+  });
+  shutdown.add("maintenance", () => maintenance.stop());
+  const matching = await startMatching({
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    db,
+    matching: services.matching,
+    producer: matchQueue,
+    logger,
+    concurrency: config.MATCH_CONCURRENCY,
+    reconcileMs: config.RECONCILE_MS,
+    restingRetryMs: config.RESTING_RETRY_MS,
+    lockMs: config.MATCH_LOCK_MS,
+    batchSize: config.MATCH_BATCH_SIZE,
+    assignments: services.assignments,
+    leaseSweepMs: config.LEASE_SWEEP_MS,
+  });
+  shutdown.add("matching", () => matching.stop());
+}
