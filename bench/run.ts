@@ -95,6 +95,8 @@ function startServer(port: number, script: "api.js" | "worker.js"): Server {
       NODE_ENV: "production",
       JWT_SECRET: randomBytes(32).toString("hex"),
       RATE_LIMIT_PER_MINUTE: "0",
+      // the bench's nodes beat once: their matched work must not be taken over (and matched again) mid-run
+      FAILOVER_SILENCE_SECONDS: "0",
       PUBLIC_URL: `http://localhost:${port}`,
     },
     stdio: ["ignore", "pipe", "pipe"],

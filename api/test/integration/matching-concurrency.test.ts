@@ -32,6 +32,8 @@ function startWorker(name: string): ChildProcess {
       MATCH_LOCK_MS: "1500",
       RECONCILE_MS: "500",
       MATCH_CONCURRENCY: "8",
+      // the nodes beat once at set-up: their work is taken over only when a lease lapses
+      FAILOVER_SILENCE_SECONDS: "0",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
