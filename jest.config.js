@@ -14,6 +14,9 @@ const swc = [
 const common = { testEnvironment: "node", transform: { "^.+\\.ts$": swc }, setupFiles: ["reflect-metadata"] };
 module.exports = {
   testTimeout: 30000,
+  // On a 2-core machine jest runs every file in its own process (in band), and after the last test hardhat's native
+  // EDR providers (the in-process dev chains) can keep that process alive with no JavaScript handle left: exit then.
+  forceExit: true,
   projects: [
     // pure modules and services with in-memory ports, beside the code: no Postgres, Redis or chain (npm run test:unit)
     {
