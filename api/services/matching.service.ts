@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import { bidsServedBy, explainShortfall, rankCandidates, type Candidate, type Exclusion, type RestingBid } from "../../matching";
 import { marketsForRequirements, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
 import { jobById, jobsByIds, toJobRecord, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
+import { holdBackJob, unbackedAccounts } from "../db/repositories/escrow.repository";
 import { assignmentsOfJobIds, JOB_PROGRESS_TOPIC, lastCheckpointSteps, recordEvents } from "../db/repositories/lifecycle.repository";
 import { candidateById, claimOffer, loadCandidates, loadOpenOffers, type Claimed } from "../db/repositories/match.repository";
 import { updateReturning } from "../db/query";
@@ -21,6 +22,9 @@ export interface MatchingSettings {
 }
 
 export type MatchOutcome = { kind: "matched"; assignments: number } | { kind: "resting"; excluded: Exclusion[] } | { kind: "skipped"; status: string };
+
+/** The status message of a job held back because its client's escrow no longer covers its holds. */
+export const UNBACKED_MESSAGE = "waiting: your escrow on chain no longer covers this job's hold (a chain reorg removed a deposit); deposit again or cancel the job";
 
 const DEADLOCK = "40P01";
 const SERIALIZATION = "40001";
@@ -59,8 +63,15 @@ export class MatchingService {
   /** Places these jobs (those still PENDING and not being placed by another worker), highest cap first then oldest. */
   async matchJobs(jobIds: readonly string[], now = new Date()): Promise<Map<string, MatchOutcome>> {
     const outcomes = new Map<string, MatchOutcome>();
-    const jobs = (await jobsByIds(this.db, [...new Set(jobIds)])).filter((j) => j.status === "PENDING");
+    const pending = (await jobsByIds(this.db, [...new Set(jobIds)])).filter((j) => j.status === "PENDING");
     for (const id of jobIds) outcomes.set(id, { kind: "skipped", status: "NOT_PENDING" });
+    // a client whose deposit a reorg removed has holds that nothing backs: its jobs wait until it deposits again
+    const unbacked = await unbackedAccounts(this.db, pending.map((j) => j.clientId));
+    for (const job of pending.filter((j) => unbacked.has(j.clientId))) {
+      await holdBackJob(this.db, job.id, UNBACKED_MESSAGE, now);
+      outcomes.set(job.id, { kind: "skipped", status: "ESCROW_NOT_BACKED" });
+    }
+    const jobs = pending.filter((j) => !unbacked.has(j.clientId));
     if (jobs.length === 0) return outcomes;
     jobs.sort(byPriority);
     const onlineSince = this.onlineSince(now);

@@ -70,3 +70,21 @@ export async function settleHold(tx: Db, accountId: string, holdWei: bigint, spe
   );
   if (rows.length !== 1) throw new Error(`escrow of ${accountId} holds less than ${holdWei} wei to release`);
 }
+
+/**
+ * Of these accounts, those whose held escrow is no longer backed by what they have on deposit (deposited - spent <
+ * held): a reorg (a dev chain restart is one to genesis) removed a deposit after their jobs were held.
+ */
+export async function unbackedAccounts(db: Db, accountIds: readonly string[]): Promise<Set<string>> {
+  if (accountIds.length === 0) return new Set();
+  const rows: { account_id: string }[] = await db.query(
+    `SELECT account_id FROM escrow_balances WHERE account_id = ANY($1::uuid[]) AND deposited_wei - spent_wei < held_wei`,
+    [[...new Set(accountIds)]],
+  );
+  return new Set(rows.map((r) => r.account_id));
+}
+
+/** Marks a PENDING job as held back (not placed) with why, as an attempt: the reconciler tries it again (a resting one after RESTING_RETRY_MS). */
+export async function holdBackJob(db: Db, jobId: string, message: string, now: Date): Promise<void> {
+  await db.query(`UPDATE jobs SET status_message = $2, match_attempted_at = $3, updated_at = now() WHERE id = $1 AND status = 'PENDING'`, [jobId, message, now]);
+}

@@ -250,6 +250,27 @@ describe("quote", () => {
 });
 
 describe("reconciler", () => {
+  it("holds back the jobs of a client whose deposit a reorg removed, and places them once it deposits again", async () => {
+    const m = freshModel();
+    await onlineOffer(server, await actor(server), m.gpu(1), "5", 1);
+    const client = await actor(server, 10n);
+    const r = await submit(client, jobInput(m.model, { maxPricePerGpuHour: "3", maxDurationSeconds: 3600 }));
+    const id = r.data!.submitJob.id as string;
+    await untilStatus(client, id, "PENDING", true);
+    // the chain took the deposit back (as a reorg or a dev chain restart does): 3 OGPU held, nothing deposited
+    await server.system.db.query(`UPDATE escrow_balances SET deposited_wei = 0 WHERE account_id = $1`, [client.accountId]);
+    await onlineOffer(server, await actor(server), m.gpu(1), "2", 1);
+    await eventually(async () => {
+      const [row] = await server.system.db.query(`SELECT status, status_message FROM jobs WHERE id = $1`, [id]);
+      return row.status === "PENDING" && /no longer covers/.test(row.status_message ?? "") ? true : undefined;
+    }, 10_000, "the job held back");
+    expect((await job(client, id)).assignments).toEqual([]);
+    // deposited again: the next attempt (the reconciler's, within RESTING_RETRY_MS, or a new offer's) places it
+    await server.system.db.query(`UPDATE escrow_balances SET deposited_wei = $2 WHERE account_id = $1`, [client.accountId, (10n ** 19n).toString()]);
+    await onlineOffer(server, await actor(server), m.gpu(1), "2.5", 1);
+    await untilStatus(client, id, "MATCHED");
+  });
+
   it("matches jobs whose queued tasks were flushed from Redis before any worker ran", async () => {
     const prefix = `gxr${Date.now() % 100000}`;
     const api = await startTestServer({ QUEUE_PREFIX: prefix }, { api: true, worker: false });
@@ -261,8 +282,11 @@ describe("reconciler", () => {
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) ids.push((await gql(api.url, op("SubmitJob"), { input: jobInput(m.model) }, client.token)).data!.submitJob.id);
       const redis = new (await import("ioredis")).Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
-      const keys = await redis.keys(`${prefix}:*`);
-      expect(keys.length).toBeGreaterThan(0);
+      // queued after the submits answered (they do not wait for Redis)
+      const keys = await eventually(async () => {
+        const found = await redis.keys(`${prefix}:*`);
+        return found.length > 0 ? found : undefined;
+      }, 10_000, "the matching tasks in Redis");
       await redis.del(...keys);
       redis.disconnect();
       const worker = await startTestServer({ QUEUE_PREFIX: prefix, RECONCILE_MS: "200" }, { api: false, worker: true });
