@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { RequestHandler } from "express";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { within } from "../queues/within";
 
 export interface Metrics {
   registry: Registry;
@@ -64,17 +65,9 @@ export interface SystemGauges {
   indexerLagBlocks(): Promise<number | undefined>;
 }
 
-/** A gauge's reading, or undefined when its source does not answer within a second (a scrape never hangs on a dependency). */
-async function reading<T>(read: () => Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), 1000);
-  });
-  try {
-    return await Promise.race([read().catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** A gauge's reading, or undefined when its source fails or does not answer within a second (a scrape never hangs on a dependency). */
+function reading<T>(read: () => Promise<T>): Promise<T | undefined> {
+  return within(read(), 1000, "a gauge's reading").catch(() => undefined);
 }
 
 /** Gauges read at scrape time: jobs by status, match latency, queue depths, feed subscribers, indexer lag. */

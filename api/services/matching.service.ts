@@ -6,6 +6,7 @@ import { holdBackJob, unbackedAccounts } from "../db/repositories/escrow.reposit
 import { assignmentsOfJobIds, JOB_PROGRESS_TOPIC, lastCheckpointSteps, recordEvents } from "../db/repositories/lifecycle.repository";
 import { candidateById, claimOffer, loadCandidates, loadOpenOffers, type Claimed } from "../db/repositories/match.repository";
 import { updateReturning } from "../db/query";
+import { inTransaction } from "../db/transaction";
 import type { BookChangeListener } from "./offer.service";
 import { requirementsOf, type CheckedRequirements } from "./requirements";
 
@@ -26,9 +27,6 @@ export type MatchOutcome = { kind: "matched"; assignments: number } | { kind: "r
 /** The status message of a job held back because its client's escrow no longer covers its holds. */
 export const UNBACKED_MESSAGE = "waiting: your escrow on chain no longer covers this job's hold (a chain reorg removed a deposit); deposit again or cancel the job";
 
-const DEADLOCK = "40P01";
-const SERIALIZATION = "40001";
-const RETRIES = 5;
 
 interface Planned {
   job: JobRecord;
@@ -92,7 +90,7 @@ export class MatchingService {
         return { job, req, ranked: rankCandidates(usable, req, busyProviders), needed, busyProviders, failedNodes };
       }),
     );
-    const { matched, unplaced, deltas } = await this.withRetry(() => this.db.transaction((tx) => this.place(tx, plans, now)));
+    const { matched, unplaced, deltas } = await inTransaction(this.db, (tx) => this.place(tx, plans, now));
     this.onBookChange(deltas);
     for (const [id, assignments] of matched) outcomes.set(id, { kind: "matched", assignments });
     const openByDuration = new Map<number, Promise<Candidate[]>>();
@@ -200,29 +198,15 @@ export class MatchingService {
 
   /** Leaves a PENDING job on the bid side with its exclusion reasons (bid deltas when it starts resting). */
   private async rest(jobId: string, excluded: Exclusion[], now: Date): Promise<void> {
-    const deltas = await this.withRetry(() =>
-      this.db.transaction(async (tx) => {
-        const current = await jobById(tx, jobId, true);
-        if (!current || current.status !== "PENDING") return [] as BookDelta[];
-        await tx.query(`UPDATE jobs SET resting = true, excluded = $2, match_attempted_at = $3, updated_at = now() WHERE id = $1`, [jobId, JSON.stringify(excluded), now]);
-        if (current.resting) return [];
-        const markets = await marketsForRequirements(tx, current.minVramGb, current.gpuModels);
-        return recordBookChanges(tx, markets.map((market) => ({ market, side: "BID" as const, priceWei: current.maxPriceWei })));
-      }),
-    );
+    const deltas = await inTransaction(this.db, async (tx) => {
+      const current = await jobById(tx, jobId, true);
+      if (!current || current.status !== "PENDING") return [] as BookDelta[];
+      await tx.query(`UPDATE jobs SET resting = true, excluded = $2, match_attempted_at = $3, updated_at = now() WHERE id = $1`, [jobId, JSON.stringify(excluded), now]);
+      if (current.resting) return [];
+      const markets = await marketsForRequirements(tx, current.minVramGb, current.gpuModels);
+      return recordBookChanges(tx, markets.map((market) => ({ market, side: "BID" as const, priceWei: current.maxPriceWei })));
+    });
     this.onBookChange(deltas);
-  }
-
-  private async withRetry<T>(work: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (err) {
-        const code = (err as { driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
-        if ((code === DEADLOCK || code === SERIALIZATION) && attempt < RETRIES) continue;
-        throw err;
-      }
-    }
   }
 
   private onlineSince(now: Date): Date {
