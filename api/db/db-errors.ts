@@ -14,3 +14,19 @@ export function isTransactionConflict(error: unknown): boolean {
   const code = driverErrorOf(error)?.code;
   return code === "40001" || code === "40P01";
 }
+
+/** Postgres SQLSTATEs of a lost connection, a server going down or starting, too many connections, a cancelled statement. */
+const OUTAGE_SQLSTATE = /^(08\d{3}|57P0[1-4]|53300|57014)$/;
+/** Socket errors of a server that is down or unreachable. */
+const OUTAGE_ERRNO = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"]);
+/** Messages of pg, pg-pool and TypeORM for a connection that failed or is gone (they carry no code). */
+const OUTAGE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|not queryable|Driver not Connected|the database system is (starting up|shutting down)/i;
+
+/** True when the connection failed rather than the statement: Postgres down, starting or gone, the network cut, the pool full. */
+export function isConnectionFailure(error: unknown): boolean {
+  const e = driverErrorOf(error);
+  if (!e) return false;
+  const code = typeof e.code === "string" ? e.code : "";
+  return OUTAGE_SQLSTATE.test(code) || OUTAGE_ERRNO.has(code) || OUTAGE_MESSAGE.test(typeof e.message === "string" ? e.message : "");
+}

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { OUTBOX_NOTIFY_CHANNEL } from "../db/repositories/book.repository";
+import { isConnectionFailure } from "../db/db-errors";
 import { LeaderLock, type ConnectDedicated } from "../db/leader-lock";
 
 /** Redis pub/sub channel of an outbox topic, namespaced so several deployments can share a Redis. */
@@ -81,7 +82,7 @@ export class OutboxRelay {
         }
       } while (this.again);
     } catch (err) {
-      if ((err as Error).message?.match(/Connection terminated|Client was closed|not queryable|ECONNRESET/i)) this.lock.lose(err);
+      if (isConnectionFailure(err)) this.lock.lose(err);
       this.logger.warn({ err: { message: (err as Error).message } }, "outbox relay could not publish; will retry");
     } finally {
       this.draining = false;

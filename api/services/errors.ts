@@ -1,6 +1,6 @@
 import { MatchingError, type MatchingErrorCode } from "../../matching";
 import { PricingError, type PricingErrorCode } from "../../pricing";
-import { driverErrorOf, isTransactionConflict } from "../db/db-errors";
+import { driverErrorOf, isConnectionFailure, isTransactionConflict } from "../db/db-errors";
 
 /**
  * Every error code a client can meet, with its HTTP status (REST routes; GraphQL over HTTP answers 200 with
@@ -73,14 +73,8 @@ export function inputRefusedByDatabase(error: unknown): ServiceError | undefined
   return undefined;
 }
 
-/** Postgres SQLSTATEs of a lost connection, a server going down or starting, too many connections, a cancelled statement. */
-const OUTAGE_SQLSTATE = /^(08\d{3}|57P0[1-4]|53300|57014)$/;
-/** Socket errors of a dependency that is down or unreachable. */
-const OUTAGE_ERRNO = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"]);
-/** Messages of pg, pg-pool and ioredis for a dependency that does not answer (they carry no code). */
-const OUTAGE_MESSAGE =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|Command timed out|Reached the max retries per request limit|Stream isn't writeable|Driver not Connected|the database system is (starting up|shutting down)/i;
-
+/** Messages of ioredis (and BullMQ over it) for a Redis that does not answer (they carry no code). */
+const REDIS_DOWN_MESSAGE = /Connection is closed|Command timed out|Reached the max retries per request limit|Stream isn't writeable/i;
 
 /**
  * A dependency that cannot answer now (Postgres, Redis or a pool that timed out), or a transaction that kept
@@ -89,10 +83,8 @@ const OUTAGE_MESSAGE =
 export function dependencyOutage(error: unknown): ServiceError | undefined {
   const e = driverErrorOf(error);
   if (!e) return undefined;
-  const code = typeof e.code === "string" ? e.code : "";
-  const message = typeof e.message === "string" ? e.message : "";
   if (isTransactionConflict(error)) return unavailable("the request kept meeting concurrent changes; send it again", 1);
-  if (OUTAGE_SQLSTATE.test(code) || OUTAGE_ERRNO.has(code) || OUTAGE_MESSAGE.test(message) || e.name === "MaxRetriesPerRequestError") {
+  if (isConnectionFailure(error) || REDIS_DOWN_MESSAGE.test(typeof e.message === "string" ? e.message : "") || e.name === "MaxRetriesPerRequestError") {
     return unavailable("a service the API depends on is not answering; try again in a few seconds");
   }
   return undefined;
