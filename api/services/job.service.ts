@@ -26,10 +26,10 @@ import { SourceService } from "./source.service";
 import type { JobKindValue } from "./job-kinds";
 import { checkCommand, checkEnv, checkImage, checkKind, hasControlCharacters } from "./workload";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
-import { assignmentsOfJob, chargeAssignment, endAssignment, JOB_PROGRESS_TOPIC, recordEvents, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
+import { assignmentsOfJob, chargeAssignment, endAssignment, JOB_PROGRESS_TOPIC, recordJobEvent, type JobProgressEvent } from "../db/repositories/lifecycle.repository";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
 import { inTransaction } from "../db/transaction";
-import { FINAL_JOB_STATES } from "../db/repositories/states";
+import { FINAL_JOB_STATES, jobStatesInto } from "../db/repositories/states";
 import type { BookChangeListener } from "./offer.service";
 
 
@@ -55,7 +55,8 @@ export interface MatchRequests {
 }
 
 /** Statuses a client may cancel from. */
-const CANCELLABLE: readonly JobStatusValue[] = ["PENDING", "MATCHED", "RUNNING", "VALIDATING"];
+/** The states a job may be cancelled from, as the transition table says. */
+const CANCELLABLE: readonly JobStatusValue[] = jobStatesInto("CANCELLED");
 
 export const MAX_CHECKPOINT_INTERVAL_SECONDS = 86400;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
@@ -223,7 +224,7 @@ export class JobService {
         throw conflict(`this job changed while it was being cancelled; it is no longer ${current.status}`);
       }
       await settleHold(tx, current.clientId, current.holdWei, spent);
-      await recordEvents(tx, JOB_PROGRESS_TOPIC, [{ jobId: id, status: "CANCELLED", progress: current.progress, message: "cancelled by the client", assignmentId: null, at: now.toISOString() }]);
+      await recordJobEvent(tx, { jobId: id, status: "CANCELLED", progress: current.progress, message: "cancelled by the client", assignmentId: null }, now);
       const deltas = await recordBookChanges(tx, changes);
       return { job: (await jobById(tx, id))!, deltas };
     });

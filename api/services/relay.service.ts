@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { formatDecimal, formatUsd, holdWei, MAX_USD_MICROS, parseUsd, PricingError, usdCapToWei, usdCharge, usdOfWeiCeil, usdOfWeiFloor } from "../../pricing";
 import { jobById } from "../db/repositories/job.repository";
+import { FINAL_JOB_STATES } from "../db/repositories/states";
 import { updateReturning } from "../db/query";
 import { badInput, conflict, forbidden, notFound, ServiceError, unavailable } from "./errors";
 import { inTransaction } from "../db/transaction";
@@ -11,7 +12,6 @@ import { parseRelayJob } from "./relay-input";
 import { hasControlCharacters } from "./workload";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 
-const ENDED = ["COMPLETED", "FAILED", "CANCELLED", "EXPIRED"];
 
 /** A dollar amount with at most 6 decimals and at most MAX_USD_MICROS, in micro-dollars (pricing/usd.ts); BAD_USER_INPUT naming `field` otherwise. */
 export function parseUsdMicros(text: unknown, field: string): bigint {
@@ -267,7 +267,7 @@ export class RelayService {
   async chargeEnded(limit = 500): Promise<number> {
     const due: { job_id: string }[] = await this.db.query(
       `SELECT r.job_id FROM relay_jobs r JOIN jobs j ON j.id = r.job_id WHERE r.charged_usd_micros IS NULL AND j.status = ANY($1) LIMIT $2`,
-      [ENDED, limit],
+      [FINAL_JOB_STATES, limit],
     );
     let charged = 0;
     for (const { job_id } of due) {

@@ -65,8 +65,8 @@ export async function lastCheckpointSteps(db: Db, jobIds: readonly string[]): Pr
 }
 
 /**
- * Ends a live assignment with `status` (from the live states the transition table allows: COMPLETED only from RUNNING), in one conditional UPDATE: stamps ended_at and gives
- * its GPUs back to the offer (never above the offer's size). Undefined, with nothing written, when the assignment
+ * Ends a live assignment with `status` (from the live states the transition table allows: COMPLETED only from
+ * RUNNING), in one conditional UPDATE: stamps ended_at and gives its GPUs back to the offer (never above its size). Undefined, with nothing written, when the assignment
  * was no longer live (a concurrent change ended it). Otherwise `{ change }`: the book change when the offer is
  * still on the book (the offer is then added to `freed`: its new room may serve resting bids).
  */
