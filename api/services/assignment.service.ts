@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { assignmentsByIds, lockJob, toAssignmentRecord, type AssignmentRecord } from "../db/repositories/job.repository";
+import { assignmentsByIds, lockJob, moveJob, toAssignmentRecord, type AssignmentRecord } from "../db/repositories/job.repository";
 import {
   ASSIGNMENT_OFFERED_TOPIC,
   checkpointById,
@@ -22,7 +22,6 @@ import {
   type CheckpointRecord,
   type LiveAssignment,
 } from "../db/repositories/lifecycle.repository";
-import { moveJob } from "../db/repositories/job.repository";
 import { inTransaction } from "../db/transaction";
 import { NO_EVENTS, type EventStreams } from "./events";
 import { updateReturning } from "../db/query";
@@ -226,8 +225,10 @@ export class AssignmentService {
 
   /**
    * Takes over live assignments whose agent is gone: the lease lapsed (no progress or heartbeat renewed it), or the
-   * node sent no heartbeat since `silentSince` (a dead agent is noticed in a few missed heartbeats, not a whole lease).
-   * Each is EXPIRED and its job concluded (matched again elsewhere, resuming from its last checkpoint). Returns how many.
+   * node and its work sent nothing for `silenceMs` (a dead agent is noticed in a few missed heartbeats, not a whole
+   * lease). Candidates are found without locks and checked again under the job's lock (a heartbeat may have come in
+   * between). Each is EXPIRED and its job concluded (matched again elsewhere, resuming from its last checkpoint).
+   * Returns how many.
    */
   async expireLapsed(now = new Date(), limit = 200): Promise<number> {
     let expired = 0;
