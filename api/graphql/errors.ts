@@ -1,11 +1,11 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { classifyError, SERVICE_ERROR_CODES, type ServiceError } from "../services/errors";
+import { classifyError, INTERNAL_ERROR_MESSAGE, SERVICE_ERROR_CODES, type ServiceError } from "../services/errors";
 
 /** Codes GraphQL and Apollo themselves produce for a bad request; passed through as they are. */
 const REQUEST_CODES = new Set<string>([...SERVICE_ERROR_CODES, "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "OPERATION_RESOLUTION_FAILURE"]);
 
-export const INTERNAL_ERROR_MESSAGE = "Internal server error; it has been logged";
+export { INTERNAL_ERROR_MESSAGE };
 
 /** A classified error's GraphQL extensions: its code, and for a retryable one when to try again. */
 export function errorExtensions(e: ServiceError): { code: string; retryAfterSeconds?: number } {

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
-import { classifyError, ERROR_CODES } from "../services/errors";
+import { classifyError, ERROR_CODES, INTERNAL_ERROR_MESSAGE } from "../services/errors";
 
 export interface RestReply {
   status: number;
@@ -8,7 +8,7 @@ export interface RestReply {
   body: { error: { code: string; message: string } };
 }
 
-export const INTERNAL_REPLY = { code: "INTERNAL_SERVER_ERROR", message: "Internal server error; it has been logged" } as const;
+const INTERNAL_REPLY = { code: "INTERNAL_SERVER_ERROR", message: INTERNAL_ERROR_MESSAGE } as const;
 
 /**
  * A client's error as a REST reply (`{ error: { code, message } }` with the status of its code in ERROR_CODES, and

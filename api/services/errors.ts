@@ -20,6 +20,9 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 
 export type ServiceErrorCode = keyof typeof ERROR_CODES;
+
+/** What every transport says of an error it masks (code INTERNAL_SERVER_ERROR): nothing of the error itself. */
+export const INTERNAL_ERROR_MESSAGE = "Internal server error; it has been logged";
 export const SERVICE_ERROR_CODES = Object.keys(ERROR_CODES) as ServiceErrorCode[];
 
 /** An error of a use case, with a code from the fixed list and a message that says how to fix it. */
