@@ -1,4 +1,3 @@
-import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { createApp, type App } from "../app";
@@ -7,8 +6,6 @@ import { jobsByStatus, matchLatency } from "../db/repositories/metrics.repositor
 import { createSchema } from "../graphql/schema";
 import { createMetrics, registerSystemGauges, type Metrics } from "../http/metrics";
 import { followBookAnnouncements } from "../queues/book-announcements";
-import { logConnectionErrors } from "../queues/connection-errors";
-import { MAINTENANCE_QUEUE } from "../queues/maintenance.queue";
 import { redisRateLimiter } from "../queues/rate-limiter";
 import { within } from "../queues/within";
 import { chainProbeFor } from "./chain-side";
@@ -17,12 +14,9 @@ import type { Shutdown } from "./shutdown";
 
 /** The api role: GraphQL over HTTP and WebSocket, the relay, checkpoints, health, metrics and bull-board, listening on PORT. */
 export async function startApiRole(infra: Infrastructure): Promise<{ app: App; port: number }> {
-  const { config, logger, db, redis, subscriber, matchQueue, events, services, shutdown, chainHealth } = infra;
+  const { config, logger, db, redis, subscriber, matchQueue, maintenanceQueue, events, services, shutdown, chainHealth } = infra;
   shutdown.add("book announcements", await followBookAnnouncements(subscriber, config.QUEUE_PREFIX, services.books, logger));
   shutdown.add("the event hub", await events.start());
-  const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
-  logConnectionErrors(maintenanceQueue, logger, "maintenance queue");
-  shutdown.add("the maintenance queue", () => maintenanceQueue.close());
   const queues = [maintenanceQueue, matchQueue.queue];
   const metrics = createMetrics();
   const served: { app?: App } = {};

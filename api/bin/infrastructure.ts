@@ -1,3 +1,4 @@
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { JsonRpcProvider } from "ethers";
 import type { Logger } from "pino";
@@ -20,6 +21,8 @@ export interface Infrastructure {
   /** Pub/sub only. */
   subscriber: Redis;
   matchQueue: MatchQueue;
+  /** The maintenance queue: the worker's sweep schedule, and the API's bull-board and metrics. */
+  maintenanceQueue: Queue;
   events: EventHub;
   services: Services;
   shutdown: Shutdown;

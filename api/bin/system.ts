@@ -9,6 +9,8 @@ import { ensureDatabase } from "../db/ensure-database";
 import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
 import { BOOK_DELTA_TOPIC } from "../db/repositories/book.repository";
 import { TRADE_TOPIC } from "../db/repositories/match.repository";
+import { Queue } from "bullmq";
+import { MAINTENANCE_QUEUE } from "../queues/maintenance.queue";
 import { MatchQueue } from "../queues/matching.queue";
 import { logConnectionErrors } from "../queues/connection-errors";
 import { EventHub } from "../queues/event-hub";
@@ -88,6 +90,8 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   logConnectionErrors(subscriber, logger, "Redis (pub/sub)");
   const matchQueue = new MatchQueue(redis, config.QUEUE_PREFIX, config.MATCH_BATCH_SIZE);
   logConnectionErrors(matchQueue.queue, logger, "matching queue");
+  const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  logConnectionErrors(maintenanceQueue, logger, "maintenance queue");
   const events = new EventHub(
     subscriber,
     config.QUEUE_PREFIX,
@@ -144,6 +148,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     redis.disconnect();
   });
   shutdown.add("the matching producer", () => matchQueue.close());
+  shutdown.add("the maintenance queue", () => maintenanceQueue.close());
   if (chainSide) shutdown.add("the chain", chainSide.stop);
   if (monitorProvider) {
     const monitor = startChainMonitor({ head: async () => BigInt(await monitorProvider.getBlockNumber()), health: chainHealth, intervalMs: config.CHAIN_MONITOR_MS, logger });
@@ -153,7 +158,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     });
   }
   const system: System = { config, db, services, logger, devChain: chainSide?.dev, stop: () => shutdown.run() };
-  const infra: Infrastructure = { config, logger, db, redis, subscriber, matchQueue, events, services, shutdown, chainHealth, chainSide, monitorProvider };
+  const infra: Infrastructure = { config, logger, db, redis, subscriber, matchQueue, maintenanceQueue, events, services, shutdown, chainHealth, chainSide, monitorProvider };
   try {
     if (roles.worker) await startWorkerRole(infra);
     if (roles.indexer && chainSide) indexer = await startIndexerRole(infra, chainSide);

@@ -5,11 +5,12 @@ import { OutboxRelay } from "../queues/outbox-relay";
 import type { Infrastructure } from "./infrastructure";
 
 /** The worker role: the outbox relay (one leader), offer expiry and relay charges, matching with its reconciler and lease sweep. */
-export async function startWorkerRole({ config, logger, db, redis, matchQueue, services, shutdown }: Infrastructure): Promise<void> {
+export async function startWorkerRole({ config, logger, db, redis, matchQueue, maintenanceQueue, services, shutdown }: Infrastructure): Promise<void> {
   const relay = new OutboxRelay(dedicatedConnections(config.DATABASE_URL), redis, config.QUEUE_PREFIX, logger);
   await relay.start();
   shutdown.add("the outbox relay", () => relay.stop());
   const maintenance = await startMaintenance({
+    queue: maintenanceQueue,
     connection: redis,
     prefix: config.QUEUE_PREFIX,
     offers: services.offers,

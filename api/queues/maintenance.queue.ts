@@ -17,6 +17,8 @@ export const MAINTENANCE_QUEUE = "maintenance";
  * over an hour ago.
  */
 export async function startMaintenance(deps: {
+  /** The process's one maintenance queue (its owner closes it). */
+  queue: Queue;
   connection: Redis;
   prefix: string;
   offers: OfferService;
@@ -26,8 +28,7 @@ export async function startMaintenance(deps: {
   /** Charges relay jobs that ended (USD at the rate fixed at submit). */
   chargeRelayJobs?: () => Promise<number>;
 }) {
-  const queue = new Queue(MAINTENANCE_QUEUE, { connection: deps.connection, prefix: deps.prefix });
-  logConnectionErrors(queue, deps.logger, "maintenance queue");
+  const queue = deps.queue;
   const schedule = () => queue.upsertJobScheduler("sweep", { every: deps.sweepMs }, { name: "sweep", data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
   await schedule();
   // the schedule lives in Redis, which keeps nothing across a restart: it is laid again (idempotently) while running
@@ -48,11 +49,9 @@ export async function startMaintenance(deps: {
   worker.on("failed", (_job, err) => deps.logger.warn({ err }, "maintenance sweep failed; it runs again on schedule"));
   logConnectionErrors(worker, deps.logger, "maintenance worker");
   return {
-    queue,
     async stop() {
       clearInterval(reschedule);
       await worker.close();
-      await queue.close();
     },
   };
 }
