@@ -16,7 +16,7 @@ import { bookResponseCache } from "./graphql/response-cache";
 import { attachWebSocket } from "./graphql/websocket";
 import { SHARED_FEEDS } from "./graphql/resolvers/market.resolver";
 import { adminRoutes } from "./http/admin";
-import { checkpointRoutes } from "./http/checkpoints";
+import { transferRoutes } from "./http/transfers";
 import { relayRoutes } from "./relay/relay.routes";
 import { settlementAdminRoutes, usdAdminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
@@ -32,7 +32,6 @@ export interface AppDeps {
   metrics: Metrics;
   limits: QueryLimits;
   bodyLimitBytes: number;
-  checkpointMaxBytes: number;
   probes: Record<string, Probe>;
   /** Queues bull-board lists at /admin/queues. */
   queues: Queue[];
@@ -94,10 +93,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   await apollo.start();
 
-  app.use(httpTiming(metrics, new Set(["/graphql", "/healthz", "/readyz", "/metrics", "/checkpoints"])));
+  app.use(httpTiming(metrics, new Set(["/graphql", "/healthz", "/readyz", "/metrics", "/transfers"])));
   app.use(healthRoutes(deps.probes, new Set(["chain"])));
   app.use(adminRoutes(deps.queues, deps.admin));
-  app.use(checkpointRoutes(services.assignments, deps.checkpointMaxBytes, logger));
+  app.use(transferRoutes(services.transfers, logger));
   app.use(relayRoutes(services, deps.bodyLimitBytes, logger, deps.rateLimiter));
   app.use(usdAdminRoutes(services.relay, deps.admin));
   app.use(settlementAdminRoutes(services.settlements, deps.admin));

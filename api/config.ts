@@ -35,7 +35,30 @@ const schema = z
     /** A node with no heartbeat for this long (and no progress on its work) has its work taken over; 0: leases only. */
     FAILOVER_SILENCE_SECONDS: intFrom(0, 3600, 15),
     MAX_ATTEMPTS: intFrom(1, 20, 3),
-    CHECKPOINT_MAX_BYTES: intFrom(1, 1024 * 1024 * 1024, 64 * 1024 * 1024),
+    CHECKPOINT_MAX_BYTES: intFrom(1, 2 ** 50, 64 * 2 ** 30),
+    /** Where bytes live: a data folder (the default) or S3-compatible object storage. */
+    BLOB_STORE: z.enum(["filesystem", "s3"]).default("filesystem"),
+    DATA_DIR: z.string().min(1).default("data"),
+    S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    S3_REGION: z.string().min(1).default("us-east-1"),
+    S3_BUCKET: z.string().min(3).optional(),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+    INPUT_MAX_BYTES: intFrom(1, 2 ** 50, 64 * 2 ** 30),
+    OUTPUT_MAX_BYTES: intFrom(1, 2 ** 50, 64 * 2 ** 30),
+    OUTPUT_MAX_FILES: intFrom(1, 100_000, 1000),
+    JOB_MAX_INPUTS: intFrom(1, 10_000, 100),
+    /** Bytes of inputs an account keeps at once. */
+    STORAGE_QUOTA_BYTES: intFrom(0, 2 ** 53 - 1, 100 * 2 ** 30),
+    /** Outputs and logs are kept this long after their job ends. */
+    RESULT_RETENTION_DAYS: intFrom(0, 3650, 7),
+    /** Whole checkpoints kept per replica while a job runs. */
+    CHECKPOINTS_KEPT: intFrom(1, 1000, 2),
+    ARTIFACT_SWEEP_MS: intFrom(1000, 86_400_000, 60_000),
+    LOG_MAX_LINES: intFrom(0, 10_000_000, 50_000),
+    LOG_MAX_BYTES: intFrom(0, 2 ** 40, 16 * 2 ** 20),
+    LOG_LINE_MAX_BYTES: intFrom(16, 1024 * 1024, 4096),
     TRANSFER_URL_TTL_SECONDS: intFrom(10, 86400, 900),
     CHAIN_RPC_URL: z.url({ protocol: /^(https?|wss?)$/ }).optional(),
     CHAIN_PORT: intFrom(1, 65535, 8545),
@@ -87,6 +110,9 @@ const schema = z
     if (env.OGPU_USD_RATE !== undefined && !/[1-9]/.test(env.OGPU_USD_RATE)) ctx.addIssue({ code: "custom", path: ["OGPU_USD_RATE"], message: "must be more than 0" });
     if (env.CHAIN_RPC_URL && (!env.ESCROW_ADDRESS || !env.STAKING_ADDRESS || !env.TOKEN_ADDRESS)) {
       ctx.addIssue({ code: "custom", path: ["ESCROW_ADDRESS"], message: "with CHAIN_RPC_URL, set TOKEN_ADDRESS, ESCROW_ADDRESS and STAKING_ADDRESS" });
+    }
+    if (env.BLOB_STORE === "s3" && (!env.S3_BUCKET || !env.S3_ACCESS_KEY_ID || !env.S3_SECRET_ACCESS_KEY)) {
+      ctx.addIssue({ code: "custom", path: ["S3_BUCKET"], message: "with BLOB_STORE=s3, set S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (and S3_ENDPOINT for a store other than AWS)" });
     }
     if (env.NODE_ENV === "production" && !env.PUBLIC_URL) {
       ctx.addIssue({ code: "custom", path: ["PUBLIC_URL"], message: "is required when NODE_ENV=production (sign-in messages name its host)" });

@@ -44,7 +44,6 @@ export async function startApiRole(infra: Infrastructure): Promise<{ app: App; p
     logger,
     metrics,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
     rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? await rateLimiterOn(config, metrics, logger, shutdown) : undefined,
     limits: {
       maxDepth: config.GRAPHQL_MAX_DEPTH,

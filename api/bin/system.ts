@@ -7,6 +7,9 @@ import type { Config } from "../config";
 import { createDataSource } from "../db/data-source";
 import { ensureDatabase } from "../db/ensure-database";
 import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
+import { JOB_LOGS_TOPIC } from "../db/repositories/log.repository";
+import { setMigrationBlobStore } from "../db/migrations/migration-context";
+import { createBlobStore } from "./storage-side";
 import { BOOK_DELTA_TOPIC } from "../db/repositories/book.repository";
 import { TRADE_TOPIC } from "../db/repositories/match.repository";
 import { Queue } from "bullmq";
@@ -55,6 +58,8 @@ const MIGRATION_LOCK = 0x67780000;
 /** Creates the database if missing and runs pending migrations, one process at a time (advisory lock). */
 export async function prepareDatabase(config: Config, logger: Logger): Promise<DataSource> {
   if (await ensureDatabase(config.DATABASE_URL)) logger.info("created the database");
+  // a migration moves checkpoint bytes out of Postgres into the store
+  setMigrationBlobStore(createBlobStore(config));
   const db = createDataSource(config.DATABASE_URL);
   await db.initialize();
   const runner = db.createQueryRunner();
@@ -97,6 +102,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     config.QUEUE_PREFIX,
     {
       [JOB_PROGRESS_TOPIC]: (p) => (typeof p.jobId === "string" ? p.jobId : undefined),
+      [JOB_LOGS_TOPIC]: (p) => (typeof p.jobId === "string" ? p.jobId : undefined),
       [ASSIGNMENT_OFFERED_TOPIC]: (p) => (typeof p.nodeId === "string" ? p.nodeId : undefined),
       [BOOK_DELTA_TOPIC]: (p) => (typeof p.market === "string" ? p.market : undefined),
       [TRADE_TOPIC]: (p) => (typeof p.market === "string" ? p.market : undefined),
@@ -109,6 +115,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   // an API-only process watches the chain node itself (indexerStatus and /readyz say when it is unreachable)
   const monitorProvider =
     !chainSide && config.CHAIN_RPC_URL && roles.api ? createRpcProvider(config.CHAIN_RPC_URL, config.CHAIN_ID, { timeoutMs: config.CHAIN_RPC_TIMEOUT_MS, retries: 0 }) : undefined;
+  const blobStore = createBlobStore(config);
   const services = createServices(db, {
     publicUrl: config.PUBLIC_URL,
     chainId: config.CHAIN_ID,
@@ -129,7 +136,20 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
       checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES,
       transferUrlTtlSeconds: config.TRANSFER_URL_TTL_SECONDS,
     },
+    artifacts: {
+      storageQuotaBytes: BigInt(config.STORAGE_QUOTA_BYTES),
+      inputMaxBytes: config.INPUT_MAX_BYTES,
+      outputMaxBytes: config.OUTPUT_MAX_BYTES,
+      maxOutputs: config.OUTPUT_MAX_FILES,
+      maxInputs: config.JOB_MAX_INPUTS,
+      resultRetentionMs: config.RESULT_RETENTION_DAYS * 86_400_000,
+      checkpointsKept: config.CHECKPOINTS_KEPT,
+    },
+    transferLimits: { checkpointMaxBytes: config.CHECKPOINT_MAX_BYTES, inputMaxBytes: config.INPUT_MAX_BYTES, outputMaxBytes: config.OUTPUT_MAX_BYTES },
+    logs: { maxLinesPerAssignment: config.LOG_MAX_LINES, maxBytesPerAssignment: config.LOG_MAX_BYTES, maxLineBytes: config.LOG_LINE_MAX_BYTES, maxBatch: 500 },
   }, {
+    blobStore,
+    logger,
     matchRequests: matchQueue,
     onError: (err, what) => logger.warn({ err }, `${what} failed; the reconciler catches up`),
     events,

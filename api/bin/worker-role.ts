@@ -18,6 +18,7 @@ export async function startWorkerRole({ config, logger, db, redis, matchQueue, m
     logger,
     sweepMs: config.OFFER_EXPIRY_SWEEP_MS,
     chargeRelayJobs: () => services.relay.chargeEnded(),
+    retention: { sweep: () => services.retention.sweep(), everyMs: config.ARTIFACT_SWEEP_MS },
   });
   shutdown.add("maintenance", () => maintenance.stop());
   const matching = await startMatching({

@@ -2,6 +2,7 @@ import DataLoader from "dataloader";
 import type { NodeEntity } from "../db/entities/node.entity";
 import type { AssignmentRecord, JobRecord } from "../db/repositories/job.repository";
 import type { CheckpointRecord } from "../db/repositories/lifecycle.repository";
+import type { ArtifactRecord, JobInputRecord } from "../db/repositories/artifact.repository";
 import type { Principal, Services } from "../services";
 import type { AccountView } from "../services/account.service";
 
@@ -24,6 +25,8 @@ export interface GraphQLContext {
     job: DataLoader<string, JobRecord | undefined>;
     assignmentsOfJob: DataLoader<string, AssignmentRecord[]>;
     checkpointsOfJob: DataLoader<string, CheckpointRecord[]>;
+    inputsOfJob: DataLoader<string, JobInputRecord[]>;
+    outputsOfJob: DataLoader<string, ArtifactRecord[]>;
   };
 }
 
@@ -50,6 +53,14 @@ export function createContext(services: Services, principal: Principal | undefin
       checkpointsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
         const rows = await services.assignments.checkpointsOf(jobIds);
         return jobIds.map((id) => rows.filter((c) => c.jobId === id));
+      }),
+      inputsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
+        const rows = await services.artifacts.inputsOf(jobIds);
+        return jobIds.map((id) => rows.filter((i) => i.jobId === id));
+      }),
+      outputsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
+        const byJob = await services.artifacts.outputsOf(jobIds);
+        return jobIds.map((id) => byJob.get(id) ?? []);
       }),
     },
   };

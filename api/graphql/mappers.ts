@@ -127,14 +127,14 @@ export function toJob(j: JobRecord): Job {
     },
     image: j.image,
     command: j.command,
-    env: j.env,
+    env: j.env?.map((e) => ({ name: e.name, value: e.value, secret: (e as { secret?: boolean }).secret === true })) ?? null,
     inputUri: j.inputUri,
     checkpointIntervalSeconds: j.checkpointIntervalSeconds,
-    result: j.resultHash ? { hash: j.resultHash, uri: j.resultUri, agreedBy: j.agreedBy ?? 0 } : null,
+    result: j.resultHash ? { hash: j.resultHash, uri: j.resultUri, agreedBy: j.agreedBy ?? 0, sizeBytes: null, downloadUrl: null, expiresAt: null } : null,
+    endedAt: j.endedAt,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
     matchedAt: j.matchedAt,
-    endedAt: j.endedAt,
     clientId: j.clientId,
   };
 }

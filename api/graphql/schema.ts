@@ -1,4 +1,5 @@
 import type { GraphQLSchema } from "graphql";
+import { ArtifactResolver, JobDataResolver } from "./resolvers/artifact.resolver";
 import { buildSchema, type PubSub } from "type-graphql";
 import { AuthResolver } from "./resolvers/auth.resolver";
 import { SourceResolver } from "./resolvers/source.resolver";
@@ -10,7 +11,7 @@ import { MeResolver } from "./resolvers/me.resolver";
 import { NodeResolver } from "./resolvers/node.resolver";
 import { OfferConnectionResolver, OfferResolver } from "./resolvers/offer.resolver";
 
-export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, MarketFeedResolver, TradeResolver, JobResolver, AssignmentResolver, ChainResolver, AccountChainResolver, MeChainResolver, SettlementResolver, JobSettlementResolver, SourceResolver] as const;
+export const RESOLVERS = [AuthResolver, MeResolver, NodeResolver, OfferResolver, OfferConnectionResolver, MarketResolver, MarketFeedResolver, TradeResolver, JobResolver, AssignmentResolver, ChainResolver, AccountChainResolver, MeChainResolver, SettlementResolver, JobSettlementResolver, SourceResolver, ArtifactResolver, JobDataResolver] as const;
 
 /**
  * Every subscription here brings its own `subscribe` (events from committed state, through Redis, authorized by a

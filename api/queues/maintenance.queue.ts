@@ -13,8 +13,8 @@ export const MAINTENANCE_QUEUE = "maintenance";
 
 /**
  * The maintenance queue: a job scheduler runs the sweep every `sweepMs` — expiring offers past their
- * expiresAt (with book deltas), charging relay jobs that ended, and deleting sign-in challenges that expired
- * over an hour ago.
+ * expiresAt (with book deltas), charging relay jobs that ended, deleting sign-in challenges that expired
+ * over an hour ago, and (less often) the retention sweep of stored bytes.
  */
 export async function startMaintenance(deps: {
   /** The process's one maintenance queue (its owner closes it). */
@@ -27,7 +27,10 @@ export async function startMaintenance(deps: {
   sweepMs: number;
   /** Charges relay jobs that ended (USD at the rate fixed at submit). */
   chargeRelayJobs?: () => Promise<number>;
+  /** The retention sweep of stored bytes, run at most every `retentionMs`. */
+  retention?: { sweep: () => Promise<{ released: Record<string, number>; blobsDeleted: number }>; everyMs: number };
 }) {
+  let retentionRanAt = 0;
   const queue = deps.queue;
   const schedule = () => queue.upsertJobScheduler("sweep", { every: deps.sweepMs }, { name: "sweep", data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
   await schedule();
@@ -42,6 +45,11 @@ export async function startMaintenance(deps: {
       if (charged > 0) deps.logger.info({ charged }, "charged ended relay jobs");
       await deps.db.query(`DELETE FROM auth_nonces WHERE expires_at < now() - interval '1 hour'`);
       if (expired > 0) deps.logger.info({ expired }, "expired offers");
+      if (deps.retention && Date.now() - retentionRanAt >= deps.retention.everyMs) {
+        const swept = await deps.retention.sweep();
+        retentionRanAt = Date.now();
+        if (swept.blobsDeleted > 0 || Object.values(swept.released).some((n) => n > 0)) deps.logger.info(swept, "retention sweep");
+      }
       return { expired };
     },
     { connection: deps.connection, prefix: deps.prefix, concurrency: 1 },

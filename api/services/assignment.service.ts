@@ -1,11 +1,8 @@
-import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
 import { assignmentsByIds, lockJob, moveJob, toAssignmentRecord, type AssignmentRecord } from "../db/repositories/job.repository";
 import {
   ASSIGNMENT_OFFERED_TOPIC,
-  checkpointById,
-  checkpointData,
   checkpointsOfJobs,
   countOutcome,
   endAssignment,
@@ -17,20 +14,21 @@ import {
   recordJobEvent,
   reserveCheckpoint,
   startAssignment,
-  storeCheckpoint,
   type AssignmentOfferedEvent,
   type CheckpointRecord,
   type LiveAssignment,
 } from "../db/repositories/lifecycle.repository";
 import { inTransaction } from "../db/transaction";
-import { NO_EVENTS, type EventStreams } from "./events";
+import type { EventStreams } from "./events";
 import { updateReturning } from "../db/query";
-import { badInput, conflict, forbidden, notFound } from "./errors";
+import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
 import { concludeJob } from "./job-conclusion";
 import type { MatchRequests } from "./job.service";
 import type { BookChangeListener } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
-import { TransferUrls } from "./transfer-urls";
+import type { TransferUrls } from "./transfer-urls";
+import type { ArtifactService } from "./artifact.service";
+import { touchBlob } from "../db/repositories/artifact.repository";
 
 export type { AssignmentOfferedEvent, JobProgressEvent } from "../db/repositories/lifecycle.repository";
 
@@ -45,11 +43,8 @@ export interface LifecycleSettings {
   /** Attempts per replica before the job fails. */
   maxAttempts: number;
   checkpointMaxBytes: number;
-  /** Lifetime of checkpoint upload and download URLs. */
+  /** Lifetime of upload and download URLs. */
   transferUrlTtlSeconds: number;
-  publicUrl: string;
-  /** Signs transfer URLs. */
-  secret: string;
 }
 
 export interface ResumePoint {
@@ -74,12 +69,10 @@ export class AssignmentService {
     private readonly onBookChange: BookChangeListener,
     private readonly matches: MatchRequests,
     private readonly onError: (err: unknown, what: string) => void,
-    private readonly events: EventStreams = NO_EVENTS,
-  ) {
-    this.urls = new TransferUrls(settings.publicUrl, settings.secret, settings.transferUrlTtlSeconds);
-  }
-
-  private readonly urls: TransferUrls;
+    private readonly events: EventStreams,
+    private readonly urls: TransferUrls,
+    private readonly artifacts: Pick<ArtifactService, "assertResultOfOutputs">,
+  ) {}
 
   /** New assignments of a node of the caller's, as they are made. */
   async offeredStream(principal: Principal | undefined, nodeId: string): Promise<AsyncIterableIterator<AssignmentOfferedEvent>> {
@@ -118,7 +111,7 @@ export class AssignmentService {
     if (a.resumedFromStep === null) return undefined;
     const checkpoint = await latestCheckpoint(this.db, a.jobId, a.replica);
     if (!checkpoint) return undefined;
-    return { checkpoint, downloadUrl: this.urls.url("get", checkpoint.id) };
+    return { checkpoint, downloadUrl: this.urls.url("checkpoint", "get", checkpoint.id) };
   }
 
   /** ASSIGNED -> RUNNING; the lease starts over. Starting a RUNNING assignment again returns it. */
@@ -162,34 +155,14 @@ export class AssignmentService {
     const hash = sha256.toLowerCase();
     if (!HEX64.test(hash)) throw badInput("sha256 must be 64 hexadecimal characters");
     if (sizeBytes < 0n) throw badInput("sizeBytes must be 0 or more");
-    if (sizeBytes > BigInt(this.settings.checkpointMaxBytes)) throw badInput(`a checkpoint may be at most ${this.settings.checkpointMaxBytes} bytes; this one declares ${sizeBytes}`);
+    if (sizeBytes > BigInt(this.settings.checkpointMaxBytes)) throw new ServiceError("PAYLOAD_TOO_LARGE", `a checkpoint may be at most ${this.settings.checkpointMaxBytes} bytes; this one declares ${sizeBytes}`);
     return this.act(principal, id, async (tx, a) => {
       if (a.status !== "RUNNING") throw conflict(`this assignment is ${a.status}; checkpoints come from running work`);
+      await touchBlob(tx, hash, sizeBytes);
       const checkpoint = await reserveCheckpoint(tx, a, step, hash, sizeBytes);
       if (!checkpoint) throw conflict(`step ${step} of this assignment is already stored`);
-      return { result: { checkpoint, uploadUrl: this.urls.url("put", checkpoint.id) } };
+      return { result: { checkpoint, uploadUrl: this.urls.url("checkpoint", "put", checkpoint.id) } };
     });
-  }
-
-  /** The PUT of a checkpoint's bytes: stored only when the URL is valid and the bytes have the declared size and sha256. */
-  async storeCheckpointBytes(id: string, expires: string | undefined, signature: string | undefined, data: Buffer): Promise<CheckpointRecord> {
-    this.urls.verify("put", id, expires, signature);
-    const checkpoint = await checkpointById(this.db, id);
-    if (!checkpoint) throw notFound("checkpoint", id);
-    if (checkpoint.storedAt) throw conflict("this checkpoint is already stored");
-    if (BigInt(data.length) !== checkpoint.sizeBytes) throw badInput(`the body is ${data.length} bytes; the checkpoint declared ${checkpoint.sizeBytes}`);
-    const actual = createHash("sha256").update(data).digest("hex");
-    if (actual !== checkpoint.sha256) throw badInput(`the body's sha256 is ${actual}; the checkpoint declared ${checkpoint.sha256}`);
-    if (!(await storeCheckpoint(this.db, id, data))) throw conflict("this checkpoint is already stored");
-    return { ...checkpoint, storedAt: new Date() };
-  }
-
-  /** The bytes of a stored checkpoint, for a signed download URL. */
-  async checkpointBytes(id: string, expires: string | undefined, signature: string | undefined): Promise<Buffer> {
-    this.urls.verify("get", id, expires, signature);
-    const data = await checkpointData(this.db, id);
-    if (!data) throw notFound("checkpoint", id);
-    return data;
   }
 
   /** Completes a RUNNING assignment with its result hash; the same hash again changes nothing, another is CONFLICT. */
@@ -202,6 +175,7 @@ export class AssignmentService {
         if (a.resultHash === hash) return { result: a };
         throw conflict("this assignment was already completed with another result");
       }
+      if (a.status === "RUNNING") await this.artifacts.assertResultOfOutputs(tx, a.id, hash);
       const ended = a.status === "RUNNING" ? await endAssignment(tx, a, "COMPLETED", { resultHash: hash, resultUri: resultUri ?? null }, now, freed) : undefined;
       if (!ended) throw conflict(`this assignment is ${a.status}; only running work completes`);
       const concluded = await concludeJob(tx, a.jobId, this.settings.maxAttempts, now, freed);

@@ -1,6 +1,7 @@
 import { MatchingError, type MatchingErrorCode } from "../../matching";
 import { PricingError, type PricingErrorCode } from "../../pricing";
 import { driverErrorOf, isConnectionFailure, isTransactionConflict } from "../db/db-errors";
+import { BlobMismatchError, BlobNotFoundError, BlobStoreUnavailableError } from "../storage/blob-store";
 
 /**
  * Every error code a client can meet, with its HTTP status (REST routes; GraphQL over HTTP answers 200 with
@@ -14,6 +15,10 @@ export const ERROR_CODES = {
   NOT_FOUND: { httpStatus: 404, retryable: false },
   CONFLICT: { httpStatus: 409, retryable: false },
   INSUFFICIENT_FUNDS: { httpStatus: 402, retryable: false },
+  /** The account's stored bytes would pass its storage quota. */
+  QUOTA_EXCEEDED: { httpStatus: 403, retryable: false },
+  /** A body larger than the limit of what it is (a checkpoint, an input, an output). */
+  PAYLOAD_TOO_LARGE: { httpStatus: 413, retryable: false },
   RATE_LIMITED: { httpStatus: 429, retryable: true },
   /** A dependency (Postgres, Redis, the chain node, the operator's treasury or rate) cannot serve the request now. */
   UNAVAILABLE: { httpStatus: 503, retryable: true },
@@ -101,5 +106,8 @@ export function classifyError(error: unknown): ServiceError | undefined {
   if (error instanceof ServiceError) return error;
   if (error instanceof PricingError) return new ServiceError(PRICING_CODES[error.code], error.message);
   if (error instanceof MatchingError) return new ServiceError(MATCHING_CODES[error.code], error.message);
+  if (error instanceof BlobMismatchError) return badInput(`${error.message}; nothing was stored`);
+  if (error instanceof BlobStoreUnavailableError) return unavailable(`the blob store cannot serve this now (${error.message}); try again shortly`, 5);
+  if (error instanceof BlobNotFoundError) return new ServiceError("NOT_FOUND", "these bytes are no longer stored");
   return inputRefusedByDatabase(error) ?? dependencyOutage(error);
 }

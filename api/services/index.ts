@@ -17,6 +17,13 @@ import { SourceService } from "./source.service";
 import { RelayService, type RateSettings } from "./relay.service";
 import { AssignmentService, type LifecycleSettings } from "./assignment.service";
 import { loadBook, type BookDelta } from "../db/repositories/book.repository";
+import type { Logger } from "pino";
+import type { BlobStore } from "../storage/blob-store";
+import { ArtifactService, type ArtifactSettings } from "./artifact.service";
+import { LogService, type LogSettings } from "./log.service";
+import { RetentionService } from "./retention.service";
+import { TransferService, type TransferLimits } from "./transfer.service";
+import { TransferUrls } from "./transfer-urls";
 
 export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
@@ -28,7 +35,11 @@ export interface ServiceSettings extends AuthSettings {
   relayTreasuryAddress?: string;
   /** The marketplace's minimum provider stake in wei; null for none. */
   minProviderStakeWei: bigint | null;
-  lifecycle: Omit<LifecycleSettings, "publicUrl" | "secret">;
+  lifecycle: LifecycleSettings;
+  /** Inputs, outputs, quotas, retention; upload limits; log bounds. */
+  artifacts: ArtifactSettings & { checkpointsKept: number };
+  transferLimits: TransferLimits;
+  logs: LogSettings;
   /** The protocol fee (FEE_BPS): batches an operator re-batches through this process are priced with it (default 0). */
   settlementFeeBps?: number;
 }
@@ -42,6 +53,9 @@ export interface ServiceDeps {
   events: EventStreams;
   /** The chain this process follows (contracts, the indexer's view of the head). */
   chain: ChainSettings;
+  /** Where the bytes of inputs, outputs and checkpoints live. */
+  blobStore: BlobStore;
+  logger: Logger;
 }
 
 /** Every use case of the API, built once per process from its infrastructure. */
@@ -61,6 +75,10 @@ export interface Services {
   settlements: SettlementService;
   sources: SourceService;
   relay: RelayService;
+  artifacts: ArtifactService;
+  transfers: TransferService;
+  logs: LogService;
+  retention: RetentionService;
 }
 
 export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
@@ -68,7 +86,11 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
   const announce = (deltas: readonly BookDelta[]) => deltas.forEach((d) => books.announce(d.market, BigInt(d.sequence)));
   const models = new ModelCatalog(db);
   const sources = new SourceService(db);
-  const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources);
+  const urls = new TransferUrls(settings.publicUrl, settings.jwtSecret, settings.lifecycle.transferUrlTtlSeconds);
+  let artifacts: ArtifactService | undefined;
+  const transfers = new TransferService(db, deps.blobStore, urls, settings.transferLimits, deps.logger, (jobId) => artifacts!.resultManifest(jobId));
+  artifacts = new ArtifactService(db, transfers, settings.artifacts);
+  const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts);
   const matchingSettings = {
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
     candidateLimit: settings.matchCandidateLimit,
@@ -97,7 +119,15 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
       maxAgeMs: 60_000,
       feeBps: settings.settlementFeeBps ?? 0,
     }),
-    assignments: new AssignmentService(db, { ...settings.lifecycle, publicUrl: settings.publicUrl, secret: settings.jwtSecret }, announce, deps.matchRequests, deps.onError, deps.events),
+    assignments: new AssignmentService(db, settings.lifecycle, announce, deps.matchRequests, deps.onError, deps.events, urls, artifacts),
+    artifacts,
+    transfers,
+    logs: new LogService(db, settings.logs, deps.events),
+    retention: new RetentionService(db, deps.blobStore, {
+      resultRetentionMs: settings.artifacts.resultRetentionMs,
+      unusedGraceMs: 86_400_000,
+      checkpointsKept: settings.artifacts.checkpointsKept,
+    }),
   };
 }
 

@@ -31,6 +31,8 @@ import { checkRequirements, knownModelsFor, type RequirementsData } from "./requ
 import { inTransaction } from "../db/transaction";
 import { FINAL_JOB_STATES, jobStatesInto } from "../db/repositories/states";
 import type { BookChangeListener } from "./offer.service";
+import type { ArtifactService } from "./artifact.service";
+import { insertJobInputs } from "../db/repositories/artifact.repository";
 
 
 /** A submission as `JobService.validate` checked and normalized it. */
@@ -41,8 +43,10 @@ export interface SubmitJobData {
   sourceId?: string | null;
   image?: string | null;
   command?: readonly string[] | null;
-  env?: readonly { name: string; value: string }[] | null;
+  env?: readonly { name: string; value: string; secret?: boolean | null }[] | null;
   inputUri?: string | null;
+  /** Input files the client uploaded, each placed at GX_INPUT_DIR/<path>. */
+  inputs?: readonly { artifactId: string; path: string }[] | null;
   requirements: RequirementsData;
   checkpointIntervalSeconds?: number | null;
   idempotencyKey?: string | null;
@@ -77,6 +81,7 @@ export class JobService {
     private readonly models: ModelCatalog,
     private readonly events: EventStreams = NO_EVENTS,
     private readonly sources: SourceService = new SourceService(db),
+    private readonly artifacts?: Pick<ArtifactService, "checkJobInputs">,
   ) {}
 
   /**
@@ -167,7 +172,20 @@ export class JobService {
     let job: JobRecord;
     let created = true;
     const within = <T>(work: (m: EntityManager) => Promise<T>) => (tx ? work(tx) : this.db.transaction(work));
-    if (record.idempotencyKey === null) {
+    const inputs = checked.inputs;
+    const addInputs = async (m: EntityManager, jobId: string) => {
+      if (inputs.length === 0) return;
+      if (!this.artifacts) throw badInput("this server takes no input files");
+      await insertJobInputs(m, jobId, await this.artifacts.checkJobInputs(m, who, inputs));
+    };
+    if (record.idempotencyKey === null && inputs.length > 0) {
+      job = await within(async (m) => {
+        const inserted = await insertJobWithHold(m, record);
+        if (!inserted) throw await insufficient(m);
+        await addInputs(m, inserted.id);
+        return inserted;
+      });
+    } else if (record.idempotencyKey === null) {
       const inserted = await insertJobWithHold(tx ?? this.db, record);
       if (!inserted) throw await insufficient(tx ?? this.db);
       job = inserted;
@@ -183,6 +201,7 @@ export class JobService {
           return { job: existing, created: false };
         }
         if (!(await holdEscrow(tx, who.accountId, holdAmount))) throw await insufficient(tx);
+        await addInputs(tx, inserted.id);
         return { job: inserted, created: true };
       }));
     }
@@ -285,7 +304,9 @@ export class JobService {
     const idempotencyKey = input.idempotencyKey ?? null;
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) throw badInput("idempotencyKey must be 1 to 128 printable characters without spaces");
     const req = checkRequirements(input.requirements, await knownModelsFor(this.models, input.requirements), true);
+    const inputs = (input.inputs ?? []).map((i) => ({ artifactId: String(i.artifactId), path: String(i.path) }));
     const canonical = JSON.stringify({
+      ...(inputs.length > 0 ? { inputs } : {}),
       kind: input.kind,
       image,
       command,
@@ -296,6 +317,6 @@ export class JobService {
       sourceId: source?.id ?? null,
     });
     const requestHash = createHash("sha256").update(canonical).digest("hex");
-    return { image, command, env, inputUri, checkpointIntervalSeconds: interval, idempotencyKey, req, requestHash, sourceId: source?.id ?? null };
+    return { image, command, env, inputUri, inputs, checkpointIntervalSeconds: interval, idempotencyKey, req, requestHash, sourceId: source?.id ?? null };
   }
 }

@@ -8,7 +8,7 @@ export const MAX_ENV_VARS = 64;
 export const MAX_ENV_VALUE_LENGTH = 4096;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-export type EnvVar = { name: string; value: string };
+export type EnvVar = { name: string; value: string; secret?: boolean | null };
 
 /** True when `text` holds a control character (NUL to US, or DEL): never wanted in names, references or labels. */
 export function hasControlCharacters(text: string): boolean {
@@ -45,7 +45,8 @@ export function checkCommand(args: readonly string[] | null | undefined): string
 
 /** Environment variables (null when none): at most 64, each named once with letters, digits and _, values at most 4096 characters. */
 export function checkEnv(vars: readonly EnvVar[] | null | undefined): EnvVar[] | null {
-  const env = vars && vars.length > 0 ? vars.map((e) => ({ name: e.name, value: e.value })) : null;
+  // a secret's value is masked in the job's logs
+  const env = vars && vars.length > 0 ? vars.map((e) => ({ name: e.name, value: e.value, ...(e.secret ? { secret: true } : {}) })) : null;
   if (!env) return null;
   if (env.length > MAX_ENV_VARS) throw badInput(`env takes at most ${MAX_ENV_VARS} variables`);
   const bad = env.find((e) => !ENV_NAME.test(e.name) || e.value.length > MAX_ENV_VALUE_LENGTH || e.value.includes("\0"));

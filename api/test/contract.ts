@@ -5,10 +5,14 @@ import { parse, print, type OperationDefinitionNode } from "graphql";
 /** The contract's operations (contract/, a copy of ../shared/contract kept equal by a test), by name. */
 export const CONTRACT_DIR = join(__dirname, "..", "..", "contract");
 
+/** The agent's own operations (the data plane's side of the agent), served by the same schema. */
+export const AGENT_PROTOCOL = join(__dirname, "..", "..", "agent", "protocol.graphql");
+
 export function contractOperations(): Map<string, { file: string; source: string; node: OperationDefinitionNode }> {
   const ops = new Map<string, { file: string; source: string; node: OperationDefinitionNode }>();
-  for (const file of readdirSync(CONTRACT_DIR).filter((f) => f.endsWith(".graphql"))) {
-    for (const def of parse(readFileSync(join(CONTRACT_DIR, file), "utf8")).definitions) {
+  const files = [...readdirSync(CONTRACT_DIR).filter((f) => f.endsWith(".graphql")).map((f) => join(CONTRACT_DIR, f)), AGENT_PROTOCOL];
+  for (const file of files) {
+    for (const def of parse(readFileSync(file, "utf8")).definitions) {
       if (def.kind === "OperationDefinition" && def.name) ops.set(def.name.value, { file, source: print(def), node: def });
     }
   }
@@ -65,4 +69,11 @@ export const IMPLEMENTED_OPERATIONS = [
   "PublishSource",
   "Sources",
   "MarketTicker",
+  "CreateInputUpload",
+  "SubmitJobWithInputs",
+  "JobOutputs",
+  "JobLogs",
+  "AssignmentInputs",
+  "CreateOutputUpload",
+  "AppendLogs",
 ] as const;

@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { tmpdir } from "node:os";
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
@@ -45,12 +47,15 @@ export interface TestServer {
 /** A whole server on a free port against real Postgres and Redis, with its own queue prefix. */
 export async function startTestServer(env: Record<string, string> = {}, roles: Roles = { api: true, worker: true }): Promise<TestServer> {
   const port = await freePort();
+  const dbUrl = env.DATABASE_URL ?? (await workerDatabaseUrl());
   const config = loadConfig({
     NODE_ENV: "test",
     PORT: String(port),
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
-    DATABASE_URL: env.DATABASE_URL ?? (await workerDatabaseUrl()),
+    DATABASE_URL: dbUrl,
+    // servers on one database share its blob store, as instances of one deployment do
+    DATA_DIR: join(tmpdir(), "gx-test-data", new URL(dbUrl).pathname.slice(1)),
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     QUEUE_PREFIX: `gxt${randomBytes(4).toString("hex")}`,
     PUBLIC_URL: `http://localhost:${port}`,

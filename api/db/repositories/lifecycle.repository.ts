@@ -58,7 +58,7 @@ export async function assignmentsOfJobIds(db: Db, jobIds: readonly string[]): Pr
 /** The last whole checkpoint step of each (job, replica). */
 export async function lastCheckpointSteps(db: Db, jobIds: readonly string[]): Promise<Map<string, number>> {
   const rows: { job_id: string; replica: number; step: number }[] = await db.query(
-    `SELECT job_id, replica, max(step) AS step FROM checkpoints WHERE job_id = ANY($1::uuid[]) AND stored_at IS NOT NULL GROUP BY job_id, replica`,
+    `SELECT job_id, replica, max(step) AS step FROM checkpoints WHERE job_id = ANY($1::uuid[]) AND stored_at IS NOT NULL AND purged_at IS NULL GROUP BY job_id, replica`,
     [jobIds],
   );
   return new Map(rows.map((r) => [`${r.job_id}:${r.replica}`, r.step]));
@@ -171,6 +171,8 @@ export interface CheckpointRecord {
   sha256: string;
   sizeBytes: bigint;
   storedAt: Date | null;
+  /** When its bytes were released (the job ended, or newer checkpoints replaced it). */
+  purgedAt: Date | null;
   createdAt: Date;
 }
 
@@ -185,11 +187,12 @@ function toCheckpoint(r: any): CheckpointRecord {
     sha256: r.sha256,
     sizeBytes: BigInt(r.size_bytes),
     storedAt: r.stored_at,
+    purgedAt: r.purged_at,
     createdAt: r.created_at,
   };
 }
 
-const CHECKPOINT_COLUMNS = `id, job_id, assignment_id, replica, step, sha256, size_bytes, stored_at, created_at`;
+const CHECKPOINT_COLUMNS = `id, job_id, assignment_id, replica, step, sha256, size_bytes, stored_at, purged_at, created_at`;
 
 /** Reserves a checkpoint (bytes to come); an existing reservation of the same step with the same hash and size is returned again. */
 export async function reserveCheckpoint(tx: Db, a: LiveAssignment, step: number, sha256: string, sizeBytes: bigint): Promise<CheckpointRecord | undefined> {
@@ -208,21 +211,16 @@ export async function checkpointById(db: Db, id: string): Promise<CheckpointReco
   return row ? toCheckpoint(row) : undefined;
 }
 
-/** Stores a reserved checkpoint's bytes once (the caller has checked size and hash). False when already stored. */
-export async function storeCheckpoint(db: Db, id: string, data: Buffer): Promise<boolean> {
-  const rows = await updateReturning(db, `UPDATE checkpoints SET data = $2, stored_at = now() WHERE id = $1 AND stored_at IS NULL RETURNING id`, [id, data]);
+/** Marks a reserved checkpoint stored once its bytes are in the blob store (checked there). False when it already was. */
+export async function storeCheckpoint(db: Db, id: string): Promise<boolean> {
+  const rows = await updateReturning(db, `UPDATE checkpoints SET stored_at = now() WHERE id = $1 AND stored_at IS NULL AND purged_at IS NULL RETURNING id`, [id]);
   return rows.length === 1;
-}
-
-export async function checkpointData(db: Db, id: string): Promise<Buffer | undefined> {
-  const [row] = await db.query(`SELECT data FROM checkpoints WHERE id = $1 AND stored_at IS NOT NULL`, [id]);
-  return row?.data ?? undefined;
 }
 
 /** The newest whole checkpoint of a job's replica. */
 export async function latestCheckpoint(db: Db, jobId: string, replica: number): Promise<CheckpointRecord | undefined> {
   const [row] = await db.query(
-    `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE job_id = $1 AND replica = $2 AND stored_at IS NOT NULL ORDER BY step DESC, stored_at DESC LIMIT 1`,
+    `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE job_id = $1 AND replica = $2 AND stored_at IS NOT NULL AND purged_at IS NULL ORDER BY step DESC, stored_at DESC LIMIT 1`,
     [jobId, replica],
   );
   return row ? toCheckpoint(row) : undefined;

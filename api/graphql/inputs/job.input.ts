@@ -1,6 +1,7 @@
 import { Field, Float, ID, InputType, Int } from "type-graphql";
 import { JobKind, MatchStrategy } from "../enums";
 import { DecimalScalar } from "../scalars";
+import { JobInputInput } from "./artifact.input";
 
 @InputType({ description: "Explicit weights (normalized to sum 1); they win over the strategy." })
 export class MatchWeightsInput {
@@ -29,6 +30,7 @@ export class JobRequirementsInput {
 export class EnvVarInput {
   @Field() name!: string;
   @Field() value!: string;
+  @Field(() => Boolean, { nullable: true, description: "Masked in the job's logs." }) secret?: boolean | null;
 }
 
 @InputType()
@@ -39,6 +41,7 @@ export class SubmitJobInput {
   @Field(() => [String], { nullable: true, description: "argv, run without a shell." }) command?: string[] | null;
   @Field(() => [EnvVarInput], { nullable: true }) env?: EnvVarInput[] | null;
   @Field(() => String, { nullable: true }) inputUri?: string | null;
+  @Field(() => [JobInputInput], { nullable: true, description: "Input files you uploaded (createInputUpload), each at GX_INPUT_DIR/<path>." }) inputs?: JobInputInput[] | null;
   @Field(() => JobRequirementsInput) requirements!: JobRequirementsInput;
   @Field(() => Int, { nullable: true }) checkpointIntervalSeconds?: number | null;
   @Field(() => String, { nullable: true, description: "The same key from the same account returns the first job; with other input it is CONFLICT." })

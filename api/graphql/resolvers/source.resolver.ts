@@ -8,7 +8,8 @@ import { Account } from "../types/account.type";
 import { PublishSourceInput, Source, SourceConnection } from "../types/source.type";
 
 function toSource(s: SourceRecord): Source {
-  return { ...s, kind: JobKind[s.kind], ownerId: s.ownerId };
+  // a source is public: its env defaults are never secret
+  return { ...s, kind: JobKind[s.kind], ownerId: s.ownerId, env: s.env?.map((e) => ({ name: e.name, value: e.value, secret: false })) ?? null };
 }
 
 @Resolver(() => Source)

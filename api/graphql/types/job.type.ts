@@ -51,6 +51,7 @@ export class Assignment {
 export class EnvVar {
   @Field() name!: string;
   @Field() value!: string;
+  @Field({ description: "Masked in the job's logs." }) secret!: boolean;
 }
 
 @ObjectType({ simpleResolvers: true, description: "Where a new attempt resumes: the replica's last whole checkpoint." })
@@ -89,6 +90,9 @@ export class JobResult {
   @Field() hash!: string;
   @Field(() => String, { nullable: true }) uri!: string | null;
   @Field(() => Int, { description: "How many providers returned the winning hash." }) agreedBy!: number;
+  @Field(() => BigIntScalar, { nullable: true, description: "The outputs' total size (null for a result without uploaded outputs)." }) sizeBytes!: bigint | null;
+  @Field(() => String, { nullable: true, description: "For the job's owner: GET the outputs' manifest (text; its sha256 is hash), signed and short-lived." }) downloadUrl!: string | null;
+  @Field(() => Date, { nullable: true }) expiresAt!: Date | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: "The job's line in a settlement batch." })

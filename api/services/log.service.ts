@@ -1,0 +1,132 @@
+import type { DataSource } from "typeorm";
+import { lockJob } from "../db/repositories/job.repository";
+import { jobIdOfAssignment } from "../db/repositories/lifecycle.repository";
+import {
+  appendLogLines,
+  JOB_LOGS_TOPIC,
+  lastLogLines,
+  lockLogCounters,
+  logLinesAfter,
+  type JobLogsEvent,
+  type LogLineRecord,
+  type LogStreamValue,
+} from "../db/repositories/log.repository";
+import { inTransaction } from "../db/transaction";
+import { badInput, conflict, forbidden, notFound } from "./errors";
+import { NO_EVENTS, type EventStreams } from "./events";
+import { maskSecrets, cutToBytes } from "./log-lines";
+import { assertId, requirePrincipal, type Principal } from "./principal";
+
+export interface LogSettings {
+  /** Lines kept per assignment. */
+  maxLinesPerAssignment: number;
+  /** Bytes (of kept lines) per assignment. */
+  maxBytesPerAssignment: number;
+  /** A longer line is cut to this many UTF-8 bytes. */
+  maxLineBytes: number;
+  /** Lines per AppendLogs call. */
+  maxBatch: number;
+}
+
+export interface AppendResult {
+  accepted: number;
+  dropped: number;
+  /** The assignment's bound is reached: what comes next is dropped, so stop sending. */
+  full: boolean;
+}
+
+const STREAMS = new Set<LogStreamValue>(["STDOUT", "STDERR"]);
+const REPLAY_PAGE = 1000;
+
+/**
+ * A job's workload output: lines the agent sends, numbered per job, with the values of the job's secret env masked,
+ * bounded per assignment; its owner reads the last ones or follows them live from a sequence number, without gaps
+ * or repeats.
+ */
+export class LogService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly settings: LogSettings,
+    private readonly events: EventStreams = NO_EVENTS,
+  ) {}
+
+  async append(principal: Principal | undefined, assignmentId: string, lines: readonly { stream: string; line: string; at?: Date | null }[], now = new Date()): Promise<AppendResult> {
+    const who = requirePrincipal(principal);
+    assertId("assignment", assignmentId);
+    if (lines.length > this.settings.maxBatch) throw badInput(`send at most ${this.settings.maxBatch} lines at a time`);
+    for (const l of lines) if (!STREAMS.has(l.stream as LogStreamValue)) throw badInput("stream must be STDOUT or STDERR");
+    const jobId = await jobIdOfAssignment(this.db, assignmentId);
+    if (!jobId) throw notFound("assignment", assignmentId);
+    return inTransaction(this.db, async (tx) => {
+      await lockJob(tx, jobId);
+      const [a] = await tx.query(`SELECT provider_id, status FROM assignments WHERE id = $1`, [assignmentId]);
+      if (a.provider_id !== who.accountId) throw forbidden("this assignment belongs to another provider's node");
+      if (a.status !== "RUNNING") throw conflict(`this assignment is ${a.status}; logs come from running work`);
+      const counters = (await lockLogCounters(tx, assignmentId))!;
+      const [job] = await tx.query(`SELECT env FROM jobs WHERE id = $1`, [jobId]);
+      const secrets = ((job.env ?? []) as { value: string; secret?: boolean }[]).filter((e) => e.secret).map((e) => e.value);
+      const kept: { stream: LogStreamValue; line: string; at: Date; bytes: number }[] = [];
+      let count = counters.lines;
+      let bytes = counters.bytes;
+      for (const l of lines) {
+        const line = cutToBytes(maskSecrets(l.line, secrets), this.settings.maxLineBytes);
+        const size = Buffer.byteLength(line, "utf8");
+        if (count + 1 > this.settings.maxLinesPerAssignment || bytes + BigInt(size) > BigInt(this.settings.maxBytesPerAssignment)) break;
+        kept.push({ stream: l.stream as LogStreamValue, line, at: l.at && l.at <= now ? l.at : now, bytes: size });
+        count++;
+        bytes += BigInt(size);
+      }
+      const dropped = lines.length - kept.length;
+      await appendLogLines(tx, jobId, assignmentId, kept, dropped);
+      const full = dropped > 0 || count >= this.settings.maxLinesPerAssignment || bytes >= BigInt(this.settings.maxBytesPerAssignment);
+      return { accepted: kept.length, dropped, full };
+    });
+  }
+
+  /** The last `last` kept lines of a job (1..1000), oldest first; the caller checked the job is the principal's. */
+  async last(jobId: string, last: number): Promise<LogLineRecord[]> {
+    if (!Number.isInteger(last) || last < 1 || last > 1000) throw badInput("last must be from 1 to 1000");
+    return lastLogLines(this.db, jobId, last);
+  }
+
+  /**
+   * Kept lines after `afterSeq`, then live ones, in order, each once: the live feed is joined first, the kept lines
+   * replayed, and live lines at or below the last replayed sequence skipped. The caller checked the job is theirs.
+   */
+  follow(jobId: string, afterSeq: bigint): AsyncIterableIterator<LogLineRecord> {
+    const live = this.events.listen<JobLogsEvent>(JOB_LOGS_TOPIC, jobId);
+    const db = this.db;
+    async function* stream(): AsyncGenerator<LogLineRecord> {
+      let seen = afterSeq;
+      try {
+        for (;;) {
+          const page = await logLinesAfter(db, jobId, seen, REPLAY_PAGE);
+          for (const l of page) {
+            seen = l.seq;
+            yield l;
+          }
+          if (page.length < REPLAY_PAGE) break;
+        }
+        for await (const event of live) {
+          const first = event.lines.length > 0 ? BigInt(event.lines[0].seq) : 0n;
+          if (first > seen + 1n) {
+            // lines published while the replay ran, or a lost message: read them from the store
+            for (const l of await logLinesAfter(db, jobId, seen, Number(first - seen - 1n))) {
+              seen = l.seq;
+              yield l;
+            }
+          }
+          for (const l of event.lines) {
+            const seq = BigInt(l.seq);
+            if (seq <= seen) continue;
+            seen = seq;
+            yield { seq, assignmentId: l.assignmentId, stream: l.stream, line: l.line, at: new Date(l.at) };
+          }
+        }
+      } finally {
+        await live.return?.();
+      }
+    }
+    return stream();
+  }
+}
