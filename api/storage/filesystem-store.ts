@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -59,7 +58,7 @@ export function createFilesystemBlobStore(options: FilesystemStoreOptions): Blob
                 yield chunk;
               }
             },
-            createWriteStream("", { fd: handle.fd, autoClose: false }),
+            handle.createWriteStream({ autoClose: false, flush: false }),
           );
           if (size !== ref.sizeBytes) throw new BlobMismatchError(`the body is ${size} bytes; ${ref.sizeBytes} were declared`);
           const actual = hash.digest("hex");
@@ -98,7 +97,7 @@ export function createFilesystemBlobStore(options: FilesystemStoreOptions): Blob
         if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BlobNotFoundError(sha256);
         throw unavailable(err, "read a blob");
       }
-      return createReadStream("", { fd: handle.fd, start: range?.start, end: range?.end, autoClose: true });
+      return handle.createReadStream({ start: range?.start, end: range?.end, autoClose: true });
     },
 
     async delete(sha256: string): Promise<void> {

@@ -138,7 +138,7 @@ describe("a job's life", () => {
     const bad = await checkpoint(dead, a.id, 5, Buffer.from("five"), { sha256: sha("not five") });
     expect(bad.put!.status).toBe(400);
     const huge = await checkpoint(dead, a.id, 6, Buffer.alloc(2048));
-    expect(codeOf(huge.reserve)).toBe("BAD_USER_INPUT");
+    expect(codeOf(huge.reserve)).toBe("PAYLOAD_TOO_LARGE");
     const second = await onlineOffer(server, alive, m.gpu(1), "2.5", 1);
     // the dead node stops reporting; its lease (2 s) lapses and the job moves to the other node
     const b = await eventually(async () => (await pending(alive, second.nodeId))[0], 15_000, "the takeover");
