@@ -74,7 +74,7 @@ export class BlobNotFoundError extends Error {
 export class BlobStoreUnavailableError extends Error {
   constructor(
     message: string,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = "BlobStoreUnavailableError";
