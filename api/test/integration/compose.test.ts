@@ -1,10 +1,11 @@
 /**
  * docker-compose.yml, run as the processes it describes (there is no Docker engine here): each service's own
  * command, with its environment as compose interpolates it from a user's .env. Only what Docker's network would
- * provide is translated: the hostnames postgres, redis, chain and api point at this machine, each published port at
- * a free one, and `dist/X.js` runs from its source X.ts. So a wrong variable name, a missing setting in production
- * mode, a contract address that the chain does not deploy, a settler key without the role or a treasury with no
- * escrow fails here as it would for a user of `docker compose up`.
+ * provide is translated: the hostnames postgres, redis, chain and api point at this machine (minio at an in-process
+ * s3rver, postgres at the tests' server), each published port at a free one, and `dist/X.js` runs from its source
+ * X.ts. So a wrong variable name, a missing setting in production mode, a contract address that the chain does not
+ * deploy, a settler key without the role or a treasury with no escrow fails here as it would for a user of
+ * `docker compose up`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,7 +17,10 @@ import { escrowAt, tokenAt } from "../../../contracts";
 import { DEV_MNEMONIC } from "../../../contracts/dev-chain";
 import { eventually } from "../builders";
 import { op } from "../contract";
-import { withAdmin } from "../databases";
+import S3rver from "s3rver";
+import { createS3BlobStore } from "../../storage/s3-store";
+import { generated, refOf, sha256Of } from "../blob-store-behaviour";
+import { databaseUrl, withAdmin } from "../databases";
 import { freePort, gql, signIn } from "../harness";
 import { checkpointCounterHash } from "../workloads";
 
@@ -25,15 +29,20 @@ jest.setTimeout(240_000);
 const ROOT = join(__dirname, "..", "..", "..");
 interface Service {
   command?: string[];
+  depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
   profiles?: string[];
 }
 const compose = parse(readFileSync(join(ROOT, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
 
-/** What a user puts in .env (the compose file refuses to start without JWT_SECRET, and the agent without GX_API_KEY). */
+/**
+ * What a user puts in .env (the compose file refuses to start without JWT_SECRET, and the agent without GX_API_KEY);
+ * the S3 keys are s3rver's, the only ones it knows, where compose runs MinIO with whatever keys .env gives.
+ */
 const ADMIN = { user: "ops", password: "compose-admin-password" };
-const dotEnv: Record<string, string> = { JWT_SECRET: "a-compose-test-secret-of-32-characters-or-more", ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: "warn" };
+const S3_KEYS = { S3_ACCESS_KEY_ID: "S3RVER", S3_SECRET_ACCESS_KEY: "S3RVER" };
+const dotEnv: Record<string, string> = { JWT_SECRET: "a-compose-test-secret-of-32-characters-or-more", ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: "warn", ...S3_KEYS };
 
 /** Compose's interpolation: ${VAR}, ${VAR:-default} and ${VAR:?error}. */
 function interpolate(value: string, vars: Record<string, string>): string {
@@ -45,15 +54,16 @@ function interpolate(value: string, vars: Record<string, string>): string {
   });
 }
 
-const ports = { chain: 0, api: 0, api2: 0 };
+const ports = { chain: 0, api: 0, api2: 0, s3: 0 };
 const dbName = `gx_test_compose_${process.pid}`;
 const prefix = `gxcompose${process.pid}`;
 const urlOf = (port: number) => `http://127.0.0.1:${port}`;
 
-/** What Docker's network and port mappings would do, done on this machine. */
+/** What Docker's network and port mappings would do, done on this machine (s3rver standing in for MinIO). */
 function local(value: string, apiPort = ports.api): string {
   return value
-    .replace(/@postgres:5432\/[A-Za-z0-9_]+/, `@127.0.0.1:5432/${dbName}`)
+    .replace(/^postgres:\/\/[^@]+@postgres:5432\/[A-Za-z0-9_]+$/, databaseUrl(dbName))
+    .replace(/http:\/\/(minio|localhost):9000/g, urlOf(ports.s3))
     .replace("redis://redis:6379", "redis://127.0.0.1:6379")
     .replace(/http:\/\/(chain|127\.0\.0\.1):8545/g, urlOf(ports.chain))
     .replace(/http:\/\/(api|127\.0\.0\.1):4000/g, urlOf(apiPort));
@@ -100,23 +110,65 @@ function logs(): string {
   return processes.map((p) => `--- ${p.name} (exit ${p.child.exitCode ?? "running"}):\n${p.log.join("").slice(-2500)}`).join("\n");
 }
 
+/** The bucket minio-setup's one-shot command creates (`mc mb --ignore-existing <alias>/<bucket>`). */
+function setupBucket(): string {
+  const bucket = /mc mb --ignore-existing [a-z0-9-]+\/([a-z0-9.-]+)/.exec(compose.services["minio-setup"].command!.join(" "));
+  if (!bucket) throw new Error("minio-setup does not create a bucket");
+  return bucket[1];
+}
+
 let work: string;
+let s3: S3rver | undefined;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "gx-compose-"));
   ports.chain = await freePort();
   ports.api = await freePort();
   ports.api2 = await freePort();
+  s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: join(work, "s3"), configureBuckets: [{ name: setupBucket() }] });
+  ports.s3 = (await s3.run()).port;
   await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
 });
 
 afterAll(async () => {
   for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+  await s3?.close().catch(() => undefined);
   await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)).catch(() => undefined);
   rmSync(work, { recursive: true, force: true });
 });
 
+it("docker-compose.yml's blob store: MinIO's root keys are the services' S3 keys, with .env and without, and those settings reach the bucket minio-setup creates", async () => {
+  const minio = compose.services.minio.environment!;
+  const setup = compose.services["minio-setup"].environment!;
+  for (const userEnv of [dotEnv, {}]) {
+    const app = (name: string) => interpolate(String(compose.services.api.environment![name]), userEnv);
+    expect({ user: interpolate(minio.MINIO_ROOT_USER, userEnv), password: interpolate(minio.MINIO_ROOT_PASSWORD, userEnv) }).toEqual({ user: app("S3_ACCESS_KEY_ID"), password: app("S3_SECRET_ACCESS_KEY") });
+    expect({ user: interpolate(setup.MINIO_ROOT_USER, userEnv), password: interpolate(setup.MINIO_ROOT_PASSWORD, userEnv) }).toEqual({ user: app("S3_ACCESS_KEY_ID"), password: app("S3_SECRET_ACCESS_KEY") });
+  }
+  // MinIO refuses a root password under 8 characters: the dev default must do
+  expect(interpolate(minio.MINIO_ROOT_PASSWORD, {}).length).toBeGreaterThanOrEqual(8);
+  for (const name of ["api", "api-2", "worker", "indexer"]) expect(compose.services[name].depends_on).toHaveProperty("minio-setup.condition", "service_completed_successfully");
+  const env = (name: string) => local(interpolate(String(compose.services.api.environment![name]), dotEnv));
+  expect(env("BLOB_STORE")).toBe("s3");
+  expect(env("S3_BUCKET")).toBe(setupBucket());
+  const store = createS3BlobStore({
+    endpoint: env("S3_ENDPOINT"),
+    publicEndpoint: env("S3_PUBLIC_ENDPOINT"),
+    region: env("S3_REGION"),
+    bucket: env("S3_BUCKET"),
+    accessKeyId: env("S3_ACCESS_KEY_ID"),
+    secretAccessKey: env("S3_SECRET_ACCESS_KEY"),
+    forcePathStyle: env("S3_FORCE_PATH_STYLE") === "true",
+  });
+  const ref = await refOf(1000, 31);
+  await store.put(ref, generated(1000, 31));
+  expect(await sha256Of(await store.read(ref.sha256))).toBe(ref.sha256);
+  const download = await fetch(await store.direct!.downloadUrl(ref.sha256, 60, "compose.bin"));
+  expect(download.status).toBe(200);
+  expect((await download.arrayBuffer()).byteLength).toBe(1000);
+});
+
 it("docker-compose.yml's services, run as its commands with its environment: a wallet's job through api-2 runs on the compose agent and settles on the compose chain; a relay job is paid by the treasury", async () => {
-  expect(Object.keys(compose.services).sort()).toEqual(["agent", "api", "api-2", "chain", "indexer", "postgres", "redis", "worker"]);
+  expect(Object.keys(compose.services).sort()).toEqual(["agent", "api", "api-2", "chain", "indexer", "minio", "minio-setup", "postgres", "redis", "worker"]);
   start("chain", { CHAIN_PORT: String(ports.chain), CHAIN_HOST: "127.0.0.1" });
   await healthy("chain", 120_000);
   // the indexer batches settlements sooner than its one-minute default, so the test need not wait for it
