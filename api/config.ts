@@ -40,6 +40,8 @@ const schema = z
     BLOB_STORE: z.enum(["filesystem", "s3"]).default("filesystem"),
     DATA_DIR: z.string().min(1).default("data"),
     S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    /** The host clients and agents reach for presigned URLs, when it differs from S3_ENDPOINT (compose: localhost). */
+    S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     S3_REGION: z.string().min(1).default("us-east-1"),
     S3_BUCKET: z.string().min(3).optional(),
     S3_ACCESS_KEY_ID: z.string().min(1).optional(),

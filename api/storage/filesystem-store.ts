@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -46,27 +47,22 @@ export function createFilesystemBlobStore(options: FilesystemStoreOptions): Blob
       try {
         const hash = createHash("sha256");
         let size = 0n;
-        const handle = await open(tmp, "wx", 0o600);
-        try {
-          await pipeline(
-            body,
-            async function* (source: AsyncIterable<Buffer>) {
-              for await (const chunk of source) {
-                size += BigInt(chunk.length);
-                if (size > ref.sizeBytes) throw new BlobMismatchError(`the body is longer than the declared ${ref.sizeBytes} bytes`);
-                hash.update(chunk);
-                yield chunk;
-              }
-            },
-            handle.createWriteStream({ autoClose: false, flush: false }),
-          );
-          if (size !== ref.sizeBytes) throw new BlobMismatchError(`the body is ${size} bytes; ${ref.sizeBytes} were declared`);
-          const actual = hash.digest("hex");
-          if (actual !== ref.sha256) throw new BlobMismatchError(`the body's sha256 is ${actual}; ${ref.sha256} was declared`);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        // flush: fsync before the stream closes; pipeline resolves once it closed
+        await pipeline(
+          body,
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              size += BigInt(chunk.length);
+              if (size > ref.sizeBytes) throw new BlobMismatchError(`the body is longer than the declared ${ref.sizeBytes} bytes`);
+              hash.update(chunk);
+              yield chunk;
+            }
+          },
+          createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true }),
+        );
+        if (size !== ref.sizeBytes) throw new BlobMismatchError(`the body is ${size} bytes; ${ref.sizeBytes} were declared`);
+        const actual = hash.digest("hex");
+        if (actual !== ref.sha256) throw new BlobMismatchError(`the body's sha256 is ${actual}; ${ref.sha256} was declared`);
         if (await exists(target)) return;
         await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
         await rename(tmp, target);
@@ -90,14 +86,13 @@ export function createFilesystemBlobStore(options: FilesystemStoreOptions): Blob
 
     async read(sha256: string, range?: ByteRange): Promise<Readable> {
       const file = fileOf(sha256);
-      let handle;
       try {
-        handle = await open(file, "r");
+        await stat(file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BlobNotFoundError(sha256);
         throw unavailable(err, "read a blob");
       }
-      return handle.createReadStream({ start: range?.start, end: range?.end, autoClose: true });
+      return createReadStream(file, { start: range?.start, end: range?.end });
     },
 
     async delete(sha256: string): Promise<void> {
