@@ -153,7 +153,9 @@ export class AssignmentRun {
     }
     this.log.info({ attempt: a.attempt, resumeStep: a.resumeFrom?.step ?? null, gpus: this.gpuIndexes }, "assignment started");
 
-    const workload = this.ctx.executor.start(spec, (line) => this.onLine(line));
+    const workload = this.ctx.executor.start(spec, (line) => {
+      if (line.stream === "stdout") this.onLine(line.text);
+    });
     this.workload = workload;
     if (this.stopReason) void workload.stop(this.stopReason === "lost" ? this.lostGraceMs : 30_000);
     const limitS = a.job.maxDurationSeconds;
