@@ -196,7 +196,7 @@ export class AssignmentRun {
 
   private async resultHash(layout: ScratchLayout): Promise<string | null> {
     try {
-      const file = await openInside(layout.resultDir, path.basename(layout.resultFile));
+      const file = await openInside(layout.outputDir, path.basename(layout.resultFile));
       try {
         const hash = createHash("sha256");
         for await (const chunk of file.handle.createReadStream({ start: 0, autoClose: false })) hash.update(chunk as Buffer);

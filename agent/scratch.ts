@@ -10,7 +10,7 @@ export function scratchDirOf(workDir: string, assignmentId: string): string {
 }
 
 /**
- * Creates a fresh scratch folder with checkpoints/ and result/ (mode 0700), replacing any leftover, and returns
+ * Creates a fresh scratch folder with checkpoints/, inputs/ and outputs/ (mode 0700), replacing any leftover, and returns
  * its layout with real paths (symlinks of the work dir resolved), which later checks compare against.
  */
 export async function prepareScratch(dir: string): Promise<ScratchLayout> {
@@ -18,7 +18,8 @@ export async function prepareScratch(dir: string): Promise<ScratchLayout> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const layout = scratchLayout(await realpath(dir));
   await mkdir(layout.checkpointDir, { mode: 0o700 });
-  await mkdir(layout.resultDir, { mode: 0o700 });
+  await mkdir(layout.inputDir, { mode: 0o700 });
+  await mkdir(layout.outputDir, { mode: 0o700 });
   return layout;
 }
 

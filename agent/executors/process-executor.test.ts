@@ -26,7 +26,8 @@ describe("process executor with examples/checkpoint-counter.js", () => {
   async function scratch(name: string): Promise<string> {
     const dir = path.join(root, name);
     await mkdir(path.join(dir, "checkpoints"), { recursive: true });
-    await mkdir(path.join(dir, "result"), { recursive: true });
+    await mkdir(path.join(dir, "inputs"), { recursive: true });
+    await mkdir(path.join(dir, "outputs"), { recursive: true });
     return dir;
   }
 
@@ -100,9 +101,9 @@ describe("process executor with examples/checkpoint-counter.js", () => {
     expect(exit.code).toBe(0);
     const env = JSON.parse(lines.join("\n"));
     expect(Object.keys(env).sort()).toEqual(
-      ["CUDA_VISIBLE_DEVICES", "GX_ASSIGNMENT_ID", "GX_ATTEMPT", "GX_CHECKPOINT_DIR", "GX_GPUS", "GX_JOB_ID", "GX_RESULT_FILE", "HOME", "LANG", "MY_VAR", "PATH"].sort(),
+      ["CUDA_VISIBLE_DEVICES", "GX_ASSIGNMENT_ID", "GX_ATTEMPT", "GX_CHECKPOINT_DIR", "GX_GPUS", "GX_INPUT_DIR", "GX_JOB_ID", "GX_OUTPUT_DIR", "GX_RESULT_FILE", "HOME", "LANG", "MY_VAR", "PATH"].sort(),
     );
-    expect(env).toMatchObject({ HOME: dir, GX_RESULT_FILE: path.join(dir, "result", "output"), CUDA_VISIBLE_DEVICES: "1,3", GX_GPUS: "1,3" });
+    expect(env).toMatchObject({ HOME: dir, GX_RESULT_FILE: path.join(dir, "outputs", "result"), GX_OUTPUT_DIR: path.join(dir, "outputs"), GX_INPUT_DIR: path.join(dir, "inputs"), CUDA_VISIBLE_DEVICES: "1,3", GX_GPUS: "1,3" });
   });
 
   it("keeps the tail of stderr and reports a missing program", async () => {
