@@ -66,6 +66,17 @@ describe("collectOutputs", () => {
     }
   });
 
+  it("refuses GX_OUTPUT_DIR replaced by a symlink, and takes it deleted as no output", async () => {
+    const elsewhere = path.join(root, "elsewhere");
+    await mkdir(elsewhere, { recursive: true });
+    await writeFile(path.join(elsewhere, "id_rsa"), "key");
+    await rm(dir, { recursive: true });
+    await symlink(elsewhere, dir);
+    await expect(collectOutputs(dir)).rejects.toThrow("GX_OUTPUT_DIR was replaced by a symlink");
+    await rm(dir);
+    await expect(collectOutputs(dir)).resolves.toEqual([]);
+  });
+
   it("refuses names that fail the name check and names that are not UTF-8", async () => {
     await writeFile(path.join(dir, "a\\b"), "x");
     await expect(collectOutputs(dir)).rejects.toThrow('output "a\\\\b": the name contains a backslash');

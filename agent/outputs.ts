@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { lstat, readdir } from "node:fs/promises";
+import { lstat, readdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { errorText } from "./error-text";
 import { type ManifestEntry, MAX_OUTPUTS, namePathProblem, shownName } from "./manifest";
@@ -34,8 +34,12 @@ export async function collectOutputs(realOutputDir: string, maxFiles: number = M
     const dir = rel === "" ? realOutputDir : path.join(realOutputDir, ...rel.split("/"));
     let entries;
     try {
+      // a folder swapped for a symlink since it was seen (or GX_OUTPUT_DIR itself replaced by one) is refused
+      if ((await realpath(dir)) !== dir) throw new OutputError(rel === "" ? "GX_OUTPUT_DIR was replaced by a symlink" : `output ${rel} is not a regular file`);
       entries = await readdir(dir, { withFileTypes: true, encoding: "buffer" });
     } catch (err) {
+      if (err instanceof OutputError) throw err;
+      if (rel === "" && (err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw new OutputError(`cannot read the output folder ${rel === "" ? "GX_OUTPUT_DIR" : rel}: ${errorText(err)}`);
     }
     for (const entry of entries) {
