@@ -6,10 +6,10 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The real clock (its timers do not keep the process alive). */
+/** The real clock (its timers keep the process alive, like any: a retry waiting must not let a stopping agent exit). */
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
