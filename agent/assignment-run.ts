@@ -1,11 +1,16 @@
 import { createHash } from "node:crypto";
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { PendingAssignment } from "./api-types";
-import { ApiError, type GraphqlClient, isAuthError, isLostError } from "./client";
+import { ApiError, type GraphqlClient, isAuthError, isLostError, isPassingError } from "./client";
+import type { Clock } from "./clock";
 import { errorText } from "./error-text";
-import type { Executor, Workload, WorkloadExit, WorkloadSpec } from "./executors/types";
+import type { Executor, OutputLine, Workload, WorkloadExit, WorkloadSpec } from "./executors/types";
+import { type AppendLogsAnswer, type LogLineInput, LogShipper, type LogShipperLimits } from "./log-shipper";
+import { buildManifest, namePathProblem, shownName } from "./manifest";
+import { type OutputUploadPolicy, uploadOutputs } from "./output-upload";
+import { collectOutputs, OutputError } from "./outputs";
 import { ProgressReporter } from "./progress-reporter";
 import { openInside, prepareScratch, scratchDirOf } from "./scratch";
 import { redact, type Transfer } from "./transfer";
@@ -24,6 +29,25 @@ export interface RunContext {
   progressIntervalMs?: number;
   /** Grace between SIGTERM and SIGKILL when the assignment was taken away (default 10 s). */
   lostGraceMs?: number;
+  /** Timers of log batching, log flushing and output upload retries (default: the real clock). */
+  clock?: Clock;
+  /** Limits of the log shipper (defaults: LOG_LIMITS). */
+  logLimits?: Partial<LogShipperLimits>;
+  /** Longest wait for the last log lines before CompleteAssignment or FailAssignment (default 10 s). */
+  logFlushMs?: number;
+  /** Tries, backoff and concurrency of output uploads (defaults: OUTPUT_UPLOAD_POLICY). */
+  outputUpload?: Partial<OutputUploadPolicy>;
+}
+
+/** The reason sent when a workload exits 0 without writing any output. */
+export const NO_OUTPUT = "the workload exited with code 0 but wrote no output (GX_OUTPUT_DIR is empty and GX_RESULT_FILE was not written)";
+
+/** An AssignmentInputs entry. */
+export interface AssignmentInput {
+  path: string;
+  sizeBytes: string | number;
+  sha256: string;
+  downloadUrl: string;
 }
 
 /** Why a run is being stopped from outside. */
@@ -39,9 +63,10 @@ export type RunOutcome = "completed" | "failed" | "lost" | "retry" | "fatal";
 export const AGENT_STOPPED = "agent stopped";
 
 /**
- * Runs one assignment: scratch folder, resume download (sha256 checked), StartAssignment, the workload with
- * throttled progress and checkpoint uploads, then CompleteAssignment with the result file's sha256 or
- * FailAssignment with the reason; the scratch folder is deleted at the end.
+ * Runs one assignment: scratch folder, resume download and input downloads (sha256 and size checked),
+ * StartAssignment, the workload with throttled progress, checkpoint uploads and its log lines shipped, then after
+ * exit 0 the outputs uploaded and CompleteAssignment with the manifest's hash, or FailAssignment with the reason
+ * (the last log lines flushed first); the scratch folder is deleted at the end.
  */
 export class AssignmentRun {
   private stopReason: StopReason | null = null;
@@ -52,6 +77,9 @@ export class AssignmentRun {
   private readonly progress: ProgressReporter;
   private layout: ScratchLayout | null = null;
   private readonly uploadedSteps = new Set<number>();
+  private shipper: LogShipper | null = null;
+  private readonly lost = new AbortController();
+  private finishingOutputs = false;
 
   constructor(
     private readonly ctx: RunContext,
@@ -67,6 +95,11 @@ export class AssignmentRun {
     return this.reported;
   }
 
+  /** Whether the workload exited 0 and its outputs are being uploaded (a stopping agent waits for these). */
+  get finishing(): boolean {
+    return this.finishingOutputs && !this.reported;
+  }
+
   /** Runs it to the end; never throws. */
   async run(): Promise<RunOutcome> {
     const scratchDir = scratchDirOf(this.ctx.workDir, this.assignment.id);
@@ -79,6 +112,7 @@ export class AssignmentRun {
       return "failed";
     } finally {
       this.progress.close();
+      this.shipper?.close();
       await rm(scratchDir, { recursive: true, force: true }).catch((err) => this.log.warn({ err: errorText(err), scratchDir }, "could not delete the scratch folder"));
     }
   }
@@ -89,12 +123,18 @@ export class AssignmentRun {
     if (reason === "lost") {
       this.reported = true;
       this.progress.close();
+      this.shipper?.close();
+      this.lost.abort();
     }
     void this.workload?.stop(graceMs);
   }
 
-  /** Sends FailAssignment unless the run already reported (used when a stopping agent gives up waiting). */
+  /**
+   * Sends FailAssignment unless the run already reported (used when a stopping agent gives up waiting); a run
+   * uploading the outputs of a finished workload is left to finish.
+   */
   async failIfUnsettled(reason: string): Promise<void> {
+    if (this.finishingOutputs) return;
     await this.fail(reason);
   }
 
@@ -137,6 +177,8 @@ export class AssignmentRun {
       }
       this.log.info({ step: a.resumeFrom.step }, "resume checkpoint downloaded");
     }
+    const inputs = await this.downloadInputs(layout);
+    if (inputs !== null) return inputs;
     if (this.stopReason === "shutdown") return this.failWith(AGENT_STOPPED);
 
     try {
@@ -153,6 +195,12 @@ export class AssignmentRun {
     }
     this.log.info({ attempt: a.attempt, resumeStep: a.resumeFrom?.step ?? null, gpus: this.gpuIndexes }, "assignment started");
 
+    this.shipper = new LogShipper({
+      send: (lines: LogLineInput[]) => this.ctx.client.request<{ appendLogs: AppendLogsAnswer }>("AppendLogs", { id: a.id, lines }).then((d) => d.appendLogs),
+      logger: this.log,
+      clock: this.ctx.clock,
+      limits: this.ctx.logLimits,
+    });
     const workload = this.ctx.executor.start(spec, (line) => this.onLine(line));
     this.workload = workload;
     if (this.stopReason) void workload.stop(this.stopReason === "lost" ? this.lostGraceMs : 30_000);
@@ -172,48 +220,126 @@ export class AssignmentRun {
   }
 
   private async finish(exit: WorkloadExit, layout: ScratchLayout): Promise<RunOutcome> {
-    if (exit.code === 0 && exit.error === undefined) {
-      const resultHash = await this.resultHash(layout);
-      if (resultHash === null) return this.failWith("the workload exited with code 0 but wrote no result file at GX_RESULT_FILE");
-      try {
-        await this.ctx.client.request("CompleteAssignment", { id: this.assignment.id, resultHash });
-        this.reported = true;
-        this.log.info({ resultHash }, "assignment completed");
-        return "completed";
-      } catch (err) {
-        if (isAuthError(err)) throw err;
-        this.reported = true;
-        this.log.error({ err: errorText(err) }, "CompleteAssignment was refused");
-        return isLostError(err) ? "lost" : "failed";
-      }
-    }
+    if (exit.code === 0 && exit.error === undefined) return this.finishOutputs(layout);
     if (this.stopReason === "shutdown") return this.failWith(AGENT_STOPPED);
     if (this.stopReason === "timeout") return this.failWith(`stopped after the job's maxDurationSeconds (${this.assignment.job.maxDurationSeconds} s)`);
     return this.failWith(failureReason(exit));
   }
 
-  private async resultHash(layout: ScratchLayout): Promise<string | null> {
+  /** Exit 0: the outputs walked and hashed, the manifest built, each output uploaded, then CompleteAssignment with its hash. */
+  private async finishOutputs(layout: ScratchLayout): Promise<RunOutcome> {
+    this.finishingOutputs = true;
+    let manifest;
     try {
-      const file = await openInside(layout.resultDir, path.basename(layout.resultFile));
-      try {
-        const hash = createHash("sha256");
-        for await (const chunk of file.handle.createReadStream({ start: 0, autoClose: false })) hash.update(chunk as Buffer);
-        return hash.digest("hex");
-      } finally {
-        await file.handle.close();
-      }
+      const entries = await collectOutputs(layout.outputDir);
+      if (entries.length === 0) return this.failWith(NO_OUTPUT);
+      manifest = buildManifest(entries);
     } catch (err) {
-      this.log.warn({ err: errorText(err) }, "no usable result file");
-      return null;
+      if (err instanceof OutputError) return this.failWith(err.message.slice(0, 500));
+      throw err;
+    }
+    const totalBytes = manifest.entries.reduce((n, e) => n + e.sizeBytes, 0);
+    this.log.info({ outputs: manifest.entries.length, totalBytes, resultHash: manifest.resultHash }, "uploading outputs");
+    const uploaded = await uploadOutputs(manifest.entries, {
+      client: this.ctx.client,
+      transfer: this.ctx.transfer,
+      logger: this.log,
+      apiUrl: this.ctx.apiUrl,
+      assignmentId: this.assignment.id,
+      outputDir: layout.outputDir,
+      lost: this.lost.signal,
+      clock: this.ctx.clock,
+      policy: this.ctx.outputUpload,
+    });
+    if (uploaded.kind === "lost" || this.lost.signal.aborted) {
+      this.log.warn({ why: uploaded.kind === "lost" ? uploaded.why : "lost" }, "the assignment is no longer this node's; outputs not completed");
+      this.reported = true;
+      return "lost";
+    }
+    if (uploaded.kind === "failed") return this.failWith(uploaded.reason.slice(0, 500));
+    await this.flushLogs();
+    if (this.reported) return "lost";
+    const resultHash = manifest.resultHash;
+    try {
+      await this.ctx.client.request("CompleteAssignment", { id: this.assignment.id, resultHash });
+      this.reported = true;
+      this.log.info({ resultHash, outputs: manifest.entries.length }, "assignment completed");
+      return "completed";
+    } catch (err) {
+      if (isAuthError(err)) throw err;
+      this.reported = true;
+      this.log.error({ err: errorText(err) }, "CompleteAssignment was refused");
+      return isLostError(err) ? "lost" : "failed";
     }
   }
 
-  private onLine(line: string): void {
-    const parsed = parseWorkloadLine(line);
+  /**
+   * Lists the job's input files (AssignmentInputs), checks their paths, and downloads each under inputs/ with its
+   * sha256 and size checked. Returns null when all are in place, else how the run ends (failed, lost, retry).
+   */
+  private async downloadInputs(layout: ScratchLayout): Promise<RunOutcome | null> {
+    let inputs: AssignmentInput[];
+    try {
+      const data = await this.ctx.client.request<{ assignmentInputs: AssignmentInput[] | null }>("AssignmentInputs", { id: this.assignment.id });
+      inputs = data.assignmentInputs ?? [];
+    } catch (err) {
+      if (isAuthError(err)) throw err;
+      if (isLostError(err)) {
+        this.log.warn({ err: errorText(err) }, "the inputs could not be listed; the assignment is no longer this node's");
+        this.reported = true;
+        return "lost";
+      }
+      if (isPassingError(err)) {
+        this.log.warn({ err: errorText(err) }, "AssignmentInputs failed; will try again");
+        return "retry";
+      }
+      return this.failWith(`could not list the job's inputs: ${errorText(err)}`.slice(0, 500));
+    }
+    const problem = inputListProblem(inputs);
+    if (problem) return this.failWith(problem.slice(0, 500));
+    for (const input of inputs) {
+      if (this.stopReason === "shutdown") return this.failWith(AGENT_STOPPED);
+      const target = path.join(layout.inputDir, ...input.path.split("/"));
+      const url = new URL(input.downloadUrl, this.ctx.apiUrl).toString();
+      let got;
+      try {
+        await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+        got = await this.ctx.transfer.download(url, target);
+      } catch (err) {
+        return this.failWith(`could not download input ${input.path}: ${errorText(err)}`.slice(0, 500));
+      }
+      const sha256 = input.sha256.toLowerCase();
+      const sizeBytes = String(input.sizeBytes);
+      if (got.sha256 !== sha256 || String(got.sizeBytes) !== sizeBytes) {
+        return this.failWith(`input ${input.path} has sha256 ${got.sha256} and ${got.sizeBytes} bytes, expected sha256 ${sha256} and ${sizeBytes} bytes`.slice(0, 500));
+      }
+      this.log.info({ input: input.path, sizeBytes: got.sizeBytes }, "input downloaded");
+    }
+    return null;
+  }
+
+  /** Sends the last log lines (a bounded wait) and stops the shipper. */
+  private async flushLogs(): Promise<void> {
+    const shipper = this.shipper;
+    if (!shipper) return;
+    await shipper.flush(this.ctx.logFlushMs ?? 10_000);
+    shipper.close();
+  }
+
+  /** A stdout line: progress, a checkpoint, or else a log line; every stderr line is a log line. */
+  private onLine(line: OutputLine): void {
+    if (line.stream === "stderr") {
+      this.shipper?.push("STDERR", line.text);
+      return;
+    }
+    const parsed = parseWorkloadLine(line.text);
     if (parsed.kind === "progress") this.progress.push({ progress: parsed.progress, message: parsed.message });
     else if (parsed.kind === "checkpoint") {
       this.uploads = this.uploads.then(() => this.uploadCheckpoint(parsed.step, parsed.fileName));
-    } else this.log.debug({ line: parsed.text.slice(0, 1000) }, "workload output");
+    } else {
+      this.shipper?.push("STDOUT", line.text);
+      this.log.trace({ line: parsed.text.slice(0, 1000) }, "workload output");
+    }
   }
 
   private async sendProgress(progress: number, message: string | null): Promise<void> {
@@ -289,6 +415,8 @@ export class AssignmentRun {
 
   private async fail(reason: string): Promise<void> {
     if (this.reported) return;
+    await this.flushLogs();
+    if (this.reported) return;
     this.reported = true;
     try {
       await this.ctx.client.request("FailAssignment", { id: this.assignment.id, reason });
@@ -298,4 +426,30 @@ export class AssignmentRun {
       this.log.error({ err: errorText(err), reason }, "FailAssignment was refused");
     }
   }
+}
+
+/**
+ * Why a job's input list cannot be put in place, or null: a path that fails {@link namePathProblem}, the same path
+ * twice, a path under another input file, a sha256 that is not 64 hex digits, a size that is not a whole number.
+ */
+export function inputListProblem(inputs: readonly AssignmentInput[]): string | null {
+  const files = new Set<string>();
+  for (const input of inputs) {
+    const name = typeof input.path === "string" ? input.path : "";
+    const problem = namePathProblem(name);
+    if (problem) return `input path ${shownName(name)} ${problem}`;
+    if (files.has(name)) return `input path ${shownName(name)} is listed twice`;
+    files.add(name);
+    if (typeof input.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(input.sha256)) return `input ${shownName(name)} has no valid sha256`;
+    if (!/^\d{1,19}$/.test(String(input.sizeBytes))) return `input ${shownName(name)} has no valid size`;
+    if (typeof input.downloadUrl !== "string" || input.downloadUrl === "") return `input ${shownName(name)} has no download URL`;
+  }
+  for (const name of files) {
+    const parts = name.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join("/");
+      if (files.has(folder)) return `input path ${shownName(name)} lies under the input file ${shownName(folder)}`;
+    }
+  }
+  return null;
 }

@@ -41,6 +41,14 @@ export function isLostError(err: unknown): boolean {
   return err instanceof ApiError && LOST_CODES.has(err.code);
 }
 
+/** Codes of answers that may go another way later: the API or a dependency (the store) is down or overloaded. */
+const PASSING_CODES = new Set(["UNAVAILABLE", "NETWORK_ERROR", "HTTP_ERROR", "BAD_RESPONSE", "RATE_LIMITED", "INTERNAL_SERVER_ERROR"]);
+
+/** True for failures worth retrying later: not an ApiError at all, or one with a passing code (UNAVAILABLE, NETWORK_ERROR, ...). */
+export function isPassingError(err: unknown): boolean {
+  return !(err instanceof ApiError) || PASSING_CODES.has(err.code);
+}
+
 /** True for errors no retry can fix: the key is bad or lacks rights. */
 export function isAuthError(err: unknown): boolean {
   return err instanceof ApiError && err.code === "UNAUTHENTICATED";

@@ -27,14 +27,40 @@ export function findContractDir(startDir: string = __dirname): string {
   }
 }
 
+/** The agent's own operations (the data plane: inputs, outputs, logs), kept beside its sources. */
+export const PROTOCOL_FILE = "protocol.graphql";
+
 /**
- * Reads every `*.graphql` file of the contract folder and indexes its named operations. An operation's text is
- * the source slice of its definition, followed by the fragments of the same file it spreads.
+ * Finds `protocol.graphql`: beside `startDir` (agent/ under jest and ts-node, or dist/agent/ when the build copied
+ * it there), else in the source tree's `agent/` folder found by walking up from `startDir` (dist/agent/ -> agent/).
  */
-export function loadContract(contractDir: string = findContractDir()): OperationSource {
+export function findProtocolFile(startDir: string = __dirname): string {
+  let dir = path.resolve(startDir);
+  const beside = path.join(dir, PROTOCOL_FILE);
+  if (existsSync(beside)) return beside;
+  for (;;) {
+    const candidate = path.join(dir, "agent", PROTOCOL_FILE);
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no ${PROTOCOL_FILE} found beside or above ${startDir}`);
+    dir = parent;
+  }
+}
+
+/**
+ * Reads every `*.graphql` file of the contract folder and the agent's `protocol.graphql`, and indexes their named
+ * operations. An operation's text is the source slice of its definition, followed by the fragments of the same
+ * file it spreads. A name defined twice is an error.
+ */
+export function loadContract(contractDir: string = findContractDir(), protocolFile: string | null = findProtocolFile()): OperationSource {
   const operations = new Map<string, ContractOperation>();
-  for (const file of readdirSync(contractDir).filter((f) => f.endsWith(".graphql")).sort()) {
-    const body = readFileSync(path.join(contractDir, file), "utf8");
+  const files = readdirSync(contractDir)
+    .filter((f) => f.endsWith(".graphql"))
+    .sort()
+    .map((f) => path.join(contractDir, f));
+  if (protocolFile !== null) files.push(protocolFile);
+  for (const file of files) {
+    const body = readFileSync(file, "utf8");
     const doc = parse(body);
     const fragments = new Map<string, string>();
     for (const def of doc.definitions) {
@@ -43,6 +69,7 @@ export function loadContract(contractDir: string = findContractDir()): Operation
     for (const def of doc.definitions) {
       if (def.kind !== Kind.OPERATION_DEFINITION || !def.name || !def.loc) continue;
       const text = withFragments(body.slice(def.loc.start, def.loc.end), fragments);
+      if (operations.has(def.name.value)) throw new Error(`the operation ${def.name.value} is defined twice (again in ${path.basename(file)})`);
       operations.set(def.name.value, { name: def.name.value, kind: def.operation, text });
     }
   }

@@ -1,7 +1,15 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { ApiError, type GraphqlClient, type Variables } from "./client";
-import type { FileDigest, Transfer } from "./transfer";
+import type { FileDigest, PutAnswer, Transfer } from "./transfer";
+
+/** An AssignmentInputs entry. */
+export interface FakeInput {
+  path: string;
+  sizeBytes: string;
+  sha256: string;
+  downloadUrl: string;
+}
 
 /** A PendingAssignments entry for tests. */
 export function assignmentOf(id: string, job: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -32,6 +40,19 @@ export class FakeApi implements GraphqlClient, Transfer {
   readonly pending = new Map<string, Record<string, unknown>>();
   readonly uploaded: { url: string; bytes: Buffer }[] = [];
   readonly downloads = new Map<string, Buffer>();
+  /** AssignmentInputs' answer by assignment id. */
+  readonly inputs = new Map<string, FakeInput[]>();
+  /** Output PUTs that were stored (2xx), in the order they ended. */
+  readonly puts: { url: string; bytes: Buffer }[] = [];
+  /** Every output PUT tried, with its answer. */
+  readonly putAttempts: { url: string; status: number }[] = [];
+  /** Answers for the next output PUTs, taken in order (a thrown error is a network error); then they store. */
+  readonly putAnswers: (PutAnswer | Error)[] = [];
+  /** Lines AppendLogs received, in order. */
+  readonly logLines: { id: string; stream: string; line: string; at: string }[] = [];
+  /** What AppendLogs answers as `full`. */
+  logsFull = false;
+  private reservations = 0;
   /** Answers by operation name; thrown ApiErrors are passed on. */
   readonly overrides = new Map<string, (vars: Variables) => unknown>();
   private subscriber: ((data: unknown) => void) | null = null;
@@ -55,6 +76,20 @@ export class FakeApi implements GraphqlClient, Transfer {
         return { reportProgress: { id: vars.id, leaseExpiresAt: null } } as T;
       case "CreateCheckpointUpload":
         return { createCheckpointUpload: { uploadUrl: `/checkpoints/${String(vars.id)}-${String(vars.step)}?sig=x`, checkpoint: { step: vars.step, sha256: vars.sha256 } } } as T;
+      case "AssignmentInputs":
+        return { assignmentInputs: this.inputs.get(String(vars.id)) ?? [] } as T;
+      case "CreateOutputUpload": {
+        this.reservations += 1;
+        const name = String(vars.name);
+        const uploadUrl = `/outputs/${String(vars.id)}/${name.split("/").map(encodeURIComponent).join("/")}?sig=${this.reservations}`;
+        const stored = this.storedOutput(String(vars.id), name) !== undefined;
+        return { createOutputUpload: { uploadUrl, output: { name, sizeBytes: vars.sizeBytes, sha256: vars.sha256, stored } } } as T;
+      }
+      case "AppendLogs": {
+        const lines = vars.lines as { stream: string; line: string; at: string }[];
+        for (const l of lines) this.logLines.push({ id: String(vars.id), ...l });
+        return { appendLogs: { accepted: lines.length, dropped: 0, full: this.logsFull } } as T;
+      }
       case "CompleteAssignment":
         this.activeRuns -= 1;
         return { completeAssignment: { id: vars.id, status: "COMPLETED", job: { id: "j", status: "COMPLETED" } } } as T;
@@ -98,5 +133,24 @@ export class FakeApi implements GraphqlClient, Transfer {
     const bytes = await readFile(file);
     this.uploaded.push({ url, bytes });
     return bytes.length === sizeBytes ? 201 : 400;
+  }
+
+  async put(url: string, file: string, sizeBytes: number): Promise<PutAnswer> {
+    const answer = this.putAnswers.shift();
+    if (answer instanceof Error) {
+      this.putAttempts.push({ url, status: 0 });
+      throw answer;
+    }
+    const bytes = await readFile(file);
+    const status = answer?.status ?? (bytes.length === sizeBytes ? 201 : 400);
+    this.putAttempts.push({ url, status });
+    if (status === 200 || status === 201) this.puts.push({ url, bytes });
+    return { status, message: answer?.message ?? (status === 400 ? "the body does not match the reservation" : "") };
+  }
+
+  /** The bytes stored for an output, by the name the PUT URL carries. */
+  storedOutput(assignmentId: string, name: string): Buffer | undefined {
+    const prefix = `/outputs/${assignmentId}/${name.split("/").map(encodeURIComponent).join("/")}?`;
+    return this.puts.find((p) => p.url.includes(prefix))?.bytes;
   }
 }

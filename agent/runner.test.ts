@@ -13,6 +13,12 @@ const COUNTER = path.join(__dirname, "examples", "checkpoint-counter.js");
 const API = "http://api.test:4000/graphql";
 const sha = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
 
+/** The result hash of outputs, built here by hand: sha256 of "<sha256> <size> <name>\n" lines sorted by name. */
+function manifestHash(outputs: Record<string, string | Buffer>): string {
+  const names = Object.keys(outputs).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return sha(names.map((n) => `${sha(outputs[n])} ${Buffer.byteLength(outputs[n])} ${n}\n`).join(""));
+}
+
 function chain(steps: number): string {
   let state = sha("gpu-exchange");
   for (let i = 0; i < steps; i++) state = sha(`${state}:${i}`);
@@ -77,7 +83,9 @@ describe("Runner against a fake API", () => {
     await until(settled("a1"));
 
     expect(api.callsOf("StartAssignment")).toEqual([{ id: "a1" }]);
-    expect(api.callsOf("CompleteAssignment")).toEqual([{ id: "a1", resultHash: sha(chain(5)) }]);
+    expect(api.callsOf("CompleteAssignment")).toEqual([{ id: "a1", resultHash: manifestHash({ result: chain(5) }) }]);
+    expect(api.callsOf("CreateOutputUpload")).toEqual([{ id: "a1", name: "result", sha256: sha(chain(5)), sizeBytes: "64" }]);
+    expect(api.storedOutput("a1", "result")?.toString()).toBe(chain(5));
     expect(api.callsOf("FailAssignment")).toEqual([]);
 
     const progress = api.callsOf("ReportProgress");
@@ -95,7 +103,7 @@ describe("Runner against a fake API", () => {
     expect(api.uploaded[1].bytes.toString()).toBe(JSON.stringify({ step: 4, state: chain(4) }));
 
     const calls = api.calls.map((c) => c.op).filter((op) => op !== "PendingAssignments");
-    expect(calls[0]).toBe("StartAssignment");
+    expect(calls.slice(0, 2)).toEqual(["AssignmentInputs", "StartAssignment"]);
     expect(calls.at(-1)).toBe("CompleteAssignment");
     await until(() => runner?.active === 0);
     expect(await readdir(workDir)).toEqual([]);
@@ -109,11 +117,11 @@ describe("Runner against a fake API", () => {
     expect(api.callsOf("CompleteAssignment")).toEqual([]);
   });
 
-  it("fails an assignment that exits 0 without a result file", async () => {
+  it("fails an assignment that exits 0 without any output", async () => {
     api.offer(assignmentOf("a3", { command: [process.execPath, "-e", "0"] }));
     start();
     await until(settled("a3"));
-    expect(api.callsOf("FailAssignment")[0].reason).toMatch(/no result file/);
+    expect(api.callsOf("FailAssignment")).toEqual([{ id: "a3", reason: "the workload exited with code 0 but wrote no output (GX_OUTPUT_DIR is empty and GX_RESULT_FILE was not written)" }]);
   });
 
   it("resumes from a downloaded checkpoint after checking its sha256", async () => {
@@ -122,7 +130,7 @@ describe("Runner against a fake API", () => {
     api.offer(assignmentOf("a4", counterJob({ STEPS: "5", STEP_MS: "10" }), { attempt: 2, resumeFrom: { step: 3, sha256: sha(ckpt), downloadUrl: "/checkpoints/c3?sig=y" } }));
     start();
     await until(settled("a4"));
-    expect(api.callsOf("CompleteAssignment")).toEqual([{ id: "a4", resultHash: sha(chain(5)) }]);
+    expect(api.callsOf("CompleteAssignment")).toEqual([{ id: "a4", resultHash: manifestHash({ result: chain(5) }) }]);
     expect(api.callsOf("ReportProgress")[0]).toMatchObject({ progress: 0.8 });
   });
 
@@ -167,7 +175,7 @@ describe("Runner against a fake API", () => {
     await until(settled("f1"));
     expect(api.callsOf("CreateCheckpointUpload").map((v) => v.step)).toEqual([1, 2]);
     expect(api.uploaded).toEqual([{ url: "http://store.test/1", bytes: Buffer.from("A") }]);
-    expect(api.callsOf("CompleteAssignment")).toEqual([{ id: "f1", resultHash: sha("done") }]);
+    expect(api.callsOf("CompleteAssignment")).toEqual([{ id: "f1", resultHash: manifestHash({ result: "done" }) }]);
   });
 
   it("runs each assignment once and at most maxJobs at a time", async () => {

@@ -89,7 +89,8 @@ export class Runner {
 
   /**
    * Stops taking work (unsubscribes, stops polling), sends SIGTERM to the running workloads so they checkpoint,
-   * waits up to `graceMs` for them to exit and upload, then fails what is still unfinished with "agent stopped".
+   * waits up to `graceMs` for them to exit and upload, then fails what is still unfinished with "agent stopped";
+   * runs whose workload exited 0 and are uploading their outputs are waited for until they end.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
@@ -102,6 +103,12 @@ export class Runner {
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs + 5000)));
     await Promise.race([Promise.all(entries.map((e) => e.done)), deadline]);
     clearTimeout(timer);
+    const finishing = [...this.running.values()].filter(({ run }) => run.finishing);
+    if (finishing.length > 0) {
+      // their workloads exited 0: the outputs are uploading (bounded by the upload retries), so let them complete
+      this.log.info({ assignments: finishing.map(({ run }) => run.assignment.id) }, "waiting for outputs to upload before stopping");
+      await Promise.all(finishing.map((e) => e.done));
+    }
     await Promise.all([...this.running.values()].map(({ run }) => run.failIfUnsettled(AGENT_STOPPED).catch(() => undefined)));
   }
 

@@ -11,14 +11,15 @@ describe("scratch folders", () => {
   });
   afterAll(() => rm(work, { recursive: true, force: true }));
 
-  it("creates private checkpoints/ and result/ folders, replacing leftovers", async () => {
+  it("creates private checkpoints/, inputs/ and outputs/ folders, replacing leftovers", async () => {
     const dir = scratchDirOf(work, "a/../1");
     expect(path.dirname(dir)).toBe(work);
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, "old"), "x");
     const layout = await prepareScratch(dir);
-    for (const d of [layout.root, layout.checkpointDir, layout.resultDir]) expect((await stat(d)).mode & 0o777).toBe(0o700);
+    for (const d of [layout.root, layout.checkpointDir, layout.inputDir, layout.outputDir]) expect((await stat(d)).mode & 0o777).toBe(0o700);
     await expect(stat(path.join(dir, "old"))).rejects.toThrow();
+    expect(layout.resultFile).toBe(path.join(layout.outputDir, "result"));
   });
 
   it("opens regular files and refuses symlinks, FIFOs and swapped folders", async () => {

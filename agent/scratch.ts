@@ -10,7 +10,7 @@ export function scratchDirOf(workDir: string, assignmentId: string): string {
 }
 
 /**
- * Creates a fresh scratch folder with checkpoints/ and result/ (mode 0700), replacing any leftover, and returns
+ * Creates a fresh scratch folder with checkpoints/, inputs/ and outputs/ (mode 0700), replacing any leftover, and returns
  * its layout with real paths (symlinks of the work dir resolved), which later checks compare against.
  */
 export async function prepareScratch(dir: string): Promise<ScratchLayout> {
@@ -18,7 +18,8 @@ export async function prepareScratch(dir: string): Promise<ScratchLayout> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const layout = scratchLayout(await realpath(dir));
   await mkdir(layout.checkpointDir, { mode: 0o700 });
-  await mkdir(layout.resultDir, { mode: 0o700 });
+  await mkdir(layout.inputDir, { mode: 0o700 });
+  await mkdir(layout.outputDir, { mode: 0o700 });
   return layout;
 }
 
@@ -36,16 +37,38 @@ export interface OpenedFile {
  * swapped for a symlink (the opened file's real path must lie in `realDir`). Throws with the reason.
  */
 export async function openInside(realDir: string, name: string): Promise<OpenedFile> {
-  const handle = await open(path.join(realDir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  return openChecked(realDir, name, (real) => path.dirname(real) === realDir, `${name} is not inside ${realDir}`);
+}
+
+/**
+ * Opens `relPath` (a `/`-separated path already checked to have no `.`, `..` or empty component) under `realRoot`,
+ * refusing anything but a regular file reached through real folders: the last component is opened with O_NOFOLLOW,
+ * and the opened file's real path must be exactly `realRoot/relPath`, so a symlink anywhere on the way (even one
+ * swapped in after a check) is refused. Throws with the reason.
+ */
+export async function openUnder(realRoot: string, relPath: string): Promise<OpenedFile> {
+  const expected = path.join(realRoot, ...relPath.split("/"));
+  return openChecked(realRoot, relPath, (real) => real === expected, `${relPath} is not inside ${realRoot}`);
+}
+
+async function openChecked(realDir: string, name: string, inside: (realPath: string) => boolean, outside: string): Promise<OpenedFile> {
+  const file = path.join(realDir, name);
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP") throw new Error(`${name} is not a regular file`);
+    throw err;
+  }
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new Error(`${name} is not a regular file`);
     const procPath = `/proc/self/fd/${handle.fd}`;
     const real = await readlink(procPath).then(
       (p) => ({ real: p, readPath: procPath }),
-      async () => ({ real: await realpath(path.join(realDir, name)), readPath: path.join(realDir, name) }),
+      async () => ({ real: await realpath(file), readPath: file }),
     );
-    if (path.dirname(real.real) !== realDir) throw new Error(`${name} is not inside ${realDir}`);
+    if (!inside(real.real)) throw new Error(outside);
     return { handle, readPath: real.readPath, sizeBytes: stat.size };
   } catch (err) {
     await handle.close();

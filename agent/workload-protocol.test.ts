@@ -28,7 +28,9 @@ describe("protocolEnv", () => {
       GX_ASSIGNMENT_ID: "a1",
       GX_ATTEMPT: "1",
       GX_CHECKPOINT_DIR: "/w/a1/checkpoints",
-      GX_RESULT_FILE: "/w/a1/result/output",
+      GX_INPUT_DIR: "/w/a1/inputs",
+      GX_OUTPUT_DIR: "/w/a1/outputs",
+      GX_RESULT_FILE: "/w/a1/outputs/result",
       GX_GPUS: "0,1",
     });
     expect(protocolEnv({ ...base, resumeStep: 3, inputUri: "https://x/in" }, layout)).toMatchObject({

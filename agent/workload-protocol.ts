@@ -41,16 +41,23 @@ export function parseWorkloadLine(line: string): WorkloadLine {
 export interface ScratchLayout {
   root: string;
   checkpointDir: string;
-  resultDir: string;
+  /** The job's input files, downloaded before the workload starts (GX_INPUT_DIR). */
+  inputDir: string;
+  /** Everything the workload writes here is an output, uploaded after exit code 0 (GX_OUTPUT_DIR). */
+  outputDir: string;
+  /** The output named `result` (GX_RESULT_FILE). */
   resultFile: string;
   resumeFile: string;
 }
 
-/** The scratch layout under `root`: checkpoints/, result/output, checkpoints/resume.ckpt. */
+/** The output name GX_RESULT_FILE points at. */
+export const RESULT_OUTPUT = "result";
+
+/** The scratch layout under `root`: checkpoints/ (with resume.ckpt), inputs/, outputs/ (with the output `result`). */
 export function scratchLayout(root: string, join: (...parts: string[]) => string = path.join): ScratchLayout {
   const checkpointDir = join(root, "checkpoints");
-  const resultDir = join(root, "result");
-  return { root, checkpointDir, resultDir, resultFile: join(resultDir, "output"), resumeFile: join(checkpointDir, "resume.ckpt") };
+  const outputDir = join(root, "outputs");
+  return { root, checkpointDir, inputDir: join(root, "inputs"), outputDir, resultFile: join(outputDir, RESULT_OUTPUT), resumeFile: join(checkpointDir, "resume.ckpt") };
 }
 
 /** What the protocol tells a workload about its assignment. */
@@ -65,8 +72,8 @@ export interface ProtocolContext {
 }
 
 /**
- * The protocol's environment: GX_JOB_ID, GX_ASSIGNMENT_ID, GX_ATTEMPT, GX_CHECKPOINT_DIR, GX_RESULT_FILE,
- * GX_GPUS, and when they apply GX_RESUME_STEP + GX_RESUME_FILE, GX_INPUT_URI, GX_CHECKPOINT_INTERVAL_S.
+ * The protocol's environment: GX_JOB_ID, GX_ASSIGNMENT_ID, GX_ATTEMPT, GX_CHECKPOINT_DIR, GX_INPUT_DIR,
+ * GX_OUTPUT_DIR, GX_RESULT_FILE, GX_GPUS, and when they apply GX_RESUME_STEP + GX_RESUME_FILE, GX_INPUT_URI, GX_CHECKPOINT_INTERVAL_S.
  */
 export function protocolEnv(ctx: ProtocolContext, layout: ScratchLayout): Record<string, string> {
   const env: Record<string, string> = {
@@ -74,6 +81,8 @@ export function protocolEnv(ctx: ProtocolContext, layout: ScratchLayout): Record
     GX_ASSIGNMENT_ID: ctx.assignmentId,
     GX_ATTEMPT: String(ctx.attempt),
     GX_CHECKPOINT_DIR: layout.checkpointDir,
+    GX_INPUT_DIR: layout.inputDir,
+    GX_OUTPUT_DIR: layout.outputDir,
     GX_RESULT_FILE: layout.resultFile,
     GX_GPUS: ctx.gpuIndexes.join(","),
   };

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import type { ExecFile } from "../exec-file";
 import { buildContainerArgv, type ContainerEngine, containerName } from "./container-argv";
 import { stopChild, watchChild } from "./output";
-import type { Executor, HostEnv, Workload, WorkloadSpec } from "./types";
+import type { Executor, HostEnv, OutputLine, Workload, WorkloadSpec } from "./types";
 
 const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/;
 
@@ -48,7 +48,7 @@ export function createContainerExecutor(options: ContainerExecutorOptions): Exec
       if (!IMAGE_REFERENCE.test(spec.image)) return `the job's image "${spec.image.slice(0, 64)}" is not an image reference`;
       return null;
     },
-    start(spec: WorkloadSpec, onLine: (line: string) => void): Workload {
+    start(spec: WorkloadSpec, onLine: (line: OutputLine) => void): Workload {
       const { argv, env } = buildContainerArgv({ engine: options.engine.engine, spec, gpusDetected: options.gpusDetected, uid: options.uid, gid: options.gid, memory: options.memory });
       const child = spawn(options.engine.binary, argv, {
         cwd: spec.scratchDir,

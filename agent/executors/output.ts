@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
-import type { WorkloadExit } from "./types";
+import { StringDecoder } from "node:string_decoder";
+import type { OutputLine, OutputStream, WorkloadExit } from "./types";
 
 /** Bytes of stderr kept for failure reasons. */
 export const STDERR_TAIL_BYTES = 4096;
@@ -7,34 +8,24 @@ const MAX_LINE_BYTES = 64 * 1024;
 const DRAIN_MS = 2000;
 
 /**
- * Splits a child's stdout into lines (over-long lines are cut at 64 KB), keeps the last 4 KB of stderr, and
- * resolves once it has exited and its pipes drained (or 2 s after exit, if a grandchild holds them open).
+ * Splits a child's stdout and stderr into lines (UTF-8; over-long lines are cut at 64 KB) for `onLine`, keeps the
+ * last 4 KB of stderr, and resolves once it has exited and its pipes drained (or 2 s after exit, if a grandchild
+ * holds them open).
  */
-export function watchChild(child: ChildProcess, onLine: (line: string) => void): Promise<WorkloadExit> {
-  let pending = "";
+export function watchChild(child: ChildProcess, onLine: (line: OutputLine) => void): Promise<WorkloadExit> {
   let stderr = Buffer.alloc(0);
-  const emit = (line: string) => {
+  const emit = (line: OutputLine) => {
     try {
       onLine(line);
     } catch {
       // a listener's failure must not kill the pipe
     }
   };
-  child.stdout?.setEncoding("utf8");
-  child.stdout?.on("data", (chunk: string) => {
-    pending += chunk;
-    let newline = pending.indexOf("\n");
-    while (newline >= 0) {
-      emit(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf("\n");
-    }
-    if (pending.length > MAX_LINE_BYTES) {
-      emit(pending.slice(0, MAX_LINE_BYTES));
-      pending = "";
-    }
-  });
+  const outLines = lineSplitter("stdout", emit);
+  const errLines = lineSplitter("stderr", emit);
+  child.stdout?.on("data", (chunk: Buffer) => outLines.push(chunk));
   child.stderr?.on("data", (chunk: Buffer) => {
+    errLines.push(chunk);
     stderr = Buffer.concat([stderr, chunk]);
     if (stderr.length > STDERR_TAIL_BYTES) stderr = stderr.subarray(stderr.length - STDERR_TAIL_BYTES);
   });
@@ -49,8 +40,8 @@ export function watchChild(child: ChildProcess, onLine: (line: string) => void):
     });
     child.once("exit", (code, signal) => {
       void Promise.race([pipes, new Promise((r) => setTimeout(r, DRAIN_MS).unref())]).then(() => {
-        if (pending.length > 0) emit(pending);
-        pending = "";
+        outLines.end();
+        errLines.end();
         const exit: WorkloadExit = { code, signal, stderrTail: stderr.toString("utf8") };
         if (startError !== undefined) exit.error = startError;
         resolve(exit);
@@ -88,4 +79,37 @@ export async function stopChild(child: ChildProcess, exit: Promise<WorkloadExit>
   await Promise.race([exit, killed]);
   clearTimeout(timer);
   await exit;
+}
+
+/**
+ * Cuts a byte stream into UTF-8 lines (a character split between chunks is kept whole); `end` emits the rest, and
+ * what comes after it (a grandchild still writing) is ignored.
+ */
+function lineSplitter(stream: OutputStream, emit: (line: OutputLine) => void): { push(chunk: Buffer): void; end(): void } {
+  const decoder = new StringDecoder("utf8");
+  let pending = "";
+  let ended = false;
+  return {
+    push(chunk) {
+      if (ended) return;
+      pending += decoder.write(chunk);
+      let newline = pending.indexOf("\n");
+      while (newline >= 0) {
+        emit({ stream, text: pending.slice(0, newline) });
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf("\n");
+      }
+      if (pending.length > MAX_LINE_BYTES) {
+        emit({ stream, text: pending.slice(0, MAX_LINE_BYTES) });
+        pending = "";
+      }
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      pending += decoder.end();
+      if (pending.length > 0) emit({ stream, text: pending });
+      pending = "";
+    },
+  };
 }

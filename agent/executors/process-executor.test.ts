@@ -26,7 +26,8 @@ describe("process executor with examples/checkpoint-counter.js", () => {
   async function scratch(name: string): Promise<string> {
     const dir = path.join(root, name);
     await mkdir(path.join(dir, "checkpoints"), { recursive: true });
-    await mkdir(path.join(dir, "result"), { recursive: true });
+    await mkdir(path.join(dir, "inputs"), { recursive: true });
+    await mkdir(path.join(dir, "outputs"), { recursive: true });
     return dir;
   }
 
@@ -41,10 +42,11 @@ describe("process executor with examples/checkpoint-counter.js", () => {
     };
   }
 
-  async function run(s: WorkloadSpec): Promise<{ lines: string[]; exit: WorkloadExit }> {
+  async function run(s: WorkloadSpec): Promise<{ lines: string[]; errLines: string[]; exit: WorkloadExit }> {
     const lines: string[] = [];
-    const exit = await executor.start(s, (l) => lines.push(l)).exit;
-    return { lines, exit };
+    const errLines: string[] = [];
+    const exit = await executor.start(s, (l) => (l.stream === "stdout" ? lines : errLines).push(l.text)).exit;
+    return { lines, errLines, exit };
   }
 
   it("streams progress and checkpoints and writes the hash chain as the result", async () => {
@@ -75,9 +77,10 @@ describe("process executor with examples/checkpoint-counter.js", () => {
     const lines: string[] = [];
     let sawProgress!: () => void;
     const progressed = new Promise<void>((resolve) => (sawProgress = resolve));
-    const workload = executor.start(spec(dir, { STEPS: "100000", STEP_MS: "20", CHECKPOINT_EVERY: "1000" }), (l) => {
-      lines.push(l);
-      if (l.startsWith("progress 0.0000")) sawProgress();
+    const workload = executor.start(spec(dir, { STEPS: "100000", STEP_MS: "20", CHECKPOINT_EVERY: "1000" }), ({ stream, text }) => {
+      if (stream !== "stdout") return;
+      lines.push(text);
+      if (text.startsWith("progress 0.0000")) sawProgress();
     });
     await progressed;
     await workload.stop(10_000);
@@ -98,9 +101,9 @@ describe("process executor with examples/checkpoint-counter.js", () => {
     expect(exit.code).toBe(0);
     const env = JSON.parse(lines.join("\n"));
     expect(Object.keys(env).sort()).toEqual(
-      ["CUDA_VISIBLE_DEVICES", "GX_ASSIGNMENT_ID", "GX_ATTEMPT", "GX_CHECKPOINT_DIR", "GX_GPUS", "GX_JOB_ID", "GX_RESULT_FILE", "HOME", "LANG", "MY_VAR", "PATH"].sort(),
+      ["CUDA_VISIBLE_DEVICES", "GX_ASSIGNMENT_ID", "GX_ATTEMPT", "GX_CHECKPOINT_DIR", "GX_GPUS", "GX_INPUT_DIR", "GX_JOB_ID", "GX_OUTPUT_DIR", "GX_RESULT_FILE", "HOME", "LANG", "MY_VAR", "PATH"].sort(),
     );
-    expect(env).toMatchObject({ HOME: dir, GX_RESULT_FILE: path.join(dir, "result", "output"), CUDA_VISIBLE_DEVICES: "1,3", GX_GPUS: "1,3" });
+    expect(env).toMatchObject({ HOME: dir, GX_RESULT_FILE: path.join(dir, "outputs", "result"), GX_OUTPUT_DIR: path.join(dir, "outputs"), GX_INPUT_DIR: path.join(dir, "inputs"), CUDA_VISIBLE_DEVICES: "1,3", GX_GPUS: "1,3" });
   });
 
   it("keeps the tail of stderr and reports a missing program", async () => {
@@ -111,6 +114,21 @@ describe("process executor with examples/checkpoint-counter.js", () => {
     expect(exit.stderrTail.endsWith("boom")).toBe(true);
     const missing = await run(spec(dir, {}, null, ["/no/such/program"]));
     expect(missing.exit.error).toMatch(/ENOENT/);
+  });
+
+  it("delivers stderr lines apart from stdout, UTF-8 split across writes kept whole, the last line without a newline", async () => {
+    const dir = await scratch("streams");
+    const script = [
+      "const e = Buffer.from('é\\n');",
+      "process.stdout.write('out 1\\nout 2\\n');",
+      "process.stderr.write('err 1\\nerr ');",
+      "process.stderr.write(e.subarray(0, 1)); setTimeout(() => { process.stderr.write(e.subarray(1)); process.stderr.write('tail'); }, 20);",
+    ].join(" ");
+    const { lines, errLines, exit } = await run(spec(dir, {}, null, [process.execPath, "-e", script]));
+    expect(exit.code).toBe(0);
+    expect(lines).toEqual(["out 1", "out 2"]);
+    expect(errLines).toEqual(["err 1", "err é", "tail"]);
+    expect(exit.stderrTail).toBe("err 1\nerr é\ntail");
   });
 
   it("refuses an empty command", () => {

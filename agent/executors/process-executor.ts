@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { protocolEnv, scratchLayout } from "../workload-protocol";
 import { stopChild, watchChild } from "./output";
-import type { Executor, HostEnv, Workload, WorkloadSpec } from "./types";
+import type { Executor, HostEnv, OutputLine, Workload, WorkloadSpec } from "./types";
 
 /**
  * The environment of a process workload: a minimal base (PATH, LANG, HOME = the scratch folder), the job's
@@ -31,7 +31,7 @@ export function createProcessExecutor(host: HostEnv): Executor {
       }
       return null;
     },
-    start(spec: WorkloadSpec, onLine: (line: string) => void): Workload {
+    start(spec: WorkloadSpec, onLine: (line: OutputLine) => void): Workload {
       const child = spawn(spec.command[0], spec.command.slice(1), {
         cwd: spec.scratchDir,
         env: processEnv(spec, host),

@@ -3,7 +3,7 @@ import type { ProtocolContext } from "../workload-protocol";
 /** What an executor needs to run one assignment's workload. */
 export interface WorkloadSpec {
   assignmentId: string;
-  /** The assignment's scratch folder on the host (holds checkpoints/ and result/). */
+  /** The assignment's scratch folder on the host (holds checkpoints/, inputs/ and outputs/). */
   scratchDir: string;
   image: string | null;
   command: readonly string[];
@@ -28,13 +28,22 @@ export interface Workload {
   stop(graceMs: number): Promise<void>;
 }
 
+/** Which pipe of the workload a line came from. */
+export type OutputStream = "stdout" | "stderr";
+
+/** One line of a workload's stdout or stderr, without its newline. */
+export interface OutputLine {
+  stream: OutputStream;
+  text: string;
+}
+
 /** Runs workloads one way (a host process, a container). */
 export interface Executor {
   readonly kind: "process" | "container";
   /** Why this executor cannot run the spec (e.g. no image), or null. */
   refusal(spec: WorkloadSpec): string | null;
-  /** Starts the workload; `onLine` gets each stdout line without its newline. */
-  start(spec: WorkloadSpec, onLine: (line: string) => void): Workload;
+  /** Starts the workload; `onLine` gets each line of its stdout and of its stderr, in order within each stream. */
+  start(spec: WorkloadSpec, onLine: (line: OutputLine) => void): Workload;
 }
 
 /** Variables of the agent's own environment a workload's base environment is built from. */
