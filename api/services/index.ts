@@ -87,9 +87,8 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
   const models = new ModelCatalog(db);
   const sources = new SourceService(db);
   const urls = new TransferUrls(settings.publicUrl, settings.jwtSecret, settings.lifecycle.transferUrlTtlSeconds);
-  let artifacts: ArtifactService | undefined;
-  const transfers = new TransferService(db, deps.blobStore, urls, settings.transferLimits, deps.logger, (jobId) => artifacts!.resultManifest(jobId));
-  artifacts = new ArtifactService(db, transfers, settings.artifacts);
+  const transfers = new TransferService(db, deps.blobStore, urls, settings.transferLimits, deps.logger, (jobId) => artifacts.resultManifest(jobId));
+  const artifacts: ArtifactService = new ArtifactService(db, transfers, settings.artifacts);
   const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts);
   const matchingSettings = {
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
