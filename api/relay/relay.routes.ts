@@ -32,6 +32,10 @@ export function relayRoutes(services: Services, bodyLimitBytes: number, logger: 
     }),
   );
   router.get("/relay/v1/jobs/:id", handled(async (req, res) => res.json(await services.relay.get(await principal(req, res), String(req.params.id)))));
+  router.get(
+    "/relay/v1/jobs/:id/logs",
+    handled(async (req, res) => res.json(await services.relay.logs(await principal(req, res), String(req.params.id), req.query.after, req.query.limit))),
+  );
   router.delete("/relay/v1/jobs/:id", handled(async (req, res) => res.json(await services.relay.cancel(await principal(req, res), String(req.params.id)))));
   router.get("/relay/v1/usage", handled(async (req, res) => res.json(await services.relay.usage(await principal(req, res)))));
   const fallbacks = restFallbacks(bodyLimitBytes);

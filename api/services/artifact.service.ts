@@ -181,7 +181,7 @@ export class ArtifactService {
 
   /** Outputs with download URLs for the job's owner (null URLs for anyone else and once they are no longer kept). */
   async linkedOutputs(principal: Principal | undefined, job: JobRef, outputs: readonly ArtifactRecord[]): Promise<Linked<ArtifactRecord>[]> {
-    const mayDownload = this.ownerSees(principal, job);
+    const mayDownload = await this.ownerSees(principal, job);
     return Promise.all(outputs.map(async (o) => ({ record: o, ...(mayDownload && !o.purgedAt && o.storedAt ? await this.link("output", o) : { url: null, expiresAt: null }) })));
   }
 
@@ -189,7 +189,7 @@ export class ArtifactService {
   async resultView(principal: Principal | undefined, job: JobRef, outputs: readonly ArtifactRecord[]): Promise<ResultView> {
     if (outputs.length === 0) return { sizeBytes: null, downloadUrl: null, expiresAt: null };
     const sizeBytes = outputs.reduce((n, o) => n + o.sizeBytes, 0n);
-    if (!this.ownerSees(principal, job) || outputs.some((o) => o.purgedAt)) return { sizeBytes, downloadUrl: null, expiresAt: null };
+    if (!(await this.ownerSees(principal, job)) || outputs.some((o) => o.purgedAt)) return { sizeBytes, downloadUrl: null, expiresAt: null };
     const { url, expiresAt } = this.transfers.urls.signed("result", "get", job.id);
     return { sizeBytes, downloadUrl: url, expiresAt };
   }
@@ -201,8 +201,12 @@ export class ArtifactService {
     return outputManifest(outputs);
   }
 
-  private ownerSees(principal: Principal | undefined, job: JobRef): boolean {
-    return principal !== undefined && principal.accountId === job.clientId;
+  /** Whether the caller owns the job: its client, or for a relay job the account of the key that submitted it. */
+  async ownerSees(principal: Principal | undefined, job: JobRef): Promise<boolean> {
+    if (!principal) return false;
+    if (principal.accountId === job.clientId) return true;
+    const [relayed] = await this.db.query(`SELECT 1 FROM relay_jobs WHERE job_id = $1 AND account_id = $2`, [job.id, principal.accountId]);
+    return relayed !== undefined;
   }
 
   private async link(kind: "input" | "output", a: ArtifactRecord): Promise<{ url: string; expiresAt: Date }> {

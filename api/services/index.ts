@@ -89,6 +89,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
   const urls = new TransferUrls(settings.publicUrl, settings.jwtSecret, settings.lifecycle.transferUrlTtlSeconds);
   const transfers = new TransferService(db, deps.blobStore, urls, settings.transferLimits, deps.logger, (jobId) => artifacts.resultManifest(jobId));
   const artifacts: ArtifactService = new ArtifactService(db, transfers, settings.artifacts);
+  const logs = new LogService(db, settings.logs, deps.events);
   const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts);
   const matchingSettings = {
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
@@ -107,7 +108,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     books,
     jobs,
     sources,
-    relay: new RelayService(db, jobs, settings.usdRates, settings.relayTreasuryAddress),
+    relay: new RelayService(db, jobs, settings.usdRates, settings.relayTreasuryAddress, { artifacts, logs }),
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
     chain: new ChainService(db, deps.chain),
@@ -121,7 +122,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     assignments: new AssignmentService(db, settings.lifecycle, announce, deps.matchRequests, deps.onError, deps.events, urls, artifacts),
     artifacts,
     transfers,
-    logs: new LogService(db, settings.logs, deps.events),
+    logs,
     retention: new RetentionService(db, deps.blobStore, {
       resultRetentionMs: settings.artifacts.resultRetentionMs,
       unusedGraceMs: 86_400_000,

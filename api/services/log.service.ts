@@ -89,6 +89,11 @@ export class LogService {
     return lastLogLines(this.db, jobId, last);
   }
 
+  /** Kept lines after `afterSeq`, oldest first, at most `limit`; the caller checked the job is the principal's. */
+  async after(jobId: string, afterSeq: bigint, limit: number): Promise<LogLineRecord[]> {
+    return logLinesAfter(this.db, jobId, afterSeq, limit);
+  }
+
   /**
    * Kept lines after `afterSeq`, then live ones, in order, each once: the live feed is joined first, the kept lines
    * replayed, and live lines at or below the last replayed sequence skipped. The caller checked the job is theirs.

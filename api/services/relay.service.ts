@@ -1,7 +1,9 @@
+import type { ArtifactService } from "./artifact.service";
+import type { LogService } from "./log.service";
 import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { formatDecimal, formatUsd, holdWei, MAX_USD_MICROS, parseUsd, PricingError, usdCapToWei, usdCharge, usdOfWeiCeil, usdOfWeiFloor } from "../../pricing";
-import { jobById } from "../db/repositories/job.repository";
+import { jobById, type JobRecord } from "../db/repositories/job.repository";
 import { FINAL_JOB_STATES } from "../db/repositories/states";
 import { updateReturning } from "../db/query";
 import { badInput, conflict, forbidden, notFound, ServiceError, unavailable } from "./errors";
@@ -80,6 +82,7 @@ export class RelayService {
     private readonly rates: RateSettings,
     /** The account whose escrow funds relay jobs in OGPU; unset: the relay refuses jobs (503). */
     private readonly treasuryAddress?: string,
+    private readonly data?: { artifacts: ArtifactService; logs: LogService },
   ) {}
 
   /** The treasury as the principal its relay jobs are submitted under (its account made on first use). */
@@ -204,8 +207,33 @@ export class RelayService {
       costOgpu: job.costWei === null ? null : formatDecimal(job.costWei),
       costUsd: row.charged_usd_micros === null ? null : usdText(BigInt(row.charged_usd_micros)),
       quote: { usdPerGpuHour: usdText(BigInt(row.usd_per_gpu_hour_micros)), maxUsd: usdText(BigInt(row.max_usd_micros)), usdPerOgpu: usdText(BigInt(row.usd_per_ogpu_micros)) },
-      result: job.resultHash ? { hash: job.resultHash, uri: job.resultUri } : null,
+      ...(await this.dataOf(principal, job)),
     };
+  }
+
+  /** A relay job's result, outputs (signed download URLs for the key's account) and inputs, as GraphQL gives them. */
+  private async dataOf(principal: Principal | undefined, job: JobRecord) {
+    const ref = { id: job.id, clientId: job.clientId, resultHash: job.resultHash, endedAt: job.endedAt };
+    const outputs = this.data ? ((await this.data.artifacts.outputsOf([job.id])).get(job.id) ?? []) : [];
+    const view = this.data ? await this.data.artifacts.resultView(principal, ref, outputs) : { sizeBytes: null, downloadUrl: null, expiresAt: null };
+    const linked = this.data ? await this.data.artifacts.linkedOutputs(principal, ref, outputs) : [];
+    return {
+      result: job.resultHash
+        ? { hash: job.resultHash, uri: job.resultUri, agreedBy: job.agreedBy ?? 0, sizeBytes: view.sizeBytes?.toString() ?? null, downloadUrl: view.downloadUrl, expiresAt: view.expiresAt }
+        : null,
+      outputs: linked.map((o) => ({ name: o.record.name, sizeBytes: o.record.sizeBytes.toString(), sha256: o.record.sha256, downloadUrl: o.url, expiresAt: o.expiresAt })),
+    };
+  }
+
+  /** Log lines of a relay job of the key's account after `after` (0: from the first), at most `limit` (1..1000), oldest first. */
+  async logs(principal: Principal | undefined, jobId: string, after: unknown, limit: unknown) {
+    await this.get(principal, jobId);
+    const afterSeq = after === undefined ? 0n : /^\d{1,18}$/.test(String(after)) ? BigInt(String(after)) : undefined;
+    if (afterSeq === undefined) throw badInput("after must be a log sequence number (a whole number)");
+    const n = limit === undefined ? 200 : Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw badInput("limit must be from 1 to 1000");
+    const lines = this.data ? await this.data.logs.after(jobId, afterSeq, n) : [];
+    return { lines: lines.map((l) => ({ seq: l.seq.toString(), assignmentId: l.assignmentId, stream: l.stream, line: l.line, at: l.at })), next: (lines.at(-1)?.seq ?? afterSeq).toString() };
   }
 
   /**

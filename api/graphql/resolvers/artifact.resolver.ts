@@ -85,7 +85,7 @@ export class JobDataResolver {
 
   @FieldResolver(() => [LogLine], { description: "The last kept lines of the workload's output, oldest first (the job's owner only)." })
   async logs(@Root() job: Job, @Arg("last", () => Int, { defaultValue: 100 }) last: number, @Ctx() ctx: GraphQLContext): Promise<LogLine[]> {
-    if (ctx.principal?.accountId !== job.clientId) throw forbidden("only the job's owner reads its logs");
+    if (!(await ctx.services.artifacts.ownerSees(ctx.principal, { id: job.id, clientId: job.clientId, resultHash: null, endedAt: job.endedAt }))) throw forbidden("only the job's owner reads its logs");
     return (await ctx.services.logs.last(job.id, last)).map(toLogLine);
   }
 }
