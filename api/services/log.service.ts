@@ -12,6 +12,8 @@ import {
   type LogStreamValue,
 } from "../db/repositories/log.repository";
 import { inTransaction } from "../db/transaction";
+import { JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
+import { FINAL_JOB_STATES, type JobStatusValue } from "../db/repositories/states";
 import { badInput, conflict, forbidden, notFound } from "./errors";
 import { NO_EVENTS, type EventStreams } from "./events";
 import { maskSecrets, cutToBytes } from "./log-lines";
@@ -37,6 +39,11 @@ export interface AppendResult {
 
 const STREAMS = new Set<LogStreamValue>(["STDOUT", "STDERR"]);
 const REPLAY_PAGE = 1000;
+
+async function hasEnded(db: DataSource, jobId: string): Promise<boolean> {
+  const [job] = await db.query(`SELECT status FROM jobs WHERE id = $1`, [jobId]);
+  return !job || FINAL_JOB_STATES.includes(job.status);
+}
 
 /**
  * A job's workload output: lines the agent sends, numbered per job, with the values of the job's secret env masked,
@@ -95,32 +102,48 @@ export class LogService {
   }
 
   /**
-   * Kept lines after `afterSeq`, then live ones, in order, each once: the live feed is joined first, the kept lines
-   * replayed, and live lines at or below the last replayed sequence skipped. The caller checked the job is theirs.
+   * Kept lines after `afterSeq`, then live ones, in order, each once, until the job has ended and every line it kept
+   * was sent. The live feeds (lines, and the job's status) are joined first, the kept lines replayed, and live lines
+   * at or below the last sequence sent skipped; a gap (lines published during the replay) is read from the store.
+   * The caller checked the job is theirs.
    */
   follow(jobId: string, afterSeq: bigint): AsyncIterableIterator<LogLineRecord> {
-    const live = this.events.listen<JobLogsEvent>(JOB_LOGS_TOPIC, jobId);
+    const lines = this.events.listen<JobLogsEvent>(JOB_LOGS_TOPIC, jobId);
+    const progress = this.events.listen<{ status: string }>(JOB_PROGRESS_TOPIC, jobId);
     const db = this.db;
     async function* stream(): AsyncGenerator<LogLineRecord> {
       let seen = afterSeq;
-      try {
+      async function* rest(): AsyncGenerator<LogLineRecord> {
         for (;;) {
           const page = await logLinesAfter(db, jobId, seen, REPLAY_PAGE);
           for (const l of page) {
             seen = l.seq;
             yield l;
           }
-          if (page.length < REPLAY_PAGE) break;
+          if (page.length < REPLAY_PAGE) return;
         }
-        for await (const event of live) {
-          const first = event.lines.length > 0 ? BigInt(event.lines[0].seq) : 0n;
-          if (first > seen + 1n) {
-            // lines published while the replay ran, or a lost message: read them from the store
-            for (const l of await logLinesAfter(db, jobId, seen, Number(first - seen - 1n))) {
-              seen = l.seq;
-              yield l;
+      }
+      try {
+        yield* rest();
+        if (await hasEnded(db, jobId)) return;
+        let nextLines = lines.next();
+        let nextStatus = progress.next();
+        for (;;) {
+          const got = await Promise.race([nextLines.then((r) => ({ kind: "lines" as const, r })), nextStatus.then((r) => ({ kind: "status" as const, r }))]);
+          if (got.kind === "status") {
+            if (got.r.done || FINAL_JOB_STATES.includes(got.r.value.status as JobStatusValue)) {
+              // the agent sends its last lines before it reports the end: whatever is kept now is all there is
+              yield* rest();
+              return;
             }
+            nextStatus = progress.next();
+            continue;
           }
+          if (got.r.done) return;
+          const event = got.r.value;
+          nextLines = lines.next();
+          const first = event.lines.length > 0 ? BigInt(event.lines[0].seq) : 0n;
+          if (first > seen + 1n) yield* rest();
           for (const l of event.lines) {
             const seq = BigInt(l.seq);
             if (seq <= seen) continue;
@@ -129,7 +152,7 @@ export class LogService {
           }
         }
       } finally {
-        await live.return?.();
+        await Promise.all([lines.return?.(), progress.return?.()]);
       }
     }
     return stream();
