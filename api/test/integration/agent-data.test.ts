@@ -202,10 +202,10 @@ it(`a job with input files writes a ${OUTPUT_MB} MiB output and a log line every
   expect((job.logs as { line: string }[]).map((l) => l.line)).toEqual(live.slice(-200).map((l) => l.line));
 
   const mib = (n: number) => Math.round(n / 1024 / 1024);
-  console.log(
+  process.stdout.write(
     `agent-data: ${OUTPUT_MB} MiB output + ${live.length} log lines; agent RSS ${mib(agentBase)} -> peak ${mib(agentPeak)} MiB; ` +
       `API process (in the test) RSS ${mib(apiBase)} -> peak ${mib(apiPeak)} MiB while it ran and uploaded; ` +
-      `download of ${OUTPUT_MB} MiB moved the API process's RSS ${mib(apiBeforeDownload)} -> ${mib(apiAfterDownload)} MiB`,
+      `download of ${OUTPUT_MB} MiB moved the API process's RSS ${mib(apiBeforeDownload)} -> ${mib(apiAfterDownload)} MiB\n`,
   );
   // memory that does not grow with the file: neither holds the 300 MiB, nor a large part of it
   expect(agentPeak - agentBase).toBeLessThan(120 * 1024 * 1024);
