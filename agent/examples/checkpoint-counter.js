@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A deterministic workload that speaks the gpu-exchange agent protocol (see agent/README.md).
 //   state_0 = sha256("gpu-exchange"), state_{i+1} = sha256(state_i + ":" + i) in hex; the result is state_STEPS.
-// Env: STEPS (20), STEP_MS (200), CHECKPOINT_EVERY (1), and the protocol's GX_* variables.
+// Env: STEPS (20), STEP_MS (200), CHECKPOINT_EVERY (1), and the protocol's GX_* variables; PAD_STEP and PAD_MB make
+// the checkpoint of step PAD_STEP PAD_MB MiB larger (spaces after the JSON: a big checkpoint, for transfer tests).
 "use strict";
 const crypto = require("node:crypto");
 const fs = require("node:fs");
@@ -20,6 +21,8 @@ function whole(name, fallback, min) {
 const STEPS = whole("STEPS", 20, 0);
 const STEP_MS = whole("STEP_MS", 200, 0);
 const CHECKPOINT_EVERY = whole("CHECKPOINT_EVERY", 1, 1);
+const PAD_STEP = whole("PAD_STEP", -1, 0);
+const PAD_MB = whole("PAD_MB", 0, 0);
 const checkpointDir = process.env.GX_CHECKPOINT_DIR;
 const resultFile = process.env.GX_RESULT_FILE;
 const resumeFile = process.env.GX_RESUME_FILE;
@@ -45,6 +48,12 @@ function checkpoint() {
   const name = `step-${step}.json`;
   const temp = path.join(checkpointDir, `.${name}.tmp`);
   fs.writeFileSync(temp, JSON.stringify({ step, state }));
+  if (step === PAD_STEP) {
+    const spaces = Buffer.alloc(1024 * 1024, 0x20);
+    const fd = fs.openSync(temp, "a");
+    for (let i = 0; i < PAD_MB; i++) fs.writeSync(fd, spaces);
+    fs.closeSync(fd);
+  }
   fs.renameSync(temp, path.join(checkpointDir, name));
   say(`checkpoint ${step} ${name}`);
 }

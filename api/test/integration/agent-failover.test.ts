@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { actor, eventually, freshModel, type Actor } from "../builders";
@@ -7,7 +7,7 @@ import { op } from "../contract";
 import { checkpointCounterHash } from "../workloads";
 import { gql, startTestServer, wsClient, type TestServer } from "../harness";
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 const ROOT = join(__dirname, "..", "..", "..");
 const STEPS = 24;
@@ -109,4 +109,64 @@ it("a checkpointing job survives a SIGKILLed agent: its missed heartbeats hand i
   expect(byAttempt.size).toBe(2);
   for (const series of byAttempt.values()) expect(series).toEqual([...series].sort((x, y) => x - y));
   expect(events.at(-1)!.status).toBe("COMPLETED");
+});
+
+it("an agent SIGKILLed while it uploads a 1 GiB checkpoint: nothing half-written is stored or served, and the takeover resumes from the previous whole checkpoint", async () => {
+  const m = freshModel(48);
+  const gpu = `NVIDIA ${m.model}:48:1`;
+  const provider = await actor(server);
+  const keyC = (await gql(server.url, op("CreateApiKey"), { name: "agent-c" }, provider.token)).data!.createApiKey.secret as string;
+  const keyD = (await gql(server.url, op("CreateApiKey"), { name: "agent-d" }, provider.token)).data!.createApiKey.secret as string;
+  const c = startAgent("agent-c", keyC, gpu, "2");
+  await eventually(async () => ((await gql(server.url, op("OrderBook"), { market: m.market })).data?.orderBook.asks.length === 1 ? true : undefined), 30_000, "agent C's offer");
+  const client = await actor(server, 100n);
+  const steps = 8;
+  const submitted = await gql(
+    server.url,
+    op("SubmitJob"),
+    {
+      input: {
+        kind: "BATCH",
+        command: [process.execPath, join(ROOT, "agent/examples/checkpoint-counter.js")],
+        env: [
+          { name: "STEPS", value: String(steps) },
+          { name: "STEP_MS", value: "300" },
+          { name: "PAD_STEP", value: "2" },
+          { name: "PAD_MB", value: "1024" },
+        ],
+        requirements: { gpuCount: 1, minVramGb: 48, gpuModels: [m.model], maxPricePerGpuHour: "3", maxDurationSeconds: 600 },
+      },
+    },
+    client.token,
+  );
+  expect(submitted.errors).toBeUndefined();
+  const jobId = submitted.data!.submitJob.id as string;
+  const tmpDir = join(server.system.config.DATA_DIR, "tmp");
+  const partial = () => (existsSync(tmpDir) ? readdirSync(tmpDir).filter((f) => (statSync(join(tmpDir, f), { throwIfNoEntry: false })?.size ?? 0) > 64 * 1024 * 1024) : []);
+  // the 1 GiB checkpoint of step 2 is reserved and its bytes are on their way into the store
+  const writing = await eventually(async () => {
+    const [big] = await server.system.db.query(`SELECT stored_at FROM checkpoints WHERE job_id = $1 AND step = 2`, [jobId]);
+    const parts = partial();
+    return big && big.stored_at === null && parts.length > 0 ? parts : undefined;
+  }, 90_000, "the big checkpoint's upload under way");
+  c.kill("SIGKILL");
+  const [big] = await server.system.db.query(`SELECT sha256, size_bytes FROM checkpoints WHERE job_id = $1 AND step = 2`, [jobId]);
+  expect(Number(big.size_bytes)).toBeGreaterThan(1024 * 1024 * 1024);
+  // the broken body is thrown away: no blob under its hash, no part file left
+  await eventually(async () => (writing.every((f) => !existsSync(join(tmpDir, f))) ? true : undefined), 30_000, "the broken upload's part file to go");
+  const sha = big.sha256.trim() as string;
+  expect(existsSync(join(server.system.config.DATA_DIR, "blobs", sha.slice(0, 2), sha))).toBe(false);
+
+  startAgent("agent-d", keyD, gpu, "2.5");
+  const done = await eventually(async () => {
+    const j = await jobOf(client, jobId);
+    return j.status === "COMPLETED" || j.status === "FAILED" ? j : undefined;
+  }, 150_000, "the job to finish on agent D").catch((e) => {
+    throw new Error(`${e.message}\nagent C:\n${logs.get("agent-c")?.join("").slice(-3000)}\nagent D:\n${logs.get("agent-d")?.join("").slice(-3000)}`);
+  });
+  expect(done.status).toBe("COMPLETED");
+  expect(done.result.hash).toBe(checkpointCounterHash(steps));
+  expect(done.assignments.map((x: { status: string }) => x.status)).toEqual(["EXPIRED", "COMPLETED"]);
+  // the previous whole checkpoint: step 1 (step 2 never arrived whole)
+  expect(done.assignments[1].resumedFromStep).toBe(1);
 });
