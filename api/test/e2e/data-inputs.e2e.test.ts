@@ -121,6 +121,9 @@ describe("input files", () => {
     ["a backslash", "a\\b"],
     ["a NUL", "a\u0000b"],
     ["256 bytes", "x".repeat(256)],
+    ["a C1 control (U+0085)", "a\u0085b"],
+    ["a DEL", "a\u007fb"],
+    ["a lone surrogate", "a\ud800b"],
   ])("refuses the name %s at CreateInputUpload", async (_label, name) => {
     const client = await actor(server);
     const r = await reserve(client.token, name, Buffer.from("x"));
@@ -145,8 +148,17 @@ describe("input files", () => {
     const own = await uploadInput(server, bob, "own.bin", randomBytes(64));
     expect(codeOf(await submit([{ artifactId: own, path: "x" }, { artifactId: own, path: "x" }]))).toBe("BAD_USER_INPUT");
     expect(codeOf(await submit([{ artifactId: own, path: "../x" }]))).toBe("BAD_USER_INPUT");
+    expect(codeOf(await submit([{ artifactId: own, path: "x\u0085" }]))).toBe("BAD_USER_INPUT");
+    // a path under another input file (the agent could not lay both out: it fails such an assignment)
+    const nested = await submit([{ artifactId: own, path: "data" }, { artifactId: own, path: "data/x.bin" }]);
+    expect(codeOf(nested)).toBe("BAD_USER_INPUT");
+    expect(codeOf(await submit([{ artifactId: own, path: "a/b/c" }, { artifactId: own, path: "a/b" }]))).toBe("BAD_USER_INPUT");
     const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM jobs WHERE client_id = $1`, [bob.accountId]);
     expect(n).toBe(0);
+    // siblings and a name that only starts like another are fine; the longest name of 255 bytes (multi-byte) too
+    const long = "é".repeat(127) + "x";
+    const fine = must(await submit([{ artifactId: own, path: "data/a" }, { artifactId: own, path: "data/b" }, { artifactId: own, path: "data.bin" }, { artifactId: own, path: "data2/a" }, { artifactId: own, path: long }]));
+    expect(fine.submitJob.inputs.map((i: { path: string }) => i.path).sort()).toEqual(["data.bin", "data/a", "data/b", "data2/a", long].sort());
   });
 
   it("gives the job's provider its inputs with download URLs whose bytes match (and Range works); another provider is FORBIDDEN", async () => {
