@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { actor, eventually, freshModel, jobInput, onlineOffer, type Actor } from "../builders";
 import { op } from "../contract";
 import { codeOf, gql, startTestServer, type TestServer } from "../harness";
@@ -7,8 +9,9 @@ import { dataDir, getBytes, manifestOf, must, put, runningJob, sha, startNext, u
 jest.setTimeout(60_000);
 
 let server: TestServer;
+const DATA_DIR = dataDir("outputs");
 beforeAll(async () => {
-  server = await startTestServer({ DATA_DIR: dataDir("outputs") });
+  server = await startTestServer({ DATA_DIR });
 });
 afterAll(() => server.stop());
 
@@ -156,6 +159,39 @@ describe("outputs and the result", () => {
     const job = await outputsOf(run.client, run.jobId);
     expect((await getBytes(job.result.downloadUrl)).bytes.toString("utf8")).toBe(manifest);
     expect(job.outputs.map((o: { name: string }) => o.name)).toEqual(["B", "Z/é", "a", "a-b", "a/b", "\uFB01le", "\u{1F600}.txt"]);
+  });
+
+  it("a PUT of the bytes first reserved does not store a name reserved again meanwhile with other bytes", async () => {
+    const run = await runningJob(server);
+    const first = randomBytes(200_000);
+    const second = randomBytes(1000);
+    const reserved = must(await reserveOutput(run.provider, run.assignmentId, "result", first)).createOutputUpload;
+    // the first body starts streaming; while it is in flight the name is reserved again with other bytes
+    let push!: (chunk: Buffer | null) => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (chunk) => (chunk ? controller.enqueue(chunk) : controller.close());
+      },
+    });
+    const inFlight = fetch(reserved.uploadUrl, { method: "PUT", body, duplex: "half" } as RequestInit);
+    push(first.subarray(0, 100_000));
+    // the store is writing the body (so the server has looked the reservation up) before the name is reserved again
+    await eventually(async () => (readdirSync(join(DATA_DIR, "tmp")).some((f) => f.endsWith(".part")) ? true : undefined), 10_000, "the upload in the store");
+    const again = must(await reserveOutput(run.provider, run.assignmentId, "result", second)).createOutputUpload;
+    expect(again.output).toMatchObject({ sha256: sha(second), stored: false });
+    push(first.subarray(100_000));
+    push(null);
+    const res = await inFlight;
+    await res.text();
+    const [row] = await server.system.db.query(`SELECT sha256, stored_at FROM artifacts WHERE assignment_id = $1 AND name = 'result'`, [run.assignmentId]);
+    // the record names the second bytes: it must not say they are stored, since only the first ones came
+    expect(row.sha256.trim()).toBe(sha(second));
+    expect(row.stored_at).toBeNull();
+    expect(res.status).toBe(409);
+    const completion = await gql(server.url, op("CompleteAssignment"), { id: run.assignmentId, resultHash: sha(manifestOf([{ name: "result", bytes: second }])) }, run.provider.token);
+    expect(codeOf(completion)).toBe("BAD_USER_INPUT");
+    // the second bytes to the second URL store them
+    expect((await put(again.uploadUrl, second)).status).toBe(201);
   });
 
   it("an empty output file is an output: stored, listed, served as 0 bytes", async () => {
