@@ -119,6 +119,19 @@ describe("outputs and the result", () => {
     expect(JSON.stringify(seen)).not.toContain("/transfers/");
     expect(codeOf(await gql(server.url, op("JobOutputs"), { id: run.jobId }, run.provider.token))).toBe("FORBIDDEN");
     expect(codeOf(await gql(server.url, op("JobOutputs"), { id: run.jobId }))).toBe("UNAUTHENTICATED");
+    // the provider reaches the job through its node's assignments: the URLs there are null
+    const viaNode = await gql(
+      server.url,
+      `query A($nodeId: ID!) { assignments(nodeId: $nodeId) { id job { id result { hash downloadUrl } outputs { name sha256 downloadUrl } } } }`,
+      { nodeId: run.nodeId },
+      run.provider.token,
+    );
+    const mine = viaNode.data?.assignments.find((x: { id: string }) => x.id === run.assignmentId);
+    expect(viaNode.errors).toBeUndefined();
+    expect(mine.job.result).toMatchObject({ hash: sha(manifestOf(files)), downloadUrl: null });
+    expect(mine.job.outputs).toEqual([{ name: "result", sha256: sha(files[0].bytes), downloadUrl: null }]);
+    expect(JSON.stringify(viaNode)).not.toContain("/transfers/output");
+    expect(JSON.stringify(viaNode)).not.toContain("/transfers/result");
   });
 
   it("refuses a completion whose hash is not the manifest's (still RUNNING), and one with an output reserved but not uploaded", async () => {
