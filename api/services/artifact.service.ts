@@ -15,7 +15,7 @@ import {
 import { jobIdOfAssignment, lockAssignment } from "../db/repositories/lifecycle.repository";
 import { lockJob } from "../db/repositories/job.repository";
 import { inTransaction } from "../db/transaction";
-import { assertRelativeName, outputManifest, sha256Of } from "./artifact-names";
+import { assertNoPathUnderAnother, assertRelativeName, outputManifest, sha256Of } from "./artifact-names";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 import type { TransferService } from "./transfer.service";
@@ -102,6 +102,7 @@ export class ArtifactService {
       paths.add(i.path);
       assertId("artifact", i.artifactId);
     }
+    assertNoPathUnderAnother("the input path", [...paths]);
     const found = new Map((await artifactsByIds(tx, inputs.map((i) => i.artifactId))).map((a) => [a.id, a]));
     for (const i of inputs) {
       const a = found.get(i.artifactId);

@@ -78,7 +78,9 @@ export class TransferService {
     await this.store.put({ sha256: target.sha256, sizeBytes: target.sizeBytes }, body);
     if (!(await target.markStored())) {
       const again = await this.target(kind, id);
-      if (!again.stored) throw conflict(`this ${kind} can no longer be stored (its retention ended)`);
+      if (!again.stored || again.sha256 !== target.sha256 || again.sizeBytes !== target.sizeBytes) {
+        throw conflict(`this ${kind} can no longer be stored: its retention ended, or it was reserved again with other bytes`);
+      }
       return { status: 200, sha256: target.sha256, sizeBytes: target.sizeBytes };
     }
     return { status: 201, sha256: target.sha256, sizeBytes: target.sizeBytes };
@@ -118,7 +120,7 @@ export class TransferService {
     }
     const a = await artifactById(this.db, id);
     if (!a || a.purgedAt || a.kind !== (kind === "input" ? "INPUT" : "OUTPUT")) throw notFound(kind, id);
-    return { sha256: a.sha256, sizeBytes: a.sizeBytes, stored: a.storedAt !== null, fileName: a.name.split("/").at(-1) ?? a.name, markStored: () => markArtifactStored(this.db, id) };
+    return { sha256: a.sha256, sizeBytes: a.sizeBytes, stored: a.storedAt !== null, fileName: a.name.split("/").at(-1) ?? a.name, markStored: () => markArtifactStored(this.db, id, a.sha256, a.sizeBytes) };
   }
 
   /**

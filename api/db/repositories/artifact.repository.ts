@@ -71,9 +71,16 @@ export async function artifactsByIds(db: Db, ids: readonly string[]): Promise<Ar
   return rows.map(toArtifact);
 }
 
-/** Marks an artifact's bytes stored, once; false when it already was (or was purged meanwhile). */
-export async function markArtifactStored(db: Db, id: string): Promise<boolean> {
-  const rows = await updateReturning(db, `UPDATE artifacts SET stored_at = now() WHERE id = $1 AND stored_at IS NULL AND purged_at IS NULL RETURNING id`, [id]);
+/**
+ * Marks an artifact's bytes stored, once, if it still names the blob that was received (`sha256`, `sizeBytes`); false
+ * when it already was stored, was purged meanwhile, or was reserved again with other bytes while these streamed in.
+ */
+export async function markArtifactStored(db: Db, id: string, sha256: string, sizeBytes: bigint): Promise<boolean> {
+  const rows = await updateReturning(
+    db,
+    `UPDATE artifacts SET stored_at = now() WHERE id = $1 AND sha256 = $2 AND size_bytes = $3 AND stored_at IS NULL AND purged_at IS NULL RETURNING id`,
+    [id, sha256, String(sizeBytes)],
+  );
   return rows.length > 0;
 }
 
