@@ -103,7 +103,8 @@ export class ArtifactService {
       assertId("artifact", i.artifactId);
     }
     assertNoPathUnderAnother("the input path", [...paths]);
-    const found = new Map((await artifactsByIds(tx, inputs.map((i) => i.artifactId))).map((a) => [a.id, a]));
+    // shared locks until the job is stored: the retention sweep cannot release them in between
+    const found = new Map((await artifactsByIds(tx, inputs.map((i) => i.artifactId), "share")).map((a) => [a.id, a]));
     for (const i of inputs) {
       const a = found.get(i.artifactId);
       if (!a || a.kind !== "INPUT") throw notFound("artifact", i.artifactId);

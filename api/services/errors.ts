@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   CONFLICT: { httpStatus: 409, retryable: false },
   INSUFFICIENT_FUNDS: { httpStatus: 402, retryable: false },
   /** The account's stored bytes would pass its storage quota. */
-  QUOTA_EXCEEDED: { httpStatus: 403, retryable: false },
+  QUOTA_EXCEEDED: { httpStatus: 507, retryable: false },
   /** A body larger than the limit of what it is (a checkpoint, an input, an output). */
   PAYLOAD_TOO_LARGE: { httpStatus: 413, retryable: false },
   RATE_LIMITED: { httpStatus: 429, retryable: true },

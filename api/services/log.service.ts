@@ -155,6 +155,22 @@ export class LogService {
         await Promise.all([lines.return?.(), progress.return?.()]);
       }
     }
-    return stream();
+    const gen = stream();
+    // a client that leaves while the stream waits for the next event: the feeds are closed at once (which ends that
+    // wait), rather than when the job's next line or status would have come
+    return {
+      next: () => gen.next(),
+      async return() {
+        await Promise.all([lines.return?.(), progress.return?.()]);
+        return gen.return(undefined);
+      },
+      async throw(err: unknown) {
+        await Promise.all([lines.return?.(), progress.return?.()]);
+        return gen.throw(err);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 }

@@ -116,7 +116,7 @@ export class TransferService {
     if (kind === "checkpoint") {
       const c = await checkpointById(this.db, id);
       if (!c || c.purgedAt) throw notFound("checkpoint", id);
-      return { sha256: c.sha256, sizeBytes: c.sizeBytes, stored: c.storedAt !== null, fileName: `step-${c.step}.ckpt`, markStored: () => storeCheckpoint(this.db, id) };
+      return { sha256: c.sha256, sizeBytes: c.sizeBytes, stored: c.storedAt !== null, fileName: `step-${c.step}.ckpt`, markStored: () => storeCheckpoint(this.db, id, c.sha256, c.sizeBytes) };
     }
     const a = await artifactById(this.db, id);
     if (!a || a.purgedAt || a.kind !== (kind === "input" ? "INPUT" : "OUTPUT")) throw notFound(kind, id);

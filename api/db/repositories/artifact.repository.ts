@@ -66,8 +66,8 @@ export async function artifactById(db: Db, id: string): Promise<ArtifactRecord |
   return row ? toArtifact(row) : undefined;
 }
 
-export async function artifactsByIds(db: Db, ids: readonly string[]): Promise<ArtifactRecord[]> {
-  const rows = await db.query(`SELECT ${COLUMNS} FROM artifacts WHERE id = ANY($1::uuid[])`, [ids]);
+export async function artifactsByIds(db: Db, ids: readonly string[], lock?: "share"): Promise<ArtifactRecord[]> {
+  const rows = await db.query(`SELECT ${COLUMNS} FROM artifacts WHERE id = ANY($1::uuid[]) ORDER BY id${lock === "share" ? " FOR SHARE" : ""}`, [ids]);
   return rows.map(toArtifact);
 }
 
@@ -112,7 +112,7 @@ export async function countOutputs(db: Db, assignmentId: string): Promise<number
 
 /** An assignment's outputs, by name. */
 export async function outputsOfAssignment(db: Db, assignmentId: string): Promise<ArtifactRecord[]> {
-  const rows = await db.query(`SELECT ${COLUMNS} FROM artifacts WHERE assignment_id = $1 ORDER BY name`, [assignmentId]);
+  const rows = await db.query(`SELECT ${COLUMNS} FROM artifacts WHERE assignment_id = $1 ORDER BY name COLLATE "C"`, [assignmentId]);
   return rows.map(toArtifact);
 }
 
@@ -126,7 +126,7 @@ export async function winningOutputs(db: Db, jobIds: readonly string[]): Promise
           ORDER BY a.ended_at, a.id LIMIT 1
        ) w ON w.id = o.assignment_id
       WHERE o.job_id = ANY($1::uuid[]) AND o.kind = 'OUTPUT'
-      ORDER BY o.job_id, o.name`,
+      ORDER BY o.job_id, o.name COLLATE "C"`,
     [jobIds],
   );
   return rows.map(toArtifact);

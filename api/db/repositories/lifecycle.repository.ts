@@ -211,9 +211,17 @@ export async function checkpointById(db: Db, id: string): Promise<CheckpointReco
   return row ? toCheckpoint(row) : undefined;
 }
 
-/** Marks a reserved checkpoint stored once its bytes are in the blob store (checked there). False when it already was. */
-export async function storeCheckpoint(db: Db, id: string): Promise<boolean> {
-  const rows = await updateReturning(db, `UPDATE checkpoints SET stored_at = now() WHERE id = $1 AND stored_at IS NULL AND purged_at IS NULL RETURNING id`, [id]);
+/**
+ * Marks a reserved checkpoint stored once its bytes are in the blob store (checked there), only while it still names
+ * those bytes (a reservation of the same step again may have replaced them meanwhile). False otherwise, or when it
+ * already was stored.
+ */
+export async function storeCheckpoint(db: Db, id: string, sha256: string, sizeBytes: bigint): Promise<boolean> {
+  const rows = await updateReturning(
+    db,
+    `UPDATE checkpoints SET stored_at = now() WHERE id = $1 AND sha256 = $2 AND size_bytes = $3 AND stored_at IS NULL AND purged_at IS NULL RETURNING id`,
+    [id, sha256, String(sizeBytes)],
+  );
   return rows.length === 1;
 }
 

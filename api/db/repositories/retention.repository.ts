@@ -36,7 +36,7 @@ export async function releaseExpired(db: Db, rules: RetentionRules, now: Date, l
     `UPDATE artifacts i SET purged_at = $3 WHERE i.id IN (
        SELECT i2.id FROM artifacts i2 WHERE i2.kind = 'INPUT' AND i2.purged_at IS NULL AND i2.created_at < $1
           AND NOT EXISTS (SELECT 1 FROM job_inputs ji JOIN jobs j ON j.id = ji.job_id WHERE ji.artifact_id = i2.id AND j.ended_at IS NULL)
-        LIMIT $2) RETURNING i.id`,
+        LIMIT $2 FOR UPDATE OF i2 SKIP LOCKED) RETURNING i.id`,
     [graceCut, limit, now],
   );
   const unfinished = await updateReturning(
