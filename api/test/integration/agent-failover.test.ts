@@ -20,8 +20,10 @@ const logs = new Map<string, string[]>();
 
 beforeAll(async () => {
   // the lease as long as production's: only the heartbeat detector (a node silent 3 s) can take the job over in time
-  server = await startTestServer({ LEASE_SECONDS: "60", FAILOVER_SILENCE_SECONDS: "3", LEASE_SWEEP_MS: "200" });
   workDir = mkdtempSync(join(tmpdir(), "gx-agents-"));
+  // a blob store of its own: the checkpoints are the same bytes on every run, and a content-addressed store shared
+  // with earlier runs would already hold them
+  server = await startTestServer({ LEASE_SECONDS: "60", FAILOVER_SILENCE_SECONDS: "3", LEASE_SWEEP_MS: "200", DATA_DIR: join(workDir, "data") });
 });
 
 afterAll(async () => {
