@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -13,7 +12,7 @@ import { type OutputUploadPolicy, uploadOutputs } from "./output-upload";
 import { collectOutputs, OutputError } from "./outputs";
 import { ProgressReporter } from "./progress-reporter";
 import { openInside, prepareScratch, scratchDirOf } from "./scratch";
-import { redact, type Transfer } from "./transfer";
+import { redact, sha256Handle, type Transfer } from "./transfer";
 import { failureReason, jobEnvRecord, parseWorkloadLine, type ScratchLayout } from "./workload-protocol";
 
 /** What every assignment run shares. */
@@ -374,13 +373,7 @@ export class AssignmentRun {
       return;
     }
     try {
-      const hash = createHash("sha256");
-      let sizeBytes = 0;
-      for await (const chunk of file.handle.createReadStream({ start: 0, autoClose: false })) {
-        hash.update(chunk as Buffer);
-        sizeBytes += (chunk as Buffer).length;
-      }
-      const sha256 = hash.digest("hex");
+      const { sha256, sizeBytes } = await sha256Handle(file.handle);
       let uploadUrl: string;
       try {
         const data = await this.ctx.client.request<{ createCheckpointUpload: { uploadUrl: string } }>("CreateCheckpointUpload", {

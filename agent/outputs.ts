@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256Handle } from "./transfer";
 import { lstat, readdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { errorText } from "./error-text";
@@ -84,13 +84,7 @@ export async function hashOutput(realOutputDir: string, name: string): Promise<{
     throw new OutputError(`output ${name} cannot be read: ${message}`);
   }
   try {
-    const hash = createHash("sha256");
-    let sizeBytes = 0;
-    for await (const chunk of file.handle.createReadStream({ start: 0, autoClose: false })) {
-      hash.update(chunk as Buffer);
-      sizeBytes += (chunk as Buffer).length;
-    }
-    return { sha256: hash.digest("hex"), sizeBytes };
+    return await sha256Handle(file.handle);
   } finally {
     await file.handle.close();
   }

@@ -37,9 +37,18 @@ export interface Transfer {
 
 /** Hashes a file by streaming it. */
 export async function sha256File(file: string): Promise<FileDigest> {
+  return sha256Stream(createReadStream(file));
+}
+
+/** Hashes an open file from its start by streaming it; the handle stays open (its owner closes it). */
+export async function sha256Handle(handle: FileHandle): Promise<FileDigest> {
+  return sha256Stream(handle.createReadStream({ start: 0, autoClose: false }));
+}
+
+async function sha256Stream(stream: AsyncIterable<unknown>): Promise<FileDigest> {
   const hash = createHash("sha256");
   let sizeBytes = 0;
-  for await (const chunk of createReadStream(file)) {
+  for await (const chunk of stream) {
     hash.update(chunk as Buffer);
     sizeBytes += (chunk as Buffer).length;
   }
