@@ -40,7 +40,7 @@ describe("OfferManager", () => {
   it("posts an offer at the fixed price when the node has none", async () => {
     const { api, manager } = setup(fixed, []);
     await manager.reconcile();
-    expect(api.callsOf("PostOffer")).toEqual([{ input: { nodeId: "n1", pricePerGpuHour: "2.5", gpuCount: 8 } }]);
+    expect(api.callsOf("PostOffer")).toEqual([{ input: { nodeId: "n1", pricePerGpuHour: "2.5", gpuCount: 8, cancelOnDisconnect: true } }]);
     expect(manager.currentOfferId).toBe("new-1");
     await manager.reconcile();
     expect(api.callsOf("PostOffer")).toHaveLength(1);
@@ -51,7 +51,7 @@ describe("OfferManager", () => {
     const { api } = setup(fixed, []);
     const manager = new OfferManager(api, { ...target, gpuModel: "H100-80GB" }, fixed, captureLogger("silent").logger);
     await manager.reconcile();
-    expect(api.callsOf("PostOffer")[0]).toEqual({ input: { nodeId: "n1", gpuModel: "H100-80GB", pricePerGpuHour: "2.5", gpuCount: 8 } });
+    expect(api.callsOf("PostOffer")[0]).toEqual({ input: { nodeId: "n1", gpuModel: "H100-80GB", pricePerGpuHour: "2.5", gpuCount: 8, cancelOnDisconnect: true } });
   });
 
   it("adopts an open offer with the same GPU count and reprices it", async () => {

@@ -81,7 +81,8 @@ export class OfferManager {
   }
 
   private async post(priceWei: bigint): Promise<void> {
-    const input: Record<string, unknown> = { nodeId: this.target.nodeId, pricePerGpuHour: formatDecimal(priceWei), gpuCount: this.target.gpuCount };
+    // cancel on disconnect: while this agent is silent (killed, network lost) its offer is off the book, not a lie on it
+    const input: Record<string, unknown> = { nodeId: this.target.nodeId, pricePerGpuHour: formatDecimal(priceWei), gpuCount: this.target.gpuCount, cancelOnDisconnect: true };
     if (this.target.gpuModel) input.gpuModel = this.target.gpuModel;
     const data = await this.client.request<PostedOffer>("PostOffer", { input });
     this.offerId = data.postOffer.id;

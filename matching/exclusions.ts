@@ -37,6 +37,8 @@ function messageOf(reason: ExclusionReason, n: number, req: Requirements, maxExc
       return `${offers(n)} from ${one ? "a provider" : "providers"} without enough stake`;
     case "SAME_PROVIDER":
       return `${offers(n)} from ${one ? "a provider" : "providers"} already running this job`;
+    case "SELF_TRADE":
+      return `${offers(n)} of your own account or an account related to it (self-trade prevention)`;
   }
 }
 

@@ -18,13 +18,15 @@ export function acceptsModel(req: Requirements, gpuModel: string): boolean {
 }
 
 /**
- * The first hard filter an offer fails for a job, in this fixed order: OFFLINE (node offline), MODEL (not one of
+ * The first hard filter an offer fails for a job, in this fixed order: SELF_TRADE (the provider is the client or an
+ * account related to it, req.selfAccounts), OFFLINE (node offline), MODEL (not one of
  * req.gpuModels), VRAM (vramGb < minVramGb), GPU_COUNT (availableGpus < gpuCount), LATENCY (latencyMsOf >
  * maxLatencyMs; only when the job gives both a region and maxLatencyMs), REPUTATION (reputation < minReputation),
  * STAKE (stakeWei below minStakeWei, when the marketplace sets a minimum), PRICE (priceWei > maxPriceWei),
  * SAME_PROVIDER (providerId in excludeProviders). Null when the offer is eligible.
  */
 export function exclusionOf(c: Candidate, req: Requirements, excludeProviders?: ReadonlySet<string>): ExclusionReason | null {
+  if (req.selfAccounts && req.selfAccounts.has(c.providerId)) return "SELF_TRADE";
   if (!c.online) return "OFFLINE";
   if (!acceptsModel(req, c.gpuModel)) return "MODEL";
   if (c.vramGb < req.minVramGb) return "VRAM";

@@ -2,7 +2,7 @@
 export type MatchStrategy = "BALANCED" | "CHEAPEST" | "FASTEST" | "MOST_RELIABLE";
 
 /** Why an offer cannot serve a job; the first failing hard filter names it (see exclusionOf). */
-export type ExclusionReason = "GPU_COUNT" | "VRAM" | "MODEL" | "LATENCY" | "PRICE" | "REPUTATION" | "STAKE" | "OFFLINE" | "SAME_PROVIDER";
+export type ExclusionReason = "GPU_COUNT" | "VRAM" | "MODEL" | "LATENCY" | "PRICE" | "REPUTATION" | "STAKE" | "OFFLINE" | "SAME_PROVIDER" | "SELF_TRADE";
 
 /** Relative weights of the score's components; zero or more, normalized to sum 1 before use. */
 export interface MatchWeights {
@@ -52,6 +52,11 @@ export interface Requirements {
   weights: MatchWeights | null;
   /** The marketplace's minimum provider stake in wei (a policy, not a client's input); null or absent = none. */
   minStakeWei?: bigint | null;
+  /**
+   * The client's own account and the accounts related to it (self-trade prevention, a policy the marketplace fills
+   * in, not a client's input): offers of these providers are SELF_TRADE. Null or absent = none.
+   */
+  selfAccounts?: ReadonlySet<string> | null;
 }
 
 /** One reason offers were excluded from a job, how many, and a sentence for people. */

@@ -129,6 +129,13 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     relayTreasuryAddress: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     settlementFeeBps: config.FEE_BPS,
+    orderLimits: {
+      maxNodesPerAccount: config.MAX_NODES_PER_ACCOUNT,
+      maxOpenOffersPerAccount: config.MAX_OPEN_OFFERS_PER_ACCOUNT,
+      maxOpenOffersPerMarket: config.MAX_OPEN_OFFERS_PER_MARKET,
+      maxOffersPerMinute: config.MAX_OFFERS_PER_MINUTE,
+      maxPendingJobsPerAccount: config.MAX_PENDING_JOBS_PER_ACCOUNT,
+    },
     lifecycle: {
       leaseMs: config.LEASE_SECONDS * 1000,
       silenceMs: config.FAILOVER_SILENCE_SECONDS > 0 ? config.FAILOVER_SILENCE_SECONDS * 1000 : undefined,

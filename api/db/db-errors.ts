@@ -30,3 +30,9 @@ export function isConnectionFailure(error: unknown): boolean {
   const code = typeof e.code === "string" ? e.code : "";
   return OUTAGE_SQLSTATE.test(code) || OUTAGE_ERRNO.has(code) || OUTAGE_MESSAGE.test(typeof e.message === "string" ? e.message : "");
 }
+
+/** True for a unique violation of the named index or constraint. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = driverErrorOf(error) as { code?: unknown; constraint?: unknown } | undefined;
+  return e?.code === "23505" && e.constraint === constraint;
+}

@@ -64,6 +64,12 @@ export enum ExclusionReason {
   STAKE = "STAKE",
   OFFLINE = "OFFLINE",
   SAME_PROVIDER = "SAME_PROVIDER",
+  SELF_TRADE = "SELF_TRADE",
+}
+/** How long a job stays on the book: GTC rests until it matches or is cancelled; IOC is matched at once or cancelled. */
+export enum TimeInForce {
+  GTC = "GTC",
+  IOC = "IOC",
 }
 export enum CandleInterval {
   ONE_MINUTE = "ONE_MINUTE",
@@ -76,7 +82,8 @@ registerEnumType(JobKind, { name: "JobKind" });
 registerEnumType(JobStatus, { name: "JobStatus", description: "PENDING rests on the book; VALIDATING compares redundant results." });
 registerEnumType(AssignmentStatus, { name: "AssignmentStatus", description: "EXPIRED: the lease lapsed; REJECTED: lost the result vote." });
 registerEnumType(MatchStrategy, { name: "MatchStrategy", description: "Preset weights of price, latency, VRAM fit and reputation." });
-registerEnumType(ExclusionReason, { name: "ExclusionReason" });
+registerEnumType(ExclusionReason, { name: "ExclusionReason", description: "SELF_TRADE: the offer is the client's own account's, or a related account's (self-trade prevention)." });
+registerEnumType(TimeInForce, { name: "TimeInForce", description: "GTC (good till cancelled, the default): rests on the book until matched; IOC (immediate or cancel): cancelled at once when no offer can fill it." });
 registerEnumType(CandleInterval, { name: "CandleInterval" });
 
 export enum SettlementStatus {

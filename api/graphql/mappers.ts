@@ -8,7 +8,7 @@ import type { Candle as CandleData } from "../../pricing";
 import type { MarketSummary } from "../services/market.service";
 import type { Quote as QuoteData } from "../services/quote.service";
 import { OfferService } from "../services/offer.service";
-import { AssignmentStatus, ExclusionReason, JobKind, JobStatus, MatchStrategy, NodeStatus, OfferStatus } from "./enums";
+import { AssignmentStatus, ExclusionReason, JobKind, JobStatus, MatchStrategy, NodeStatus, OfferStatus, TimeInForce } from "./enums";
 import type { Account, ApiKey, Reputation } from "./types/account.type";
 import type { ReputationView } from "../services/account.service";
 import type { Assignment, Checkpoint, Exclusion, Job, JobProgressUpdate } from "./types/job.type";
@@ -49,6 +49,10 @@ export function toOffer(o: OfferEntity, now = new Date()): Offer {
     expiresAt: o.expiresAt,
     createdAt: o.createdAt,
     updatedAt: o.updatedAt,
+    clientOrderId: o.clientOrderId,
+    postOnly: o.postOnly,
+    cancelOnDisconnect: o.cancelOnDisconnect,
+    withdrawn: o.withdrawnAt !== null,
     nodeId: o.nodeId,
     providerId: o.providerId,
   };
@@ -135,6 +139,8 @@ export function toJob(j: JobRecord): Job {
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
     matchedAt: j.matchedAt,
+    clientOrderId: j.clientOrderId,
+    timeInForce: TimeInForce[j.timeInForce],
     clientId: j.clientId,
   };
 }

@@ -13,7 +13,7 @@ export const MAINTENANCE_QUEUE = "maintenance";
 
 /**
  * The maintenance queue: a job scheduler runs the sweep every `sweepMs` — expiring offers past their
- * expiresAt (with book deltas), charging relay jobs that ended, deleting sign-in challenges that expired
+ * expiresAt (with book deltas), withdrawing the cancel-on-disconnect offers of silent nodes, charging relay jobs that ended, deleting sign-in challenges that expired
  * over an hour ago, and (less often) the retention sweep of stored bytes.
  */
 export async function startMaintenance(deps: {
@@ -41,6 +41,8 @@ export async function startMaintenance(deps: {
     MAINTENANCE_QUEUE,
     async () => {
       const expired = await deps.offers.expireDue();
+      const withdrawn = await deps.offers.withdrawSilent();
+      if (withdrawn > 0) deps.logger.info({ withdrawn }, "withdrew the cancel-on-disconnect offers of silent nodes");
       const charged = (await deps.chargeRelayJobs?.()) ?? 0;
       if (charged > 0) deps.logger.info({ charged }, "charged ended relay jobs");
       await deps.db.query(`DELETE FROM auth_nonces WHERE expires_at < now() - interval '1 hour'`);

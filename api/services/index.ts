@@ -24,6 +24,7 @@ import { LogService, type LogSettings } from "./log.service";
 import { RetentionService } from "./retention.service";
 import { TransferService, type TransferLimits } from "./transfer.service";
 import { TransferUrls } from "./transfer-urls";
+import { DEFAULT_ORDER_LIMITS, type OrderLimits } from "./order-limits";
 
 export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
@@ -40,6 +41,8 @@ export interface ServiceSettings extends AuthSettings {
   artifacts: ArtifactSettings & { checkpointsKept: number };
   transferLimits: TransferLimits;
   logs: LogSettings;
+  /** What one account may hold on the book (nodes, open offers, offers a minute, pending jobs); defaults when absent. */
+  orderLimits?: OrderLimits;
   /** The protocol fee (FEE_BPS): batches an operator re-batches through this process are priced with it (default 0). */
   settlementFeeBps?: number;
 }
@@ -90,7 +93,12 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
   const transfers = new TransferService(db, deps.blobStore, urls, settings.transferLimits, deps.logger, (jobId) => artifacts.resultManifest(jobId));
   const artifacts: ArtifactService = new ArtifactService(db, transfers, settings.artifacts);
   const logs = new LogService(db, settings.logs, deps.events);
-  const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts);
+  const limits = settings.orderLimits ?? DEFAULT_ORDER_LIMITS;
+  const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts, limits);
+  const offers = new OfferService(db, announce, async (offerId) => void deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching")), {
+    limits,
+    heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
+  });
   const matchingSettings = {
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
     candidateLimit: settings.matchCandidateLimit,
@@ -102,8 +110,8 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     auth: new AuthService(db, settings),
     apiKeys: new ApiKeyService(db),
     accounts: new AccountService(db),
-    nodes: new NodeService(db, settings.heartbeatWindowSeconds, settings.lifecycle.leaseMs),
-    offers: new OfferService(db, announce, async (offerId) => void deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching"))),
+    nodes: new NodeService(db, settings.heartbeatWindowSeconds, settings.lifecycle.leaseMs, { limits, afterHeartbeat: (nodeId) => offers.returnNode(nodeId) }),
+    offers,
     markets: new MarketService(db, books, deps.events, (err) => deps.onError(err, "compute a market ticker")),
     books,
     jobs,

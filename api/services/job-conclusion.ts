@@ -82,9 +82,13 @@ export async function concludeJob(tx: EntityManager, jobId: string, maxAttempts:
   }
 }
 
-/** Fails a job that has not ended: its hold released, nothing spent. */
-export async function failJob(tx: EntityManager, job: JobRecord, message: string, now: Date): Promise<void> {
-  if (!(await moveJob(tx, job.id, jobStatesInto("FAILED"), "FAILED", { resting: false, statusMessage: message.slice(0, 500), endedAt: now }))) return;
+/**
+ * Ends a job that has not ended and has nothing to charge: FAILED, or CANCELLED (an immediate-or-cancel job no
+ * offer could fill), its hold released, nothing spent. False when the job had already moved on.
+ */
+export async function failJob(tx: EntityManager, job: JobRecord, message: string, now: Date, status: "FAILED" | "CANCELLED" = "FAILED"): Promise<boolean> {
+  if (!(await moveJob(tx, job.id, jobStatesInto(status), status, { resting: false, statusMessage: message.slice(0, 500), endedAt: now }))) return false;
   await settleHold(tx, job.clientId, job.holdWei, 0n);
-  await recordJobEvent(tx, { jobId: job.id, progress: job.progress, message, assignmentId: null, status: "FAILED" }, now);
+  await recordJobEvent(tx, { jobId: job.id, progress: job.progress, message, assignmentId: null, status }, now);
+  return true;
 }

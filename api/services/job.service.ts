@@ -16,7 +16,10 @@ import {
   type JobRecord,
   type JobStatusValue,
   type NewJob,
+  type TimeInForceValue,
 } from "../db/repositories/job.repository";
+import { isUniqueViolation } from "../db/db-errors";
+import { assertJobLimit, CLIENT_ORDER_ID, DEFAULT_ORDER_LIMITS, lockAccountOrders, type OrderLimits } from "./order-limits";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
 import { pageSize } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
@@ -50,6 +53,10 @@ export interface SubmitJobData {
   requirements: RequirementsData;
   checkpointIntervalSeconds?: number | null;
   idempotencyKey?: string | null;
+  /** The client's own id for the job, unique among its live jobs (1 to 64 printable characters). */
+  clientOrderId?: string | null;
+  /** GTC (the default) rests until matched; IOC is cancelled when it cannot be placed at once. */
+  timeInForce?: TimeInForceValue | null;
 }
 
 /** Where the service asks for matching; the worker's queue implements it. Failures are logged, never lost: the reconciler re-enqueues. */
@@ -64,6 +71,7 @@ const CANCELLABLE: readonly JobStatusValue[] = jobStatesInto("CANCELLED");
 
 export const MAX_CHECKPOINT_INTERVAL_SECONDS = 86400;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
 
 export interface JobPage {
   jobs: JobRecord[];
@@ -82,6 +90,7 @@ export class JobService {
     private readonly events: EventStreams = NO_EVENTS,
     private readonly sources: SourceService = new SourceService(db),
     private readonly artifacts?: Pick<ArtifactService, "checkJobInputs">,
+    private readonly limits: OrderLimits = DEFAULT_ORDER_LIMITS,
   ) {}
 
   /**
@@ -133,7 +142,14 @@ export class JobService {
    * caller then queues it with `queueMatching` after commit), else in its own. A caller that already ran
    * `validate(input)` passes its result, so the input is not checked twice.
    */
-  async submitIn(tx: EntityManager | undefined, principal: Principal | undefined, input: SubmitJobData, validated?: ValidatedJob): Promise<{ job: JobRecord; created: boolean }> {
+  async submitIn(
+    tx: EntityManager | undefined,
+    principal: Principal | undefined,
+    input: SubmitJobData,
+    validated?: ValidatedJob,
+    /** The account a relay job is ordered by (its pending-job limit applies); the principal's otherwise. */
+    orderedBy?: string,
+  ): Promise<{ job: JobRecord; created: boolean }> {
     const who = requirePrincipal(principal);
     const checked = validated ?? (await this.validate(input));
     const holdAmount = holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
@@ -158,6 +174,8 @@ export class JobService {
       weights: checked.req.weights,
       checkpointIntervalSeconds: checked.checkpointIntervalSeconds,
       idempotencyKey: checked.idempotencyKey,
+      clientOrderId: checked.clientOrderId,
+      timeInForce: checked.timeInForce,
       requestHash: checked.requestHash,
       holdWei: holdAmount,
     };
@@ -178,32 +196,36 @@ export class JobService {
       if (!this.artifacts) throw badInput("this server takes no input files");
       await insertJobInputs(m, jobId, await this.artifacts.checkJobInputs(m, who, inputs));
     };
-    if (record.idempotencyKey === null && inputs.length > 0) {
-      job = await within(async (m) => {
-        const inserted = await insertJobWithHold(m, record);
-        if (!inserted) throw await insufficient(m);
-        await addInputs(m, inserted.id);
-        return inserted;
-      });
-    } else if (record.idempotencyKey === null) {
-      const inserted = await insertJobWithHold(tx ?? this.db, record);
-      if (!inserted) throw await insufficient(tx ?? this.db);
-      job = inserted;
-    } else {
-      ({ job, created } = await within(async (tx) => {
-        const inserted = await insertJob(tx, record);
+    const limitAccount = orderedBy ?? who.accountId;
+    /** Under the account's lock, with the new job inserted: the pending-job limit counts it too. */
+    const admit = async (m: EntityManager, inserted: JobRecord) => {
+      await assertJobLimit(m, this.limits, limitAccount, orderedBy !== undefined);
+      await addInputs(m, inserted.id);
+      return inserted;
+    };
+    try {
+      ({ job, created } = await within(async (m) => {
+        await lockAccountOrders(m, limitAccount, "jobs");
+        if (record.idempotencyKey === null) {
+          const inserted = await insertJobWithHold(m, record);
+          if (!inserted) throw await insufficient(m);
+          return { job: await admit(m, inserted), created: true };
+        }
+        const inserted = await insertJob(m, record);
         if (!inserted) {
-          const existing = await jobByIdempotencyKey(tx, who.accountId, record.idempotencyKey!);
+          const existing = await jobByIdempotencyKey(m, who.accountId, record.idempotencyKey);
           if (!existing) throw new Error("idempotency conflict without a stored job");
           if (existing.requestHash !== record.requestHash) {
             throw conflict(`idempotencyKey "${record.idempotencyKey}" was used for another job ${existing.id} with different input; use a new key`);
           }
           return { job: existing, created: false };
         }
-        if (!(await holdEscrow(tx, who.accountId, holdAmount))) throw await insufficient(tx);
-        await addInputs(tx, inserted.id);
-        return { job: inserted, created: true };
+        if (!(await holdEscrow(m, who.accountId, holdAmount))) throw await insufficient(m);
+        return { job: await admit(m, inserted), created: true };
       }));
+    } catch (err) {
+      if (isUniqueViolation(err, "jobs_client_order_idx")) throw conflict(`clientOrderId "${record.clientOrderId}" is already used by a live job of yours; use another or wait for that job to end`);
+      throw err;
     }
     return { job, created };
   }
@@ -303,6 +325,10 @@ export class JobService {
     }
     const idempotencyKey = input.idempotencyKey ?? null;
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) throw badInput("idempotencyKey must be 1 to 128 printable characters without spaces");
+    const clientOrderId = input.clientOrderId ?? null;
+    if (clientOrderId !== null && !CLIENT_ORDER_ID.test(clientOrderId)) throw badInput("clientOrderId must be 1 to 64 printable characters without spaces");
+    const timeInForce: TimeInForceValue = input.timeInForce ?? "GTC";
+    if (timeInForce !== "GTC" && timeInForce !== "IOC") throw badInput(`timeInForce must be GTC or IOC, got ${String(timeInForce).slice(0, 16)}`);
     const req = checkRequirements(input.requirements, await knownModelsFor(this.models, input.requirements), true);
     const inputs = (input.inputs ?? []).map((i) => ({ artifactId: String(i.artifactId), path: String(i.path) }));
     const canonical = JSON.stringify({
@@ -315,8 +341,10 @@ export class JobService {
       checkpointIntervalSeconds: interval,
       requirements: { ...req, maxPriceWei: req.maxPriceWei?.toString() ?? null },
       sourceId: source?.id ?? null,
+      ...(clientOrderId !== null ? { clientOrderId } : {}),
+      ...(timeInForce !== "GTC" ? { timeInForce } : {}),
     });
     const requestHash = createHash("sha256").update(canonical).digest("hex");
-    return { image, command, env, inputUri, inputs, checkpointIntervalSeconds: interval, idempotencyKey, req, requestHash, sourceId: source?.id ?? null };
+    return { image, command, env, inputUri, inputs, checkpointIntervalSeconds: interval, idempotencyKey, clientOrderId, timeInForce, req, requestHash, sourceId: source?.id ?? null };
   }
 }

@@ -1,7 +1,8 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { bidsServedBy, explainShortfall, rankCandidates, type Candidate, type Exclusion, type RestingBid } from "../../matching";
+import { explainShortfall, rankCandidates, type Candidate, type Exclusion } from "../../matching";
 import { marketsForRequirements, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { jobById, jobsByIds, toJobRecord, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
+import { jobById, jobsByIds, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
+import { restingBidsServedBy, selfAccountsOf } from "./self-trade";
 import { holdBackJob, unbackedAccounts } from "../db/repositories/escrow.repository";
 import { assignmentsOfJobIds, JOB_PROGRESS_TOPIC, lastCheckpointSteps, recordEvents } from "../db/repositories/lifecycle.repository";
 import { candidateById, claimOffer, loadCandidates, loadOpenOffers, type Claimed } from "../db/repositories/match.repository";
@@ -9,6 +10,7 @@ import { updateReturning } from "../db/query";
 import { inTransaction } from "../db/transaction";
 import type { BookChangeListener } from "./offer.service";
 import { requirementsOf, type CheckedRequirements } from "./requirements";
+import { failJob } from "./job-conclusion";
 
 export interface MatchingSettings {
   heartbeatWindowSeconds: number;
@@ -22,7 +24,12 @@ export interface MatchingSettings {
   minStakeWei: bigint | null;
 }
 
-export type MatchOutcome = { kind: "matched"; assignments: number } | { kind: "resting"; excluded: Exclusion[] } | { kind: "skipped"; status: string };
+export type MatchOutcome =
+  | { kind: "matched"; assignments: number }
+  | { kind: "resting"; excluded: Exclusion[] }
+  /** An immediate-or-cancel job its first placement could not fill: cancelled, hold released. */
+  | { kind: "cancelled"; excluded: Exclusion[] }
+  | { kind: "skipped"; status: string };
 
 /** The status message of a job held back because its client's escrow no longer covers its holds. */
 export const UNBACKED_MESSAGE = "waiting: your escrow on chain no longer covers this job's hold (a chain reorg removed a deposit); deposit again or cancel the job";
@@ -74,10 +81,11 @@ export class MatchingService {
     jobs.sort(byPriority);
     const onlineSince = this.onlineSince(now);
     const history = await assignmentsOfJobIds(this.db, jobs.map((j) => j.id));
+    const self = await selfAccountsOf(this.db, jobs);
     const bySignature = new Map<string, Promise<Candidate[]>>();
     const plans: Planned[] = await Promise.all(
       jobs.map(async (job) => {
-        const req = { ...requirementsOf(job), minStakeWei: this.settings.minStakeWei };
+        const req = { ...requirementsOf(job), minStakeWei: this.settings.minStakeWei, selfAccounts: self.get(job.id) };
         const mine = history.filter((a) => a.jobId === job.id);
         const holding = mine.filter((a) => a.status === "ASSIGNED" || a.status === "RUNNING" || a.status === "COMPLETED");
         const needed = [...Array(job.redundancy).keys()].filter((r) => !holding.some((a) => a.replica === r));
@@ -99,6 +107,11 @@ export class MatchingService {
       let open = openByDuration.get(seconds);
       if (!open) openByDuration.set(seconds, (open = loadOpenOffers(this.db, onlineSince, now, seconds, this.settings.explainLimit)));
       const excluded = explainShortfall((await open).filter((c) => !plan.failedNodes.has(c.nodeId)), { ...plan.req, redundancy: plan.needed.length }, plan.busyProviders);
+      if (plan.job.timeInForce === "IOC" && plan.job.matchedAt === null) {
+        await this.cancelUnfilled(plan.job.id, excluded, now);
+        outcomes.set(plan.job.id, { kind: "cancelled", excluded });
+        continue;
+      }
       await this.rest(plan.job.id, excluded, now);
       outcomes.set(plan.job.id, { kind: "resting", excluded });
     }
@@ -109,18 +122,7 @@ export class MatchingService {
   async matchRestingFor(offerId: string, now = new Date()): Promise<number> {
     const offer = await candidateById(this.db, offerId, this.onlineSince(now), now);
     if (!offer) return 0;
-    const rows = await this.db.query(
-      `SELECT * FROM jobs
-        WHERE status = 'PENDING' AND resting AND max_price_wei >= $1 AND gpu_count <= $2 AND min_vram_gb <= $3
-          AND (gpu_models IS NULL OR $4 = ANY(gpu_models))
-        ORDER BY max_price_wei DESC, ordinal LIMIT 500`,
-      [offer.priceWei.toString(), offer.availableGpus, offer.vramGb, offer.gpuModel],
-    );
-    const bids: RestingBid[] = rows.map((r: unknown) => {
-      const job = toJobRecord(r);
-      return { jobId: job.id, ordinal: Number(job.ordinal), requirements: requirementsOf(job) };
-    });
-    const served = bidsServedBy(offer, bids).map((b) => b.jobId);
+    const served = (await restingBidsServedBy(this.db, offer)).map((b) => b.jobId);
     if (served.length === 0) return 0;
     return [...(await this.matchJobs(served, now)).values()].filter((o) => o.kind === "matched").length;
   }
@@ -194,6 +196,17 @@ export class MatchingService {
       );
     }
     return { matched, unplaced, deltas: await recordBookChanges(tx, changes) };
+  }
+
+  /** Cancels a never-placed IOC job that could not be filled, with why in its status message (it never rested: no bid delta). */
+  private async cancelUnfilled(jobId: string, excluded: Exclusion[], now: Date): Promise<void> {
+    await inTransaction(this.db, async (tx) => {
+      const current = await jobById(tx, jobId, true);
+      if (!current || current.status !== "PENDING" || current.matchedAt !== null) return;
+      const why = excluded.length > 0 ? `: ${excluded.map((e) => e.message).join("; ")}` : ": no open offers";
+      await tx.query(`UPDATE jobs SET excluded = $2, match_attempted_at = $3 WHERE id = $1`, [jobId, JSON.stringify(excluded), now]);
+      await failJob(tx, current, `immediate-or-cancel: no offer could fill it at once${why}`, now, "CANCELLED");
+    });
   }
 
   /** Leaves a PENDING job on the bid side with its exclusion reasons (bid deltas when it starts resting). */

@@ -1,4 +1,5 @@
 import { marketIdOf, regionById } from "../../matching";
+import { assertNodeLimit, DEFAULT_ORDER_LIMITS, lockAccountOrders, type OrderLimits } from "./order-limits";
 import type { DataSource, EntityManager } from "typeorm";
 import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
 import { renewNodeLeases } from "../db/repositories/lifecycle.repository";
@@ -37,6 +38,11 @@ export class NodeService {
     private readonly heartbeatWindowSeconds: number,
     /** Heartbeats renew the node's running assignments' leases by this much. */
     private readonly leaseMs: number = 60_000,
+    private readonly hooks: {
+      limits?: OrderLimits;
+      /** After each heartbeat: the node's withdrawn (cancel-on-disconnect) offers come back to the book. */
+      afterHeartbeat?: (nodeId: string) => Promise<void>;
+    } = {},
   ) {}
 
   /** ONLINE while the last heartbeat is within the window, OFFLINE after (and before the first). */
@@ -54,6 +60,9 @@ export class NodeService {
     const data = validateRegistration(input);
     return this.db.transaction(async (tx) => {
       const repo = tx.getRepository(NodeEntity);
+      await lockAccountOrders(tx, who.accountId, "nodes");
+      const [existing] = await tx.query(`SELECT 1 FROM nodes WHERE provider_id = $1 AND name = $2`, [who.accountId, data.name]);
+      if (!existing) await assertNodeLimit(tx, this.hooks.limits ?? DEFAULT_ORDER_LIMITS, who.accountId);
       await tx.query(
         `INSERT INTO nodes (provider_id, name, region, gpus, cpu_cores, ram_gb, agent_version)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, name) DO NOTHING`,
@@ -81,6 +90,7 @@ export class NodeService {
       [node.id, m.gpuUtilization ?? null, m.gpuTemperatureC ?? null, m.measuredLatencyMs ?? null],
     );
     await renewNodeLeases(this.db, node.id, new Date(Date.now() + this.leaseMs));
+    await this.hooks.afterHeartbeat?.(node.id);
     return this.db.getRepository(NodeEntity).findOneByOrFail({ id: node.id });
   }
 

@@ -1,11 +1,16 @@
 import { normalizeGpuModel, parseMarketId, regionById } from "../../matching";
 import type { DataSource, EntityManager } from "typeorm";
-import { ensureMarket, recordAskChanges, type BookDelta } from "../db/repositories/book.repository";
+import { ensureMarket, recordAskChanges, recordBookChanges, type BookDelta } from "../db/repositories/book.repository";
 import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
 import { updateReturning } from "../db/query";
 import { OfferEntity, type OfferStatusValue } from "../db/entities/offer.entity";
 import { decodeOfferCursor, listOffers, type OfferFilterData, type OfferPage } from "../db/repositories/offer.repository";
 import { badInput, conflict, forbidden, notFound } from "./errors";
+import { formatDecimal } from "../../pricing";
+import { isUniqueViolation } from "../db/db-errors";
+import { candidateById } from "../db/repositories/match.repository";
+import { assertOfferLimits, CLIENT_ORDER_ID, DEFAULT_ORDER_LIMITS, lockAccountOrders, type OrderLimits } from "./order-limits";
+import { restingBidsServedBy } from "./self-trade";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 
 export interface PostOfferData {
@@ -15,6 +20,11 @@ export interface PostOfferData {
   gpuCount: number;
   minDurationSeconds?: number | null;
   expiresAt?: Date | null;
+  clientOrderId?: string | null;
+  /** Refused (CONFLICT) if a resting job would match it at once, now or when a reprice or resize of it would. */
+  postOnly?: boolean | null;
+  /** Off the book while its node is offline; back when the node returns. */
+  cancelOnDisconnect?: boolean | null;
 }
 
 export interface UpdateOfferData {
@@ -31,6 +41,14 @@ export const MAX_OFFER_LIFETIME_MS = 366 * 86400 * 1000;
 export const PAGE_DEFAULT = 20;
 export const PAGE_MAX = 100;
 
+/** What the offer rules need to know: the account limits, and how long a silent node still counts as online. */
+export interface OfferRules {
+  limits: OrderLimits;
+  heartbeatWindowSeconds: number;
+}
+
+export const DEFAULT_OFFER_RULES: OfferRules = { limits: DEFAULT_ORDER_LIMITS, heartbeatWindowSeconds: 60 };
+
 /** Called after a commit that changed books, with the deltas it recorded (cache invalidation). */
 export type BookChangeListener = (deltas: readonly BookDelta[]) => void;
 
@@ -41,6 +59,7 @@ export class OfferService {
     private readonly onBookChange: BookChangeListener = () => undefined,
     /** Called after an offer is posted, repriced or resized: resting bids it may serve are matched. */
     private readonly onOfferChange: (offerId: string) => Promise<void> = async () => undefined,
+    private readonly rules: OfferRules = DEFAULT_OFFER_RULES,
   ) {}
 
   async post(principal: Principal | undefined, input: PostOfferData, now = new Date()): Promise<OfferEntity> {
@@ -49,13 +68,19 @@ export class OfferService {
     validatePrice(input.priceWei);
     validateCount(input.gpuCount);
     validateOptional(input, now);
-    const { offer, deltas } = await this.db.transaction(async (tx) => {
+    const clientOrderId = input.clientOrderId ?? null;
+    if (clientOrderId !== null && !CLIENT_ORDER_ID.test(clientOrderId)) throw badInput("clientOrderId must be 1 to 64 printable characters without spaces");
+    const { offer, deltas } = await this.transact(clientOrderId, async (tx) => {
+      await lockAccountOrders(tx, who.accountId, "offers");
       const node = await lockOwnedNode(tx, who, input.nodeId);
       const group = chooseGroup(node, input.gpuModel);
       await assertCapacity(tx, node.id, group, input.gpuCount, undefined);
+      await assertOfferLimits(tx, this.rules.limits, who.accountId, group.market, now);
       const { gpuModel } = parseMarketId(group.market);
       await ensureMarket(tx, group.market, gpuModel, group.vramGb);
       const repo = tx.getRepository(OfferEntity);
+      const cancelOnDisconnect = input.cancelOnDisconnect === true;
+      const silent = !this.online(node, now);
       const inserted = await repo.insert({
         nodeId: node.id,
         providerId: who.accountId,
@@ -69,8 +94,13 @@ export class OfferService {
         minDurationSeconds: input.minDurationSeconds ?? null,
         status: "OPEN",
         expiresAt: input.expiresAt ?? null,
+        clientOrderId,
+        postOnly: input.postOnly === true,
+        cancelOnDisconnect,
+        withdrawnAt: cancelOnDisconnect && silent ? now : null,
       });
       const id = inserted.identifiers[0].id as string;
+      if (input.postOnly === true) await this.assertPostOnly(tx, id, now);
       const deltas = await recordAskChanges(tx, group.market, [input.priceWei]);
       return { offer: await repo.findOneByOrFail({ id }), deltas };
     });
@@ -98,6 +128,9 @@ export class OfferService {
       if (!group) throw conflict(`the node no longer has GPUs of ${current.market}; cancel this offer`);
       await assertCapacity(tx, node.id, group, gpuCount, current.id);
       const priceWei = input.priceWei ?? current.priceWei;
+      // price-time priority: a new price or more GPUs is a new order in the queue; fewer GPUs keep their place
+      const losesPriority = priceWei !== current.priceWei || gpuCount > current.gpuCount;
+      if (losesPriority) await tx.query(`UPDATE offers SET ordinal = nextval('offers_ordinal_seq') WHERE id = $1`, [id]);
       await tx.getRepository(OfferEntity).update(
         { id },
         {
@@ -109,12 +142,38 @@ export class OfferService {
         },
       );
       const changed = priceWei !== current.priceWei || gpuCount !== current.gpuCount;
+      if (current.postOnly && losesPriority) await this.assertPostOnly(tx, id, now);
       const deltas = changed ? await recordAskChanges(tx, current.market, [current.priceWei, priceWei]) : [];
       return { offer: await tx.getRepository(OfferEntity).findOneByOrFail({ id }), deltas };
     });
     this.onBookChange(deltas);
     if (deltas.length > 0) await this.onOfferChange(offer.id);
     return offer;
+  }
+
+  /** Runs a write, answering a clientOrderId already on an open offer of the account as CONFLICT. */
+  private async transact<T>(clientOrderId: string | null, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(work);
+    } catch (err) {
+      if (isUniqueViolation(err, "offers_client_order_idx")) throw conflict(`clientOrderId "${clientOrderId}" is already on an open offer of yours; use another or cancel that offer`);
+      throw err;
+    }
+  }
+
+  private online(node: Pick<NodeEntity, "lastHeartbeatAt">, now: Date): boolean {
+    return node.lastHeartbeatAt !== null && now.getTime() - node.lastHeartbeatAt.getTime() <= this.rules.heartbeatWindowSeconds * 1000;
+  }
+
+  /** Post-only: CONFLICT (rolling the write back) when a resting job would match this offer as it now stands. */
+  private async assertPostOnly(tx: EntityManager, offerId: string, now: Date): Promise<void> {
+    const candidate = await candidateById(tx, offerId, new Date(now.getTime() - this.rules.heartbeatWindowSeconds * 1000), now);
+    if (!candidate) return;
+    const served = await restingBidsServedBy(tx, candidate);
+    if (served.length > 0) {
+      const best = served[0].requirements.maxPriceWei;
+      throw conflict(`post-only: this offer would match ${served.length} resting job${served.length === 1 ? "" : "s"} at once (best bid ${best === null ? "uncapped" : formatDecimal(best)} OGPU per GPU-hour); ask more than the bids or post without postOnly`);
+    }
   }
 
   /** Cancels an offer of the caller's; cancelling a cancelled offer returns it unchanged, an expired one is CONFLICT. */
@@ -135,6 +194,54 @@ export class OfferService {
     });
     this.onBookChange(deltas);
     return offer;
+  }
+
+  /**
+   * Cancel-on-disconnect: takes the OPEN cancel-on-disconnect offers of nodes silent past the heartbeat window off
+   * the book (withdrawn, still OPEN), each node in its own transaction with its book deltas. Returns how many.
+   */
+  async withdrawSilent(now = new Date(), limit = 500): Promise<number> {
+    const onlineSince = new Date(now.getTime() - this.rules.heartbeatWindowSeconds * 1000);
+    const nodes: { node_id: string }[] = await this.db.query(
+      `SELECT DISTINCT o.node_id FROM offers o JOIN nodes n ON n.id = o.node_id
+        WHERE o.status = 'OPEN' AND o.cancel_on_disconnect AND o.withdrawn_at IS NULL AND (n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < $1)
+        LIMIT $2`,
+      [onlineSince, limit],
+    );
+    let withdrawn = 0;
+    for (const { node_id } of nodes) {
+      const deltas = await this.db.transaction(async (tx) => {
+        const [node] = await tx.query(`SELECT id FROM nodes WHERE id = $1 AND (last_heartbeat_at IS NULL OR last_heartbeat_at < $2) FOR UPDATE`, [node_id, onlineSince]);
+        if (!node) return [];
+        const offers = await updateReturning<{ market: string; price_wei: string }>(
+          tx,
+          `UPDATE offers SET withdrawn_at = $2, updated_at = now() WHERE node_id = $1 AND status = 'OPEN' AND cancel_on_disconnect AND withdrawn_at IS NULL RETURNING market, price_wei`,
+          [node_id, now],
+        );
+        withdrawn += offers.length;
+        return recordBookChanges(tx, offers.map((o) => ({ market: o.market, side: "ASK" as const, priceWei: BigInt(o.price_wei) })));
+      });
+      this.onBookChange(deltas);
+    }
+    return withdrawn;
+  }
+
+  /** A node's heartbeat brings its withdrawn offers back to the book (with their deltas), and resting bids may match them. */
+  async returnNode(nodeId: string): Promise<void> {
+    const [any] = await this.db.query(`SELECT 1 FROM offers WHERE node_id = $1 AND status = 'OPEN' AND withdrawn_at IS NOT NULL LIMIT 1`, [nodeId]);
+    if (!any) return;
+    const { deltas, ids } = await this.db.transaction(async (tx) => {
+      await tx.query(`SELECT id FROM nodes WHERE id = $1 FOR UPDATE`, [nodeId]);
+      const offers = await updateReturning<{ id: string; market: string; price_wei: string }>(
+        tx,
+        `UPDATE offers SET withdrawn_at = NULL, updated_at = now() WHERE node_id = $1 AND status = 'OPEN' AND withdrawn_at IS NOT NULL RETURNING id, market, price_wei`,
+        [nodeId],
+      );
+      const deltas = await recordBookChanges(tx, offers.map((o) => ({ market: o.market, side: "ASK" as const, priceWei: BigInt(o.price_wei) })));
+      return { deltas, ids: offers.map((o) => o.id) };
+    });
+    this.onBookChange(deltas);
+    for (const id of ids) await this.onOfferChange(id);
   }
 
   /** Marks OPEN offers whose expiresAt has passed EXPIRED, each with its book delta. Returns how many. */

@@ -173,7 +173,7 @@ export class RelayService {
         throw new ServiceError("INSUFFICIENT_FUNDS", `this job may cost up to ${usdText(maxUsd)} USD and your balance is ${usdText(BigInt(row?.available ?? 0))} USD; add funds or lower the cap, GPUs or duration`);
       }
       const treasury = await this.treasury(tx);
-      const { job: stored } = await this.jobs.submitIn(tx, treasury, data, validated).catch((err: unknown) => {
+      const { job: stored } = await this.jobs.submitIn(tx, treasury, data, validated, who.accountId).catch((err: unknown) => {
         if (err instanceof ServiceError && err.code === "INSUFFICIENT_FUNDS") {
           throw unavailable("the relay's OGPU treasury cannot hold this job now; try again later or lower the cap, GPUs or duration", 60);
         }

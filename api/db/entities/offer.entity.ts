@@ -20,6 +20,11 @@ export class OfferEntity {
   @Column({ name: "min_duration_seconds", type: "integer", nullable: true }) minDurationSeconds!: number | null;
   @Column({ type: "varchar", length: 16 }) status!: OfferStatusValue;
   @Column({ name: "expires_at", type: "timestamptz", nullable: true }) expiresAt!: Date | null;
+  @Column({ name: "client_order_id", type: "varchar", length: 64, nullable: true }) clientOrderId!: string | null;
+  @Column({ name: "post_only", type: "boolean", default: false }) postOnly!: boolean;
+  @Column({ name: "cancel_on_disconnect", type: "boolean", default: false }) cancelOnDisconnect!: boolean;
+  /** Set while the offer is off the book because its node went silent (cancel-on-disconnect). */
+  @Column({ name: "withdrawn_at", type: "timestamptz", nullable: true }) withdrawnAt!: Date | null;
   @CreateDateColumn({ name: "created_at", type: "timestamptz" }) createdAt!: Date;
   @UpdateDateColumn({ name: "updated_at", type: "timestamptz" }) updatedAt!: Date;
 }

@@ -71,7 +71,7 @@ export async function recordBookChanges(tx: EntityManager, changes: readonly Lev
         change.side === "ASK"
           ? await tx.query(
               `SELECT coalesce(sum(available_gpus), 0)::int AS gpus, count(*)::int AS orders
-                 FROM offers WHERE market = $1 AND price_wei = $2 AND status = 'OPEN' AND available_gpus > 0`,
+                 FROM offers WHERE market = $1 AND price_wei = $2 AND status = 'OPEN' AND available_gpus > 0 AND withdrawn_at IS NULL`,
               [market, change.priceWei.toString()],
             )
           : await tx.query(
@@ -112,7 +112,7 @@ export async function loadBook(db: { query: EntityManager["query"] }, market: st
      SELECT m.sequence, l.side, l.price_wei, l.gpus, l.orders
        FROM m LEFT JOIN LATERAL (
          SELECT 'ASK' AS side, price_wei, sum(available_gpus)::int AS gpus, count(*)::int AS orders
-           FROM offers WHERE market = m.id AND status = 'OPEN' AND available_gpus > 0
+           FROM offers WHERE market = m.id AND status = 'OPEN' AND available_gpus > 0 AND withdrawn_at IS NULL
           GROUP BY price_wei
          UNION ALL
          SELECT 'BID' AS side, max_price_wei, sum(gpu_count * redundancy)::int, count(*)::int

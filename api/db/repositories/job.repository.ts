@@ -7,6 +7,7 @@ type Db = Pick<EntityManager, "query">;
 import type { AssignmentStatusValue, JobStatusValue } from "./states";
 export type { AssignmentStatusValue, JobStatusValue } from "./states";
 export type StrategyValue = "BALANCED" | "CHEAPEST" | "FASTEST" | "MOST_RELIABLE";
+export type TimeInForceValue = "GTC" | "IOC";
 
 export interface JobWeights {
   price: number;
@@ -47,6 +48,10 @@ export interface JobRecord {
   weights: JobWeights | null;
   checkpointIntervalSeconds: number | null;
   idempotencyKey: string | null;
+  /** The client's own id for this order, unique among its live jobs. */
+  clientOrderId: string | null;
+  /** GTC rests until matched; IOC is cancelled when its first placement finds no offers. */
+  timeInForce: TimeInForceValue;
   requestHash: string;
   holdWei: bigint;
   excluded: JobExclusion[] | null;
@@ -90,7 +95,7 @@ export interface AssignmentRecord {
 const JOB_COLUMNS = `id, ordinal, client_id, kind, status, resting, image, command, env, input_uri, source_id, gpu_count, min_vram_gb,
   gpu_models, region, max_latency_ms, min_reputation, max_price_wei, max_duration_seconds, redundancy, strategy, weights,
   checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei, excluded, progress, status_message, cost_wei,
-  result_hash, result_uri, agreed_by, match_attempted_at, matched_at, ended_at, created_at, updated_at`;
+  result_hash, result_uri, agreed_by, match_attempted_at, matched_at, ended_at, created_at, updated_at, client_order_id, time_in_force`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function toJobRecord(r: any): JobRecord {
@@ -119,6 +124,8 @@ export function toJobRecord(r: any): JobRecord {
     weights: r.weights,
     checkpointIntervalSeconds: r.checkpoint_interval_seconds,
     idempotencyKey: r.idempotency_key,
+    clientOrderId: r.client_order_id ?? null,
+    timeInForce: r.time_in_force ?? "GTC",
     requestHash: r.request_hash,
     holdWei: BigInt(r.hold_wei),
     excluded: r.excluded,
@@ -166,14 +173,14 @@ function jobParams(job: NewJob): unknown[] {
     job.clientId, job.kind, job.image, job.command === null ? null : JSON.stringify(job.command), job.env === null ? null : JSON.stringify(job.env),
     job.inputUri, job.sourceId, job.gpuCount, job.minVramGb, job.gpuModels, job.region, job.maxLatencyMs, job.minReputation,
     job.maxPriceWei.toString(), job.maxDurationSeconds, job.redundancy, job.strategy, job.weights === null ? null : JSON.stringify(job.weights),
-    job.checkpointIntervalSeconds, job.idempotencyKey, job.requestHash, job.holdWei.toString(),
+    job.checkpointIntervalSeconds, job.idempotencyKey, job.requestHash, job.holdWei.toString(), job.clientOrderId, job.timeInForce,
   ];
 }
 
 const JOB_INSERT_COLUMNS = `client_id, kind, image, command, env, input_uri, source_id, gpu_count, min_vram_gb, gpu_models, region,
   max_latency_ms, min_reputation, max_price_wei, max_duration_seconds, redundancy, strategy, weights,
-  checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei`;
-const JOB_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22`;
+  checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei, client_order_id, time_in_force`;
+const JOB_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24`;
 
 /** Inserts a job unless the client already has one with this idempotency key; undefined then. */
 export async function insertJob(tx: Db, job: NewJob): Promise<JobRecord | undefined> {
@@ -292,4 +299,19 @@ export async function moveJob(tx: Db, id: string, from: readonly JobStatusValue[
 /** Locks a job row (FOR UPDATE) in the caller's transaction: every change to a job's assignments takes it first. */
 export async function lockJob(tx: Db, id: string): Promise<JobRecord | undefined> {
   return jobById(tx, id, true);
+}
+
+/**
+ * Resting PENDING jobs an offer could serve on price, GPUs per replica, memory and model, highest cap first then
+ * oldest, at most `limit` (what matching offers a new or repriced offer).
+ */
+export async function restingJobsFor(db: Db, offer: { priceWei: bigint; availableGpus: number; vramGb: number; gpuModel: string }, limit = 500): Promise<JobRecord[]> {
+  const rows = await db.query(
+    `SELECT ${JOB_COLUMNS} FROM jobs
+      WHERE status = 'PENDING' AND resting AND max_price_wei >= $1 AND gpu_count <= $2 AND min_vram_gb <= $3
+        AND (gpu_models IS NULL OR $4 = ANY(gpu_models))
+      ORDER BY max_price_wei DESC, ordinal LIMIT $5`,
+    [offer.priceWei.toString(), offer.availableGpus, offer.vramGb, offer.gpuModel, limit],
+  );
+  return rows.map(toJobRecord);
 }

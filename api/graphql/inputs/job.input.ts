@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int } from "type-graphql";
-import { JobKind, MatchStrategy } from "../enums";
+import { JobKind, MatchStrategy, TimeInForce } from "../enums";
 import { DecimalScalar } from "../scalars";
 import { JobInputInput } from "./artifact.input";
 
@@ -46,4 +46,8 @@ export class SubmitJobInput {
   @Field(() => Int, { nullable: true }) checkpointIntervalSeconds?: number | null;
   @Field(() => String, { nullable: true, description: "The same key from the same account returns the first job; with other input it is CONFLICT." })
   idempotencyKey?: string | null;
+  @Field(() => String, { nullable: true, description: "Your own id for this job (1 to 64 printable characters), unique among your live jobs: a second live job with it is CONFLICT." })
+  clientOrderId?: string | null;
+  @Field(() => TimeInForce, { nullable: true, description: "GTC (default): rests on the book until matched or cancelled. IOC: cancelled at once, hold released, when its first placement finds no offer." })
+  timeInForce?: TimeInForce | null;
 }

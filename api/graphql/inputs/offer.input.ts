@@ -14,6 +14,12 @@ export class PostOfferInput {
   @Field(() => Int) gpuCount!: number;
   @Field(() => Int, { nullable: true, description: MIN_DURATION }) minDurationSeconds?: number | null;
   @Field(() => Date, { nullable: true }) expiresAt?: Date | null;
+  @Field(() => String, { nullable: true, description: "Your own id for the offer (1 to 64 printable characters), unique among your open offers: a second open offer with it is CONFLICT." })
+  clientOrderId?: string | null;
+  @Field(() => Boolean, { nullable: true, description: "Post-only (maker only): refused (CONFLICT) if a resting job would match it at once; it then only waits for new jobs." })
+  postOnly?: boolean | null;
+  @Field(() => Boolean, { nullable: true, description: "Cancel on disconnect: while the node's heartbeats stop (past the heartbeat window) the offer is off the book; it comes back when they resume. Agents set it." })
+  cancelOnDisconnect?: boolean | null;
 }
 
 @InputType()

@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
-import { AssignmentStatus, ExclusionReason, JobKind, JobStatus, MatchStrategy } from "../enums";
+import { AssignmentStatus, ExclusionReason, JobKind, JobStatus, MatchStrategy, TimeInForce } from "../enums";
 import { BigIntScalar, DecimalScalar } from "../scalars";
 import { PageInfo } from "./offer.type";
 
@@ -127,6 +127,8 @@ export class Job {
   @Field() updatedAt!: Date;
   @Field(() => Date, { nullable: true }) matchedAt!: Date | null;
   @Field(() => Date, { nullable: true }) endedAt!: Date | null;
+  @Field(() => String, { nullable: true, description: "Your own id for the job, as submitted." }) clientOrderId!: string | null;
+  @Field(() => TimeInForce) timeInForce!: TimeInForce;
   clientId!: string;
 }
 

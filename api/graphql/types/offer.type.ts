@@ -18,6 +18,10 @@ export class Offer {
   @Field(() => Date, { nullable: true }) expiresAt!: Date | null;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
+  @Field(() => String, { nullable: true, description: "Your own id for the offer, unique among your open offers." }) clientOrderId!: string | null;
+  @Field({ description: "Posted post-only: it was refused had it matched a resting job at once." }) postOnly!: boolean;
+  @Field({ description: "Withdrawn from the book while its node is offline (heartbeats stopped), back when it returns." }) cancelOnDisconnect!: boolean;
+  @Field({ description: "Off the book now: its node is offline and the offer is cancel-on-disconnect. It is still OPEN and comes back with the node." }) withdrawn!: boolean;
   nodeId!: string;
   providerId!: string;
 }

@@ -1,0 +1,96 @@
+import type { EntityManager } from "typeorm";
+import { ServiceError } from "./errors";
+
+type Db = Pick<EntityManager, "query">;
+
+/**
+ * What one account may hold on the book at once (settings; the defaults are sized for real providers: hundreds of
+ * nodes, a few offers each, an agent fleet restarting at once). Each refusal is LIMIT_EXCEEDED (or RATE_LIMITED for the rate) naming the
+ * setting and its value.
+ */
+export interface OrderLimits {
+  /** Nodes registered by one account. */
+  maxNodesPerAccount: number;
+  /** OPEN offers of one account over all markets. */
+  maxOpenOffersPerAccount: number;
+  /** OPEN offers of one account in one market. */
+  maxOpenOffersPerMarket: number;
+  /** Offers one account posts in any 60 seconds (reprices are not posts). */
+  maxOffersPerMinute: number;
+  /** PENDING jobs (resting or being placed) of one client. */
+  maxPendingJobsPerAccount: number;
+}
+
+/** The defaults of the MAX_* settings (api/config.ts says the same). */
+export const DEFAULT_ORDER_LIMITS: OrderLimits = {
+  maxNodesPerAccount: 500,
+  maxOpenOffersPerAccount: 2000,
+  maxOpenOffersPerMarket: 500,
+  maxOffersPerMinute: 600,
+  maxPendingJobsPerAccount: 1000,
+};
+
+/** A client order id (offers and jobs): 1 to 64 printable ASCII characters without spaces. */
+export const CLIENT_ORDER_ID = /^[\x21-\x7e]{1,64}$/;
+
+/** The kinds of order whose limits are counted under one account's lock. */
+export type OrderKind = "nodes" | "offers" | "jobs";
+
+/**
+ * Serializes the writers of one account's `kind` in the caller's transaction (an advisory lock nothing else takes,
+ * so it cannot join a deadlock), making the count-then-insert of the limits exact under concurrent requests.
+ */
+export async function lockAccountOrders(tx: Db, accountId: string, kind: OrderKind): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`gx:${kind}:${accountId}`]);
+}
+
+/** LIMIT_EXCEEDED for a count at its limit: "<what>: limit <setting> is <value>; <how to go on>". */
+export function limitExceeded(setting: keyof OrderLimits, value: number, what: string, remedy: string): ServiceError {
+  return new ServiceError("LIMIT_EXCEEDED", `${what}: limit ${setting} is ${value}; ${remedy}`);
+}
+
+/** Refuses a new offer of `providerId` in `market` when any offer limit would be passed (call under lockAccountOrders). */
+export async function assertOfferLimits(tx: Db, limits: OrderLimits, providerId: string, market: string, now: Date): Promise<void> {
+  const [row] = await tx.query(
+    `SELECT count(*) FILTER (WHERE status = 'OPEN')::int AS open,
+            count(*) FILTER (WHERE status = 'OPEN' AND market = $2)::int AS in_market,
+            count(*) FILTER (WHERE created_at > $3)::int AS recent
+       FROM offers WHERE provider_id = $1 AND (status = 'OPEN' OR created_at > $3)`,
+    [providerId, market, new Date(now.getTime() - 60_000)],
+  );
+  if (row.recent >= limits.maxOffersPerMinute) {
+    throw new ServiceError("RATE_LIMITED", `${row.recent} offers posted in the last 60 s: limit maxOffersPerMinute is ${limits.maxOffersPerMinute}; reprice open offers with updateOffer instead of posting new ones`, 60);
+  }
+  if (row.open >= limits.maxOpenOffersPerAccount) {
+    throw limitExceeded("maxOpenOffersPerAccount", limits.maxOpenOffersPerAccount, `this account has ${row.open} open offers`, "cancel some or resize one with updateOffer");
+  }
+  if (row.in_market >= limits.maxOpenOffersPerMarket) {
+    throw limitExceeded("maxOpenOffersPerMarket", limits.maxOpenOffersPerMarket, `this account has ${row.in_market} open offers in ${market}`, "cancel some or resize one with updateOffer");
+  }
+}
+
+/** Refuses a new node of `providerId` at the node limit (call under lockAccountOrders). */
+export async function assertNodeLimit(tx: Db, limits: OrderLimits, providerId: string): Promise<void> {
+  const [row] = await tx.query(`SELECT count(*)::int AS n FROM nodes WHERE provider_id = $1`, [providerId]);
+  if (row.n >= limits.maxNodesPerAccount) {
+    throw limitExceeded("maxNodesPerAccount", limits.maxNodesPerAccount, `this account has ${row.n} nodes`, "register GPUs on an existing node or ask the operator for a higher limit");
+  }
+}
+
+/**
+ * Refuses a job just inserted (in the caller's transaction, under lockAccountOrders) that takes `accountId` past its
+ * pending-job limit; `viaRelay` counts the relay jobs the account ordered (their client on the book is the treasury).
+ */
+export async function assertJobLimit(tx: Db, limits: OrderLimits, accountId: string, viaRelay: boolean): Promise<void> {
+  const [row] = await tx.query(
+    viaRelay
+      ? `SELECT count(*)::int AS n FROM relay_jobs r JOIN jobs j ON j.id = r.job_id WHERE r.account_id = $1 AND j.status = 'PENDING'`
+      : `SELECT count(*)::int AS n FROM jobs WHERE client_id = $1 AND status = 'PENDING'`,
+    [accountId],
+  );
+  // the new job is counted (the relay's row is written after it, so there it is not yet)
+  const pending = viaRelay ? row.n : row.n - 1;
+  if (pending >= limits.maxPendingJobsPerAccount) {
+    throw limitExceeded("maxPendingJobsPerAccount", limits.maxPendingJobsPerAccount, `this account has ${pending} jobs waiting for offers`, "cancel some or wait for them to match");
+  }
+}
