@@ -8,6 +8,14 @@ let serial = 0;
 const many = (n: number, change: Partial<Candidate>) => Array.from({ length: n }, () => offer(`o${serial++}`, change));
 
 describe("explainExclusions", () => {
+  it("names self-trade first, in the singular and the plural", () => {
+    const self = { ...req, selfAccounts: new Set(["me", "friend"]) };
+    expect(explainExclusions([offer("a", { providerId: "me", vramGb: 24 }), offer("b", { providerId: "friend" }), offer("c")], self)).toEqual([
+      { reason: "SELF_TRADE", offers: 2, message: "2 offers of your own account or an account related to it (self-trade prevention)" },
+    ]);
+    expect(explainExclusions([offer("a", { providerId: "me" })], self)[0].message).toBe("1 offer of your own account or an account related to it (self-trade prevention)");
+  });
+
   it("counts each offer under its first failing reason, most offers first", () => {
     const book = [
       ...many(14, { vramGb: 24 }),

@@ -22,6 +22,8 @@ describe("exclusionOf", () => {
     expect(exclusionOf(offer, { ...req, gpuModels: [] })).toBeNull();
   });
   it.each<[Partial<Candidate>, Partial<Requirements>, string]>([
+    [{ online: false, gpuModel: "V100", vramGb: 16, availableGpus: 0, priceWei: 10n ** 30n }, { selfAccounts: new Set(["p1"]) }, "SELF_TRADE"],
+    [{ online: false, gpuModel: "V100", vramGb: 16, availableGpus: 0 }, { selfAccounts: new Set(["p9"]) }, "OFFLINE"],
     [{ online: false, gpuModel: "V100", vramGb: 16, availableGpus: 0 }, {}, "OFFLINE"],
     [{ gpuModel: "V100", vramGb: 16, availableGpus: 0 }, {}, "MODEL"],
     [{ vramGb: 24, availableGpus: 0 }, {}, "VRAM"],
