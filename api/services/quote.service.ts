@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { relatedAccounts } from "../db/repositories/related-accounts";
 import { explainShortfall, rankCandidates, selectOffers, type Exclusion } from "../../matching";
 import { quoteOf, type QuoteResult } from "../../pricing";
 import { marketsForRequirements } from "../db/repositories/book.repository";
@@ -23,8 +24,10 @@ export class QuoteService {
     private readonly models: ModelCatalog,
   ) {}
 
-  async quote(input: RequirementsData, now = new Date()): Promise<Quote> {
-    const req = { ...checkRequirements(input, await knownModelsFor(this.models, input), false), minStakeWei: this.settings.minStakeWei };
+  /** With `accountId` (a signed-in caller), its own and related accounts' offers are left out as SELF_TRADE, as its jobs would. */
+  async quote(input: RequirementsData, now = new Date(), accountId?: string): Promise<Quote> {
+    const selfAccounts = accountId ? (await relatedAccounts(this.db, [accountId])).get(accountId) : undefined;
+    const req = { ...checkRequirements(input, await knownModelsFor(this.models, input), false), minStakeWei: this.settings.minStakeWei, selfAccounts };
     const onlineSince = new Date(now.getTime() - this.settings.heartbeatWindowSeconds * 1000);
     const candidates = await loadCandidates(this.db, { ...req, onlineSince, now, limit: this.settings.candidateLimit });
     const ranked = rankCandidates(candidates, req);

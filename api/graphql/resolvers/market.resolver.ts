@@ -62,7 +62,7 @@ export class MarketResolver {
 
   @Query(() => Quote, { description: "What these requirements would get now, and why offers were passed over." })
   async quote(@Arg("input", () => JobRequirementsInput) input: JobRequirementsInput, @Ctx() ctx: GraphQLContext): Promise<Quote> {
-    return toQuote(await ctx.services.quotes.quote(requirementsData(input)));
+    return toQuote(await ctx.services.quotes.quote(requirementsData(input), new Date(), ctx.principal?.accountId));
   }
 }
 
