@@ -2,7 +2,8 @@ import { PricingError } from "./errors";
 
 /**
  * A job resting on the bid side as demand sees it: GPUs it wants over all replicas (gpuCount × redundancy), the
- * escrow it holds in wei, and since when it has been on the book (Unix ms; its submission).
+ * escrow it holds in wei, and since when it has been on the book (Unix ms: its submission, or the end of its latest
+ * run when it came back to the book after one).
  */
 export interface RestingBid {
   gpus: number;

@@ -20,7 +20,7 @@ function fakeDb() {
     lastPrice: (2n * OGPU).toString(),
     volume: 2,
     trades: [trade(2n, 60_000)],
-    bids: [] as { market: string; gpus: number; hold_wei: string; created_at: Date }[],
+    bids: [] as { gpus: number; hold_wei: string; resting_since: Date; min_vram_gb: number; gpu_models: string[] | null }[],
     addresses: [
       { account_id: CLIENT, address: "0x000000000000000000000000000000000000000c" },
       { account_id: PROVIDER, address: "0x000000000000000000000000000000000000000d" },
@@ -34,7 +34,7 @@ function fakeDb() {
         return [{ id: "L4-24GB", gpu_model: "NVIDIA L4", vram_gb: 24, sequence: "7", best_ask: (3n * OGPU).toString(), open_offers: 1, available: 4, offered: 8, best_bid: null, bid_gpus: 0 }];
       }
       if (sql.includes("AS last_price")) return [{ market: "L4-24GB", last_price: state.lastPrice, volume: state.volume }];
-      if (sql.includes("JOIN jobs j ON j.status = 'PENDING' AND j.resting")) return state.bids;
+      if (sql.includes("AS resting_since")) return state.bids;
       if (sql.includes("JOIN offers o ON o.id = t.offer_id")) {
         state.tradeReads++;
         return state.trades;
@@ -92,10 +92,16 @@ describe("MarketService reference prices", () => {
   it("counts resting bids by escrow and time rested", async () => {
     jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate", "queueMicrotask"], now: new Date("2026-11-24T12:00:00Z") });
     const { db, state } = fakeDb();
-    const bid = (gpus: number, holdOgpu: bigint, restedMs: number) => ({ market: "L4-24GB", gpus, hold_wei: (holdOgpu * OGPU).toString(), created_at: new Date(Date.now() - restedMs) });
+    const bid = (gpus: number, holdOgpu: bigint, restedMs: number, gpuModels: string[] | null = null) => ({
+      gpus,
+      hold_wei: (holdOgpu * OGPU).toString(),
+      resting_since: new Date(Date.now() - restedMs),
+      min_vram_gb: 16,
+      gpu_models: gpuModels,
+    });
     // reference 2: 4 GPUs backed for an hour and rested 10 minutes count 4; 64 GPUs rested 2 s count nothing;
-    // 8 GPUs holding 4 OGPU (2 GPU-hours at 2) rested 5.5 minutes count 2 x 0.5
-    state.bids = [bid(4, 8n, 600_000), bid(64, 1000n, 2_000), bid(8, 4n, 330_000)];
+    // 8 GPUs holding 4 OGPU (2 GPU-hours at 2) rested 5.5 minutes count 2 x 0.5; a bid for another model not at all
+    state.bids = [bid(4, 8n, 600_000), bid(64, 1000n, 2_000), bid(8, 4n, 330_000), bid(8, 100n, 600_000, ["NVIDIA A100"])];
     const [market] = await new MarketService(db, {} as BookCache).list();
     expect(market.referencePriceWei).toBe(2n * OGPU);
     expect(market.demandGpus).toBe(5);

@@ -11,7 +11,6 @@ import {
   type Candle,
   type CandleInterval,
   type PartyTrade,
-  type RestingBid,
 } from "../../pricing";
 import type { DataSource } from "typeorm";
 import { BOOK_DELTA_TOPIC, type BookDelta, type BookSnapshot } from "../db/repositories/book.repository";
@@ -20,12 +19,14 @@ import { NO_EVENTS, type EventStreams } from "./events";
 import { StateHub } from "./state-hub";
 import {
   accountAddresses,
+  bidsOn,
   latestPartyTrades,
   marketTradeStats,
   partyTrades,
   restingBids,
   tradesOfMarket,
   type PartyTradeRecord,
+  type RestingBidRecord,
   type TradeRecord,
 } from "../db/repositories/trade.repository";
 import { badInput } from "./errors";
@@ -267,7 +268,8 @@ export class MarketService {
     );
     const since = new Date(now.getTime() - DAY_MS);
     const stats = await marketTradeStats(this.db, since, id);
-    const bids = suggest ? await restingBids(this.db, id) : new Map<string, RestingBid[]>();
+    const one = id === undefined || rows.length !== 1 ? undefined : { gpuModel: String(rows[0].gpu_model), vramGb: Number(rows[0].vram_gb) };
+    const bids: RestingBidRecord[] = suggest && rows.length > 0 ? await restingBids(this.db, one) : [];
     const summaries: MarketSummary[] = [];
     for (const r of rows) {
       const market = String(r.id);
@@ -277,7 +279,8 @@ export class MarketService {
       const bestAskWei = r.best_ask === null ? null : BigInt(r.best_ask as string);
       const stat = stats.get(market);
       const reference = suggest ? ((stat && stat.lastPriceWei !== null ? await this.reference(market, stat, since, now) : null) ?? bestAskWei) : null;
-      const demand = reference === null ? 0 : demandGpus(bids.get(market) ?? [], reference, now.getTime());
+      const on = { gpuModel: String(r.gpu_model), vramGb: Number(r.vram_gb) };
+      const demand = reference === null ? 0 : demandGpus(bids.filter((b) => bidsOn(b, on)), reference, now.getTime());
       const suggestion = reference === null ? null : suggestPrice({ referenceWei: reference, utilization, bidGpus: demand, askGpus: available });
       summaries.push({
         id: market,

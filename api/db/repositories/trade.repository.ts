@@ -75,26 +75,32 @@ export async function accountAddresses(db: Db, accountIds: readonly string[]): P
   return rows.map((r) => ({ accountId: r.account_id, address: r.address }));
 }
 
+/** A resting job with what decides which markets it bids on (the same test as the book's bid side). */
+export interface RestingBidRecord extends RestingBid {
+  minVramGb: number;
+  gpuModels: string[] | null;
+}
+
 /**
- * Jobs resting on the bid side of each market (all markets, or the one asked), as demand counts them: GPUs over all
- * replicas, the escrow the job holds, and since when it rests (its submission). A job counts for every market whose
- * model and memory it accepts.
+ * Jobs resting on the bid side (of the market with this model and memory, or of any), as demand counts them: GPUs over
+ * all replicas, the escrow the job holds, and since when it rests: its submission, or the end of its latest
+ * assignment when one ended since (a job back on the book after a failed or expired run rests anew).
  */
-export async function restingBids(db: Db, market: string | undefined): Promise<Map<string, RestingBid[]>> {
-  const rows: { market: string; gpus: number; hold_wei: string; created_at: Date }[] = await db.query(
-    `SELECT m.id AS market, j.gpu_count * j.redundancy AS gpus, j.hold_wei, j.created_at
-       FROM markets m
-       JOIN jobs j ON j.status = 'PENDING' AND j.resting AND j.min_vram_gb <= m.vram_gb AND (j.gpu_models IS NULL OR m.gpu_model = ANY(j.gpu_models))
-      WHERE $1::varchar IS NULL OR m.id = $1`,
-    [market ?? null],
+export async function restingBids(db: Db, market: { gpuModel: string; vramGb: number } | undefined): Promise<RestingBidRecord[]> {
+  const rows: { gpus: number; hold_wei: string; resting_since: Date; min_vram_gb: number; gpu_models: string[] | null }[] = await db.query(
+    `SELECT j.gpu_count * j.redundancy AS gpus, j.hold_wei, j.min_vram_gb, j.gpu_models,
+            greatest(j.created_at, (SELECT max(coalesce(a.ended_at, a.created_at)) FROM assignments a WHERE a.job_id = j.id)) AS resting_since
+       FROM jobs j
+      WHERE j.status = 'PENDING' AND j.resting
+        AND ($1::int IS NULL OR j.min_vram_gb <= $1) AND ($2::varchar IS NULL OR j.gpu_models IS NULL OR $2 = ANY(j.gpu_models))`,
+    [market?.vramGb ?? null, market?.gpuModel ?? null],
   );
-  const bids = new Map<string, RestingBid[]>();
-  for (const r of rows) {
-    let list = bids.get(r.market);
-    if (!list) bids.set(r.market, (list = []));
-    list.push({ gpus: r.gpus, holdWei: BigInt(r.hold_wei), restingSinceMs: r.created_at.getTime() });
-  }
-  return bids;
+  return rows.map((r) => ({ gpus: r.gpus, holdWei: BigInt(r.hold_wei), restingSinceMs: r.resting_since.getTime(), minVramGb: r.min_vram_gb, gpuModels: r.gpu_models }));
+}
+
+/** Whether a resting job bids on a market: it accepts the market's memory and (when it names models) its model. */
+export function bidsOn(bid: RestingBidRecord, market: { gpuModel: string; vramGb: number }): boolean {
+  return bid.minVramGb <= market.vramGb && (bid.gpuModels === null || bid.gpuModels.includes(market.gpuModel));
 }
 
 export interface MarketTradeStats {

@@ -39,7 +39,7 @@ export class Market {
   referencePrice!: bigint | null;
   @Field(() => Float, {
     description:
-      "Demand of the resting bids as the suggested price counts it, in GPUs: per bid min(GPUs, escrow held / (reference x 1 h)) x clamp((rested - 1 min) / 9 min, 0, 1).",
+      "Demand of the resting bids as the suggested price counts it, in GPUs: per bid min(GPUs, escrow held / (reference x 1 h)) x clamp((time on the book since submission or its last run - 1 min) / 9 min, 0, 1).",
   })
   demandGpus!: number;
   @Field(() => DecimalScalar, {

@@ -158,4 +158,28 @@ describe("spoofing", () => {
     expect(backed.suggestedPrice).toBe("0.7214");
     expect(move(before.suggestedPrice!, backed.suggestedPrice!)).toBeGreaterThan(0.4);
   });
+
+  it("a bid back on the book after a failed run rests anew, however long ago it was submitted", async () => {
+    const { m } = await honestMarket();
+    // the spoofer parks its bid as a run on a node of its own (an account paid out to the spoofer's wallet)
+    const spoofer = await actor(server, 1000n);
+    const accomplice = await actor(server);
+    await claimed(accomplice, spoofer.wallet.address);
+    const node = await onlineOffer(server, accomplice, m.gpu(8), "0.8", 8);
+    const id = await submit(spoofer, jobInput(m.model, { gpuCount: 8, maxPricePerGpuHour: "0.9" }));
+    const assignment = await eventually(async () => {
+      const j = (await gql(server.url, JOB, { id }, spoofer.token)).data!.job;
+      return j.status === "MATCHED" ? (j.assignments[0] as { id: string }) : undefined;
+    }, 15_000, "the job matched on the accomplice's node");
+    expect((await gql(server.url, op("CancelOffer"), { id: node.offerId }, accomplice.token)).errors).toBeUndefined();
+    await gql(server.url, op("StartAssignment"), { id: assignment.id }, accomplice.token);
+    expect((await gql(server.url, op("FailAssignment"), { id: assignment.id, reason: "parked" }, accomplice.token)).errors).toBeUndefined();
+    await eventually(async () => ((await gql(server.url, op("OrderBook"), { market: m.market })).data!.orderBook.bids[0]?.gpus === 8 ? true : undefined), 15_000, "the bid back on the book");
+    // submitted "an hour ago", but on the book only since its run failed just now: it does not count yet
+    await server.system.db.query(`UPDATE jobs SET created_at = created_at - interval '1 hour' WHERE id = $1`, [id]);
+    expect(await market(m.market)).toMatchObject({ referencePrice: "1", demandGpus: 0, suggestedPrice: "0.5" });
+    await server.system.db.query(`UPDATE assignments SET ended_at = ended_at - interval '20 minutes', created_at = created_at - interval '20 minutes' WHERE job_id = $1`, [id]);
+    // 20 minutes after the run ended it counts: 0.9 x 8 x 1 h = 7.2 GPU-hours at the reference 1
+    expect((await market(m.market)).demandGpus).toBeCloseTo(7.2, 9);
+  });
 });
