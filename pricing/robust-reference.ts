@@ -49,15 +49,15 @@ export function referenceWeights(trades: readonly PartyTrade[], halfLifeMs: numb
   let weights = trades.map((t) =>
     !isArmsLength(t) || t.gpus <= 0 || t.executedAtMs > nowMs ? 0n : BigInt(t.gpus) * decayWeight(nowMs - t.executedAtMs, halfLifeMs) * CAP_PRECISION,
   );
-  for (const unitOf of [(i: number) => trades[i].clientGroup, (i: number) => trades[i].providerGroup]) {
-    const cap = shareCap(unitTotals(weights, unitOf).values(), MAX_SHARE_BPS);
-    if (cap !== null) weights = capUnits(weights, unitOf, cap);
+  for (const units of [trades.map((t) => t.clientGroup), trades.map((t) => t.providerGroup)]) {
+    const cap = shareCap(unitTotals(weights, units).values(), MAX_SHARE_BPS);
+    if (cap !== null) weights = capUnits(weights, units, cap);
   }
-  const pair = (i: number) => pairOf(trades[i]);
-  const pairs = [...unitTotals(weights, pair).values()].filter((w) => w > 0n);
+  const pairUnits = trades.map(pairOf);
+  const pairs = [...unitTotals(weights, pairUnits).values()].filter((w) => w > 0n);
   if (pairs.length === 0) return weights;
   const cap = shareCap(pairs, MAX_SHARE_BPS) ?? pairs.reduce((min, w) => (w < min ? w : min));
-  return capUnits(weights, pair, cap);
+  return capUnits(weights, pairUnits, cap);
 }
 
 /**

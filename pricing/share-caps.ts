@@ -35,20 +35,20 @@ export function shareCap(weights: Iterable<bigint>, maxShareBps: number): bigint
 
 /**
  * Trade weights with each unit's total cut to `cap`: a trade of a unit whose weights sum to W > cap weighs
- * floor(w × cap / W), others keep theirs. `unitOf(i)` names trade i's unit.
+ * floor(w × cap / W), others keep theirs. `units[i]` names trade i's unit.
  */
-export function capUnits(weights: readonly bigint[], unitOf: (i: number) => string, cap: bigint): bigint[] {
-  const totals = new Map<string, bigint>();
-  weights.forEach((w, i) => totals.set(unitOf(i), (totals.get(unitOf(i)) ?? 0n) + w));
+export function capUnits(weights: readonly bigint[], units: readonly string[], cap: bigint): bigint[] {
+  const totals = unitTotals(weights, units);
+  if (![...totals.values()].some((total) => total > cap)) return [...weights];
   return weights.map((w, i) => {
-    const total = totals.get(unitOf(i))!;
+    const total = totals.get(units[i])!;
     return total > cap ? (w * cap) / total : w;
   });
 }
 
-/** Total weight of each unit. */
-export function unitTotals(weights: readonly bigint[], unitOf: (i: number) => string): Map<string, bigint> {
+/** Total weight of each unit, `units[i]` naming trade i's unit. */
+export function unitTotals(weights: readonly bigint[], units: readonly string[]): Map<string, bigint> {
   const totals = new Map<string, bigint>();
-  weights.forEach((w, i) => totals.set(unitOf(i), (totals.get(unitOf(i)) ?? 0n) + w));
+  weights.forEach((w, i) => totals.set(units[i], (totals.get(units[i]) ?? 0n) + w));
   return totals;
 }
