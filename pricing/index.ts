@@ -7,3 +7,7 @@ export * from "./candles";
 export * from "./suggested-price";
 export * from "./quote";
 export * from "./usd";
+export * from "./parties";
+export * from "./share-caps";
+export * from "./robust-reference";
+export * from "./demand";

@@ -52,10 +52,17 @@ export function ewmaWei(trades: readonly TradePoint[], halfLifeMs: number, nowMs
   let total = 0n;
   for (const t of trades) {
     if (t.executedAtMs > nowMs || t.gpus <= 0) continue;
-    const decay = Math.max(1, Math.round(EWMA_WEIGHT_SCALE * 0.5 ** ((nowMs - t.executedAtMs) / halfLifeMs)));
-    const weight = BigInt(decay) * BigInt(t.gpus);
+    const weight = decayWeight(nowMs - t.executedAtMs, halfLifeMs) * BigInt(t.gpus);
     weighted += t.priceWei * weight;
     total += weight;
   }
   return total === 0n ? null : weighted / total;
+}
+
+/**
+ * The decay of {@link ewmaWei} for a trade `ageMs` old: round({@link EWMA_WEIGHT_SCALE} × 0.5^(ageMs / halfLifeMs)),
+ * at least 1, as a bigint (1 / EWMA_WEIGHT_SCALE per unit). The caller checks that halfLifeMs is positive.
+ */
+export function decayWeight(ageMs: number, halfLifeMs: number): bigint {
+  return BigInt(Math.max(1, Math.round(EWMA_WEIGHT_SCALE * 0.5 ** (ageMs / halfLifeMs))));
 }

@@ -83,6 +83,8 @@ export function toMarket(m: MarketSummary): Market {
     openOffers: m.openOffers,
     availableGpus: m.availableGpus,
     utilization: m.utilization,
+    referencePrice: m.referencePriceWei,
+    demandGpus: m.demandGpus,
     suggestedPrice: m.suggestedPriceWei,
     sequence: m.sequence,
   };

@@ -1,11 +1,34 @@
 import { parseMarketId } from "../../matching";
-import { buildCandles, CANDLE_INTERVAL_MS, ewmaWei, suggestPrice, type Candle, type CandleInterval } from "../../pricing";
+import {
+  buildCandles,
+  CANDLE_INTERVAL_MS,
+  demandGpus,
+  isArmsLength,
+  lastArmsLengthPriceWei,
+  relatedGroups,
+  robustReferenceWei,
+  suggestPrice,
+  type Candle,
+  type CandleInterval,
+  type PartyTrade,
+} from "../../pricing";
 import type { DataSource } from "typeorm";
 import { BOOK_DELTA_TOPIC, type BookDelta, type BookSnapshot } from "../db/repositories/book.repository";
 import { TRADE_TOPIC, type TradeEvent } from "../db/repositories/match.repository";
 import { NO_EVENTS, type EventStreams } from "./events";
 import { StateHub } from "./state-hub";
-import { marketTradeStats, tradePoints, tradesOfMarket, type TradeRecord } from "../db/repositories/trade.repository";
+import {
+  accountAddresses,
+  bidsOn,
+  latestPartyTrades,
+  marketTradeStats,
+  partyTrades,
+  restingBids,
+  tradesOfMarket,
+  type PartyTradeRecord,
+  type RestingBidRecord,
+  type TradeRecord,
+} from "../db/repositories/trade.repository";
 import { badInput } from "./errors";
 import type { BookCache } from "./book-cache";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
@@ -23,10 +46,19 @@ export interface MarketSummary {
   /** GPUs in use / GPUs offered over open offers, 0 when nothing is offered. */
   utilization: number;
   bestBidWei: bigint | null;
+  /** GPUs of the resting bids, as the book shows them. */
   bidGpus: number;
+  /** The latest trade's price and the GPUs matched in 24 h: every trade, as the tape shows them. */
   lastPriceWei: bigint | null;
   volume24hGpus: number;
-  /** Null while the market has neither trades nor asks to start from. */
+  /**
+   * The robust reference price (`robustReferenceWei` of the day's trades, else the latest trade between unrelated
+   * accounts, else the best ask); null while the market has none of them, and in tickers.
+   */
+  referencePriceWei: bigint | null;
+  /** The resting bids' demand as the suggested price counts it (`demandGpus`: escrow-backed, by time rested); 0 in tickers. */
+  demandGpus: number;
+  /** Null while the market has no reference price. */
   suggestedPriceWei: bigint | null;
   suggestedFactorBps: number | null;
 }
@@ -46,9 +78,11 @@ export interface TradePage {
   hasNextPage: boolean;
 }
 
-/** The window of volume24h and of the suggested price's reference (EWMA of trades, half-life 1 hour). */
+/** The window of volume24h and of the reference price's trades (decaying by half every hour). */
 const DAY_MS = 86_400_000;
 const REFERENCE_HALF_LIFE_MS = 3_600_000;
+/** Trades looked back over for a reference when none of the day's trades has weight. */
+const REFERENCE_FALLBACK_TRADES = 100;
 /** Most candles one query returns. */
 export const MAX_CANDLES = 1000;
 
@@ -169,7 +203,12 @@ export class MarketService {
     return { trades, cursors: trades.map((t) => ordinalCursor("t", t.ordinal)), hasNextPage: rows.length > size };
   }
 
-  /** OHLC candles of a market's trades in [from, to) (to defaults to now); at most {@link MAX_CANDLES} buckets. */
+  /**
+   * OHLC candles of a market's trades in [from, to) (to defaults to now); at most {@link MAX_CANDLES} buckets. Trades
+   * between related accounts (the same account, or accounts sharing an address; see `relatedGroups`) are left out, as
+   * they are from the reference price: candles chart prices that unrelated parties paid. Trades, lastPrice and volume24h
+   * show every trade.
+   */
   async candles(marketText: string, interval: CandleInterval, from: Date, to: Date | undefined | null, now = new Date()): Promise<Candle[]> {
     const market = parseMarketId(marketText).id;
     const end = to ?? now;
@@ -177,19 +216,32 @@ export class MarketService {
     if ((end.getTime() - from.getTime()) / CANDLE_INTERVAL_MS[interval] > MAX_CANDLES) {
       throw badInput(`candles: at most ${MAX_CANDLES} ${interval} buckets per query; narrow from/to or take a longer interval`);
     }
-    return buildCandles(await tradePoints(this.db, market, from, end), interval, from.getTime(), end.getTime());
+    const trades = (await this.withGroups(await partyTrades(this.db, market, from, end))).filter(isArmsLength);
+    return buildCandles(trades, interval, from.getTime(), end.getTime());
+  }
+
+  /** Trades with the groups of related accounts their two sides belong to (accounts sharing an address). */
+  private async withGroups(records: PartyTradeRecord[]): Promise<PartyTrade[]> {
+    if (records.length === 0) return [];
+    const ids = [...new Set(records.flatMap((r) => [r.clientId, r.providerId]))];
+    const groups = relatedGroups(ids, await accountAddresses(this.db, ids));
+    return records.map((r) => ({ priceWei: r.priceWei, gpus: r.gpus, executedAtMs: r.executedAtMs, clientGroup: groups.get(r.clientId)!, providerGroup: groups.get(r.providerId)! }));
   }
 
   /**
-   * The reference price of a traded market: the EWMA of its last 24 h of trades (every one of them read), kept for
-   * REFERENCE_MAX_AGE_MS while the market's last price and 24 h volume stay the same, so polling `markets` does not
-   * read a busy market's day of trades each time.
+   * The reference price of a traded market: `robustReferenceWei` of its last 24 h of trades (every one of them read,
+   * with the accounts on both sides and their addresses), else the price of the latest of its last
+   * REFERENCE_FALLBACK_TRADES trades between unrelated accounts; kept for REFERENCE_MAX_AGE_MS while the market's
+   * last price and 24 h volume stay the same, so polling `markets` does not read a busy market's day of trades each time.
    */
   private async reference(market: string, stat: { lastPriceWei: bigint | null; volume24hGpus: number }, since: Date, now: Date): Promise<bigint | null> {
     const key = `${stat.lastPriceWei}:${stat.volume24hGpus}`;
     const kept = this.references.get(market);
     if (kept && kept.key === key && now.getTime() - kept.at >= 0 && now.getTime() - kept.at < REFERENCE_MAX_AGE_MS) return kept.value;
-    const value = ewmaWei(await tradePoints(this.db, market, since, now), REFERENCE_HALF_LIFE_MS, now.getTime());
+    const day = stat.volume24hGpus > 0 ? await this.withGroups(await partyTrades(this.db, market, since, now)) : [];
+    const value =
+      robustReferenceWei(day, REFERENCE_HALF_LIFE_MS, now.getTime()) ??
+      lastArmsLengthPriceWei(await this.withGroups(await latestPartyTrades(this.db, market, REFERENCE_FALLBACK_TRADES)));
     this.references.set(market, { key, at: now.getTime(), value });
     return value;
   }
@@ -216,6 +268,8 @@ export class MarketService {
     );
     const since = new Date(now.getTime() - DAY_MS);
     const stats = await marketTradeStats(this.db, since, id);
+    const one = id === undefined || rows.length !== 1 ? undefined : { gpuModel: String(rows[0].gpu_model), vramGb: Number(rows[0].vram_gb) };
+    const bids: RestingBidRecord[] = suggest && rows.length > 0 ? await restingBids(this.db, one) : [];
     const summaries: MarketSummary[] = [];
     for (const r of rows) {
       const market = String(r.id);
@@ -224,8 +278,10 @@ export class MarketService {
       const utilization = offered === 0 ? 0 : (offered - available) / offered;
       const bestAskWei = r.best_ask === null ? null : BigInt(r.best_ask as string);
       const stat = stats.get(market);
-      const reference = suggest ? ((stat?.volume24hGpus ? await this.reference(market, stat, since, now) : null) ?? stat?.lastPriceWei ?? bestAskWei) : null;
-      const suggestion = reference === null ? null : suggestPrice({ referenceWei: reference, utilization, bidGpus: Number(r.bid_gpus), askGpus: available });
+      const reference = suggest ? ((stat && stat.lastPriceWei !== null ? await this.reference(market, stat, since, now) : null) ?? bestAskWei) : null;
+      const on = { gpuModel: String(r.gpu_model), vramGb: Number(r.vram_gb) };
+      const demand = reference === null ? 0 : demandGpus(bids.filter((b) => bidsOn(b, on)), reference, now.getTime());
+      const suggestion = reference === null ? null : suggestPrice({ referenceWei: reference, utilization, bidGpus: demand, askGpus: available });
       summaries.push({
         id: market,
         gpuModel: String(r.gpu_model),
@@ -240,6 +296,8 @@ export class MarketService {
         bidGpus: Number(r.bid_gpus),
         lastPriceWei: stat?.lastPriceWei ?? null,
         volume24hGpus: stat?.volume24hGpus ?? 0,
+        referencePriceWei: reference,
+        demandGpus: demand,
         suggestedPriceWei: suggestion?.priceWei ?? null,
         suggestedFactorBps: suggestion?.factorBps ?? null,
       });

@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import type { TradePoint } from "../../../pricing";
+import type { AccountAddress, RestingBid, TradePoint } from "../../../pricing";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -35,13 +35,72 @@ export async function tradesOfMarket(db: Db, market: string, first: number, befo
   }));
 }
 
-/** Trades of a market in [from, to), oldest first, as pricing/ takes them. */
-export async function tradePoints(db: Db, market: string, from: Date, to: Date): Promise<TradePoint[]> {
-  const rows: { price_wei: string; gpus: number; executed_at: Date }[] = await db.query(
-    `SELECT price_wei, gpus, executed_at FROM trades WHERE market = $1 AND executed_at >= $2 AND executed_at < $3 ORDER BY executed_at, ordinal`,
-    [market, from, to],
+/** A trade with the accounts on both sides: the client that bought (its job's) and the provider that sold (its offer's). */
+export interface PartyTradeRecord extends TradePoint {
+  clientId: string;
+  providerId: string;
+}
+
+type PartyRow = { price_wei: string; gpus: number; executed_at: Date; client_id: string; provider_id: string };
+const toPartyTrade = (r: PartyRow): PartyTradeRecord => ({ priceWei: BigInt(r.price_wei), gpus: r.gpus, executedAtMs: r.executed_at.getTime(), clientId: r.client_id, providerId: r.provider_id });
+const PARTY_TRADES = `SELECT t.price_wei, t.gpus, t.executed_at, j.client_id, o.provider_id
+   FROM trades t JOIN jobs j ON j.id = t.job_id JOIN offers o ON o.id = t.offer_id`;
+
+/** Trades of a market in [from, to) with their accounts, oldest first. */
+export async function partyTrades(db: Db, market: string, from: Date, to: Date): Promise<PartyTradeRecord[]> {
+  const rows: PartyRow[] = await db.query(`${PARTY_TRADES} WHERE t.market = $1 AND t.executed_at >= $2 AND t.executed_at < $3 ORDER BY t.executed_at, t.ordinal`, [market, from, to]);
+  return rows.map(toPartyTrade);
+}
+
+/** The latest `limit` trades of a market with their accounts, oldest first. */
+export async function latestPartyTrades(db: Db, market: string, limit: number): Promise<PartyTradeRecord[]> {
+  const rows: PartyRow[] = await db.query(`SELECT * FROM (${PARTY_TRADES} WHERE t.market = $1 ORDER BY t.ordinal DESC LIMIT $2) x ORDER BY executed_at`, [market, limit]);
+  return rows.map(toPartyTrade);
+}
+
+/**
+ * The addresses these accounts are known by, as the relation of accounts sees them: each account's own wallet, and
+ * every address it had its escrow earnings paid to (the indexer's `Claimed` events: claim() pays the caller, claimTo()
+ * any address), final or not. Addresses lowercased.
+ */
+export async function accountAddresses(db: Db, accountIds: readonly string[]): Promise<AccountAddress[]> {
+  if (accountIds.length === 0) return [];
+  const rows: { account_id: string; address: string }[] = await db.query(
+    `SELECT a.id AS account_id, a.address FROM accounts a WHERE a.id = ANY($1::uuid[])
+     UNION
+     SELECT a.id, lower(e.args->>'to') FROM chain_events e JOIN accounts a ON a.address = lower(e.args->>'account')
+      WHERE e.name = 'Claimed' AND e.args ? 'to' AND a.id = ANY($1::uuid[])`,
+    [accountIds],
   );
-  return rows.map((r) => ({ priceWei: BigInt(r.price_wei), gpus: r.gpus, executedAtMs: r.executed_at.getTime() }));
+  return rows.map((r) => ({ accountId: r.account_id, address: r.address }));
+}
+
+/** A resting job with what decides which markets it bids on (the same test as the book's bid side). */
+export interface RestingBidRecord extends RestingBid {
+  minVramGb: number;
+  gpuModels: string[] | null;
+}
+
+/**
+ * Jobs resting on the bid side (of the market with this model and memory, or of any), as demand counts them: GPUs over
+ * all replicas, the escrow the job holds, and since when it rests: its submission, or the end of its latest
+ * assignment when one ended since (a job back on the book after a failed or expired run rests anew).
+ */
+export async function restingBids(db: Db, market: { gpuModel: string; vramGb: number } | undefined): Promise<RestingBidRecord[]> {
+  const rows: { gpus: number; hold_wei: string; resting_since: Date; min_vram_gb: number; gpu_models: string[] | null }[] = await db.query(
+    `SELECT j.gpu_count * j.redundancy AS gpus, j.hold_wei, j.min_vram_gb, j.gpu_models,
+            greatest(j.created_at, (SELECT max(coalesce(a.ended_at, a.created_at)) FROM assignments a WHERE a.job_id = j.id)) AS resting_since
+       FROM jobs j
+      WHERE j.status = 'PENDING' AND j.resting
+        AND ($1::int IS NULL OR j.min_vram_gb <= $1) AND ($2::varchar IS NULL OR j.gpu_models IS NULL OR $2 = ANY(j.gpu_models))`,
+    [market?.vramGb ?? null, market?.gpuModel ?? null],
+  );
+  return rows.map((r) => ({ gpus: r.gpus, holdWei: BigInt(r.hold_wei), restingSinceMs: r.resting_since.getTime(), minVramGb: r.min_vram_gb, gpuModels: r.gpu_models }));
+}
+
+/** Whether a resting job bids on a market: it accepts the market's memory and (when it names models) its model. */
+export function bidsOn(bid: RestingBidRecord, market: { gpuModel: string; vramGb: number }): boolean {
+  return bid.minVramGb <= market.vramGb && (bid.gpuModels === null || bid.gpuModels.includes(market.gpuModel));
 }
 
 export interface MarketTradeStats {

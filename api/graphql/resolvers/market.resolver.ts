@@ -49,7 +49,7 @@ export class MarketResolver {
     };
   }
 
-  @Query(() => [Candle], { description: "OHLC of a market's trades: from inclusive, to exclusive (default now); buckets without trades left out." })
+  @Query(() => [Candle], { description: "OHLC of a market's trades between unrelated accounts (trades between related accounts, as for referencePrice, left out): from inclusive, to exclusive (default now); buckets without trades left out." })
   async candles(
     @Arg("market", () => ID) market: string,
     @Arg("interval", () => CandleInterval) interval: CandleInterval,

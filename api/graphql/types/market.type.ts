@@ -26,15 +26,26 @@ export class Market {
   @Field(() => Int) vramGb!: number;
   @Field(() => DecimalScalar, { nullable: true }) bestAsk!: bigint | null;
   @Field(() => DecimalScalar, { nullable: true, description: "The highest cap of jobs resting on this market's bid side." }) bestBid!: bigint | null;
-  @Field(() => DecimalScalar, { nullable: true, description: "The latest trade's price; null before the first trade." }) lastPrice!: bigint | null;
-  @Field(() => Int, { description: "GPUs matched in the last 24 hours." }) volume24h!: number;
+  @Field(() => DecimalScalar, { nullable: true, description: "The latest trade's price, whoever traded; null before the first trade." }) lastPrice!: bigint | null;
+  @Field(() => Int, { description: "GPUs matched in the last 24 hours, whoever traded." }) volume24h!: number;
   @Field(() => Int) openOffers!: number;
   @Field(() => Int) availableGpus!: number;
   @Field(() => Float, { description: "GPUs in use / GPUs offered, in [0, 1]." }) utilization!: number;
   @Field(() => DecimalScalar, {
     nullable: true,
     description:
-      "Suggested ask: reference x clamp(1 + 0.5 x (utilization - 0.7) + 0.25 x imbalance, 0.5, 2), reference = EWMA of 24 h trades (half-life 1 h), else the last trade, else the best ask; imbalance = (bid GPUs - ask GPUs) / (bid + ask). Null with no reference.",
+      "Robust reference price: the last 24 h of trades between unrelated accounts (not the same account, no shared wallet or payout address), each weighing GPUs x 0.5^(age / 1 h), no client, provider or pair of them above 20% of the weight (below 5 pairs: one equal vote per pair), prices clipped to +-10% of the weighted median, then volume-weighted. Else the latest such trade, else the best ask. Null with none.",
+  })
+  referencePrice!: bigint | null;
+  @Field(() => Float, {
+    description:
+      "Demand of the resting bids as the suggested price counts it, in GPUs: per bid min(GPUs, escrow held / (reference x 1 h)) x clamp((time on the book since submission or its last run - 1 min) / 9 min, 0, 1).",
+  })
+  demandGpus!: number;
+  @Field(() => DecimalScalar, {
+    nullable: true,
+    description:
+      "Suggested ask: referencePrice x clamp(1 + 0.5 x (utilization - 0.7) + 0.25 x imbalance, 0.5, 2), imbalance = (demandGpus - availableGpus) / (demandGpus + availableGpus), 0 when both are 0. Null with no reference.",
   })
   suggestedPrice!: bigint | null;
   @Field(() => BigIntScalar) sequence!: bigint;
@@ -63,7 +74,7 @@ export class TradeConnection {
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
-@ObjectType({ simpleResolvers: true, description: "Trades of one interval: from its openTime (inclusive) to the next (exclusive)." })
+@ObjectType({ simpleResolvers: true, description: "Trades of one interval between unrelated accounts (as for referencePrice): from its openTime (inclusive) to the next (exclusive)." })
 export class Candle {
   @Field() openTime!: Date;
   @Field(() => DecimalScalar) open!: bigint;
