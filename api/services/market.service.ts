@@ -17,8 +17,8 @@ import { BOOK_DELTA_TOPIC, type BookDelta, type BookSnapshot } from "../db/repos
 import { TRADE_TOPIC, type TradeEvent } from "../db/repositories/match.repository";
 import { NO_EVENTS, type EventStreams } from "./events";
 import { StateHub } from "./state-hub";
+import { accountAddresses } from "../db/repositories/related-accounts";
 import {
-  accountAddresses,
   bidsOn,
   latestPartyTrades,
   marketTradeStats,
@@ -256,7 +256,7 @@ export class MarketService {
                   count(o.id)::int AS open_offers,
                   coalesce(sum(o.available_gpus), 0)::int AS available,
                   coalesce(sum(o.gpu_count), 0)::int AS offered
-             FROM offers o WHERE o.market = m.id AND o.status = 'OPEN' AND (o.expires_at IS NULL OR o.expires_at > $2)
+             FROM offers o WHERE o.market = m.id AND o.status = 'OPEN' AND o.withdrawn_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > $2)
          ) a
          CROSS JOIN LATERAL (
            SELECT max(j.max_price_wei) AS best_bid, coalesce(sum(j.gpu_count * j.redundancy), 0)::int AS bid_gpus

@@ -1,6 +1,31 @@
 import type { EntityManager } from "typeorm";
+import type { AccountAddress } from "../../../pricing";
 
 type Db = Pick<EntityManager, "query">;
+
+/*
+ * The one relation of accounts (self-trade prevention and the reference price): two accounts are related when they
+ * share an address, their own wallet or one their escrow earnings were paid to (the Escrow's `Claimed` events the
+ * indexer mirrors). `accountAddresses` gives a known set's addresses, which pricing/ groups (relatedGroups);
+ * `relatedAccounts` finds, for a client, the accounts its jobs may not trade with.
+ */
+
+/**
+ * The addresses these accounts are known by, as the relation of accounts sees them: each account's own wallet, and
+ * every address it had its escrow earnings paid to (the indexer's `Claimed` events: claim() pays the caller, claimTo()
+ * any address), final or not. Addresses lowercased.
+ */
+export async function accountAddresses(db: Db, accountIds: readonly string[]): Promise<AccountAddress[]> {
+  if (accountIds.length === 0) return [];
+  const rows: { account_id: string; address: string }[] = await db.query(
+    `SELECT a.id AS account_id, a.address FROM accounts a WHERE a.id = ANY($1::uuid[])
+     UNION
+     SELECT a.id, lower(e.args->>'to') FROM chain_events e JOIN accounts a ON a.address = lower(e.args->>'account')
+      WHERE e.name = 'Claimed' AND e.args ? 'to' AND a.id = ANY($1::uuid[])`,
+    [accountIds],
+  );
+  return rows.map((r) => ({ accountId: r.account_id, address: r.address }));
+}
 
 /**
  * Accounts related to each of `accountIds`, the account itself included: what self-trade prevention and the

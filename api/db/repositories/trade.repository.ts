@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import type { AccountAddress, RestingBid, TradePoint } from "../../../pricing";
+import type { RestingBid, TradePoint } from "../../../pricing";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -56,23 +56,6 @@ export async function partyTrades(db: Db, market: string, from: Date, to: Date):
 export async function latestPartyTrades(db: Db, market: string, limit: number): Promise<PartyTradeRecord[]> {
   const rows: PartyRow[] = await db.query(`SELECT * FROM (${PARTY_TRADES} WHERE t.market = $1 ORDER BY t.ordinal DESC LIMIT $2) x ORDER BY executed_at`, [market, limit]);
   return rows.map(toPartyTrade);
-}
-
-/**
- * The addresses these accounts are known by, as the relation of accounts sees them: each account's own wallet, and
- * every address it had its escrow earnings paid to (the indexer's `Claimed` events: claim() pays the caller, claimTo()
- * any address), final or not. Addresses lowercased.
- */
-export async function accountAddresses(db: Db, accountIds: readonly string[]): Promise<AccountAddress[]> {
-  if (accountIds.length === 0) return [];
-  const rows: { account_id: string; address: string }[] = await db.query(
-    `SELECT a.id AS account_id, a.address FROM accounts a WHERE a.id = ANY($1::uuid[])
-     UNION
-     SELECT a.id, lower(e.args->>'to') FROM chain_events e JOIN accounts a ON a.address = lower(e.args->>'account')
-      WHERE e.name = 'Claimed' AND e.args ? 'to' AND a.id = ANY($1::uuid[])`,
-    [accountIds],
-  );
-  return rows.map((r) => ({ accountId: r.account_id, address: r.address }));
 }
 
 /** A resting job with what decides which markets it bids on (the same test as the book's bid side). */

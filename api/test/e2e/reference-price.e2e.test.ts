@@ -105,15 +105,28 @@ describe("wash trading", () => {
     const { m } = await honestMarket();
     const buyer = await actor(server, 1000n);
     const seller = await actor(server);
-    // the seller's earnings go to the buyer's wallet: one owner
-    await claimed(seller, buyer.wallet.address);
-    const { before, after } = await washTrades(m, buyer, seller);
+    // they trade while nothing relates them yet (self-trade prevention cannot know)...
+    const { before } = await washTrades(m, buyer, seller);
     // 24 GPUs offered, none in use, no bids: factor = max(0.5, 1 + 0.5 x (0 - 0.7) + 0.25 x (-1)) = 0.5
     expect(before).toMatchObject({ lastPrice: "1", volume24h: 2, referencePrice: "1", suggestedPrice: "0.5", utilization: 0, availableGpus: 24 });
+    // ...then the seller's earnings go to the buyer's wallet: one owner, and its trades leave the reference
+    await claimed(seller, buyer.wallet.address);
+    // (a market's reference is kept up to 5 s while its last price and volume stay the same)
+    const after = await eventually(async () => {
+      const now = await market(m.market);
+      return now.referencePrice === "1" ? now : undefined;
+    }, 15_000, "the reference without the related trades");
     // the tape shows the trades; the reference and the suggested price ignore them
     expect(after).toMatchObject({ lastPrice: "50", volume24h: 10, referencePrice: "1", suggestedPrice: "0.5", utilization: 0, availableGpus: 24 });
     const candles = await gql(server.url, op("Candles"), { market: m.market, interval: "ONE_DAY", from: new Date(Date.now() - 86_400_000).toISOString() });
     expect(candles.data!.candles).toEqual([expect.objectContaining({ high: "1", low: "1", volume: 2, trades: 2 })]);
+    // and from now on the two cannot trade at all (self-trade prevention): the next wash job rests with SELF_TRADE
+    const next = await submit(buyer, jobInput(m.model, { maxPricePerGpuHour: "50", region: "sa-east", maxLatencyMs: 10 }));
+    const rested = await eventually(async () => {
+      const j = (await gql(server.url, `query J($id: ID!) { job(id: $id) { status excluded { reason } } }`, { id: next }, buyer.token)).data!.job;
+      return j.status === "PENDING" && j.excluded?.length ? j : undefined;
+    }, 15_000, "the wash job resting");
+    expect(rested.excluded.map((e: { reason: string }) => e.reason)).toContain("SELF_TRADE");
   });
 
   it("between two unrelated accounts moves the suggested price by less than the bound: the pair is one of three votes", async () => {
@@ -161,10 +174,9 @@ describe("spoofing", () => {
 
   it("a bid back on the book after a failed run rests anew, however long ago it was submitted", async () => {
     const { m } = await honestMarket();
-    // the spoofer parks its bid as a run on a node of its own (an account paid out to the spoofer's wallet)
+    // the spoofer parks its bid as a run on an accomplice's node (unrelated on chain, or self-trade prevention would refuse it)
     const spoofer = await actor(server, 1000n);
     const accomplice = await actor(server);
-    await claimed(accomplice, spoofer.wallet.address);
     const node = await onlineOffer(server, accomplice, m.gpu(8), "0.8", 8);
     const id = await submit(spoofer, jobInput(m.model, { gpuCount: 8, maxPricePerGpuHour: "0.9" }));
     const assignment = await eventually(async () => {
@@ -175,11 +187,15 @@ describe("spoofing", () => {
     await gql(server.url, op("StartAssignment"), { id: assignment.id }, accomplice.token);
     expect((await gql(server.url, op("FailAssignment"), { id: assignment.id, reason: "parked" }, accomplice.token)).errors).toBeUndefined();
     await eventually(async () => ((await gql(server.url, op("OrderBook"), { market: m.market })).data!.orderBook.bids[0]?.gpus === 8 ? true : undefined), 15_000, "the bid back on the book");
+    // the parked run was a trade at 0.8 between unrelated accounts, one of three equal votes, clipped to 10% under
+    // the median: (1 + 1 + 0.9) / 3
+    const reference = "0.966666666666666666";
     // submitted "an hour ago", but on the book only since its run failed just now: it does not count yet
     await server.system.db.query(`UPDATE jobs SET created_at = created_at - interval '1 hour' WHERE id = $1`, [id]);
-    expect(await market(m.market)).toMatchObject({ referencePrice: "1", demandGpus: 0, suggestedPrice: "0.5" });
+    // 16 GPUs offered, none in use, no demand: factor 0.5
+    expect(await market(m.market)).toMatchObject({ referencePrice: reference, demandGpus: 0, suggestedPrice: "0.483333333333333333" });
     await server.system.db.query(`UPDATE assignments SET ended_at = ended_at - interval '20 minutes', created_at = created_at - interval '20 minutes' WHERE job_id = $1`, [id]);
-    // 20 minutes after the run ended it counts: 0.9 x 8 x 1 h = 7.2 GPU-hours at the reference 1
-    expect((await market(m.market)).demandGpus).toBeCloseTo(7.2, 9);
+    // 20 minutes after the run ended it counts: its escrow of 0.9 x 8 x 1 h = 7.2 OGPU buys 7.2 / 0.9667 GPU-hours
+    expect((await market(m.market)).demandGpus).toBeCloseTo(7.2 / (2.9 / 3), 5); // demand is reported to 6 decimals
   });
 });
