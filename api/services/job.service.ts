@@ -19,7 +19,7 @@ import {
   type TimeInForceValue,
 } from "../db/repositories/job.repository";
 import { isUniqueViolation } from "../db/db-errors";
-import { assertJobLimit, CLIENT_ORDER_ID, DEFAULT_ORDER_LIMITS, lockAccountOrders, type OrderLimits } from "./order-limits";
+import { assertJobLimit, CLIENT_ORDER_ID, DEFAULT_ORDER_LIMITS, type OrderLimits } from "./order-limits";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
 import { pageSize } from "./offer.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
@@ -197,15 +197,21 @@ export class JobService {
       await insertJobInputs(m, jobId, await this.artifacts.checkJobInputs(m, who, inputs));
     };
     const limitAccount = orderedBy ?? who.accountId;
-    /** Under the account's lock, with the new job inserted: the pending-job limit counts it too. */
+    /** With the new job inserted in the transaction: the pending-job limit counts it too. */
     const admit = async (m: EntityManager, inserted: JobRecord) => {
       await assertJobLimit(m, this.limits, limitAccount, orderedBy !== undefined);
       await addInputs(m, inserted.id);
       return inserted;
     };
     try {
+      if (record.idempotencyKey === null && inputs.length === 0 && !tx) {
+        // the hot path, one statement: the hold, the pending-job limit and the insert together
+        const inserted = await insertJobWithHold(this.db, record, this.limits.maxPendingJobsPerAccount);
+        if (inserted) return { job: inserted, created: true };
+        await assertJobLimit(this.db, this.limits, limitAccount, false, true);
+        throw await insufficient(this.db);
+      }
       ({ job, created } = await within(async (m) => {
-        await lockAccountOrders(m, limitAccount, "jobs");
         if (record.idempotencyKey === null) {
           const inserted = await insertJobWithHold(m, record);
           if (!inserted) throw await insufficient(m);

@@ -34,7 +34,7 @@ export const DEFAULT_ORDER_LIMITS: OrderLimits = {
 export const CLIENT_ORDER_ID = /^[\x21-\x7e]{1,64}$/;
 
 /** The kinds of order whose limits are counted under one account's lock. */
-export type OrderKind = "nodes" | "offers" | "jobs";
+export type OrderKind = "nodes" | "offers";
 
 /**
  * Serializes the writers of one account's `kind` in the caller's transaction (an advisory lock nothing else takes,
@@ -78,18 +78,20 @@ export async function assertNodeLimit(tx: Db, limits: OrderLimits, providerId: s
 }
 
 /**
- * Refuses a job just inserted (in the caller's transaction, under lockAccountOrders) that takes `accountId` past its
- * pending-job limit; `viaRelay` counts the relay jobs the account ordered (their client on the book is the treasury).
+ * Refuses a job that takes `accountId` past its pending-job limit: one just inserted in the caller's transaction
+ * (counted among the pending), or with `beforeInsert` one about to be; `viaRelay` counts the relay jobs the account
+ * ordered (their client on the book is the treasury). Counted in the statement's snapshot: concurrent submits of
+ * one account may pass the limit by at most the number in flight at once (a flood still stops there).
  */
-export async function assertJobLimit(tx: Db, limits: OrderLimits, accountId: string, viaRelay: boolean): Promise<void> {
+export async function assertJobLimit(tx: Db, limits: OrderLimits, accountId: string, viaRelay: boolean, beforeInsert = false): Promise<void> {
   const [row] = await tx.query(
     viaRelay
       ? `SELECT count(*)::int AS n FROM relay_jobs r JOIN jobs j ON j.id = r.job_id WHERE r.account_id = $1 AND j.status = 'PENDING'`
       : `SELECT count(*)::int AS n FROM jobs WHERE client_id = $1 AND status = 'PENDING'`,
     [accountId],
   );
-  // the new job is counted (the relay's row is written after it, so there it is not yet)
-  const pending = viaRelay ? row.n : row.n - 1;
+  // a new job inserted is counted (the relay's row is written after it, so there it is not yet)
+  const pending = viaRelay || beforeInsert ? row.n : row.n - 1;
   if (pending >= limits.maxPendingJobsPerAccount) {
     throw limitExceeded("maxPendingJobsPerAccount", limits.maxPendingJobsPerAccount, `this account has ${pending} jobs waiting for offers`, "cancel some or wait for them to match");
   }

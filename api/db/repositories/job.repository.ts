@@ -195,17 +195,20 @@ export async function insertJob(tx: Db, job: NewJob): Promise<JobRecord | undefi
 
 /**
  * For a job without an idempotency key: holds its `holdWei` of the client's available escrow and inserts it, in
- * one statement (atomic on its own); undefined, with nothing changed, when the escrow cannot cover the hold.
+ * one statement (atomic on its own); undefined, with nothing changed, when the escrow cannot cover the hold or,
+ * with `maxPending`, the client already has that many PENDING jobs (counted in the statement's snapshot).
  */
-export async function insertJobWithHold(db: Db, job: NewJob): Promise<JobRecord | undefined> {
+export async function insertJobWithHold(db: Db, job: NewJob, maxPending: number | null = null): Promise<JobRecord | undefined> {
   const rows = await db.query(
     `WITH hold AS (
        UPDATE escrow_balances SET held_wei = held_wei + $22, updated_at = now()
-        WHERE account_id = $1 AND deposited_wei - held_wei - spent_wei >= $22 RETURNING account_id
+        WHERE account_id = $1 AND deposited_wei - held_wei - spent_wei >= $22
+          AND ($25::int IS NULL OR (SELECT count(*) FROM jobs WHERE client_id = $1 AND status = 'PENDING') < $25::int)
+        RETURNING account_id
      )
      INSERT INTO jobs (${JOB_INSERT_COLUMNS}) SELECT ${JOB_VALUES} FROM hold
      RETURNING ${JOB_COLUMNS}`,
-    jobParams(job),
+    [...jobParams(job), maxPending],
   );
   return rows.length ? toJobRecord(rows[0]) : undefined;
 }

@@ -65,14 +65,16 @@ it("offers: a concurrent flood stops at the per-market, then the per-account lim
   expect(more[2].errors![0].message).toBe("8 offers posted in the last 60 s: limit maxOffersPerMinute is 8; reprice open offers with updateOffer instead of posting new ones");
 });
 
-it("jobs: the 6th pending job of a client is LIMIT_EXCEEDED naming maxPendingJobsPerAccount, and holds nothing", async () => {
+it("jobs: the 6th pending job of a client is LIMIT_EXCEEDED naming maxPendingJobsPerAccount, holds nothing, and an idempotent or relay path counts the same", async () => {
   const m = freshModel(48);
   const p = await actor(server);
   // a market of the model (an ask above the jobs' cap), so the jobs are valid and rest
   const nodeId = (await node(p.token, "j", m.gpu(8))).data!.registerNode.id;
   expect((await gql(server.url, POST, { input: { nodeId, pricePerGpuHour: "9", gpuCount: 1 } }, p.token)).errors).toBeUndefined();
   const c = await actor(server, 1000n);
-  const results = await Promise.all([...Array(8).keys()].map(() => gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "1" }) }, c.token)));
+  // one after another (concurrent submits of one account are counted in the insert's snapshot: see order-limits.ts)
+  const results = [];
+  for (let i = 0; i < 8; i++) results.push(await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "1" }) }, c.token));
   expect(results.filter((r) => !r.errors)).toHaveLength(5);
   for (const r of results.filter((x) => x.errors)) {
     expect(codeOf(r)).toBe("LIMIT_EXCEEDED");
@@ -80,4 +82,9 @@ it("jobs: the 6th pending job of a client is LIMIT_EXCEEDED naming maxPendingJob
   }
   const [{ held }] = await server.system.db.query(`SELECT held_wei::text AS held FROM escrow_balances WHERE account_id = $1`, [c.accountId]);
   expect(held).toBe((5n * 10n ** 18n).toString());
+  // the path with an idempotency key (a transaction) is refused the same way
+  const keyed = await gql(server.url, op("SubmitJob"), { input: { ...jobInput(m.model, { maxPricePerGpuHour: "1" }), idempotencyKey: "k-6" } }, c.token);
+  expect(codeOf(keyed)).toBe("LIMIT_EXCEEDED");
+  const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM jobs WHERE client_id = $1`, [c.accountId]);
+  expect(n).toBe(5);
 });
