@@ -132,7 +132,7 @@ export function redisRateLimiter(redis: Redis, prefix: string, limit: number, wi
   const local = localRateLimiter(limit, windowMs, now);
   const size = windowMs / BUCKETS_PER_WINDOW;
   const ttlMs = Math.ceil(windowMs + 2 * size);
-  if (typeof (redis as Partial<SlidingRedis>).gxSlidingWindow !== "function") redis.defineCommand("gxSlidingWindow", { numberOfKeys: 1, lua: SLIDING_WINDOW_LUA });
+  if (!("gxSlidingWindow" in redis)) redis.defineCommand("gxSlidingWindow", { numberOfKeys: 1, lua: SLIDING_WINDOW_LUA });
   const scripted = redis as SlidingRedis;
   let degraded = false;
   return {
