@@ -59,7 +59,7 @@ export function listBounds(settings: BoundSettings): ListBounds {
     ["Query.markets", { max: LISTED.markets }],
     ["Query.regions", { max: REGIONS.length }],
     ["Query.candles", { max: MAX_CANDLES }],
-    ["Query.assignments", { max: MAX_NODE_ASSIGNMENTS_LISTED }],
+    ["Query.assignments", { arg: "first", default: MAX_NODE_ASSIGNMENTS_LISTED, max: MAX_NODE_ASSIGNMENTS_LISTED }],
     ["Query.assignmentInputs", { max: settings.jobMaxInputs }],
     // lists of objects
     ["OrderBook.asks", { arg: "depth", default: DEFAULT_BOOK_DEPTH, max: MAX_BOOK_DEPTH, of: "parent" }],
