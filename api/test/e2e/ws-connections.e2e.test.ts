@@ -124,12 +124,22 @@ describe("in production", () => {
   });
 });
 
-describe("outside production", () => {
+describe("with the defaults, outside production", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
   });
   afterAll(() => server.stop());
+
+  it("takes 200 connections from one address and refuses the 201st, naming the limit", async () => {
+    const open: ReturnType<typeof connect>[] = [];
+    for (let i = 0; i < 200; i++) open.push(connect(server.wsUrl));
+    await Promise.all(open.map((c) => c.settled()));
+    expect(open.filter((c) => c.state.acked && !c.state.closed)).toHaveLength(200);
+    const extra = connect(server.wsUrl);
+    expect((await extra.settled()).closed).toEqual({ code: 4429, reason: "Too many connections: at most 200 from one address" });
+    await closeAll(open);
+  }, 60_000);
 
   it("serves introspection on both transports, still without suggestions", async () => {
     const query = `{ __type(name: "Offer") { name } }`;
