@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
@@ -11,7 +11,7 @@ import { WebSocketServer } from "ws";
 import { createContext, type GraphQLContext } from "./graphql/context";
 import { errorExtensions, formatError, INTERNAL_ERROR_MESSAGE } from "./graphql/errors";
 import { bodyErrorMessage, clientErrorReply } from "./http/error-status";
-import { limitRules, type QueryLimits } from "./graphql/limits";
+import { limitRules, queryLimitsPlugin, type QueryLimits } from "./graphql/limits";
 import { bookResponseCache } from "./graphql/response-cache";
 import { attachWebSocket } from "./graphql/websocket";
 import { SHARED_FEEDS } from "./graphql/resolvers/market.resolver";
@@ -20,6 +20,7 @@ import { transferRoutes } from "./http/transfers";
 import { relayRoutes } from "./relay/relay.routes";
 import { settlementAdminRoutes, usdAdminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
+import { clientAddress } from "./http/client-address";
 import { principalOf, rateLimit, rateLimitKey, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
 import type { Principal, Services } from "./services";
@@ -38,6 +39,8 @@ export interface AppDeps {
   admin?: { user: string; password: string };
   /** Requests per principal (shared by instances); absent: no limit. */
   rateLimiter?: RateLimiterPort;
+  /** Proxies in front of the API whose X-Forwarded-For is trusted (0: the peer is the client); see clientAddress. */
+  trustProxyHops?: number;
 }
 
 export interface App {
@@ -53,6 +56,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { services, logger, metrics } = deps;
   const app = express();
   app.disable("x-powered-by");
+  const hops = deps.trustProxyHops ?? 0;
+  // req.ip follows the same rule as clientAddress, which rate limits and WebSocket limits use
+  app.set("trust proxy", hops);
+  const addressOf = (req: IncomingMessage) => clientAddress(req, hops);
   const server = createServer(app);
   const rules = limitRules(deps.limits);
   const logError = (error: unknown) => logger.error({ err: error }, "unexpected error in a GraphQL operation");
@@ -62,6 +69,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     schema: deps.schema,
     services,
     rules,
+    limits: deps.limits,
+    addressOf,
     maxTokens: deps.limits.maxTokens,
     logError,
     authenticate,
@@ -79,13 +88,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
     allowBatchedHttpRequests: false,
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    hideSchemaDetailsFromClientErrors: true,
+    // introspection and suggestions are refused by the shared rules (graphql/limits.ts), as on WebSocket
+    introspection: true,
+    hideSchemaDetailsFromClientErrors: false,
     formatError: formatError(logError),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
+      queryLimitsPlugin(deps.schema, deps.limits),
       graphqlTiming(metrics),
       bookResponseCache((market, depth) => services.markets.currentOrderBook(market, depth)),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
@@ -97,7 +109,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use(healthRoutes(deps.probes, new Set(["chain"])));
   app.use(adminRoutes(deps.queues, deps.admin));
   app.use(transferRoutes(services.transfers, logger));
-  app.use(relayRoutes(services, deps.bodyLimitBytes, logger, deps.rateLimiter));
+  app.use(relayRoutes(services, deps.bodyLimitBytes, logger, deps.rateLimiter, addressOf));
   app.use(usdAdminRoutes(services.relay, deps.admin));
   app.use(settlementAdminRoutes(services.settlements, deps.admin));
   app.get("/metrics", async (_req, res) => {
@@ -105,7 +117,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   app.use(
     "/graphql",
-    ...(deps.rateLimiter ? [rateLimit(deps.rateLimiter, "graphql", (header) => services.auth.authenticate(header))] : []),
+    ...(deps.rateLimiter ? [rateLimit(deps.rateLimiter, "graphql", (header) => services.auth.authenticate(header), addressOf)] : []),
     express.json({ limit: deps.bodyLimitBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => createContext(services, await principalOf(res, req.headers.authorization, authenticate)),

@@ -24,9 +24,18 @@ describe("loadConfig", () => {
     [{ OGPU_USD_RATE: "0" }, "OGPU_USD_RATE"],
     [{ OGPU_USD_RATE: "1e3" }, "OGPU_USD_RATE"],
     [{ USD_RATE_MAX_AGE_SECONDS: "1" }, "USD_RATE_MAX_AGE_SECONDS"],
+    [{ GRAPHQL_MAX_COST: "5" }, "GRAPHQL_MAX_COST"],
+    [{ WS_MAX_CONNECTIONS_PER_ADDRESS: "0" }, "WS_MAX_CONNECTIONS_PER_ADDRESS"],
+    [{ WS_IDLE_TIMEOUT_SECONDS: "0" }, "WS_IDLE_TIMEOUT_SECONDS"],
+    [{ TRUST_PROXY_HOPS: "-1" }, "TRUST_PROXY_HOPS"],
+    [{ TRUST_PROXY_HOPS: "11" }, "TRUST_PROXY_HOPS"],
   ])("refuses %j naming %s", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+  it("has the abuse limits' defaults: query cost, WebSocket connections per address and idle time, no trusted proxy", () => {
+    const c = loadConfig({});
+    expect([c.GRAPHQL_MAX_COST, c.WS_MAX_CONNECTIONS_PER_ADDRESS, c.WS_IDLE_TIMEOUT_SECONDS, c.TRUST_PROXY_HOPS]).toEqual([100_000, 200, 30, 0]);
   });
   it("treats empty strings as unset", () => {
     expect(loadConfig({ PORT: "" }).PORT).toBe(4000);

@@ -93,13 +93,15 @@ const schema = z
     INDEXER_SPAN_BLOCKS: intFrom(1, 100_000, 2000),
     BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024, 100 * 1024),
     GRAPHQL_MAX_DEPTH: intFrom(2, 50, 10),
-    GRAPHQL_MAX_COST: intFrom(10, 1_000_000, 5000),
+    /** The values a response may hold, lists counted at their bounds (api/graphql/query-cost.ts). */
+    GRAPHQL_MAX_COST: intFrom(10, 100_000_000, 100_000),
     GRAPHQL_MAX_ALIASES: intFrom(0, 1000, 15),
     GRAPHQL_MAX_TOKENS: intFrom(50, 100_000, 2000),
     GRAPHQL_MAX_DIRECTIVES: intFrom(0, 1000, 20),
     RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000, 6000),
     /** What one account may hold on the book (LIMIT_EXCEEDED past them; offers a minute is RATE_LIMITED). */
-    MAX_NODES_PER_ACCOUNT: intFrom(1, 1_000_000, 500),
+    /** At most 200: `myNodes` (what an agent reads its node's offers from) lists an account's first 200 nodes. */
+    MAX_NODES_PER_ACCOUNT: intFrom(1, 200, 200),
     MAX_OPEN_OFFERS_PER_ACCOUNT: intFrom(1, 10_000_000, 2000),
     MAX_OPEN_OFFERS_PER_MARKET: intFrom(1, 10_000_000, 500),
     MAX_OFFERS_PER_MINUTE: intFrom(1, 10_000_000, 600),
@@ -107,6 +109,11 @@ const schema = z
     WS_MAX_OPERATIONS_PER_CONNECTION: intFrom(1, 10_000, 50),
     WS_MAX_OPERATIONS_PER_PRINCIPAL: intFrom(1, 100_000, 200),
     WS_MAX_BUFFERED_BYTES: intFrom(16 * 1024, 256 * 1024 * 1024, 1024 * 1024),
+    WS_MAX_CONNECTIONS_PER_ADDRESS: intFrom(1, 1_000_000, 200),
+    /** A WebSocket that starts no operation within this long after it opens is closed. */
+    WS_IDLE_TIMEOUT_SECONDS: intFrom(1, 86_400, 30),
+    /** Proxies in front of the API whose X-Forwarded-For entries are trusted (0: the TCP peer is the client). */
+    TRUST_PROXY_HOPS: intFrom(0, 10, 0),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET) {

@@ -66,7 +66,7 @@ async function main(): Promise<number> {
   const url = `${base}/graphql`;
   await dropDatabase(PG, DB);
   // the production layout: the API instance that serves the subscribers, and a worker (outbox relay, matching)
-  const env = marketplaceEnv(port, `${PG}/${DB}`, { NODE_ENV: "production", RATE_LIMIT_PER_MINUTE: "0", WS_MAX_OPERATIONS_PER_PRINCIPAL: "100000" });
+  const env = marketplaceEnv(port, `${PG}/${DB}`, { NODE_ENV: "production", RATE_LIMIT_PER_MINUTE: "0", WS_MAX_OPERATIONS_PER_PRINCIPAL: "100000", WS_MAX_CONNECTIONS_PER_ADDRESS: "1000000" });
   const market = spawnNode("api", "api/bin/api.js", [], env);
   const procs: Proc[] = [market];
   let beating: NodeJS.Timeout | undefined;

@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import { createApp, type App } from "../app";
 import type { Config } from "../config";
 import { jobsByStatus, matchLatency } from "../db/repositories/metrics.repository";
+import { introspectionServed } from "../graphql/limits";
+import { listBounds } from "../graphql/list-bounds";
 import { createSchema } from "../graphql/schema";
 import { createMetrics, registerSystemGauges, type Metrics } from "../http/metrics";
 import { followBookAnnouncements } from "../queues/book-announcements";
@@ -45,7 +47,10 @@ export async function startApiRole(infra: Infrastructure): Promise<{ app: App; p
     metrics,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? await rateLimiterOn(config, metrics, logger, shutdown) : undefined,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     limits: {
+      introspection: introspectionServed(config.NODE_ENV),
+      listBounds: listBounds({ jobMaxInputs: config.JOB_MAX_INPUTS, outputMaxFiles: config.OUTPUT_MAX_FILES }),
       maxDepth: config.GRAPHQL_MAX_DEPTH,
       maxCost: config.GRAPHQL_MAX_COST,
       maxAliases: config.GRAPHQL_MAX_ALIASES,
@@ -54,6 +59,8 @@ export async function startApiRole(infra: Infrastructure): Promise<{ app: App; p
       wsMaxPerConnection: config.WS_MAX_OPERATIONS_PER_CONNECTION,
       wsMaxPerPrincipal: config.WS_MAX_OPERATIONS_PER_PRINCIPAL,
       wsMaxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+      wsMaxConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
+      wsIdleTimeoutMs: config.WS_IDLE_TIMEOUT_SECONDS * 1000,
     },
     queues,
     admin: config.ADMIN_USER && config.ADMIN_PASSWORD ? { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD } : undefined,

@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from "graphql";
 import { ArtifactResolver, JobDataResolver } from "./resolvers/artifact.resolver";
 import { buildSchema, type PubSub } from "type-graphql";
+import { guardFreeText } from "./free-text-guard";
 import { AuthResolver } from "./resolvers/auth.resolver";
 import { SourceResolver } from "./resolvers/source.resolver";
 import { AccountChainResolver, ChainResolver, JobSettlementResolver, MeChainResolver, SettlementResolver } from "./resolvers/chain.resolver";
@@ -26,7 +27,7 @@ const NO_TOPIC_PUBSUB: PubSub = {
   },
 };
 
-/** The schema, built from the resolvers; `npm run schema:emit` writes it to schema.graphql. */
-export function createSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: [...RESOLVERS], validate: false, pubSub: NO_TOPIC_PUBSUB });
+/** The schema, built from the resolvers, its mutations' text guarded (free-text-guard.ts); `npm run schema:emit` writes it to schema.graphql. */
+export async function createSchema(): Promise<GraphQLSchema> {
+  return guardFreeText(await buildSchema({ resolvers: [...RESOLVERS], validate: false, pubSub: NO_TOPIC_PUBSUB }));
 }

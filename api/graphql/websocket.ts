@@ -1,17 +1,23 @@
 import { execute, getArgumentValues, getOperationAST, getVariableValues, GraphQLError, Kind, parse, specifiedRules, subscribe, validate, type DocumentNode, type ExecutionArgs, type FieldNode, type OperationDefinitionNode, type ExecutionResult, type GraphQLSchema, type ValidationRule } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import type { WebSocketServer } from "ws";
+import type { IncomingMessage } from "node:http";
+import type { WebSocket, WebSocketServer } from "ws";
 import type { Principal, Services } from "../services";
 import { createContext } from "./context";
 import { BoundedMap } from "./bounded-map";
 import { at } from "./timer-at";
 import { formatError } from "./errors";
 import { FeedFanout, type FeedSocket } from "./feed-fanout";
+import { costRefusal, withoutSuggestions, type QueryLimits } from "./limits";
 
 export interface WebSocketDeps {
   schema: GraphQLSchema;
   services: Services;
   rules: ValidationRule[];
+  /** The cost limit HTTP applies, and the connection limits of WebSocket. */
+  limits: Pick<QueryLimits, "maxCost" | "listBounds" | "wsMaxConnectionsPerAddress" | "wsIdleTimeoutMs">;
+  /** The client address of an upgrade request: the rule HTTP rate limits use (http/client-address.ts). */
+  addressOf: (request: IncomingMessage) => string | undefined;
   maxTokens: number;
   logError: (error: unknown) => void;
   authenticate: (authorization: string | undefined) => Promise<Principal | undefined>;
@@ -45,7 +51,7 @@ type ConnectionExtra = Record<string, unknown> & {
   closed?: boolean;
   recheck?: NodeJS.Timeout;
   socket?: FeedSocket;
-  request?: { socket?: { remoteAddress?: string } };
+  request?: IncomingMessage;
   /** Live operation ids on this connection, with their root field. */
   active?: Map<string, string>;
   expiry?: { cancel(): void };
@@ -66,14 +72,42 @@ function argumentsOf(schema: GraphQLSchema, operation: OperationDefinitionNode, 
   }
 }
 
-const principalKey = (extra: ConnectionExtra) => extra.principal?.accountId ?? `anonymous:${extra.request?.socket?.remoteAddress ?? "?"}`;
+/** Close codes of the connection limits (graphql-ws's own: 4429 too many, 4408 a timeout). */
+export const TOO_MANY_CONNECTIONS = 4429;
+export const IDLE_TIMEOUT = 4408;
 
 /**
  * graphql-ws on the shared HTTP server: `connectionParams.authorization` carries the same credential as
- * HTTP (a bad one closes with 4403), and every operation passes the same parser token limit and
- * validation rules (depth, cost, aliases, directives) as HTTP.
+ * HTTP (a bad one closes with 4403), and every operation passes the same parser token limit, validation rules
+ * (depth, aliases, directives, introspection where it is off), suggestion-free messages and cost limit as HTTP. At
+ * most `wsMaxConnectionsPerAddress` connections per client address (more close with 4429 at once), and one that
+ * starts no operation within `wsIdleTimeoutMs` closes with 4408.
  */
 export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebSocketHandle {
+  const addressOfExtra = (extra: ConnectionExtra) => (extra.request ? deps.addressOf(extra.request) : undefined);
+  const principalKey = (extra: ConnectionExtra) => extra.principal?.accountId ?? `anonymous:${addressOfExtra(extra) ?? "?"}`;
+  const perAddress = new Map<string, number>();
+  const idle = new WeakMap<object, NodeJS.Timeout>();
+  const idleSeconds = Math.round(deps.limits.wsIdleTimeoutMs / 1000);
+  // registered before graphql-ws's own listener, so a refused connection is closed before it is served
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+    const address = deps.addressOf(request) ?? "?";
+    const open = perAddress.get(address) ?? 0;
+    if (open >= deps.limits.wsMaxConnectionsPerAddress) {
+      socket.close(TOO_MANY_CONNECTIONS, `Too many connections: at most ${deps.limits.wsMaxConnectionsPerAddress} from one address`);
+      return;
+    }
+    perAddress.set(address, open + 1);
+    const timer = setTimeout(() => socket.close(IDLE_TIMEOUT, `Idle: no operation started within ${idleSeconds} s`), deps.limits.wsIdleTimeoutMs);
+    timer.unref();
+    idle.set(socket, timer);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      const n = (perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) perAddress.delete(address);
+      else perAddress.set(address, n);
+    });
+  });
   const perPrincipal = new Map<string, number>();
   const byField = new Map<string, number>();
   const shareable = new Map(Object.entries(deps.sharedFeeds));
@@ -168,9 +202,11 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebS
       },
       onComplete: (ctx, id) => release(ctx.extra, id),
       onSubscribe: async (ctx, id, payload) => {
+        const timer = ctx.extra.socket && idle.get(ctx.extra.socket);
+        if (timer) clearTimeout(timer);
         if (ctx.extra.principal?.via === "apiKey" && !(await keyStands(ctx.extra))) return [new GraphQLError("the API key is unknown or revoked", { extensions: { code: "UNAUTHENTICATED" } })];
         if (deps.limit) {
-          const decision = await deps.limit(ctx.extra.principal, ctx.extra.request?.socket?.remoteAddress);
+          const decision = await deps.limit(ctx.extra.principal, addressOfExtra(ctx.extra));
           if (!decision.allowed) return limited(`too many requests; try again in ${decision.retryAfterSeconds} s`);
         }
         if (ctx.extra.closed) return [new GraphQLError("the connection closed", { extensions: { code: "BAD_REQUEST" } })];
@@ -193,11 +229,13 @@ export function attachWebSocket(wss: WebSocketServer, deps: WebSocketDeps): WebS
             // graphql-js's own rules throw on some documents (a subscription's root field under a variable directive)
             return [new GraphQLError(e instanceof Error ? e.message : "invalid document", { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];
           }
-          if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { extensions: { code: e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED" } }));
+          if (errors.length > 0) return errors.map((e) => new GraphQLError(withoutSuggestions(e.message), { extensions: { code: e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED" } }));
           documents.set(payload.query, document);
         }
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError("name the operation to run", { extensions: { code: "BAD_REQUEST" } })];
+        const tooCostly = costRefusal(deps.schema, document, payload.operationName, payload.variables, deps.limits);
+        if (tooCostly) return [new GraphQLError(tooCostly.message, { extensions: { code: tooCostly.extensions.code } })];
         if (operation.operation === "subscription" && operation.selectionSet.selections.some((s) => (s.directives?.length ?? 0) > 0)) {
           // graphql-js cannot run a subscription whose one root field is skipped
           return [new GraphQLError("a subscription's root field takes no @skip or @include: subscribe to it or not", { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import { principalOf, rateLimit, type RateLimiterPort } from "../http/rate-limit";
+import { principalOf, rateLimit, type AddressOf, type RateLimiterPort } from "../http/rate-limit";
 import type { Services } from "../services";
 import { restFallbacks, sendRestError } from "../http/error-status";
 
@@ -9,12 +9,12 @@ import { restFallbacks, sendRestError } from "../http/error-status";
  * and a prepaid USD balance. Errors are `{ "error": { "code", "message" } }` with 400, 401, 402, 404, 409, 429, and
  * 503 UNAVAILABLE when the operator's OGPU treasury is not configured or cannot hold the job.
  */
-export function relayRoutes(services: Services, bodyLimitBytes: number, logger: Logger, limiter?: RateLimiterPort): Router {
+export function relayRoutes(services: Services, bodyLimitBytes: number, logger: Logger, limiter?: RateLimiterPort, addressOf?: AddressOf): Router {
   const router = express.Router();
   const fail = (res: Response, err: unknown) => sendRestError(res, err, logger, "the relay");
   const authenticate = (header: string | undefined) => services.auth.authenticate(header);
   const principal = (req: Request, res: Response) => principalOf(res, req.headers.authorization, authenticate);
-  if (limiter) router.use("/relay/v1", rateLimit(limiter, "relay", authenticate));
+  if (limiter) router.use("/relay/v1", rateLimit(limiter, "relay", authenticate, addressOf));
   /** A route's work, with every failure answered by `fail`. */
   const handled = (work: (req: Request, res: Response) => Promise<unknown>) => async (req: Request, res: Response) => {
     try {

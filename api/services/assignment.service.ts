@@ -54,6 +54,8 @@ export interface ResumePoint {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_STEP = 1_000_000_000;
+/** The most assignments one read of a node's assignments returns (oldest first). */
+export const MAX_NODE_ASSIGNMENTS_LISTED = 100;
 
 /**
  * A job's life after matching, on the provider's side: start, progress (which renews the lease), checkpoints
@@ -87,12 +89,13 @@ export class AssignmentService {
     if (node.provider_id !== who.accountId) throw forbidden("this node belongs to another provider");
   }
 
-  /** A node's assignments (the caller's node), oldest first; optionally of one status. */
-  async forNode(principal: Principal | undefined, nodeId: string, status: string | undefined): Promise<AssignmentRecord[]> {
+  /** A node's first `first` assignments (the caller's node), oldest first; optionally of one status. */
+  async forNode(principal: Principal | undefined, nodeId: string, status: string | undefined, first = MAX_NODE_ASSIGNMENTS_LISTED): Promise<AssignmentRecord[]> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_NODE_ASSIGNMENTS_LISTED) throw badInput(`first must be from 1 to ${MAX_NODE_ASSIGNMENTS_LISTED}, got ${first}`);
     await this.ownNode(requirePrincipal(principal), nodeId);
     const rows = await this.db.query(
-      `SELECT * FROM assignments WHERE node_id = $1 AND ($2::varchar IS NULL OR status = $2) ORDER BY created_at, replica LIMIT 100`,
-      [nodeId, status ?? null],
+      `SELECT * FROM assignments WHERE node_id = $1 AND ($2::varchar IS NULL OR status = $2) ORDER BY created_at, replica LIMIT $3`,
+      [nodeId, status ?? null, first],
     );
     return rows.map(toAssignmentRecord);
   }

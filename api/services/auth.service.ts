@@ -56,17 +56,7 @@ export class AuthService {
     }
     const nonce = generateNonce();
     const expiresAt = new Date(now.getTime() + this.settings.challengeTtlSeconds * 1000);
-    const message = new SiweMessage({
-      domain: this.domain,
-      address: getAddress(address),
-      statement: "Sign in to gpu-exchange.",
-      uri: this.settings.publicUrl,
-      version: "1",
-      chainId: Number(chain),
-      nonce,
-      issuedAt: now.toISOString(),
-      expirationTime: expiresAt.toISOString(),
-    }).prepareMessage();
+    const message = this.issued({ nonce, address, chainId: chain, issuedAt: now, expiresAt }).prepareMessage();
     await this.db.getRepository(AuthNonceEntity).insert({
       nonce,
       address: address.toLowerCase(),
@@ -78,9 +68,26 @@ export class AuthService {
     return { message, nonce, expiresAt };
   }
 
+  /** The sign-in message a challenge is: everything but the nonce, address, chain and times is this server's. */
+  private issued(c: Pick<AuthNonceEntity, "nonce" | "address" | "chainId" | "issuedAt" | "expiresAt">): SiweMessage {
+    return new SiweMessage({
+      domain: this.domain,
+      address: getAddress(c.address),
+      statement: SIGN_IN_STATEMENT,
+      uri: this.settings.publicUrl,
+      version: "1",
+      chainId: Number(c.chainId),
+      nonce: c.nonce,
+      issuedAt: c.issuedAt.toISOString(),
+      expirationTime: c.expiresAt.toISOString(),
+    });
+  }
+
   /**
-   * Verifies a signed challenge: signature, our domain, a nonce we issued for this address and chain,
-   * unused and unexpired. The nonce is consumed atomically, so a replay fails. Returns a session.
+   * Verifies a signed challenge: a signature in canonical form, our domain, a nonce we issued for this address and
+   * chain, unused and unexpired, and the message exactly as that challenge was issued (URI, version, chain id,
+   * statement, times; nothing added). The nonce is consumed atomically, so a replay fails; a refused message leaves
+   * it unused. Returns a session.
    */
   async signIn(messageText: string, signature: string, now = new Date()): Promise<Session> {
     let message: SiweMessage;
@@ -93,8 +100,15 @@ export class AuthService {
       throw unauthenticated(`this message is for ${message.domain.slice(0, 64)}, not ${this.domain}; ask this server for a challenge`);
     }
     if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) throw unauthenticated("the signature is not a 65-byte hex signature (personal_sign of the message)");
+    const uncanonical = nonCanonical(signature);
+    if (uncanonical) throw unauthenticated(`the signature is not in canonical form: ${uncanonical}`);
     // recovered here first: siwe writes a raw stack to stderr for a signature it cannot recover (anyone could flood the log)
     if (recoverSigner(message, signature) !== message.address.toLowerCase()) throw unauthenticated("the signature does not match the message and address");
+    if (message.expirationTime !== undefined && new Date(message.expirationTime) <= now) throw unauthenticated("the challenge has expired; ask for a new one");
+    const [row] = await this.db.getRepository(AuthNonceEntity).findBy({ nonce: message.nonce.slice(0, 64) });
+    if (!row || row.address !== message.address.toLowerCase()) throw unauthenticated("this challenge is unknown, already used or expired; ask for a new one");
+    const differs = differenceFromChallenge(message, this.issued(row));
+    if (differs) throw unauthenticated(`the message is not the challenge issued: ${differs}; sign the challenge unchanged`);
     const verified = await message
       .verify({ signature, domain: this.domain, nonce: message.nonce, time: now.toISOString() }, { suppressExceptions: true })
       .catch(() => ({ success: false as const, error: undefined }));
@@ -168,6 +182,52 @@ export function newApiKeySecret(): { secret: string; prefix: string } {
   return { secret: `${prefix}_${randomBytes(32).toString("base64url")}`, prefix };
 }
 
+
+/** The statement of every sign-in message. */
+const SIGN_IN_STATEMENT = "Sign in to gpu-exchange.";
+
+/** secp256k1's group order, and its half: a canonical signature's s is at most the half (EIP-2). */
+const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const HALF_ORDER = CURVE_ORDER >> 1n;
+
+/**
+ * Why a 65-byte signature r ‖ s ‖ v is not canonical, or undefined when it is: v is 27 or 28 (or 0 or 1, the
+ * y-parity as some wallets give it), r and s are in [1, n) and s in the lower half of the curve order. Every other
+ * spelling of a signature (v = 0xff, an EIP-155 v, s' = n - s) is refused rather than normalized.
+ */
+export function nonCanonical(signature: string): string | undefined {
+  const hex = signature.slice(2);
+  const r = BigInt(`0x${hex.slice(0, 64)}`);
+  const s = BigInt(`0x${hex.slice(64, 128)}`);
+  const v = Number.parseInt(hex.slice(128, 130), 16);
+  if (![27, 28, 0, 1].includes(v)) return `v is ${v} (0x${hex.slice(128, 130)}); it must be 27 or 28 (or 0 or 1)`;
+  if (r === 0n || r >= CURVE_ORDER) return "r is not in [1, n)";
+  if (s === 0n || s > HALF_ORDER) return "s must be in the lower half of the curve order (EIP-2)";
+  return undefined;
+}
+
+/** The first field in which a signed message differs from the challenge issued (its nonce), or undefined. */
+function differenceFromChallenge(got: SiweMessage, issued: SiweMessage): string | undefined {
+  const clip = (v: unknown) => JSON.stringify(v ?? null).slice(0, 80);
+  const iso = (t: string | undefined) => (t && !Number.isNaN(new Date(t).getTime()) ? new Date(t).toISOString() : t);
+  const fields: [string, unknown, unknown][] = [
+    ["URI", got.uri, issued.uri],
+    ["version", got.version, issued.version],
+    ["chain id", Number(got.chainId), issued.chainId],
+    ["domain", got.domain, issued.domain],
+    ["statement", got.statement, issued.statement],
+    ["issued-at time", iso(got.issuedAt), issued.issuedAt],
+    ["expiration time", iso(got.expirationTime), issued.expirationTime],
+    ["not-before time", got.notBefore, issued.notBefore],
+    ["request id", got.requestId, issued.requestId],
+    ["resources", got.resources?.length ? got.resources : undefined, issued.resources],
+  ];
+  for (const [name, value, expected] of fields) {
+    if ((value ?? null) !== (expected ?? null) && JSON.stringify(value ?? null) !== JSON.stringify(expected ?? null)) return `its ${name} is ${clip(value)}, the challenge's ${clip(expected)}`;
+  }
+  if (got.prepareMessage() !== issued.prepareMessage()) return "its text differs";
+  return undefined;
+}
 
 /** The address that signed a sign-in message (personal_sign), lowercased; undefined when no address can be recovered. */
 function recoverSigner(message: SiweMessage, signature: string): string | undefined {

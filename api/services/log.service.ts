@@ -39,6 +39,9 @@ export interface AppendResult {
 
 const STREAMS = new Set<LogStreamValue>(["STDOUT", "STDERR"]);
 const REPLAY_PAGE = 1000;
+/** Lines one read of a job's last log lines returns: by default, and at most. */
+export const DEFAULT_LOG_LINES_READ = 100;
+export const MAX_LOG_LINES_READ = 1000;
 
 async function hasEnded(db: DataSource, jobId: string): Promise<boolean> {
   const [job] = await db.query(`SELECT status FROM jobs WHERE id = $1`, [jobId]);
@@ -90,9 +93,9 @@ export class LogService {
     });
   }
 
-  /** The last `last` kept lines of a job (1..1000), oldest first; the caller checked the job is the principal's. */
+  /** The last `last` kept lines of a job (1..{@link MAX_LOG_LINES_READ}), oldest first; the caller checked the job is the principal's. */
   async last(jobId: string, last: number): Promise<LogLineRecord[]> {
-    if (!Number.isInteger(last) || last < 1 || last > 1000) throw badInput("last must be from 1 to 1000");
+    if (!Number.isInteger(last) || last < 1 || last > MAX_LOG_LINES_READ) throw badInput(`last must be from 1 to ${MAX_LOG_LINES_READ}`);
     return lastLogLines(this.db, jobId, last);
   }
 

@@ -23,7 +23,7 @@ export interface OrderLimits {
 
 /** The defaults of the MAX_* settings (api/config.ts says the same). */
 export const DEFAULT_ORDER_LIMITS: OrderLimits = {
-  maxNodesPerAccount: 500,
+  maxNodesPerAccount: 200,
   maxOpenOffersPerAccount: 2000,
   maxOpenOffersPerMarket: 500,
   maxOffersPerMinute: 600,

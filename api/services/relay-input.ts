@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { MatchStrategy } from "../../matching";
 import { badInput } from "./errors";
+import { freeTextProblem, type TextKind } from "./free-text";
 
 /**
  * The relay's body: a SubmitJobInput as JSON, typed as GraphQL would type it (the relay has no GraphQL layer in front
@@ -9,7 +10,14 @@ import { badInput } from "./errors";
  * its keys in another order, or with a default spelled out, has the same canonical form.
  */
 const int = z.int32();
-const text = z.string();
+/** Free text as GraphQL's mutations take it (free-text.ts): a line, or multi-line text (command arguments, env values). */
+const freeText = (kind: TextKind) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = freeTextProblem(value, kind);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+const text = freeText("line");
+const multiline = freeText("text");
 const weights = z.strictObject({ price: z.number().nullish(), latency: z.number().nullish(), vram: z.number().nullish(), reputation: z.number().nullish() });
 const requirements = z.strictObject({
   gpuCount: int,
@@ -29,8 +37,8 @@ const body = z.strictObject({
   kind: text,
   sourceId: text.nullish(),
   image: text.nullish(),
-  command: z.array(text).nullish(),
-  env: z.array(z.strictObject({ name: text, value: text })).nullish(),
+  command: z.array(multiline).nullish(),
+  env: z.array(z.strictObject({ name: text, value: multiline })).nullish(),
   inputUri: text.nullish(),
   requirements,
   checkpointIntervalSeconds: int.nullish(),
@@ -57,5 +65,6 @@ export function parseRelayJob(input: unknown): RelayJobBody {
     throw badInput(`${where}: expected ${expected}`);
   }
   if (issue.code === "invalid_value") throw badInput(`${where}: one of ${issue.values.join(", ")}`);
+  if (issue.code === "custom") throw badInput(`${where} ${issue.message}`);
   throw badInput(`${where}: ${issue.message}`);
 }

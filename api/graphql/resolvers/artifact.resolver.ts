@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subs
 import type { ArtifactRecord } from "../../db/repositories/artifact.repository";
 import type { LogLineRecord } from "../../db/repositories/log.repository";
 import { forbidden } from "../../services/errors";
+import { DEFAULT_LOG_LINES_READ } from "../../services/log.service";
 import type { GraphQLContext } from "../context";
 import { CreateInputUploadInput, LogLineInput } from "../inputs/artifact.input";
 import { BigIntScalar } from "../scalars";
@@ -84,7 +85,7 @@ export class JobDataResolver {
   }
 
   @FieldResolver(() => [LogLine], { description: "The last kept lines of the workload's output, oldest first (the job's owner only)." })
-  async logs(@Root() job: Job, @Arg("last", () => Int, { defaultValue: 100 }) last: number, @Ctx() ctx: GraphQLContext): Promise<LogLine[]> {
+  async logs(@Root() job: Job, @Arg("last", () => Int, { defaultValue: DEFAULT_LOG_LINES_READ }) last: number, @Ctx() ctx: GraphQLContext): Promise<LogLine[]> {
     if (!(await ctx.services.artifacts.ownerSees(ctx.principal, { id: job.id, clientId: job.clientId, resultHash: null, endedAt: job.endedAt }))) throw forbidden("only the job's owner reads its logs");
     return (await ctx.services.logs.last(job.id, last)).map(toLogLine);
   }

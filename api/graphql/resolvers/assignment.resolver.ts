@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import type { AssignmentOfferedEvent } from "../../services/assignment.service";
+import { MAX_NODE_ASSIGNMENTS_LISTED, type AssignmentOfferedEvent } from "../../services/assignment.service";
 import { notFound } from "../../services/errors";
 import type { GraphQLContext } from "../context";
 import { AssignmentStatus } from "../enums";
@@ -18,13 +18,14 @@ async function reload(ctx: GraphQLContext, id: string): Promise<Assignment> {
 /** What a provider's agent does with its node's assignments. */
 @Resolver(() => Assignment)
 export class AssignmentResolver {
-  @Query(() => [Assignment], { description: "A node of yours: its assignments, oldest first (at most 100)." })
+  @Query(() => [Assignment], { description: `A node of yours: its first \`first\` assignments, oldest first (1 to ${MAX_NODE_ASSIGNMENTS_LISTED}, default ${MAX_NODE_ASSIGNMENTS_LISTED}).` })
   async assignments(
     @Arg("nodeId", () => ID) nodeId: string,
     @Arg("status", () => AssignmentStatus, { nullable: true }) status: AssignmentStatus | null,
+    @Arg("first", () => Int, { defaultValue: MAX_NODE_ASSIGNMENTS_LISTED }) first: number,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Assignment[]> {
-    return (await ctx.services.assignments.forNode(ctx.principal, nodeId, status ?? undefined)).map(toAssignment);
+    return (await ctx.services.assignments.forNode(ctx.principal, nodeId, status ?? undefined, first)).map(toAssignment);
   }
 
   @Mutation(() => Assignment, { description: "ASSIGNED -> RUNNING; the lease starts." })

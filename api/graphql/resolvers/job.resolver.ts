@@ -3,6 +3,7 @@ import type { JobProgressEvent } from "../../services/assignment.service";
 import type { RequirementsData } from "../../services/requirements";
 import type { GraphQLContext } from "../context";
 import { JobStatus } from "../enums";
+import { firstOf, LISTED } from "../list-bounds";
 import { JobRequirementsInput, SubmitJobInput } from "../inputs/job.input";
 import { toAssignment, toCheckpoint, toJob, toJobProgress } from "../mappers";
 import { Assignment, Checkpoint, Job, JobConnection, JobProgressUpdate } from "../types/job.type";
@@ -45,12 +46,12 @@ export class JobResolver {
 
   @FieldResolver(() => [Assignment])
   async assignments(@Root() job: Job, @Ctx() ctx: GraphQLContext): Promise<Assignment[]> {
-    return (await ctx.loaders.assignmentsOfJob.load(job.id)).map(toAssignment);
+    return firstOf(await ctx.loaders.assignmentsOfJob.load(job.id), LISTED.jobAssignments).map(toAssignment);
   }
 
-  @FieldResolver(() => [Checkpoint], { description: "Whole checkpoints, by step." })
+  @FieldResolver(() => [Checkpoint], { description: `Whole checkpoints, by step (the last ${LISTED.checkpoints}).` })
   async checkpoints(@Root() job: Job, @Ctx() ctx: GraphQLContext): Promise<Checkpoint[]> {
-    return (await ctx.loaders.checkpointsOfJob.load(job.id)).map(toCheckpoint);
+    return (await ctx.loaders.checkpointsOfJob.load(job.id)).slice(-LISTED.checkpoints).map(toCheckpoint);
   }
 
   @Subscription(() => JobProgressUpdate, {

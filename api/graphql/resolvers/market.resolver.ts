@@ -3,6 +3,7 @@ import type { BookDelta } from "../../db/repositories/book.repository";
 import type { TradeEvent } from "../../db/repositories/match.repository";
 import type { GraphQLContext } from "../context";
 import { CandleInterval, OrderSide } from "../enums";
+import { firstOf, LISTED } from "../list-bounds";
 import { JobRequirementsInput } from "../inputs/job.input";
 import { toCandle, toJob, toMarket, toOrderBook, toQuote, toTrade } from "../mappers";
 import { Job } from "../types/job.type";
@@ -13,9 +14,9 @@ import type { Services } from "../../services";
 
 @Resolver()
 export class MarketResolver {
-  @Query(() => [Market], { description: "Every market that has had an offer." })
+  @Query(() => [Market], { description: `Every market that has had an offer (the first ${LISTED.markets}).` })
   async markets(@Ctx() ctx: GraphQLContext): Promise<Market[]> {
-    return (await ctx.services.markets.list()).map(toMarket);
+    return firstOf(await ctx.services.markets.list(), LISTED.markets).map(toMarket);
   }
 
   @Query(() => Market, { nullable: true })

@@ -1,6 +1,7 @@
 import { Ctx, Field, FieldResolver, ObjectType, Query, Resolver, Root } from "type-graphql";
 import { requirePrincipal } from "../../services/principal";
 import type { GraphQLContext } from "../context";
+import { firstOf, LISTED } from "../list-bounds";
 import { toApiKey, toReputation } from "../mappers";
 import { ApiKey, Reputation } from "../types/account.type";
 
@@ -25,8 +26,9 @@ export class MeResolver {
     return toReputation(account.reputation);
   }
 
-  @FieldResolver(() => [ApiKey])
+  @FieldResolver(() => [ApiKey], { description: `Live keys, then revoked ones, newest first (the first ${LISTED.apiKeys}).` })
   async apiKeys(@Root() _me: Me, @Ctx() ctx: GraphQLContext): Promise<ApiKey[]> {
-    return (await ctx.services.apiKeys.list(ctx.principal)).map(toApiKey);
+    const keys = await ctx.services.apiKeys.list(ctx.principal);
+    return firstOf([...keys.filter((k) => !k.revokedAt), ...keys.filter((k) => k.revokedAt)], LISTED.apiKeys).map(toApiKey);
   }
 }

@@ -1,8 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { REGIONS } from "../../../matching";
-import { notFound } from "../../services/errors";
+import { badInput, notFound } from "../../services/errors";
 import type { GraphQLContext } from "../context";
 import { OfferStatus } from "../enums";
+import { firstOf, LISTED } from "../list-bounds";
 import { NodeMetricsInput, RegisterNodeInput } from "../inputs/node.input";
 import { toAccount, toNode, toOffer } from "../mappers";
 import { Account, Region } from "../types/account.type";
@@ -33,19 +34,21 @@ export class NodeResolver {
     return { nodeId: node.id, status: ctx.services.nodes.statusOf(node, serverTime) as HeartbeatPayload["status"], serverTime };
   }
 
-  @Query(() => [Node])
+  @Query(() => [Node], { description: `Your nodes, oldest first (the first ${LISTED.nodes}).` })
   async myNodes(@Ctx() ctx: GraphQLContext): Promise<Node[]> {
     const now = new Date();
-    return (await ctx.services.nodes.mine(ctx.principal)).map((n) => toNode(n, ctx.services.nodes.statusOf(n, now)));
+    return firstOf(await ctx.services.nodes.mine(ctx.principal), LISTED.nodes).map((n) => toNode(n, ctx.services.nodes.statusOf(n, now)));
   }
 
-  @FieldResolver(() => [Offer])
+  @FieldResolver(() => [Offer], { description: `The node's offers, oldest first: the first \`first\` (default ${LISTED.nodeOffersDefault}, 1 to ${LISTED.nodeOffers}).` })
   async offers(
     @Root() node: Node,
     @Arg("status", () => OfferStatus, { nullable: true }) status: OfferStatus | null,
+    @Arg("first", () => Int, { defaultValue: LISTED.nodeOffersDefault }) first: number,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Offer[]> {
-    return (await ctx.services.offers.byNode([node.id], status ?? undefined)).map((o) => toOffer(o));
+    if (!Number.isInteger(first) || first < 1 || first > LISTED.nodeOffers) throw badInput(`first must be from 1 to ${LISTED.nodeOffers}, got ${first}`);
+    return firstOf(await ctx.services.offers.byNode([node.id], status ?? undefined), first).map((o) => toOffer(o));
   }
 
   @FieldResolver(() => NodeEarnings, {
