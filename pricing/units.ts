@@ -6,6 +6,8 @@ export const DECIMALS = 18;
 export const WEI_PER_UNIT = 10n ** BigInt(DECIMALS);
 /** Largest amount that fits Postgres numeric(78,0) and a uint256: 2^256 - 1 wei. */
 export const MAX_WEI = 2n ** 256n - 1n;
+/** Highest price per GPU-hour the marketplace takes, on an offer or as a job's cap: 10^6 OGPU in wei. */
+export const MAX_PRICE_WEI = 10n ** 24n;
 
 const DECIMAL_PATTERN = /^(\d+)(?:\.(\d+))?$/;
 

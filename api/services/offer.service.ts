@@ -6,7 +6,7 @@ import { updateReturning } from "../db/query";
 import { OfferEntity, type OfferStatusValue } from "../db/entities/offer.entity";
 import { decodeOfferCursor, listOffers, type OfferFilterData, type OfferPage } from "../db/repositories/offer.repository";
 import { badInput, conflict, forbidden, notFound } from "./errors";
-import { formatDecimal } from "../../pricing";
+import { formatDecimal, MAX_PRICE_WEI } from "../../pricing";
 import { isUniqueViolation } from "../db/db-errors";
 import { candidateById } from "../db/repositories/match.repository";
 import { assertOfferLimits, CLIENT_ORDER_ID, DEFAULT_ORDER_LIMITS, lockAccountOrders, type OrderLimits } from "./order-limits";
@@ -34,8 +34,6 @@ export interface UpdateOfferData {
   expiresAt?: Date | null;
 }
 
-/** Highest price per GPU-hour accepted: 10^6 OGPU in wei. */
-export const MAX_PRICE_WEI = 10n ** 24n;
 export const MAX_MIN_DURATION_SECONDS = 30 * 86400;
 export const MAX_OFFER_LIFETIME_MS = 366 * 86400 * 1000;
 export const PAGE_DEFAULT = 20;

@@ -1,8 +1,8 @@
 import { assertRequirements, isKnownGpuModel, normalizeGpuModel, regionById, resolveWeights, type MatchStrategy, type MatchWeights, type Requirements } from "../../matching";
+import { MAX_PRICE_WEI } from "../../pricing";
 import type { JobRecord } from "../db/repositories/job.repository";
 import { badInput } from "./errors";
 import type { ModelCatalog } from "./model-catalog";
-import { MAX_PRICE_WEI } from "./offer.service";
 
 /** Longest run a job may ask for: 30 days. */
 export const MAX_JOB_DURATION_SECONDS = 30 * 86400;
