@@ -63,7 +63,7 @@ describe("startAgent with declared GPUs and a fake API", () => {
 
     await until(() => api.callsOf("PostOffer").length === 1 && api.callsOf("Heartbeat").length > 0);
     expect(api.callsOf("Heartbeat")[0]).toEqual({ nodeId: "n1", metrics: null });
-    expect(api.callsOf("PostOffer")[0]).toEqual({ input: { nodeId: "n1", pricePerGpuHour: "2.5", gpuCount: 2 } });
+    expect(api.callsOf("PostOffer")[0]).toEqual({ input: { nodeId: "n1", pricePerGpuHour: "2.5", gpuCount: 2, cancelOnDisconnect: true } });
 
     api.offer(assignmentOf("a1", { command: [process.execPath, COUNTER], env: [{ name: "STEPS", value: "3" }, { name: "STEP_MS", value: "5" }] }));
     await until(() => api.callsOf("CompleteAssignment").length === 1);

@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { httpStatus: 413, retryable: false },
   RATE_LIMITED: { httpStatus: 429, retryable: true },
   /** An account's limit on the book (open offers, nodes, pending jobs): the message names the limit and its value. */
-  LIMIT_EXCEEDED: { httpStatus: 429, retryable: false },
+  LIMIT_EXCEEDED: { httpStatus: 422, retryable: false },
   /** A dependency (Postgres, Redis, the chain node, the operator's treasury or rate) cannot serve the request now. */
   UNAVAILABLE: { httpStatus: 503, retryable: true },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
