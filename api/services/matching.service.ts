@@ -80,8 +80,7 @@ export class MatchingService {
     if (jobs.length === 0) return outcomes;
     jobs.sort(byPriority);
     const onlineSince = this.onlineSince(now);
-    const history = await assignmentsOfJobIds(this.db, jobs.map((j) => j.id));
-    const self = await selfAccountsOf(this.db, jobs);
+    const [history, self] = await Promise.all([assignmentsOfJobIds(this.db, jobs.map((j) => j.id)), selfAccountsOf(this.db, jobs)]);
     const bySignature = new Map<string, Promise<Candidate[]>>();
     const plans: Planned[] = await Promise.all(
       jobs.map(async (job) => {
