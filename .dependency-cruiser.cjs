@@ -106,6 +106,36 @@ module.exports = {
       to: { path: "^(api|indexer)/" },
     },
 
+    // ---------------------------------------------------------------- sdk (and the gx CLI on it)
+    {
+      name: "sdk-only-contract",
+      severity: "error",
+      comment: "sdk/ depends on nothing of the server but the contract and schema (through its generated documents); its tests may start the server.",
+      from: { path: "^sdk/", pathNot: "(^sdk/test/|\\.test\\.ts$)" },
+      to: { path: "^(api|agent|indexer|pricing|matching|contracts|bench|scripts)/" },
+    },
+    {
+      name: "sdk-core-browser-safe",
+      severity: "error",
+      comment: "sdk/src outside node/ and cli/ runs in browsers: no Node core module and no Node-only package (ws, ethers' key files, commander). Put such code in sdk/src/node/.",
+      from: { path: "^sdk/src/", pathNot: "(^sdk/src/(node|cli)/|\\.test\\.ts$)" },
+      to: { dependencyTypes: ["core"] },
+    },
+    {
+      name: "sdk-core-no-node-packages",
+      severity: "error",
+      comment: "sdk/src outside node/ and cli/ runs in browsers: ws, ethers and commander are for the Node entry and the CLI.",
+      from: { path: "^sdk/src/", pathNot: "(^sdk/src/(node|cli)/|\\.test\\.ts$)" },
+      to: { path: "(^|/)node_modules/(ws|ethers|commander)/" },
+    },
+    {
+      name: "sdk-core-not-to-node-entry",
+      severity: "error",
+      comment: "The browser-safe core never imports sdk/src/node or the CLI.",
+      from: { path: "^sdk/src/", pathNot: "(^sdk/src/(node|cli)/|\\.test\\.ts$)" },
+      to: { path: "^sdk/src/(node|cli)/" },
+    },
+
     // ---------------------------------------------------------------- api layers
     {
       name: "services-not-to-transport",

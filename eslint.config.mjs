@@ -4,10 +4,10 @@ import { defineConfig, globalIgnores } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 const TS = ["**/*.ts", "**/*.mts", "**/*.cts"];
-const TESTS = ["**/*.test.ts", "api/test/**"];
+const TESTS = ["**/*.test.ts", "api/test/**", "sdk/test/**"];
 
 /** Command-line programs: printing to the terminal is their job. */
-const CLIS = ["api/bin/**", "agent/**", "bench/**", "scripts/**"];
+const CLIS = ["api/bin/**", "agent/**", "bench/**", "scripts/**", "sdk/src/cli/**"];
 
 /** The only places that read the environment; everything else gets a typed config passed in. */
 const ENV_READERS = [
@@ -15,6 +15,7 @@ const ENV_READERS = [
   "api/bin/**",
   "agent/bin/**",
   "agent/cli*.ts",
+  "sdk/src/cli/gx.ts",
   "contracts/*-main.ts",
   "bench/**",
   "scripts/**",
@@ -35,6 +36,8 @@ export default defineConfig([
     "**/dist/",
     "coverage/",
     "contracts/abi/",
+    // the SDK's typed documents, generated from contract/ and schema.graphql (npm run sdk:codegen)
+    "sdk/src/generated/",
     // generated contract build output (Foundry / Hardhat / TypeChain), if contracts/ appears
     "contracts/{out,cache,lib,artifacts}/",
     // root-level JS config files (jest.config.js, this file, .dependency-cruiser.cjs)
