@@ -11,7 +11,9 @@ const swc = [
     module: { type: "commonjs" },
   },
 ];
-const common = { testEnvironment: "node", transform: { "^.+\\.ts$": swc }, setupFiles: ["reflect-metadata"] };
+// the SDK by its package name, from its sources (as its examples and the web app import it)
+const moduleNameMapper = { "^@gpu-exchange/sdk$": "<rootDir>/sdk/src/index.ts", "^@gpu-exchange/sdk/node$": "<rootDir>/sdk/src/node/index.ts" };
+const common = { testEnvironment: "node", transform: { "^.+\\.ts$": swc }, setupFiles: ["reflect-metadata"], moduleNameMapper };
 module.exports = {
   testTimeout: 30000,
   // On a 2-core machine jest runs every file in its own process (in band), and after the last test hardhat's native
@@ -22,14 +24,14 @@ module.exports = {
     {
       ...common,
       displayName: "unit",
-      testMatch: ["<rootDir>/{pricing,matching,indexer,agent}/**/*.test.ts", "<rootDir>/api/**/*.test.ts"],
+      testMatch: ["<rootDir>/{pricing,matching,indexer,agent}/**/*.test.ts", "<rootDir>/api/**/*.test.ts", "<rootDir>/sdk/src/**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "<rootDir>/api/test/"],
     },
     // real Postgres and Redis (a database per jest worker, or per file where a file's workers sweep it), the in-process EVM
     {
       ...common,
       displayName: "integration",
-      testMatch: ["<rootDir>/api/test/**/*.test.ts", "<rootDir>/{contracts,scripts}/**/*.test.ts"],
+      testMatch: ["<rootDir>/api/test/**/*.test.ts", "<rootDir>/{contracts,scripts}/**/*.test.ts", "<rootDir>/sdk/test/**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "\\.fault\\.test\\.ts$"],
       globalSetup: "<rootDir>/api/test/global-setup.ts",
     },

@@ -14,8 +14,8 @@ export function orderBookDeltas(client: ExchangeClient): DeltaSource {
 
 /** Why the keeper (re)loaded a snapshot. */
 export interface Resync {
-  reason: "start" | "gap" | "feed-restarted" | "requested";
-  /** For a gap: the sequence the book was at, and the delta's. */
+  reason: "start" | "gap" | "stale" | "feed-restarted" | "requested";
+  /** For a gap: the sequence the book was at, and the delta's; for a stale book: the book's and the server's. */
   at?: bigint;
   got?: bigint;
 }
@@ -28,12 +28,19 @@ export interface BookKeeperOptions {
   onChange?(book: OrderBook): void;
   /** Called when a snapshot is loaded: at the start, after a gap, after the feed restarted. */
   onResync?(resync: Resync): void;
-  /** Called with errors the keeper recovers from by retrying (snapshot failures, a feed that failed). */
+  /**
+   * Called with each error: those it recovers from by retrying (UNAVAILABLE, a network failure, a feed that failed),
+   * and a final one that stops the keeper (a snapshot refused for good, such as NOT_FOUND or BAD_USER_INPUT).
+   */
   onError?(error: ExchangeError): void;
   /** Where the deltas come from (default the API's subscription); tests wrap it to drop one. */
   deltas?: DeltaSource;
-  /** Waits before a retry (default setTimeout). */
-  delay?(ms: number): Promise<void>;
+  /**
+   * Every this many ms, the keeper reads the market's sequence; a book still behind it one period later (a delta
+   * lost with none after it to show the gap, or missed while the subscription was being set up) is reloaded
+   * (default 15 s; 0: never).
+   */
+  verifyMs?: number;
 }
 
 /** A book kept live. */
@@ -42,15 +49,15 @@ export interface BookKeeper {
   readonly book: OrderBook | undefined;
   /** How many snapshots were loaded (1 after the start). */
   readonly snapshots: number;
-  /** Resolves with the book once `predicate` holds of it (checked now and after every change). */
+  /** The error that stopped the keeper, if one did. */
+  readonly error: ExchangeError | undefined;
+  /** Resolves with the book once `predicate` holds of it (checked now and after every change); rejects if the keeper stops on an error. */
   until(predicate: (book: OrderBook) => boolean, options?: { signal?: AbortSignal }): Promise<OrderBook>;
   /** Loads a new snapshot now. */
   resync(): void;
   /** Stops: the feed ends, nothing more is called. */
   close(): void;
 }
-
-const defaultDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Keeps one market's order book by the API's rule: subscribe to `orderBookUpdates`, load an `orderBook` snapshot
@@ -61,7 +68,13 @@ const defaultDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export function keepOrderBook(client: ExchangeClient, market: string, options: BookKeeperOptions = {}): BookKeeper {
   const depth = options.depth ?? 500;
   const source = options.deltas ?? orderBookDeltas(client);
-  const delay = options.delay ?? defaultDelay;
+  const verifyMs = options.verifyMs ?? 15_000;
+  const closing = new AbortController();
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      closing.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    });
   let book: OrderBook | undefined;
   let snapshots = 0;
   let closed = false;
@@ -70,12 +83,21 @@ export function keepOrderBook(client: ExchangeClient, market: string, options: B
   let buffered: BookDelta[] = [];
   let failures = 0;
   let unsubscribe: (() => void) | undefined;
-  const waiters = new Set<() => void>();
+  let failure: ExchangeError | undefined;
+  const waiters = new Set<{ check: () => void; fail: (e: ExchangeError) => void }>();
 
   const changed = (b: OrderBook) => {
     options.onChange?.(b);
-    for (const w of [...waiters]) w();
+    for (const w of [...waiters]) w.check();
   };
+
+  function stop(error: ExchangeError) {
+    failure = error;
+    options.onError?.(error);
+    close();
+    for (const w of [...waiters]) w.fail(error);
+    waiters.clear();
+  }
 
   function onDelta(delta: BookDelta) {
     if (closed || delta.market !== market) return;
@@ -109,8 +131,10 @@ export function keepOrderBook(client: ExchangeClient, market: string, options: B
           const { orderBook } = await client.request(OrderBookDocument, { market, depth });
           snapshot = bookFromSnapshot(orderBook);
         } catch (err) {
+          const error = toExchangeError(err, "OrderBook");
+          if (!error.retryable) return stop(error);
           failures++;
-          options.onError?.(toExchangeError(err, "OrderBook"));
+          options.onError?.(error);
           continue;
         }
         if (closed) return;
@@ -164,7 +188,35 @@ export function keepOrderBook(client: ExchangeClient, market: string, options: B
     });
   }
 
+  async function verify() {
+    let behind: bigint | undefined;
+    while (verifyMs > 0 && !closed) {
+      await delay(verifyMs);
+      if (closed || loading || !book) continue;
+      if (behind !== undefined && book.sequence < behind) {
+        const stale: Resync = { reason: "stale", at: book.sequence, got: behind };
+        behind = undefined;
+        void load(stale);
+        continue;
+      }
+      try {
+        const { orderBook } = await client.request(OrderBookDocument, { market, depth: 1 });
+        const sequence = BigInt(orderBook.sequence);
+        behind = book && sequence > book.sequence ? sequence : undefined;
+      } catch (err) {
+        options.onError?.(toExchangeError(err, "OrderBook"));
+      }
+    }
+  }
+
+  function close() {
+    closed = true;
+    closing.abort();
+    unsubscribe?.();
+  }
+
   subscribe({ reason: "start" });
+  void verify();
 
   return {
     get book() {
@@ -173,27 +225,33 @@ export function keepOrderBook(client: ExchangeClient, market: string, options: B
     get snapshots() {
       return snapshots;
     },
+    get error() {
+      return failure;
+    },
     until(predicate, opts = {}) {
       return new Promise<OrderBook>((resolve, reject) => {
-        const check = () => {
-          if (book && predicate(book)) {
-            waiters.delete(check);
-            resolve(book);
-          }
+        if (failure) return reject(failure);
+        const waiter = {
+          check: () => {
+            if (book && predicate(book)) {
+              waiters.delete(waiter);
+              resolve(book);
+            }
+          },
+          fail: reject,
         };
         opts.signal?.addEventListener("abort", () => {
-          waiters.delete(check);
+          waiters.delete(waiter);
           reject(toExchangeError(Object.assign(new Error("aborted"), { name: "AbortError" })));
         });
-        waiters.add(check);
-        check();
+        waiters.add(waiter);
+        waiter.check();
       });
     },
     resync: () => void load({ reason: "requested" }),
     close() {
-      closed = true;
+      close();
       waiters.clear();
-      unsubscribe?.();
     },
   };
 }

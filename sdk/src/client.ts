@@ -77,8 +77,8 @@ export function fromCombinedError(error: CombinedError, operation: string): Exch
 export class ExchangeClient {
   /** The urql client, for frameworks' bindings; it sends the current credential (without signing in first). */
   readonly urql: Client;
-  /** The graphql-ws client carrying the subscriptions. */
-  readonly ws: WsClient;
+  private wsClient: WsClient | undefined;
+  private readonly createWs: () => WsClient;
   readonly url: string;
   readonly auth: Auth | undefined;
   private readonly fetchImpl: typeof fetch;
@@ -92,29 +92,35 @@ export class ExchangeClient {
     options.auth?.attach?.(this);
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     const auth = options.auth;
-    this.ws = createWsClient({
-      url: options.wsUrl ?? webSocketUrl(options.url),
-      webSocketImpl: options.webSocketImpl,
-      lazy: true,
-      retryAttempts: options.retryAttempts ?? 30,
-      connectionParams: async () => {
-        if (auth && this.rejectedOnSocket !== null) {
-          const rejected = this.rejectedOnSocket;
-          this.rejectedOnSocket = null;
-          await auth.refresh?.(rejected);
-        }
-        const credential = await auth?.credential();
-        this.sentOnSocket = credential;
-        return credential ? { authorization: `Bearer ${credential}` } : {};
-      },
-      shouldRetry: (e) => {
-        const code = (e as { code?: unknown } | null)?.code;
-        if (code !== 4403 && code !== 4401) return true;
-        if (!auth?.refresh) return false;
-        this.rejectedOnSocket = this.sentOnSocket;
-        return true;
-      },
-    });
+    this.createWs = () =>
+      createWsClient({
+        url: options.wsUrl ?? webSocketUrl(options.url),
+        webSocketImpl: options.webSocketImpl,
+        lazy: true,
+        retryAttempts: options.retryAttempts ?? 30,
+        // a refused credential is renewed and the socket opened again at once; other closes back off (1 s, 2 s, ... 30 s, with jitter)
+        retryWait: async (retries) => {
+          if (this.rejectedOnSocket !== null) return;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** retries, 30_000) + Math.floor(Math.random() * 1000)));
+        },
+        connectionParams: async () => {
+          if (auth && this.rejectedOnSocket !== null) {
+            const rejected = this.rejectedOnSocket;
+            this.rejectedOnSocket = null;
+            await auth.refresh?.(rejected);
+          }
+          const credential = await auth?.credential();
+          this.sentOnSocket = credential;
+          return credential ? { authorization: `Bearer ${credential}` } : {};
+        },
+        shouldRetry: (e) => {
+          const code = (e as { code?: unknown } | null)?.code;
+          if (code !== 4403 && code !== 4401) return true;
+          if (!auth?.refresh) return false;
+          this.rejectedOnSocket = this.sentOnSocket;
+          return true;
+        },
+      });
     this.urql = new Client({
       url: options.url,
       fetch: this.fetchImpl,
@@ -134,6 +140,12 @@ export class ExchangeClient {
         }),
       ],
     });
+  }
+
+  /** The graphql-ws client carrying the subscriptions, made on first use (HTTP alone needs no WebSocket class). */
+  get ws(): WsClient {
+    this.wsClient ??= this.createWs();
+    return this.wsClient;
   }
 
   /** The fetch this client uses (also for uploads and downloads of signed URLs). */
@@ -200,6 +212,6 @@ export class ExchangeClient {
 
   /** Closes the socket (subscriptions end). */
   async close(): Promise<void> {
-    await this.ws.dispose();
+    await this.wsClient?.dispose();
   }
 }
