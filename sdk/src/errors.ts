@@ -3,20 +3,27 @@
  * The lists are kept equal to the server's by a test (errors.test.ts).
  */
 
-/** Codes of the server's own errors (its api/services/errors.ts table), with whether the same request may succeed later. */
+/**
+ * Codes of the server's own errors (its api/services/errors.ts table), with the HTTP status of its REST routes and
+ * signed URLs, and whether the same request may succeed later.
+ */
 export const SERVER_ERROR_CODES = {
-  UNAUTHENTICATED: { retryable: false },
-  FORBIDDEN: { retryable: false },
-  BAD_USER_INPUT: { retryable: false },
-  NOT_FOUND: { retryable: false },
-  CONFLICT: { retryable: false },
-  INSUFFICIENT_FUNDS: { retryable: false },
-  QUOTA_EXCEEDED: { retryable: false },
-  PAYLOAD_TOO_LARGE: { retryable: false },
-  RATE_LIMITED: { retryable: true },
-  LIMIT_EXCEEDED: { retryable: false },
-  UNAVAILABLE: { retryable: true },
-} as const satisfies Record<string, { retryable: boolean }>;
+  UNAUTHENTICATED: { httpStatus: 401, retryable: false },
+  FORBIDDEN: { httpStatus: 403, retryable: false },
+  BAD_USER_INPUT: { httpStatus: 400, retryable: false },
+  NOT_FOUND: { httpStatus: 404, retryable: false },
+  CONFLICT: { httpStatus: 409, retryable: false },
+  INSUFFICIENT_FUNDS: { httpStatus: 402, retryable: false },
+  /** The account's stored bytes would pass its storage quota. */
+  QUOTA_EXCEEDED: { httpStatus: 507, retryable: false },
+  /** A body larger than the limit of what it is (a checkpoint, an input, an output). */
+  PAYLOAD_TOO_LARGE: { httpStatus: 413, retryable: false },
+  RATE_LIMITED: { httpStatus: 429, retryable: true },
+  /** An account's limit on the book (open offers, nodes, pending jobs): the message names the limit and its value. */
+  LIMIT_EXCEEDED: { httpStatus: 422, retryable: false },
+  /** A dependency (Postgres, Redis, the chain node, the operator's treasury or rate) cannot serve the request now. */
+  UNAVAILABLE: { httpStatus: 503, retryable: true },
+} as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 
 /** Codes GraphQL and Apollo give a request they cannot run (passed through by the server), and a masked internal error. */
 export const GRAPHQL_ERROR_CODES = [
@@ -99,19 +106,12 @@ export function fromGraphqlError(error: WireGraphqlError, operation?: string, st
   return new ExchangeError(code, error.message ?? code, { operation, status, retryAfterSeconds: typeof retry === "number" ? retry : undefined });
 }
 
-/** The code of an HTTP status without a GraphQL body. */
+const BY_STATUS = new Map<number, ErrorCode>();
+for (const [code, { httpStatus }] of Object.entries(SERVER_ERROR_CODES)) if (!BY_STATUS.has(httpStatus)) BY_STATUS.set(httpStatus, code as ServerErrorCode);
+
+/** The code of an HTTP status that came without a coded body (the server's table; HTTP_ERROR for any other). */
 export function codeOfStatus(status: number): ErrorCode {
-  if (status === 400) return "BAD_REQUEST";
-  if (status === 401) return "UNAUTHENTICATED";
-  if (status === 403) return "FORBIDDEN";
-  if (status === 404) return "NOT_FOUND";
-  if (status === 409) return "CONFLICT";
-  if (status === 402) return "INSUFFICIENT_FUNDS";
-  if (status === 413) return "PAYLOAD_TOO_LARGE";
-  if (status === 429) return "RATE_LIMITED";
-  if (status === 503) return "UNAVAILABLE";
-  if (status === 507) return "QUOTA_EXCEEDED";
-  return "HTTP_ERROR";
+  return BY_STATUS.get(status) ?? "HTTP_ERROR";
 }
 
 /** Anything thrown or passed to an error callback, as an {@link ExchangeError} (kept as it is when it is one). */

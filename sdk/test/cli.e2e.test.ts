@@ -9,7 +9,7 @@ import { actor, eventually, freshModel } from "../../api/test/builders";
 import { op } from "../../api/test/contract";
 import { gql, startTestServer, type TestServer } from "../../api/test/harness";
 import { runJob } from "../examples/submit-job";
-import { gx as runGx, ROOT, startAgent } from "./processes";
+import { gx as runGx, ROOT, startAgent, startGx } from "./processes";
 
 jest.setTimeout(300_000);
 
@@ -149,6 +149,26 @@ it("gx book --once prints the market's depth", async () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(new RegExp(`^${m.market}  sequence \\d+  best ask 2  best bid -`));
   expect(r.stdout).toMatch(/^ASK +2 +1 +1 +#+$/m);
+});
+
+it("gx book shows the book live: a change appears without a restart, and an interrupt ends it with 0", async () => {
+  const live = startGx(["--api", server.url, "book", m.market, "--depth", "5"], { cwd: dir, env: { HOME: dir, GX_CONFIG: config() } });
+  try {
+    await eventually(async () => (/best ask 2 /.test(live.output.stdout) ? true : undefined), 30_000, "the first view");
+    const provider = await actor(server);
+    const { registerNode } = (await gql(server.url, op("RegisterNode"), { input: { name: "live-rig", region: "eu-central", gpus: [m.gpu(4)] } }, provider.token)).data!;
+    await gql(server.url, op("Heartbeat"), { nodeId: registerNode.id }, provider.token);
+    const offer = (await gql(server.url, op("PostOffer"), { input: { nodeId: registerNode.id, pricePerGpuHour: "1.75", gpuCount: 3 } }, provider.token)).data!.postOffer;
+    // at worst the keeper's periodic check (15 s, twice) finds a delta sent before its subscription was live
+    await eventually(async () => (/^ASK +1\.75 +3 +1 +#+$/m.test(live.output.stdout) ? true : undefined), 60_000, "the new level in the live view");
+    expect(live.output.stdout).toMatch(/best ask 1\.75 /);
+    // no agent runs that node: off the book again before the next job
+    await gql(server.url, op("CancelOffer"), { id: offer.id }, provider.token);
+    await eventually(async () => (/best ask 2 [^\n]*\n(?![\s\S]*best ask 1\.75)/.test(live.output.stdout) ? true : undefined), 60_000, "the level gone from the live view");
+  } finally {
+    live.child.kill("SIGINT");
+  }
+  expect((await live.done).code).toBe(0);
 });
 
 it("renews a session the server refuses from the key file; without credentials it exits 3", async () => {

@@ -23,19 +23,24 @@ export interface GxRun {
   stderr: string;
 }
 
-/** Runs gx from its sources as a process (in `cwd`, with only the environment given) and collects what it printed. */
-export function gx(args: string[], options: { cwd: string; env: Record<string, string> }): Promise<GxRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", REGISTER, join(ROOT, "sdk/src/cli/gx.ts"), ...args], {
-      cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? "", SWC_NODE_PROJECT: join(ROOT, "tsconfig.json"), ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += String(d)));
-    child.stderr.on("data", (d) => (stderr += String(d)));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
+/** Starts gx from its sources as a process (in `cwd`, with only the environment given); `output` grows as it prints. */
+export function startGx(args: string[], options: { cwd: string; env: Record<string, string> }): { child: ChildProcess; output: GxRun; done: Promise<GxRun> } {
+  const child = spawn(process.execPath, ["-r", REGISTER, join(ROOT, "sdk/src/cli/gx.ts"), ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? "", SWC_NODE_PROJECT: join(ROOT, "tsconfig.json"), ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  const output: GxRun = { code: null, stdout: "", stderr: "" };
+  child.stdout!.on("data", (d) => (output.stdout += String(d)));
+  child.stderr!.on("data", (d) => (output.stderr += String(d)));
+  const done = new Promise<GxRun>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve(Object.assign(output, { code })));
+  });
+  return { child, output, done };
+}
+
+/** Runs gx to its end and collects what it printed. */
+export function gx(args: string[], options: { cwd: string; env: Record<string, string> }): Promise<GxRun> {
+  return startGx(args, options).done;
 }

@@ -12,6 +12,8 @@ export interface Io {
   err(text: string): void;
   /** stderr is a terminal: progress bars redraw in place; otherwise they print a line now and then. */
   errIsTty: boolean;
+  /** stdout is a terminal: the live book view redraws the screen; otherwise it prints a block per change. */
+  outIsTty: boolean;
   /** Terminal width for the book view. */
   columns: number;
 }

@@ -6,6 +6,7 @@ const io = {
   out: (text: string) => void process.stdout.write(text),
   err: (text: string) => void process.stderr.write(text),
   errIsTty: process.stderr.isTTY === true,
+  outIsTty: process.stdout.isTTY === true,
   columns: process.stdout.columns ?? 80,
 };
 const { GX_CONFIG, GX_API, GX_API_KEY, GX_KEY_PASSWORD, HOME, XDG_CONFIG_HOME } = process.env;

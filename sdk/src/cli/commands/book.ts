@@ -16,7 +16,7 @@ export async function book(ctx: Context, market: string, flags: { depth: number;
     const { orderBook } = await client.request(OrderBookDocument, { market, depth: Math.min(500, Math.max(1, flags.depth)) });
     return void ctx.io.out(`${text(bookFromSnapshot(orderBook))}\n`);
   }
-  const redraw = ctx.io.errIsTty && !ctx.json;
+  const redraw = ctx.io.outIsTty && !ctx.json;
   let shown = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastError = "";
