@@ -79,10 +79,14 @@ export async function submit(ctx: Context, command: string[], flags: SubmitFlags
   }
   ctx.io.err(`job ${jobId} submitted (${submitJob.status}); following it (interrupting stops following, not the job)\n`);
 
-  const outputs = await followJob(client, jobId, {
+  const following = followJob(client, jobId, {
     logs: flags.logs,
     onProgress: (p) => status.update(`job ${bar(p.progress)} ${String(Math.round(p.progress * 100)).padStart(3)}% ${p.status}${p.message ? `  ${p.message}` : ""}`, `${p.status}:${Math.floor(p.progress * 4)}`),
     onLog: (line) => status.above(line.line, ctx.json ? "err" : "out"),
+  });
+  const outputs = await following.catch((err: unknown) => {
+    status.done(`stopped following job ${jobId}; it goes on on the server: gx job ${jobId}`);
+    throw err;
   });
   if (outputs.status !== "COMPLETED") {
     const { job } = await client.request(JobDocument, { id: jobId });
