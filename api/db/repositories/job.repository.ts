@@ -201,7 +201,7 @@ export async function insertJobWithHold(db: Db, job: NewJob): Promise<JobRecord 
   const rows = await db.query(
     `WITH hold AS (
        UPDATE escrow_balances SET held_wei = held_wei + $22, updated_at = now()
-        WHERE account_id = $1 AND deposited_wei - held_wei - spent_wei >= $22 RETURNING account_id
+        WHERE account_id = $1 AND deposited_wei - withdrawing_wei - held_wei - spent_wei >= $22 RETURNING account_id
      )
      INSERT INTO jobs (${JOB_INSERT_COLUMNS}) SELECT ${JOB_VALUES} FROM hold
      RETURNING ${JOB_COLUMNS}`,
