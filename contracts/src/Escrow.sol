@@ -193,9 +193,8 @@ contract Escrow is AccessControl, ReentrancyGuard, Pausable {
     // ------------------------------------------------------------------ marketplace
 
     /// @notice Sets absolute held amounts. A hold above the client's balance is clamped to the
-    ///         balance (HoldsUpdated carries the stored value), so one client who withdrew before the
-    ///         update cannot make the whole batch revert. A client may appear more than once: the
-    ///         last entry wins.
+    ///         balance (HoldsUpdated carries the stored value), so one client's balance cannot make
+    ///         the whole update revert. A client may appear more than once: the last entry wins.
     function setHolds(address[] calldata clients, uint256[] calldata amounts)
         external
         onlyRole(SETTLER_ROLE)
