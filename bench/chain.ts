@@ -12,7 +12,7 @@ import path from "node:path";
 import { getAddress, id, keccak256, MaxUint256, parseUnits, toUtf8Bytes, Wallet } from "ethers";
 import { Client } from "pg";
 import { abiOf, escrowAt, tokenAt } from "../contracts";
-import { buildSettlement, type SettledJob } from "../contracts/batch";
+import { buildSettlement, settleTuple, type SettledJob } from "../contracts/batch";
 import { deployDevContracts, startDevChain } from "../contracts/dev-chain";
 import { step } from "../indexer";
 import { EthersChain } from "../indexer/adapters/ethers-chain";
@@ -142,7 +142,7 @@ async function main(): Promise<number> {
         resultHash: id(`result-${k}`),
       }));
       const b = buildSettlement(++batchId, jobs);
-      const receipt = await (await escrow.getFunction("settle")(b.batchId, b.merkleRoot, b.jobCount, b.clients, b.debits, b.providers, b.credits, { nonce: await nonce() })).wait();
+      const receipt = await (await escrow.getFunction("settle")(settleTuple(b), { nonce: await nonce() })).wait();
       gas.push({ jobs: count, total: BigInt(receipt!.gasUsed) });
     }
     const per100 = Number(gas[2].total) / 100;

@@ -30,10 +30,14 @@ const guarded: Record<ContractName, Record<string, { role: string; call: Call }>
   },
   Escrow: {
     setHolds: { role: ROLES.SETTLER_ROLE, call: (c, s) => c.setHolds([s], [0n]) },
-    settle: { role: ROLES.SETTLER_ROLE, call: (c, s) => c.settle(1n, id("root"), 1, [], [], [s], [0n]) },
+    settle: {
+      role: ROLES.SETTLER_ROLE,
+      call: (c, s) => c.settle({ batchId: 1n, merkleRoot: id("root"), jobCount: 1, clients: [], debits: [], providers: [s], credits: [0n], lines: [] }),
+    },
     pause: { role: ROLES.PAUSER_ROLE, call: (c) => c.pause() },
     unpause: { role: ROLES.PAUSER_ROLE, call: (c) => c.unpause() },
     setFeeRecipient: { role: ROLES.DEFAULT_ADMIN_ROLE, call: (c, s) => c.setFeeRecipient(s) },
+    setWithdrawDelay: { role: ROLES.DEFAULT_ADMIN_ROLE, call: (c) => c.setWithdrawDelay(0) },
     grantRole: { role: ROLES.DEFAULT_ADMIN_ROLE, call: (c, s) => c.grantRole(ROLES.SETTLER_ROLE, s) },
     revokeRole: { role: ROLES.DEFAULT_ADMIN_ROLE, call: (c) => c.revokeRole(ROLES.SETTLER_ROLE, f.admin.address) },
   },
@@ -52,7 +56,7 @@ const guarded: Record<ContractName, Record<string, { role: string; call: Call }>
 /** Callable by anyone (renounceRole only for the caller's own roles). */
 const open: Record<ContractName, string[]> = {
   OGPUToken: ["approve", "transfer", "transferFrom", "renounceRole"],
-  Escrow: ["deposit", "withdraw", "claim", "claimTo", "renounceRole"],
+  Escrow: ["deposit", "requestWithdraw", "withdraw", "payDebt", "claim", "claimTo", "renounceRole"],
   Staking: ["stake", "requestUnstake", "withdraw", "renounceRole"],
 };
 

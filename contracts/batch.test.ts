@@ -1,5 +1,5 @@
 import { concat, id, keccak256 } from "ethers";
-import { buildSettlement, jobLeaf, merkleTree } from "./batch";
+import { buildSettlement, decodeLine, encodeLine, jobLeaf, merkleTree } from "./batch";
 import type { SettledJob } from "./batch";
 
 /** OpenZeppelin MerkleProof.processProof: fold the proof with sorted-pair keccak256. */
@@ -52,6 +52,29 @@ describe("buildSettlement", () => {
     expect(s.jobCount).toBe(3);
     const leaf = jobLeaf({ jobId: jobs[0].jobId, provider: p, amountWei: 90n, resultHash: jobs[0].resultHash });
     expect(processProof(s.tree.proofOf(leaf), leaf)).toBe(s.merkleRoot);
+  });
+
+  test("one line per client and provider pair that traded: the pair's credits, by client then provider index", () => {
+    const q = "0x00000000000000000000000000000000000000dd";
+    const jobs = [job(1, b, 100n, 90n), { ...job(2, a, 50n, 45n), provider: q }, job(3, b, 10n, 10n), job(4, a, 7n, 6n)];
+    const s = buildSettlement(9n, jobs);
+    expect(s.providers.map((x) => x.toLowerCase())).toEqual([p, q]);
+    expect(s.lines.map(decodeLine)).toEqual([
+      { clientIndex: 0, providerIndex: 0, amountWei: 6n },
+      { clientIndex: 0, providerIndex: 1, amountWei: 45n },
+      { clientIndex: 1, providerIndex: 0, amountWei: 100n },
+    ]);
+    // every provider's credit is the sum of its lines; no client's lines exceed its debit
+    s.providers.forEach((_, k) => expect(s.lines.map(decodeLine).filter((l) => l.providerIndex === k).reduce((t, l) => t + l.amountWei, 0n)).toBe(s.credits[k]));
+    s.clients.forEach((_, k) => expect(s.lines.map(decodeLine).filter((l) => l.clientIndex === k).reduce((t, l) => t + l.amountWei, 0n) <= s.debits[k]).toBe(true));
+  });
+
+  test("a line packs its indexes above its amount, and refuses what does not fit", () => {
+    expect(encodeLine(1, 2, 3n)).toBe((1n << 240n) | (2n << 224n) | 3n);
+    expect(decodeLine(encodeLine(65535, 65535, (1n << 224n) - 1n))).toEqual({ clientIndex: 65535, providerIndex: 65535, amountWei: (1n << 224n) - 1n });
+    expect(() => encodeLine(65536, 0, 1n)).toThrow(/client index/);
+    expect(() => encodeLine(0, -1, 1n)).toThrow(/provider index/);
+    expect(() => encodeLine(0, 0, 1n << 224n)).toThrow(/amount/);
   });
 
   test("rejects an empty batch and a credit above its debit", () => {

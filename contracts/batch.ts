@@ -72,7 +72,23 @@ export interface SettledJob {
   resultHash: string;
 }
 
-/** The arguments of Escrow.settle for one batch, with the tree for proofs. */
+/** The most client or provider entries a batch may have: a line names each by a 16-bit index. */
+export const MAX_BATCH_PARTIES = 0x10000;
+
+/** Escrow.settle's line word: (clientIndex << 240) | (providerIndex << 224) | amount. */
+export function encodeLine(clientIndex: number, providerIndex: number, amountWei: bigint): bigint {
+  if (!Number.isInteger(clientIndex) || clientIndex < 0 || clientIndex >= MAX_BATCH_PARTIES) throw new Error(`encodeLine: client index ${clientIndex} out of range`);
+  if (!Number.isInteger(providerIndex) || providerIndex < 0 || providerIndex >= MAX_BATCH_PARTIES) throw new Error(`encodeLine: provider index ${providerIndex} out of range`);
+  if (amountWei < 0n || amountWei >= 1n << 224n) throw new Error(`encodeLine: amount ${amountWei} out of range`);
+  return (BigInt(clientIndex) << 240n) | (BigInt(providerIndex) << 224n) | amountWei;
+}
+
+/** The inverse of encodeLine. */
+export function decodeLine(line: bigint): { clientIndex: number; providerIndex: number; amountWei: bigint } {
+  return { clientIndex: Number(line >> 240n), providerIndex: Number((line >> 224n) & 0xffffn), amountWei: line & ((1n << 224n) - 1n) };
+}
+
+/** The arguments of Escrow.settle for one batch (its `Batch` tuple), with the tree for proofs. */
 export interface SettlementBatch {
   batchId: bigint;
   merkleRoot: string;
@@ -81,6 +97,11 @@ export interface SettlementBatch {
   debits: bigint[];
   providers: string[];
   credits: bigint[];
+  /**
+   * What each client entry pays each provider entry (encodeLine), client then provider order: the contract reads
+   * them only for a client whose balance cannot cover its debit, to move that client's credits into its debt.
+   */
+  lines: bigint[];
   tree: MerkleTree;
   /** sum(debits) - sum(credits), in wei. */
   feeWei: bigint;
@@ -96,10 +117,32 @@ function sumBy(jobs: readonly SettledJob[], key: "client" | "provider", amount: 
   return [addresses, addresses.map((a) => totals.get(a) ?? 0n)];
 }
 
+/** Escrow.settle's `Batch` tuple of a batch (the fields the contract takes, in its order). */
+export function settleTuple(b: Pick<SettlementBatch, "batchId" | "merkleRoot" | "jobCount" | "clients" | "debits" | "providers" | "credits" | "lines">) {
+  return { batchId: b.batchId, merkleRoot: b.merkleRoot, jobCount: b.jobCount, clients: b.clients, debits: b.debits, providers: b.providers, credits: b.credits, lines: b.lines };
+}
+
+/** One line per (client, provider) pair that traded in the batch: the sum of the pair's credits. */
+function linesOf(jobs: readonly SettledJob[], clients: readonly string[], providers: readonly string[]): bigint[] {
+  const clientIndex = new Map(clients.map((a, i) => [a, i]));
+  const providerIndex = new Map(providers.map((a, i) => [a, i]));
+  const totals = new Map<string, { c: number; p: number; wei: bigint }>();
+  for (const job of jobs) {
+    const c = clientIndex.get(getAddress(job.client))!;
+    const p = providerIndex.get(getAddress(job.provider))!;
+    const key = `${c}:${p}`;
+    const line = totals.get(key) ?? { c, p, wei: 0n };
+    line.wei += job.creditWei;
+    totals.set(key, line);
+  }
+  return [...totals.values()].sort((a, b) => a.c - b.c || a.p - b.p).map((l) => encodeLine(l.c, l.p, l.wei));
+}
+
 /**
  * Aggregates jobs into Escrow.settle arguments: one debit per client and one credit per provider
- * (addresses checksummed and sorted), and the Merkle root over leaves (jobId, provider, creditWei,
- * resultHash). Throws on an empty batch or a job whose credit exceeds its debit.
+ * (addresses checksummed and sorted), the lines (what each client pays each provider), and the Merkle
+ * root over leaves (jobId, provider, creditWei, resultHash). Throws on an empty batch, a job whose credit
+ * exceeds its debit, or more than MAX_BATCH_PARTIES clients or providers.
  */
 export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): SettlementBatch {
   if (jobs.length === 0) throw new Error("buildSettlement: no jobs");
@@ -110,6 +153,7 @@ export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): S
   }
   const [clients, debits] = sumBy(jobs, "client", "debitWei");
   const [providers, credits] = sumBy(jobs, "provider", "creditWei");
+  if (clients.length > MAX_BATCH_PARTIES || providers.length > MAX_BATCH_PARTIES) throw new Error(`buildSettlement: more than ${MAX_BATCH_PARTIES} clients or providers`);
   const tree = merkleTree(
     jobs.map((j) => jobLeaf({ jobId: j.jobId, provider: getAddress(j.provider), amountWei: j.creditWei, resultHash: j.resultHash })),
   );
@@ -122,6 +166,7 @@ export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): S
     debits,
     providers,
     credits,
+    lines: linesOf(jobs, clients, providers),
     tree,
     feeWei: total(debits) - total(credits),
   };

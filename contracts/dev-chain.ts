@@ -115,12 +115,18 @@ export async function startDevChain(options: DevChainOptions): Promise<DevChain>
   };
 }
 
+/**
+ * The dev chain's Escrow withdrawal delay: 60 s, a dozen of the default settlement passes (SETTLEMENT_INTERVAL_MS,
+ * 5 s) that mirror holds, and short enough to try withdrawals by hand (tests move the chain's clock instead).
+ */
+export const DEV_WITHDRAW_DELAY_SECONDS = 60;
+
 /** 1,000,000 OGPU in wei. */
 export const DEV_FUNDING_WEI = parseUnits("1000000", 18);
 
 /**
- * Deploys the token, Escrow and Staking with account #0 as admin, settler, slasher, treasury and fee
- * recipient, and mints DEV_FUNDING_WEI to each of the chain's first 20 accounts.
+ * Deploys the token, Escrow (withdrawal delay DEV_WITHDRAW_DELAY_SECONDS) and Staking with account #0 as admin,
+ * settler, slasher, treasury and fee recipient, and mints DEV_FUNDING_WEI to each of the chain's first 20 accounts.
  */
 export async function deployDevContracts(chain: DevChain): Promise<Deployment> {
   const admin = chain.signer(0);
@@ -129,6 +135,7 @@ export async function deployDevContracts(chain: DevChain): Promise<Deployment> {
     feeRecipient: admin.address,
     settler: admin.address,
     slasher: admin.address,
+    withdrawDelaySeconds: DEV_WITHDRAW_DELAY_SECONDS,
   });
   await fundAccounts(
     tokenAt(deployment.token, admin),

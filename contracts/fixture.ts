@@ -1,7 +1,8 @@
 import { Interface, JsonRpcSigner } from "ethers";
-import type { Contract } from "ethers";
+import type { Contract, ContractTransactionReceipt, Log } from "ethers";
 import { deployDevContracts, startDevChain } from "./dev-chain";
 import type { DevChain } from "./dev-chain";
+import { encodeLine } from "./batch";
 import { abiOf, escrowAt, stakingAt, tokenAt } from "./index";
 import type { Deployment } from "./index";
 
@@ -86,4 +87,33 @@ export async function revertOf(call: Promise<unknown>): Promise<Revert> {
 
 export async function revertName(call: Promise<unknown>): Promise<string> {
   return (await revertOf(call)).name;
+}
+
+/** Sends a transaction and returns the events `contract` emitted in it (name and args), in log order. */
+export async function eventsOf(call: Promise<unknown>, contract: Contract): Promise<{ name: string; args: unknown[] }[]> {
+  const tx = (await call) as { wait: () => Promise<ContractTransactionReceipt | null> };
+  const receipt = await tx.wait();
+  return (receipt?.logs ?? []).flatMap((log: Log) => {
+    const parsed = contract.interface.parseLog(log);
+    return parsed === null ? [] : [{ name: parsed.name, args: [...parsed.args].map(plainArg) }];
+  });
+}
+
+/** ethers' Result (an array argument of an event) as a plain array, so tests compare it with toEqual. */
+function plainArg(value: unknown): unknown {
+  return Array.isArray(value) ? [...value].map(plainArg) : value;
+}
+
+/** A hand-made Escrow.settle `Batch` tuple; `lines` as [clientIndex, providerIndex, amount] (encodeLine). */
+export function batchTuple(
+  batchId: bigint,
+  merkleRoot: string,
+  jobCount: number,
+  clients: string[],
+  debits: bigint[],
+  providers: string[],
+  credits: bigint[],
+  lines: [number, number, bigint][] = [],
+) {
+  return { batchId, merkleRoot, jobCount, clients, debits, providers, credits, lines: lines.map(([c, p, a]) => encodeLine(c, p, a)) };
 }

@@ -32,6 +32,13 @@ export const ROLES = {
 /** Staking's usual unbonding delay: 7 days, in seconds. */
 export const DEFAULT_UNBONDING_SECONDS = 7 * 24 * 60 * 60;
 
+/**
+ * Escrow's usual withdrawal delay: 1 hour, in seconds. It must be comfortably longer than the marketplace takes to
+ * mirror a new job's hold on chain (the indexer seeing the request, then a settlement pass sending setHolds, with
+ * its retries and backoff), so that money a job was matched on cannot leave before it is held.
+ */
+export const DEFAULT_WITHDRAW_DELAY_SECONDS = 60 * 60;
+
 /** OGPU has 18 decimals: 1 OGPU = 10^18 base units (wei). */
 export const OGPU_DECIMALS = 18;
 
@@ -75,6 +82,8 @@ export interface DeployOptions {
   slasher: string;
   /** Staking's unbonding delay in seconds; DEFAULT_UNBONDING_SECONDS when absent. */
   unbondingSeconds?: number | bigint;
+  /** Escrow's withdrawal delay in seconds; DEFAULT_WITHDRAW_DELAY_SECONDS when absent. */
+  withdrawDelaySeconds?: number | bigint;
   /** An existing OGPU token (the real chains); a fresh OGPUToken is deployed when absent. */
   token?: string;
 }
@@ -120,7 +129,7 @@ export async function deployAll(signer: Signer, opts: DeployOptions): Promise<De
     token = deployed.address;
     blocks.push(deployed.block);
   }
-  const escrow = await deploy(signer, "Escrow", [token, admin, opts.feeRecipient]);
+  const escrow = await deploy(signer, "Escrow", [token, admin, opts.feeRecipient, BigInt(opts.withdrawDelaySeconds ?? DEFAULT_WITHDRAW_DELAY_SECONDS)]);
   const staking = await deploy(signer, "Staking", [
     token,
     admin,

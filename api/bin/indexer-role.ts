@@ -1,9 +1,10 @@
-import { abiOf } from "../../contracts";
+import { abiOf, escrowAt } from "../../contracts";
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { dedicatedConnections } from "../db/dedicated";
 import { PgChainStore } from "../db/repositories/chain-store";
 import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
-import { ethersSettlementWriter, sendSlashes, startSettlement, syncHolds, type SettlementRunner } from "../queues/settlement.runner";
+import { ethersSettlementWriter, payDebts, sendSlashes, startSettlement, syncHolds, TX_WAIT_MS, type SettlementRunner } from "../queues/settlement.runner";
+import { minWithdrawDelaySeconds } from "../services/settlement-plan";
 import { SettlementService } from "../services/settlement.service";
 import type { ChainSide } from "./chain-side";
 import type { Infrastructure } from "./infrastructure";
@@ -58,9 +59,23 @@ export async function startIndexerRole({ config, logger, db, shutdown, chainHeal
     logger,
     slashes: () => sendSlashes(db, chain.provider, chain.staking, config.SLASHER_PRIVATE_KEY ?? settlerKey, logger),
     holds: () => syncHolds(db, chain.provider, chain.escrow, settlerKey),
+    debts: () => payDebts(db, chain.provider, chain.escrow, settlerKey, logger),
     maxBackoffMs: config.SETTLEMENT_MAX_BACKOFF_SECONDS * 1000,
   });
   settling.runner = settlement;
   shutdown.add("settlement", () => settlement.stop());
+  void checkWithdrawDelay(chain, { indexerPollMs: config.INDEXER_POLL_MS, settlementIntervalMs: config.SETTLEMENT_INTERVAL_MS, holdsTxWaitMs: TX_WAIT_MS }, logger);
   return indexer;
+}
+
+/**
+ * Says at error when the escrow lets a withdrawal through sooner than this process mirrors a new hold: jobs could then
+ * be paid for with money the client took back (the batch still settles, the client's line becomes a debt).
+ */
+async function checkWithdrawDelay(chain: ChainSide, timing: Parameters<typeof minWithdrawDelaySeconds>[0], logger: Infrastructure["logger"]): Promise<void> {
+  const needed = minWithdrawDelaySeconds(timing);
+  const delay = await escrowAt(chain.escrow, chain.provider).getFunction("withdrawDelay")().then(Number, () => undefined);
+  if (delay !== undefined && delay < needed) {
+    logger.error({ withdrawDelaySeconds: delay, neededSeconds: needed, ...timing }, "escrow: the withdrawal delay is shorter than this marketplace takes to mirror a new hold on chain; raise it (setWithdrawDelay) or settle more often");
+  }
 }

@@ -2,13 +2,14 @@ import { keccak256, Wallet, type JsonRpcProvider } from "ethers";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { escrowAt, nextNonce, stakingAt } from "../../contracts";
+import { settleTuple } from "../../contracts/batch";
 import { classifyChainError, decodeRevert } from "../../contracts/chain-errors";
 import type { SettlementService } from "../services/settlement.service";
 import { SettlementRetry, type SettlementWriter } from "../services/settlement-sender";
 import { retryDelayMs } from "../services/settlement-plan";
 
 /** How long a holds or slash transaction is waited for before the pass moves on (it is looked at again next pass). */
-const TX_WAIT_MS = 30_000;
+export const TX_WAIT_MS = 30_000;
 
 /** Escrow.settle through ethers with the settler's key; nonces asked of the node (one sender). */
 export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string, privateKey: string): SettlementWriter {
@@ -20,7 +21,7 @@ export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string
       return Boolean(await contract.getFunction("isSettled")(batchId));
     },
     async sign(b) {
-      const args = [b.batchId, b.merkleRoot, b.jobCount, b.clients, b.debits, b.providers, b.credits] as const;
+      const args = [settleTuple(b)] as const;
       const gasLimit = await settle.estimateGas(...args).catch((err) => Promise.reject(decodeRevert(err, contract.interface)));
       const nonce = await nextNonce(provider, wallet.address);
       const raw = await wallet.signTransaction(await wallet.populateTransaction(await settle.populateTransaction(...args, { nonce, gasLimit })));
@@ -58,7 +59,7 @@ export interface SettlementRunner {
 
 /**
  * Every `intervalMs`: mirrors holds, gathers due charges into batches, sends them and follows what was sent, then
- * sends slashes. One pass at a time. A pass stopped by a retryable failure (the node, the network, the settler's gas
+ * pays settlement debts that the clients' balances now cover, and sends slashes. One pass at a time. A pass stopped by a retryable failure (the node, the network, the settler's gas
  * money or nonce) is logged at warn and the next waits `intervalMs` doubled per failure in a row, at most
  * `maxBackoffMs` (default 5 minutes); a batch the chain refused is logged at warn with why and where its charges went,
  * and so is one sent again because its transaction vanished.
@@ -71,6 +72,8 @@ export function startSettlement(deps: {
   logger: Logger;
   slashes?: () => Promise<number>;
   holds?: () => Promise<number>;
+  /** Pays open settlement debts whose client's free balance on chain now covers them (payDebts). */
+  debts?: () => Promise<number>;
   clock?: () => Date;
 }): SettlementRunner {
   const clock = deps.clock ?? (() => new Date());
@@ -86,6 +89,8 @@ export function startSettlement(deps: {
     for (const r of result.resent) deps.logger.warn({ batchId: r.batchId.toString(), txHash: r.txHash }, "settlement: a batch's transaction is no longer on the chain (dropped, replaced, or a chain reset); sent again under the same id");
     for (const r of result.refused) deps.logger.warn({ batchId: r.batchId.toString(), reason: r.reason, into: r.into.map(String) }, "settlement: the chain refused a batch; its charges were re-batched");
     if (made || result.sent) deps.logger.info({ batches: made, sent: result.sent }, "settlement: batches sent");
+    const paid = (await deps.debts?.()) ?? 0;
+    if (paid) deps.logger.info({ debts: paid }, "settlement: debts paid from the clients' new deposits");
     const slashed = (await deps.slashes?.()) ?? 0;
     if (slashed) deps.logger.info({ slashed }, "slashes sent");
   };
@@ -148,7 +153,9 @@ export async function sendSlashes(db: DataSource, provider: JsonRpcProvider, sta
  * holds plus its charges not yet settled on chain (unbatched, or in a batch not confirmed), but no more than its
  * balance on chain as mirrored (deposits less settled charges): the contract clamps a hold to the balance, and a
  * hold sent before a deposit would otherwise be clamped and never sent again (after a chain reset, say). The charges
- * are reached through the unsettled index and the open batches, not by scanning every charge ever made.
+ * are reached through the unsettled index and the open batches, not by scanning every charge ever made. Charges in an
+ * open debt are left out: the chain already keeps the debt from being withdrawn (free = balance - held - debt), and
+ * the cap is then the balance less the debt (spent counts them, the chain's balance does not).
  */
 export async function holdsToSync(db: Pick<DataSource, "query">): Promise<{ account_id: string; address: string; desired: string }[]> {
   return db.query(
@@ -186,4 +193,37 @@ export async function syncHolds(db: DataSource, provider: JsonRpcProvider, escro
     for (const r of chunk) await db.query(`UPDATE escrow_balances SET chain_held_wei = $2 WHERE account_id = $1`, [r.account_id, r.desired]);
   }
   return changed.length;
+}
+
+/**
+ * Pays the open settlement debts (DebtRecorded without a DebtPaid, as indexed) whose client's free balance on chain
+ * (balance - held) now covers them, oldest first, with Escrow.payDebt (open to anyone; the arguments are the
+ * DebtRecorded's). A payment the chain refuses (the balance moved since it was read) is logged and left for the next
+ * pass; a retryable failure stops here. Returns how many were paid.
+ */
+export async function payDebts(db: DataSource, provider: JsonRpcProvider, escrow: string, privateKey: string, logger: Logger): Promise<number> {
+  const rows: { args: { debtId: string; batchId: string; client: string; amount: string; providers: string[]; credits: string[] } }[] = await db.query(
+    `SELECT r.args FROM chain_events r WHERE r.address = $1 AND r.name = 'DebtRecorded'
+        AND NOT EXISTS (SELECT 1 FROM chain_events p WHERE p.chain_id = r.chain_id AND p.address = r.address AND p.name = 'DebtPaid' AND p.args->>'debtId' = r.args->>'debtId')
+      ORDER BY r.block_number, r.log_index`,
+    [escrow.toLowerCase()],
+  );
+  if (rows.length === 0) return 0;
+  const wallet = new Wallet(privateKey, provider);
+  const contract = escrowAt(escrow, wallet);
+  let paid = 0;
+  for (const { args: d } of rows) {
+    const [balance, held] = (await Promise.all([contract.getFunction("balanceOf")(d.client), contract.getFunction("heldOf")(d.client)])) as bigint[];
+    if (balance - held < BigInt(d.amount)) continue;
+    try {
+      const nonce = await nextNonce(provider, wallet.address);
+      await (await contract.getFunction("payDebt")(BigInt(d.debtId), BigInt(d.batchId), d.client, BigInt(d.amount), d.providers, d.credits.map(BigInt), { nonce })).wait(1, TX_WAIT_MS);
+      paid++;
+    } catch (err) {
+      const failure = classifyChainError(decodeRevert(err, contract.interface));
+      if (failure.retryable) throw err;
+      logger.warn({ debtId: d.debtId, client: d.client, reason: failure.reason }, "settlement: a debt payment was refused by the chain; tried again next pass");
+    }
+  }
+  return paid;
 }

@@ -32,7 +32,7 @@ export type MatchOutcome =
   | { kind: "skipped"; status: string };
 
 /** The status message of a job held back because its client's escrow no longer covers its holds. */
-export const UNBACKED_MESSAGE = "waiting: your escrow on chain no longer covers this job's hold (a chain reorg removed a deposit); deposit again or cancel the job";
+export const UNBACKED_MESSAGE = "waiting: your escrow on chain no longer covers this job's hold (you asked to withdraw it, or a chain reorg removed a deposit); cancel the withdrawal request (requestWithdraw(0)), deposit again, or cancel the job";
 
 
 interface Planned {
@@ -70,7 +70,7 @@ export class MatchingService {
     const outcomes = new Map<string, MatchOutcome>();
     const pending = (await jobsByIds(this.db, [...new Set(jobIds)])).filter((j) => j.status === "PENDING");
     for (const id of jobIds) outcomes.set(id, { kind: "skipped", status: "NOT_PENDING" });
-    // a client whose deposit a reorg removed has holds that nothing backs: its jobs wait until it deposits again
+    // a client that asked to withdraw what its jobs hold, or whose deposit a reorg removed: its jobs wait
     const unbacked = await unbackedAccounts(this.db, pending.map((j) => j.clientId));
     for (const job of pending.filter((j) => unbacked.has(j.clientId))) {
       await holdBackJob(this.db, job.id, UNBACKED_MESSAGE, now);

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { judgeSubmitted, planRetry, retryDelayMs } from "./settlement-plan";
+import { judgeSubmitted, minWithdrawDelaySeconds, planRetry, retryDelayMs } from "./settlement-plan";
 
 describe("judgeSubmitted", () => {
   it("believes a receipt, and calls a transaction vanished only when unknown or replaced after the grace", () => {
@@ -39,4 +39,13 @@ describe("planRetry", () => {
 
 test("retryDelayMs doubles per attempt up to the cap", () => {
   expect([1, 2, 3, 10, 40].map((a) => retryDelayMs(a, 30_000, 3_600_000))).toEqual([30_000, 60_000, 120_000, 3_600_000, 3_600_000]);
+});
+
+describe("minWithdrawDelaySeconds", () => {
+  it("asks for twice a poll and a pass plus the holds transaction's wait, rounded up to a second", () => {
+    // the defaults (1 s poll, 5 s pass, 30 s wait): 42 s, under the dev chain's 60 s
+    expect(minWithdrawDelaySeconds({ indexerPollMs: 1000, settlementIntervalMs: 5000, holdsTxWaitMs: 30_000 })).toBe(42);
+    expect(minWithdrawDelaySeconds({ indexerPollMs: 100, settlementIntervalMs: 300, holdsTxWaitMs: 30_000 })).toBe(31);
+    expect(minWithdrawDelaySeconds({ indexerPollMs: 1, settlementIntervalMs: 0, holdsTxWaitMs: 0 })).toBe(1);
+  });
 });

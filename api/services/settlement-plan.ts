@@ -42,3 +42,23 @@ export function planRetry<T>(rows: readonly T[], attempt: number, backoff: { bas
   const mid = Math.ceil(rows.length / 2);
   return [rows.slice(0, mid), rows.slice(mid)].map((part) => ({ rows: part, attempt, delayMs: 0 }));
 }
+
+/** How the marketplace mirrors a new job's hold on chain: what bounds the time from a match to its setHolds. */
+export interface HoldMirrorTiming {
+  /** How often the indexer polls the chain (it sees a withdrawal request within one poll). */
+  indexerPollMs: number;
+  /** How often a settlement pass runs (each sends the holds that changed). */
+  settlementIntervalMs: number;
+  /** How long a pass waits for its setHolds transaction. */
+  holdsTxWaitMs: number;
+}
+
+/**
+ * The shortest Escrow withdrawal delay, in seconds, that keeps money a job was matched on from leaving before the
+ * chain holds it: a job matched just before the indexer sees the client's request (within a poll) has its hold sent
+ * by the next settlement pass and mined within the pass's wait, so the delay must exceed a poll, a pass and the
+ * wait; this asks for twice the poll and the pass, and the wait, rounded up.
+ */
+export function minWithdrawDelaySeconds(t: HoldMirrorTiming): number {
+  return Math.ceil((2 * (t.indexerPollMs + t.settlementIntervalMs) + t.holdsTxWaitMs) / 1000);
+}

@@ -71,7 +71,16 @@ const NOT_TAKEN = /insufficient funds|doesn't have enough funds|nonce (is )?too 
 
 function callOf(row: BatchRow): SettleCall {
   const p = row.payload;
-  return { batchId: BigInt(row.batch_id), merkleRoot: p.merkleRoot, jobCount: p.jobCount, clients: p.clients, debits: p.debits.map(BigInt), providers: p.providers, credits: p.credits.map(BigInt) };
+  return {
+    batchId: BigInt(row.batch_id),
+    merkleRoot: p.merkleRoot,
+    jobCount: p.jobCount,
+    clients: p.clients,
+    debits: p.debits.map(BigInt),
+    providers: p.providers,
+    credits: p.credits.map(BigInt),
+    lines: (p.lines ?? []).map(BigInt),
+  };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface SettlementView {
   blockNumber: bigint | null;
   gasUsed: bigint | null;
   confirmedAt: Date | null;
+  /** The batch's lines that became debts on chain (DebtRecorded), and whether each is paid. */
+  debts: { debtId: bigint; client: string; amountWei: bigint; paid: boolean }[];
 }
 
 export { jobIdBytes32 } from "../db/repositories/settlement.repository";
@@ -74,7 +76,7 @@ export class SettlementService {
         WHERE $1::bigint IS NULL OR batch_id < $1 ORDER BY batch_id DESC LIMIT $2`,
       [before?.toString() ?? null, size + 1],
     );
-    const settlements: SettlementView[] = rows.slice(0, size).map(toView);
+    const settlements: SettlementView[] = await this.withDebts(rows.slice(0, size).map(toView));
     return { settlements, cursors: settlements.map((s) => ordinalCursor("s", s.batchId)), hasNextPage: rows.length > size };
   }
 
@@ -88,6 +90,22 @@ export class SettlementService {
       [jobIds],
     );
     return new Map(rows.map((r: Record<string, unknown>) => [r.job_id as string, { ...toView(r), amountWei: BigInt(r.amount as string) }]));
+  }
+
+  /** The batches with their debts, as the indexed DebtRecorded and DebtPaid events of this escrow say. */
+  private async withDebts(views: SettlementView[]): Promise<SettlementView[]> {
+    if (views.length === 0) return views;
+    const rows: { batch_id: string; debt_id: string; client: string; amount: string; paid: boolean }[] = await this.db.query(
+      `SELECT r.args->>'batchId' AS batch_id, r.args->>'debtId' AS debt_id, r.args->>'client' AS client, r.args->>'amount' AS amount,
+              EXISTS (SELECT 1 FROM chain_events p WHERE p.chain_id = r.chain_id AND p.address = r.address AND p.name = 'DebtPaid' AND p.args->>'debtId' = r.args->>'debtId') AS paid
+         FROM chain_events r WHERE r.chain_id = $1 AND r.address = $2 AND r.name = 'DebtRecorded' AND r.args->>'batchId' = ANY($3::text[])
+        ORDER BY (r.args->>'debtId')::numeric`,
+      [this.settings.chainId.toString(), this.settings.escrow.toLowerCase(), views.map((v) => v.batchId.toString())],
+    );
+    return views.map((v) => ({
+      ...v,
+      debts: rows.filter((r) => r.batch_id === v.batchId.toString()).map((r) => ({ debtId: BigInt(r.debt_id), client: r.client, amountWei: BigInt(r.amount), paid: r.paid })),
+    }));
   }
 
   /**
@@ -123,5 +141,6 @@ function toView(r: any): SettlementView {
     blockNumber: r.block_number === null ? null : BigInt(r.block_number),
     gasUsed: r.gas_used === null ? null : BigInt(r.gas_used),
     confirmedAt: r.confirmed_at,
+    debts: [],
   };
 }

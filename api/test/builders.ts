@@ -63,3 +63,37 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+type Queryable = { query: (sql: string, params?: unknown[]) => Promise<any> };
+
+/** The account id of `address`, creating the account on first sight. */
+export async function accountOf(db: Queryable, address: string): Promise<string> {
+  const [row] = await db.query(`INSERT INTO accounts (address) VALUES ($1) ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id`, [address.toLowerCase()]);
+  return row.id as string;
+}
+
+/**
+ * A completed job's unbatched charge of `amountWei` from `client` to `provider`, written straight to the database (its
+ * node, offer, job and assignment included), with the client's escrow counting it spent, as a job's end does. The job id.
+ */
+export async function insertCharge(db: Queryable, client: string, provider: string, amountWei: bigint): Promise<string> {
+  const [clientId, providerId] = [await accountOf(db, client), await accountOf(db, provider)];
+  await db.query(`INSERT INTO markets (id, gpu_model, vram_gb) VALUES ('CS-80GB', 'CS', 80) ON CONFLICT DO NOTHING`);
+  const [node] = await db.query(`INSERT INTO nodes (provider_id, name, region, gpus) VALUES ($1, $2, 'eu-central', '[]') RETURNING id`, [providerId, `n-${Math.random()}`]);
+  const [offer] = await db.query(
+    `INSERT INTO offers (node_id, provider_id, market, gpu_model, vram_gb, region, price_wei, gpu_count, available_gpus) VALUES ($1, $2, 'CS-80GB', 'CS', 80, 'eu-central', 1, 8, 8) RETURNING id`,
+    [node.id, providerId],
+  );
+  const [job] = await db.query(
+    `INSERT INTO jobs (client_id, kind, gpu_count, min_vram_gb, max_price_wei, max_duration_seconds, redundancy, strategy, request_hash, hold_wei, status)
+     VALUES ($1, 'OTHER', 1, 80, 1, 60, 1, 'BALANCED', repeat('0', 64), 0, 'COMPLETED') RETURNING id`,
+    [clientId],
+  );
+  const [a] = await db.query(
+    `INSERT INTO assignments (job_id, offer_id, node_id, provider_id, replica, attempt, gpus, price_wei, status, result_hash) VALUES ($1, $2, $3, $4, 0, 1, 1, 1, 'COMPLETED', repeat('a', 64)) RETURNING id`,
+    [job.id, offer.id, node.id, providerId],
+  );
+  await db.query(`INSERT INTO charges (job_id, assignment_id, client_id, provider_id, amount_wei, run_seconds) VALUES ($1, $2, $3, $4, $5, 10)`, [job.id, a.id, clientId, providerId, amountWei.toString()]);
+  await db.query(`UPDATE escrow_balances SET spent_wei = spent_wei + $2 WHERE account_id = $1`, [clientId, amountWei.toString()]);
+  return job.id as string;
+}

@@ -3,73 +3,66 @@ pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {EscrowSettlement} from "./EscrowSettlement.sol";
 
 /// @title Escrow of the gpu-exchange marketplace
-/// @notice Clients deposit OGPU and withdraw what is not held. The marketplace (SETTLER_ROLE) mirrors
-///         its off-chain holds with `setHolds` and settles completed jobs in batches with `settle`:
-///         one transaction debits clients, credits providers' claimable balances (pull payments) and
-///         the protocol fee, and records the Merkle root of the batch's jobs. No per-job storage or
-///         events: a job is proven against its batch's root with `verifyJob`.
+/// @notice Clients deposit OGPU and withdraw what is not held in two steps: `requestWithdraw(amount)`,
+///         then `withdraw()` once `withdrawDelay` has passed, which pays at most the free balance then
+///         (balance - held - debt). The delay is longer than the marketplace takes to mirror a new job's
+///         hold with `setHolds`, so money a job was matched on cannot leave before it is held on chain.
+///         Settlement (batches, debts, proofs) is in EscrowSettlement; the accounts in EscrowLedger.
+///         Providers and the fee recipient `claim` what settlement credited them (pull payments).
 /// @dev Invariants: token.balanceOf(this) == sum(balanceOf) + sum(claimableOf) (greater only if
-///      tokens are sent to this contract without `deposit`); heldOf(c) <= balanceOf(c) for every c.
-///      Amounts are token base units (wei, 18 decimals); a client's balance and held fit in uint128.
-contract Escrow is AccessControl, ReentrancyGuard, Pausable {
+///      tokens are sent to this contract without `deposit`); heldOf(c) <= balanceOf(c) for every c;
+///      a withdrawal never takes more than balance - held - debt. Amounts are token base units (wei,
+///      18 decimals); a client's balance and held fit in uint128.
+contract Escrow is EscrowSettlement {
     using SafeERC20 for IERC20;
 
-    bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-
-    /// @dev balance and held share one slot so a settlement debit is one storage write per client.
-    struct Account {
-        uint128 balance;
-        uint128 held;
+    /// @dev A client's pending withdrawal: one per client, a new request replaces it (and its clock).
+    struct Withdrawal {
+        uint128 amount;
+        uint64 unlockAt;
     }
 
-    IERC20 public immutable token;
-    address public feeRecipient;
+    /// @notice The longest `withdrawDelay` the admin may set.
+    uint64 public constant MAX_WITHDRAW_DELAY = 30 days;
 
-    mapping(address client => Account) private _accounts;
-    mapping(address account => uint256) private _claimable;
-    mapping(uint256 batchId => bytes32) private _batchRoots;
+    IERC20 public immutable token;
+    /// @notice Seconds between `requestWithdraw` and the earliest `withdraw` of that request.
+    uint64 public withdrawDelay;
+    mapping(address client => Withdrawal) private _withdrawals;
 
     event Deposited(address indexed client, uint256 amount, uint256 newBalance);
+    event WithdrawRequested(address indexed client, uint256 amount, uint64 unlockAt);
     event Withdrawn(address indexed client, uint256 amount, uint256 newBalance);
-    event HoldsUpdated(address indexed client, uint256 held);
-    event Debited(uint256 indexed batchId, address indexed client, uint256 amount, uint256 newBalance, uint256 newHeld);
-    event Credited(uint256 indexed batchId, address indexed account, uint256 amount, uint256 newClaimable);
-    event BatchSettled(
-        uint256 indexed batchId, bytes32 merkleRoot, uint32 jobCount, uint256 totalDebited, uint256 totalCredited
-    );
     event Claimed(address indexed account, address indexed to, uint256 amount);
     event FeeRecipientUpdated(address indexed previous, address indexed current);
+    event WithdrawDelayUpdated(uint64 previousSeconds, uint64 newSeconds);
 
-    error ZeroAddress();
     error ZeroAmount();
-    error LengthMismatch();
-    error InsufficientFreeBalance(address client, uint256 free, uint256 requested);
-    error InsufficientBalance(address client, uint256 balance, uint256 debit);
-    error CreditsExceedDebits(uint256 totalDebited, uint256 totalCredited);
-    error BatchAlreadySettled(uint256 batchId);
-    error EmptyMerkleRoot();
     error NothingToClaim(address account);
+    error NothingToWithdraw(address client);
+    error WithdrawalLocked(address client, uint64 unlockAt);
+    error WithdrawDelayTooLong(uint64 seconds_, uint64 max);
 
     /// @param token_ the OGPU ERC-20 (a standard token: no fee on transfer, no rebasing).
     /// @param admin receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE; SETTLER_ROLE is granted separately.
     /// @param feeRecipient_ the account whose claimable balance receives protocol fees.
-    constructor(IERC20 token_, address admin, address feeRecipient_) {
+    /// @param withdrawDelay_ seconds between a withdrawal request and its withdrawal (at most 30 days).
+    constructor(IERC20 token_, address admin, address feeRecipient_, uint64 withdrawDelay_) {
         if (address(token_) == address(0) || admin == address(0) || feeRecipient_ == address(0)) {
             revert ZeroAddress();
         }
+        if (withdrawDelay_ > MAX_WITHDRAW_DELAY) revert WithdrawDelayTooLong(withdrawDelay_, MAX_WITHDRAW_DELAY);
         token = token_;
         feeRecipient = feeRecipient_;
+        withdrawDelay = withdrawDelay_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         emit FeeRecipientUpdated(address(0), feeRecipient_);
+        emit WithdrawDelayUpdated(0, withdrawDelay_);
     }
 
     // ------------------------------------------------------------------ clients
@@ -86,108 +79,32 @@ contract Escrow is AccessControl, ReentrancyGuard, Pausable {
         emit Deposited(msg.sender, received, newBalance);
     }
 
-    /// @notice Sends `amount` of the caller's free balance (balance - held) back to the caller.
-    function withdraw(uint256 amount) external nonReentrant whenNotPaused {
-        if (amount == 0) revert ZeroAmount();
+    /// @notice Asks to withdraw `amount` (at most the balance) after `withdrawDelay` seconds. Replaces any
+    ///         earlier request and restarts the clock; 0 cancels the request.
+    function requestWithdraw(uint256 amount) external whenNotPaused {
+        uint256 balance = _accounts[msg.sender].balance;
+        if (amount > balance) revert InsufficientBalance(msg.sender, balance, amount);
+        uint64 unlockAt = amount == 0 ? 0 : uint64(block.timestamp) + withdrawDelay;
+        _withdrawals[msg.sender] = Withdrawal(uint128(amount), unlockAt);
+        emit WithdrawRequested(msg.sender, amount, unlockAt);
+    }
+
+    /// @notice Pays the caller's withdrawal request once unlocked: the requested amount, or the free
+    ///         balance (balance - held - debt) when that is less, and closes the request. Never takes
+    ///         held funds: reverts InsufficientFreeBalance (keeping the request) when nothing is free.
+    function withdraw() external nonReentrant whenNotPaused returns (uint256 amount) {
+        Withdrawal memory w = _withdrawals[msg.sender];
+        if (w.amount == 0) revert NothingToWithdraw(msg.sender);
+        if (block.timestamp < w.unlockAt) revert WithdrawalLocked(msg.sender, w.unlockAt);
         Account storage a = _accounts[msg.sender];
-        uint256 free = uint256(a.balance) - a.held;
-        if (amount > free) revert InsufficientFreeBalance(msg.sender, free, amount);
+        uint256 free = _freeOf(a, _debtOf[msg.sender]);
+        if (free == 0) revert InsufficientFreeBalance(msg.sender, 0, w.amount);
+        amount = w.amount < free ? w.amount : free;
+        delete _withdrawals[msg.sender];
         uint128 newBalance = a.balance - uint128(amount);
         a.balance = newBalance;
         token.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount, newBalance);
-    }
-
-    // ------------------------------------------------------------------ marketplace
-
-    /// @notice Sets absolute held amounts. A hold above the client's balance is clamped to the
-    ///         balance (HoldsUpdated carries the stored value), so one client who withdrew before the
-    ///         update cannot make the whole batch revert. A client may appear more than once: the
-    ///         last entry wins.
-    function setHolds(address[] calldata clients, uint256[] calldata amounts)
-        external
-        onlyRole(SETTLER_ROLE)
-        whenNotPaused
-    {
-        if (clients.length != amounts.length) revert LengthMismatch();
-        for (uint256 i; i < clients.length; ++i) {
-            Account storage a = _accounts[clients[i]];
-            uint256 held = amounts[i] < a.balance ? amounts[i] : a.balance;
-            a.held = uint128(held);
-            emit HoldsUpdated(clients[i], held);
-        }
-    }
-
-    /// @notice Settles a batch of jobs. Debits each client (and lowers its held by the debit, not below
-    ///         zero), credits each provider's claimable balance, and credits the protocol fee
-    ///         sum(debits) - sum(credits) to the fee recipient's claimable balance.
-    /// @dev Leaves are keccak256(abi.encode(bytes32 jobId, address provider, uint256 amount,
-    ///      bytes32 resultHash)) in a sorted-pair keccak256 tree (OpenZeppelin MerkleProof). The
-    ///      contract does not check the leaves against the debits and credits; the indexer and
-    ///      auditors can. Repeated addresses are allowed (each entry applies in order).
-    /// @param batchId settles at most once (BatchAlreadySettled).
-    /// @param merkleRoot root of the batch's job leaves; must not be zero.
-    /// @param jobCount number of leaves, recorded in the event only.
-    function settle(
-        uint256 batchId,
-        bytes32 merkleRoot,
-        uint32 jobCount,
-        address[] calldata clients,
-        uint256[] calldata debits,
-        address[] calldata providers,
-        uint256[] calldata credits
-    ) external onlyRole(SETTLER_ROLE) whenNotPaused {
-        if (clients.length != debits.length || providers.length != credits.length) revert LengthMismatch();
-        if (merkleRoot == bytes32(0)) revert EmptyMerkleRoot();
-        if (_batchRoots[batchId] != bytes32(0)) revert BatchAlreadySettled(batchId);
-        _batchRoots[batchId] = merkleRoot;
-
-        uint256 totalDebited = _debit(batchId, clients, debits);
-        uint256 totalCredited = _credit(batchId, providers, credits);
-        if (totalCredited > totalDebited) revert CreditsExceedDebits(totalDebited, totalCredited);
-        if (totalDebited != totalCredited) _creditFee(batchId, totalDebited - totalCredited);
-        emit BatchSettled(batchId, merkleRoot, jobCount, totalDebited, totalCredited);
-    }
-
-    function _debit(uint256 batchId, address[] calldata clients, uint256[] calldata debits)
-        private
-        returns (uint256 total)
-    {
-        for (uint256 i; i < clients.length; ++i) {
-            address client = clients[i];
-            uint256 debit = debits[i];
-            Account storage a = _accounts[client];
-            Account memory m = a;
-            if (debit > m.balance) revert InsufficientBalance(client, m.balance, debit);
-            uint128 newBalance = m.balance - uint128(debit);
-            uint128 newHeld = m.held > debit ? m.held - uint128(debit) : 0;
-            a.balance = newBalance;
-            a.held = newHeld;
-            total += debit;
-            emit Debited(batchId, client, debit, newBalance, newHeld);
-        }
-    }
-
-    function _credit(uint256 batchId, address[] calldata providers, uint256[] calldata credits)
-        private
-        returns (uint256 total)
-    {
-        for (uint256 i; i < providers.length; ++i) {
-            address provider = providers[i];
-            if (provider == address(0)) revert ZeroAddress();
-            uint256 credit = credits[i];
-            uint256 newClaimable = _claimable[provider] + credit;
-            _claimable[provider] = newClaimable;
-            total += credit;
-            emit Credited(batchId, provider, credit, newClaimable);
-        }
-    }
-
-    function _creditFee(uint256 batchId, uint256 fee) private {
-        address recipient = feeRecipient;
-        uint256 newClaimable = _claimable[recipient] + fee;
-        _claimable[recipient] = newClaimable;
-        emit Credited(batchId, recipient, fee, newClaimable);
     }
 
     // ------------------------------------------------------------------ providers and fee recipient
@@ -219,8 +136,16 @@ contract Escrow is AccessControl, ReentrancyGuard, Pausable {
         feeRecipient = feeRecipient_;
     }
 
-    /// @notice Stops deposit, withdraw, setHolds, settle, claim and claimTo. Views and admin
-    ///         functions (roles, setFeeRecipient, unpause) keep working.
+    /// @notice Sets the withdrawal delay for later requests (pending ones keep their unlock time). It
+    ///         must stay longer than the marketplace takes to mirror a new hold on chain.
+    function setWithdrawDelay(uint64 seconds_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (seconds_ > MAX_WITHDRAW_DELAY) revert WithdrawDelayTooLong(seconds_, MAX_WITHDRAW_DELAY);
+        emit WithdrawDelayUpdated(withdrawDelay, seconds_);
+        withdrawDelay = seconds_;
+    }
+
+    /// @notice Stops deposit, requestWithdraw, withdraw, setHolds, settle, payDebt, claim and claimTo.
+    ///         Views and admin functions (roles, setFeeRecipient, setWithdrawDelay, unpause) keep working.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
@@ -231,55 +156,9 @@ contract Escrow is AccessControl, ReentrancyGuard, Pausable {
 
     // ------------------------------------------------------------------ views
 
-    function balanceOf(address client) external view returns (uint256) {
-        return _accounts[client].balance;
-    }
-
-    function heldOf(address client) external view returns (uint256) {
-        return _accounts[client].held;
-    }
-
-    /// @notice balance - held: what `withdraw` may take now.
-    function freeBalanceOf(address client) external view returns (uint256) {
-        Account memory a = _accounts[client];
-        return uint256(a.balance) - a.held;
-    }
-
-    function claimableOf(address account) external view returns (uint256) {
-        return _claimable[account];
-    }
-
-    /// @notice The Merkle root a settled batch recorded; zero when the batch is not settled.
-    function batchRoot(uint256 batchId) external view returns (bytes32) {
-        return _batchRoots[batchId];
-    }
-
-    function isSettled(uint256 batchId) external view returns (bool) {
-        return _batchRoots[batchId] != bytes32(0);
-    }
-
-    /// @notice keccak256(abi.encode(jobId, provider, amount, resultHash)): a job's leaf. The preimage
-    ///         is 128 bytes and an inner node's 64, so a leaf cannot pass for an inner node.
-    function jobLeaf(bytes32 jobId, address provider, uint256 amount, bytes32 resultHash)
-        public
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(jobId, provider, amount, resultHash));
-    }
-
-    /// @notice Whether the job (jobId, provider, amount, resultHash) is in settled batch `batchId`,
-    ///         given its sorted-pair Merkle proof.
-    function verifyJob(
-        uint256 batchId,
-        bytes32 jobId,
-        address provider,
-        uint256 amount,
-        bytes32 resultHash,
-        bytes32[] calldata proof
-    ) external view returns (bool) {
-        bytes32 root = _batchRoots[batchId];
-        if (root == bytes32(0)) return false;
-        return MerkleProof.verifyCalldata(proof, root, jobLeaf(jobId, provider, amount, resultHash));
+    /// @notice The client's pending withdrawal request: its amount and when `withdraw` may take it.
+    function withdrawalOf(address client) external view returns (uint256 amount, uint64 unlockAt) {
+        Withdrawal memory w = _withdrawals[client];
+        return (w.amount, w.unlockAt);
     }
 }

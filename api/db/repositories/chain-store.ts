@@ -4,12 +4,16 @@ import type { BlockRef, ChainEvent, StorePort } from "../../../indexer";
 type Db = Pick<EntityManager, "query">;
 
 /**
- * Events whose `client` argument moves escrow deposits: deposited = sum(Deposited) - sum(Withdrawn). Settlement
- * debits (Debited) are left out on purpose: the marketplace already counts what a job spent (escrow_balances
- * .spent_wei, from its charges) when the work ends, so available = deposited - held - spent before and after
- * the batch settles on chain.
+ * Escrow events whose `client` argument changes what the marketplace mirrors of the client's escrow: deposited =
+ * sum(Deposited) - sum(Withdrawn); withdrawing = the amount of the newest WithdrawRequested unless a Withdrawn came
+ * after it; debt = sum(DebtRecorded) - sum(DebtPaid). Settlement debits (Debited, DebtPaid) are left out of
+ * deposited on purpose: the marketplace already counts what a job spent (escrow_balances.spent_wei, from its
+ * charges) when the work ends, so available = deposited - withdrawing - held - spent before and after the batch
+ * settles on chain.
  */
-const ESCROW_EVENTS = ["Deposited", "Withdrawn"];
+const ESCROW_EVENTS = ["Deposited", "Withdrawn", "WithdrawRequested", "DebtRecorded", "DebtPaid"];
+/** Escrow events that record or pay a settlement debt. */
+const DEBT_EVENTS = ["DebtRecorded", "DebtPaid"];
 /** Blocks kept below the cursor for reorg detection (older ones are final in practice and pruned). */
 const KEEP_BLOCKS = 256n;
 
@@ -76,6 +80,7 @@ export class PgChainStore implements StorePort {
       await this.recomputeEscrow(tx, clientsOf(events));
       await this.recomputeStakes(tx, providersOf(events));
       await this.markSettlements(tx);
+      if (events.some((e) => DEBT_EVENTS.includes(e.name))) await reconcileDebts(tx, chain);
     });
   }
 
@@ -108,6 +113,7 @@ export class PgChainStore implements StorePort {
       await this.recomputeEscrow(tx, rows.map((r) => r.client));
       await this.recomputeStakes(tx, staking.map((r) => r.provider));
       await this.undoHolds(tx, ancestor === undefined, holders.map((r) => r.client));
+      await reconcileDebts(tx, chain);
       await tx.query(
         `UPDATE settlements s SET status = 'SUBMITTED', confirmed_at = NULL
           WHERE s.chain_id = $1 AND s.status IN ('CONFIRMED', 'FINALIZED')
@@ -201,17 +207,28 @@ export class PgChainStore implements StorePort {
     );
   }
 
-  /** Sets each address's mirrored deposits to what its events add up to (creating its account on first sight). */
+  /**
+   * Sets each address's mirrored deposits, pending withdrawal request and debt to what its events add up to
+   * (creating its account on first sight).
+   */
   private async recomputeEscrow(tx: Db, addresses: readonly string[]): Promise<void> {
     const unique = [...new Set(addresses.map((a) => a.toLowerCase()))];
     if (unique.length === 0) return;
     await tx.query(`INSERT INTO accounts (address) SELECT unnest($1::varchar[]) ON CONFLICT (address) DO NOTHING`, [unique]);
     await tx.query(
-      `INSERT INTO escrow_balances (account_id, deposited_wei)
-       SELECT a.id, coalesce((SELECT sum(CASE WHEN e.name = 'Deposited' THEN (e.args->>'amount')::numeric ELSE -(e.args->>'amount')::numeric END)
-                                FROM chain_events e WHERE e.chain_id = $2 AND e.name = ANY($3) AND lower(e.args->>'client') = a.address), 0)
+      `WITH e AS (
+         SELECT lower(args->>'client') AS client, name, (args->>'amount')::numeric AS amount, args->>'unlockAt' AS unlock_at,
+                row_number() OVER (PARTITION BY lower(args->>'client'), name IN ('WithdrawRequested', 'Withdrawn') ORDER BY block_number DESC, log_index DESC) AS newest
+           FROM chain_events WHERE chain_id = $2 AND name = ANY($3) AND lower(args->>'client') = ANY($1::varchar[]))
+       INSERT INTO escrow_balances (account_id, deposited_wei, withdrawing_wei, withdraw_unlock_at, debt_wei)
+       SELECT a.id,
+              coalesce((SELECT sum(CASE WHEN e.name = 'Deposited' THEN e.amount ELSE -e.amount END) FROM e WHERE e.client = a.address AND e.name IN ('Deposited', 'Withdrawn')), 0),
+              coalesce((SELECT e.amount FROM e WHERE e.client = a.address AND e.name = 'WithdrawRequested' AND e.newest = 1), 0),
+              (SELECT to_timestamp(e.unlock_at::bigint) FROM e WHERE e.client = a.address AND e.name = 'WithdrawRequested' AND e.newest = 1 AND e.amount > 0),
+              coalesce((SELECT sum(CASE WHEN e.name = 'DebtRecorded' THEN e.amount ELSE -e.amount END) FROM e WHERE e.client = a.address AND e.name IN ('DebtRecorded', 'DebtPaid')), 0)
          FROM accounts a WHERE a.address = ANY($1::varchar[])
-       ON CONFLICT (account_id) DO UPDATE SET deposited_wei = excluded.deposited_wei, updated_at = now()`,
+       ON CONFLICT (account_id) DO UPDATE SET deposited_wei = excluded.deposited_wei, withdrawing_wei = excluded.withdrawing_wei,
+         withdraw_unlock_at = excluded.withdraw_unlock_at, debt_wei = excluded.debt_wei, updated_at = now()`,
       [unique, this.chainId.toString(), ESCROW_EVENTS],
     );
   }
@@ -225,6 +242,41 @@ const STAKE_EVENTS = ["Staked", "UnstakeRequested", "Withdrawn", "Slashed"];
 
 function providersOf(events: readonly ChainEvent[]): string[] {
   return events.filter((e) => STAKE_EVENTS.includes(e.name) && typeof e.args.provider === "string").map((e) => e.args.provider as string);
+}
+
+/** Open debts of this chain as its events say: recorded, and not paid (by the same escrow). */
+const OPEN_DEBTS = `
+  recorded AS (
+    SELECT e.address, (e.args->>'debtId')::numeric AS debt_id, (e.args->>'batchId')::bigint AS batch_id, lower(e.args->>'client') AS client
+      FROM chain_events e WHERE e.chain_id = $1 AND e.name = 'DebtRecorded'),
+  open AS (
+    SELECT r.* FROM recorded r WHERE NOT EXISTS (
+      SELECT 1 FROM chain_events p WHERE p.chain_id = $1 AND p.name = 'DebtPaid' AND p.address = r.address AND (p.args->>'debtId')::numeric = r.debt_id))`;
+
+/**
+ * Puts each charge where the chain's debt events say it is, so that a rewind undoes exactly what came after the
+ * ancestor: a client's charges in a batch line that became an open debt leave the batch (settlement_batch NULL,
+ * debt_batch the batch, debt_id the debt), so they count as pending for their providers and unsettled for their
+ * jobs, and are never batched again; once the debt is paid (or its DebtRecorded is undone) they go back to their
+ * batch, keeping debt_id only while the debt was recorded.
+ */
+async function reconcileDebts(tx: Db, chain: string): Promise<void> {
+  await tx.query(
+    `WITH ${OPEN_DEBTS}
+     UPDATE charges c SET debt_id = o.debt_id, debt_batch = c.settlement_batch, settlement_batch = NULL
+       FROM open o JOIN settlements s ON s.batch_id = o.batch_id AND s.chain_id = $1 AND s.escrow = o.address JOIN accounts a ON a.address = o.client
+      WHERE c.settlement_batch = o.batch_id AND c.client_id = a.id`,
+    [chain],
+  );
+  await tx.query(
+    `WITH ${OPEN_DEBTS}
+     UPDATE charges c SET settlement_batch = coalesce(c.debt_batch, c.settlement_batch), debt_batch = NULL,
+            debt_id = CASE WHEN EXISTS (SELECT 1 FROM recorded r WHERE r.debt_id = c.debt_id AND r.batch_id = coalesce(c.debt_batch, c.settlement_batch)) THEN c.debt_id END
+      WHERE c.debt_id IS NOT NULL
+        AND (c.debt_batch IS NOT NULL AND NOT EXISTS (SELECT 1 FROM open o WHERE o.debt_id = c.debt_id AND o.batch_id = c.debt_batch)
+             OR c.debt_batch IS NULL AND NOT EXISTS (SELECT 1 FROM recorded r WHERE r.debt_id = c.debt_id AND r.batch_id = c.settlement_batch))`,
+    [chain],
+  );
 }
 
 function clientsOf(events: readonly ChainEvent[]): string[] {

@@ -202,7 +202,7 @@ export async function insertJobWithHold(db: Db, job: NewJob, maxPending: number 
   const rows = await db.query(
     `WITH hold AS (
        UPDATE escrow_balances SET held_wei = held_wei + $22, updated_at = now()
-        WHERE account_id = $1 AND deposited_wei - held_wei - spent_wei >= $22
+        WHERE account_id = $1 AND deposited_wei - withdrawing_wei - held_wei - spent_wei >= $22
           AND ($25::int IS NULL OR (SELECT count(*) FROM jobs WHERE client_id = $1 AND status = 'PENDING') < $25::int)
         RETURNING account_id
      )

@@ -24,6 +24,11 @@ export interface BatchPayload {
   debits: string[];
   providers: string[];
   credits: string[];
+  /**
+   * Escrow.settle's lines (encodeLine words as decimal strings): what each client pays each provider, read by the
+   * contract only for a client its balance cannot cover. Absent from batches recorded before lines existed.
+   */
+  lines?: string[];
   /** Set on a batch made from the charges of a batch the chain refused. */
   retry?: { of: string; attempt: number; reason: string };
   /** ISO time before which the batch is not sent (a refused single charge waits, with backoff). */
@@ -42,9 +47,12 @@ const CHARGE_COLUMNS = `c.id, c.job_id, c.amount_wei, c.created_at, ca.address A
    JOIN accounts pa ON pa.id = c.provider_id
    JOIN assignments a ON a.id = c.assignment_id`;
 
-/** Unbatched charges, oldest first, locked (others skip them): at most `limit`. */
+/** Unbatched charges (not those in an open debt, which wait for it), oldest first, locked (others skip them): at most `limit`. */
 export function unbatchedCharges(tx: Db, limit: number): Promise<ChargeRow[]> {
-  return tx.query(`SELECT ${CHARGE_COLUMNS} WHERE c.settlement_batch IS NULL ORDER BY c.created_at, c.id LIMIT $1 FOR UPDATE OF c SKIP LOCKED`, [limit]);
+  return tx.query(
+    `SELECT ${CHARGE_COLUMNS} WHERE c.settlement_batch IS NULL AND c.debt_batch IS NULL ORDER BY c.created_at, c.id LIMIT $1 FOR UPDATE OF c SKIP LOCKED`,
+    [limit],
+  );
 }
 
 /** The charges of a batch, oldest first, locked. */
@@ -82,6 +90,7 @@ export async function insertBatch(tx: Db, scope: BatchScope, rows: readonly Char
     debits: batch.debits.map(String),
     providers: batch.providers,
     credits: batch.credits.map(String),
+    lines: batch.lines.map(String),
     ...extra,
   };
   const total = batch.debits.reduce((a, b) => a + b, 0n);

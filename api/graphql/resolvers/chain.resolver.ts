@@ -14,9 +14,9 @@ import { Me } from "./me.resolver";
 const NEWCOMER = { score: reputationOf({ completed: 0, failed: 0, expired: 0, rejected: 0 }), completedJobs: 0, failedJobs: 0, expiredJobs: 0, rejectedJobs: 0 };
 
 async function escrowOf(ctx: GraphQLContext, accountId: string | null): Promise<EscrowBalance> {
-  if (!accountId) return { deposited: 0n, held: 0n, available: 0n };
+  if (!accountId) return { deposited: 0n, held: 0n, available: 0n, withdrawing: 0n, withdrawableAt: null, debt: 0n };
   const b = await ctx.services.chain.escrowOf(accountId);
-  return { deposited: b.depositedWei, held: b.heldWei, available: b.availableWei };
+  return { deposited: b.depositedWei, held: b.heldWei, available: b.availableWei, withdrawing: b.withdrawingWei, withdrawableAt: b.withdrawUnlockAt, debt: b.debtWei };
 }
 
 @Resolver()
@@ -84,6 +84,7 @@ function toSettlement(s: SettlementView): Settlement {
     blockNumber: s.blockNumber,
     gasUsed: s.gasUsed,
     confirmedAt: s.confirmedAt,
+    debts: s.debts.map((d) => ({ debtId: d.debtId, client: getAddress(d.client), amount: d.amountWei, paid: d.paid })),
   };
 }
 

@@ -8,7 +8,14 @@ import { PageInfo } from "./offer.type";
 export class EscrowBalance {
   @Field(() => DecimalScalar, { description: "Deposited less withdrawn, from the chain's events." }) deposited!: bigint;
   @Field(() => DecimalScalar, { description: "Held for jobs not yet ended." }) held!: bigint;
-  @Field(() => DecimalScalar, { description: "What a new job can hold: deposited less held less charged." }) available!: bigint;
+  @Field(() => DecimalScalar, { description: "What a new job can hold: deposited less withdrawing less held less charged." }) available!: bigint;
+  @Field(() => DecimalScalar, {
+    description: "Asked back with Escrow.requestWithdraw and not yet withdrawn: no longer available to new jobs, and jobs it leaves unbacked wait.",
+  })
+  withdrawing!: bigint;
+  @Field(() => Date, { nullable: true, description: "When Escrow.withdraw() may take the pending request (it pays at most balance - held - debt then); null when none is pending." })
+  withdrawableAt!: Date | null;
+  @Field(() => DecimalScalar, { description: "Owed on chain for settled work the balance did not cover (Escrow.debtOf); paid from the next deposits." }) debt!: bigint;
 }
 
 @ObjectType({ simpleResolvers: true })
@@ -63,6 +70,14 @@ export class ChainEventConnection {
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
+@ObjectType({ simpleResolvers: true, description: "A client's line of a batch that its escrow could not cover: a debt on chain; its providers are paid when it is paid." })
+export class SettlementDebt {
+  @Field(() => BigIntScalar, { description: "Escrow's debt id (DebtRecorded)." }) debtId!: bigint;
+  @Field() client!: string;
+  @Field(() => DecimalScalar, { description: "What the client owes for the line (OGPU)." }) amount!: bigint;
+  @Field({ description: "Whether Escrow.payDebt has paid it." }) paid!: boolean;
+}
+
 @ObjectType({ simpleResolvers: true, description: "A batch of completed work paid in one Escrow.settle transaction." })
 export class Settlement {
   @Field(() => ID) id!: string;
@@ -74,6 +89,8 @@ export class Settlement {
   @Field(() => BigIntScalar, { nullable: true }) blockNumber!: bigint | null;
   @Field(() => BigIntScalar, { nullable: true }) gasUsed!: bigint | null;
   @Field(() => Date, { nullable: true }) confirmedAt!: Date | null;
+  @Field(() => [SettlementDebt], { description: "Lines of the batch whose client could not pay: debts on chain instead of a failed batch." })
+  debts!: SettlementDebt[];
 }
 
 @ObjectType({ simpleResolvers: true })

@@ -22,7 +22,8 @@ const OGPU = 10n ** 18n;
 async function escrowShown(token: string) {
   const r = await gql(server.url, op("Me"), {}, token);
   if (r.errors) throw new Error(JSON.stringify(r.errors));
-  return r.data!.me.escrow as { deposited: string; held: string; available: string };
+  const withdrawal = await gql(server.url, `query { me { escrow { withdrawing debt } } }`, {}, token);
+  return { ...(r.data!.me.escrow as { deposited: string; held: string; available: string }), ...(withdrawal.data!.me.escrow as { withdrawing: string; debt: string }) };
 }
 
 it("mirrors deposits and withdrawals made on the dev chain into the escrow submitJob holds from, and undoes a deposit that a reorg removed", async () => {
@@ -40,8 +41,14 @@ it("mirrors deposits and withdrawals made on the dev chain into the escrow submi
   await send(ogpu.approve(contracts.escrow, parseUnits("1000", 18), { nonce: await nonce() }));
   await send(escrow.deposit(parseUnits("100", 18), { nonce: await nonce() }));
   await eventually(async () => ((await escrowShown(token)).available === "100" ? true : undefined), 20_000, "the deposit mirrored");
-  await send(escrow.withdraw(parseUnits("30", 18), { nonce: await nonce() }));
+  // a withdrawal in two steps: the request stops counting as available at once, the withdrawal after the delay
+  await send(escrow.requestWithdraw(parseUnits("30", 18), { nonce: await nonce() }));
+  await eventually(async () => ((await escrowShown(token)).withdrawing === "30" ? true : undefined), 20_000, "the request mirrored");
+  expect(await escrowShown(token)).toMatchObject({ deposited: "100", available: "70" });
+  await chain.increaseTime(Number(await escrow.withdrawDelay()));
+  await send(escrow.withdraw({ nonce: await nonce() }));
   await eventually(async () => ((await escrowShown(token)).deposited === "70" ? true : undefined), 20_000, "the withdrawal mirrored");
+  expect(await escrowShown(token)).toMatchObject({ withdrawing: "0", available: "70" });
   expect(BigInt(await escrow.balanceOf(wallet.address))).toBe(70n * OGPU);
 
   // a deposit in blocks that a reorg replaces is undone
@@ -63,7 +70,7 @@ it("mirrors deposits and withdrawals made on the dev chain into the escrow submi
     token,
   );
   expect(job.errors).toBeUndefined();
-  expect(await escrowShown(token)).toEqual({ deposited: "70", held: "60", available: "10" });
+  expect(await escrowShown(token)).toMatchObject({ deposited: "70", held: "60", available: "10" });
   const tooBig = await gql(
     server.url,
     op("SubmitJob"),
@@ -114,7 +121,7 @@ it("settles completed work on chain in a batch: the indexer marks the job settle
   const costWei = BigInt(Math.round(Number(cost) * 1e6)) * 10n ** 12n;
   // the chain also holds unsettled charges: once the batch is confirmed the hold on chain drops to the marketplace's (0)
   await eventually(async () => (BigInt(await escrow.freeBalanceOf(wallet.address)) === 100n * OGPU - costWei ? true : undefined), 20_000, "the free balance on chain");
-  expect(await escrowShown(token)).toEqual({ deposited: "100", held: "0", available: formatOgpu(100n * OGPU - costWei) });
+  expect(await escrowShown(token)).toEqual({ deposited: "100", held: "0", available: formatOgpu(100n * OGPU - costWei), withdrawing: "0", debt: "0" });
   expect(BigInt(await escrow.claimableOf(provider.wallet.address))).toBe(costWei);
   await eventually(async () => {
     const b = await gql(server.url, op("Settlements"), { first: 5 });
@@ -208,8 +215,14 @@ it("holds on chain what the marketplace holds: a client cannot withdraw escrow a
   );
   expect(job.errors).toBeUndefined();
   await eventually(async () => (BigInt(await escrow.heldOf(wallet.address)) === 60n * OGPU ? true : undefined), 20_000, "the hold on chain");
-  await expect(escrow.withdraw(parseUnits("50", 18), { nonce: await nonce() })).rejects.toThrow();
-  await (await escrow.withdraw(parseUnits("40", 18), { nonce: await nonce() })).wait();
+  // asking for 50 leaves the job's 60 unbacked: it waits; after the delay the chain pays only the free 40
+  await (await escrow.requestWithdraw(parseUnits("50", 18), { nonce: await nonce() })).wait();
+  await eventually(async () => ((await escrowShown(token)).withdrawing === "50" ? true : undefined), 20_000, "the request mirrored");
+  expect((await escrowShown(token)).available).toBe("0");
+  await chain.increaseTime(Number(await escrow.withdrawDelay()));
+  await (await escrow.withdraw({ nonce: await nonce() })).wait();
+  expect(BigInt(await escrow.balanceOf(wallet.address))).toBe(60n * OGPU);
+  expect(BigInt(await escrow.heldOf(wallet.address))).toBe(60n * OGPU);
   await gql(server.url, op("CancelJob"), { id: job.data!.submitJob.id }, token);
   await eventually(async () => (BigInt(await escrow.heldOf(wallet.address)) === 0n ? true : undefined), 20_000, "the hold released on chain");
   await eventually(async () => ((await escrowShown(token)).available === "60" ? true : undefined), 20_000, "the withdrawal mirrored");

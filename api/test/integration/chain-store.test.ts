@@ -5,6 +5,7 @@ import { FakeChain } from "../../../indexer/testing";
 import { createDataSource } from "../../db/data-source";
 import { PgChainStore } from "../../db/repositories/chain-store";
 import { workerDatabaseUrl } from "../harness";
+import { accountOf, insertCharge } from "../builders";
 
 let db: DataSource;
 const CHAIN = 7_000_000n + BigInt(process.pid % 1000);
@@ -101,4 +102,61 @@ it("a rewind undoes what the chain held for a client: the last surviving hold (o
     if (r.indexed === 0n && r.rewoundTo === undefined) break;
   }
   expect((await db.query(`SELECT chain_held_wei FROM escrow_balances WHERE account_id = $1`, [id]))[0].chain_held_wei).toBe("500");
+});
+
+it("mirrors a withdrawal request and a settlement debt from the events, moves the debt's charge out of its batch until it is paid, and a reorg undoes both", async () => {
+  const client = Wallet.createRandom().address.toLowerCase();
+  const provider = Wallet.createRandom().address.toLowerCase();
+  const escrow = "0x00000000000000000000000000000000000e5c70";
+  const chain = new FakeChain(10, 1000, [client]); // block 0: Deposited(client, 1000)
+  const store = new PgChainStore(db, CHAIN + 2n);
+  const s = { ...settings, span: 5n };
+  const follow = async () => {
+    for (let i = 0; i < 100; i++) {
+      const r = await step(chain, store, s);
+      if (r.indexed === 0n && r.rewoundTo === undefined) return;
+    }
+  };
+  const clientId = await accountOf(db, client);
+  const jobId = await insertCharge(db, client, provider, 300n);
+  const [{ batch_id }] = await db.query(
+    `INSERT INTO settlements (chain_id, escrow, status, job_count, total_amount, fee_amount, merkle_root, payload) VALUES ($1, $2, 'SUBMITTED', 1, 300, 0, $3, '{}') RETURNING batch_id`,
+    [(CHAIN + 2n).toString(), escrow, `0x${"cd".repeat(32)}`],
+  );
+  await db.query(`UPDATE charges SET settlement_batch = $2 WHERE job_id = $1`, [jobId, batch_id]);
+  const escrowRow = async () =>
+    (await db.query(`SELECT deposited_wei, withdrawing_wei, extract(epoch FROM withdraw_unlock_at)::int AS unlock, debt_wei FROM escrow_balances WHERE account_id = $1`, [clientId]))[0];
+  const charge = async () => (await db.query(`SELECT settlement_batch, debt_batch, debt_id FROM charges WHERE job_id = $1`, [jobId]))[0];
+  const status = async () => (await db.query(`SELECT status FROM settlements WHERE batch_id = $1`, [batch_id]))[0].status;
+
+  chain.extend(1, 1000);
+  chain.emit("WithdrawRequested", escrow, { client, amount: "400", unlockAt: "5000" });
+  chain.extend(1, 1000);
+  chain.emit("BatchSettled", escrow, { batchId: String(batch_id), merkleRoot: `0x${"cd".repeat(32)}`, jobCount: "1", totalDebited: "0", totalCredited: "0" });
+  chain.emit("DebtRecorded", escrow, { debtId: "1", batchId: String(batch_id), client, amount: "300", newDebt: "300", providers: [provider], credits: ["300"] });
+  await follow();
+  expect(await escrowRow()).toEqual({ deposited_wei: "1000", withdrawing_wei: "400", unlock: 5000, debt_wei: "300" });
+  expect(await status()).toBe("CONFIRMED");
+  expect(await charge()).toEqual({ settlement_batch: null, debt_batch: batch_id, debt_id: "1" });
+
+  // the client withdraws and the debt is paid: the charge is back in its batch, remembered as a paid debt
+  chain.extend(1, 1000);
+  chain.emit("Withdrawn", escrow, { client, amount: "400", newBalance: "600" });
+  chain.emit("DebtPaid", escrow, { debtId: "1", batchId: String(batch_id), client, amount: "300", newBalance: "300", newDebt: "0" });
+  await follow();
+  expect(await escrowRow()).toEqual({ deposited_wei: "600", withdrawing_wei: "0", unlock: null, debt_wei: "0" });
+  expect(await charge()).toEqual({ settlement_batch: batch_id, debt_batch: null, debt_id: "1" });
+
+  // a reorg takes the withdrawal and the payment away: the request and the debt are back
+  chain.reorg(12, 3);
+  await follow();
+  expect(await escrowRow()).toMatchObject({ withdrawing_wei: "400", unlock: 5000, debt_wei: "300" });
+  expect(await charge()).toEqual({ settlement_batch: null, debt_batch: batch_id, debt_id: "1" });
+
+  // a deeper one takes the settlement and the request away too: the charge is in its (unsettled) batch, no debt
+  chain.reorg(10, 5);
+  await follow();
+  expect(await escrowRow()).toMatchObject({ withdrawing_wei: "0", unlock: null, debt_wei: "0" });
+  expect(await charge()).toEqual({ settlement_batch: batch_id, debt_batch: null, debt_id: null });
+  expect(await status()).toBe("SUBMITTED");
 });
