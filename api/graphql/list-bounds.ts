@@ -28,6 +28,8 @@ export const LISTED = {
   checkpoints: 100,
   /** Job.assignments: replicas × attempts (10 × 20 at most by configuration). */
   jobAssignments: 200,
+  /** Settlement.debts: the first ones by debt id (a batch has one line per client; a hundred unpaid is already an incident). */
+  settlementDebts: 100,
 } as const;
 
 /** The settings some bounds follow. */
@@ -69,6 +71,7 @@ export function listBounds(settings: BoundSettings): ListBounds {
     ["Me.apiKeys", { max: LISTED.apiKeys }],
     ["Job.assignments", { max: LISTED.jobAssignments }],
     ["Job.checkpoints", { max: LISTED.checkpoints }],
+    ["Settlement.debts", { max: LISTED.settlementDebts }],
     ["Job.inputs", { max: settings.jobMaxInputs }],
     ["Job.outputs", { max: settings.outputMaxFiles }],
     ["Job.logs", { arg: "last", default: DEFAULT_LOG_LINES_READ, max: MAX_LOG_LINES_READ }],

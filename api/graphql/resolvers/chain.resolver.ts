@@ -8,6 +8,7 @@ import { Account } from "../types/account.type";
 import type { SettlementView } from "../../services/settlement.service";
 import { SettlementStatus } from "../enums";
 import { ChainEventConnection, EscrowBalance, IndexerStatus, Settlement, SettlementConnection, StakeBalance } from "../types/chain.type";
+import { LISTED } from "../list-bounds";
 import { Job, JobSettlement } from "../types/job.type";
 import { Me } from "./me.resolver";
 
@@ -84,7 +85,7 @@ function toSettlement(s: SettlementView): Settlement {
     blockNumber: s.blockNumber,
     gasUsed: s.gasUsed,
     confirmedAt: s.confirmedAt,
-    debts: s.debts.map((d) => ({ debtId: d.debtId, client: getAddress(d.client), amount: d.amountWei, paid: d.paid })),
+    debts: s.debts.slice(0, LISTED.settlementDebts).map((d) => ({ debtId: d.debtId, client: getAddress(d.client), amount: d.amountWei, paid: d.paid })),
   };
 }
 

@@ -89,7 +89,7 @@ export class Settlement {
   @Field(() => BigIntScalar, { nullable: true }) blockNumber!: bigint | null;
   @Field(() => BigIntScalar, { nullable: true }) gasUsed!: bigint | null;
   @Field(() => Date, { nullable: true }) confirmedAt!: Date | null;
-  @Field(() => [SettlementDebt], { description: "Lines of the batch whose client could not pay: debts on chain instead of a failed batch." })
+  @Field(() => [SettlementDebt], { description: "Lines of the batch whose client could not pay: debts on chain instead of a failed batch (the first 100 by debt id)." })
   debts!: SettlementDebt[];
 }
 
