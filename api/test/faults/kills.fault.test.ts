@@ -46,21 +46,23 @@ it("a worker SIGKILLed while it places 200 jobs loses none and oversells nothing
   const client = await actor(api, 100_000n);
   const db = api.system.db;
   const first = startWorker();
-  const submitted = await Promise.all(
+  const submitting = Promise.all(
     Array.from({ length: JOBS }, async () => {
       const r = await gql(api.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "3", maxDurationSeconds: 600 }) }, client.token);
       expect(r.errors).toBeUndefined();
       return r.data!.submitJob.id as string;
     }),
   );
-  // killed mid-work: once it has placed some of the jobs, not all
+  // killed mid-work, while the jobs are still being submitted (so it lands mid-run however fast placement is):
+  // once it has placed some of them, not all
   await eventually(async () => {
-    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'MATCHED'`, [submitted]);
+    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE client_id = $1 AND status = 'MATCHED'`, [client.accountId]);
     return n > 0 ? n : undefined;
   }, 60_000, "the first worker to place jobs");
   first.kill("SIGKILL");
   await new Promise((resolve) => first.once("exit", resolve));
-  const [{ placedBefore }] = await db.query(`SELECT count(*)::int AS "placedBefore" FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'MATCHED'`, [submitted]);
+  const [{ placedBefore }] = await db.query(`SELECT count(*)::int AS "placedBefore" FROM jobs WHERE client_id = $1 AND status = 'MATCHED'`, [client.accountId]);
+  const submitted = await submitting;
   startWorker();
 
   // every job is placed, or rests with the reason it could not be: there are GPUS GPUs for JOBS one-GPU jobs
