@@ -29,6 +29,8 @@ beforeAll(async () => {
       RECONCILE_MS: "500",
       RESTING_RETRY_MS: "1000",
       LEASE_SWEEP_MS: "500",
+      // errors only (none while it passes): a masked INTERNAL_SERVER_ERROR during an outage then shows its cause
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
     },
     { api: true, worker: true, indexer: true },
   );
