@@ -276,9 +276,12 @@ describe("the relay's OGPU/USD rate and the admin command", () => {
     }
     // every request answered, each as the client's own problem (no balance), none a 500 or a hang
     expect(Object.fromEntries(statuses)).toEqual({ 402: 600 });
-    const [{ idle }] = await server.system.db.query(
-      `SELECT count(*)::int AS idle FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
-    );
+    // none left idle in a transaction (the bug held them for minutes); a background transaction between two of its
+    // statements is idle in transaction for an instant, so a stuck one is one that does not go away
+    const idle = await eventually(async () => {
+      const [{ n }] = await server.system.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`);
+      return n === 0 ? n : undefined;
+    }, 10_000, "no connection idle in a transaction");
     expect(idle).toBe(0);
     const ready = await fetch(`${base()}/readyz`);
     expect(ready.status).toBe(200);
