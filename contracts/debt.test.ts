@@ -1,5 +1,5 @@
 import { id } from "ethers";
-import { batchTuple, eventsOf, mined, revertOf, revertName, startContractsFixture } from "./fixture";
+import { batchTuple, depositFrom, eventsOf, mined, revertOf, revertName, startContractsFixture } from "./fixture";
 import type { ContractsFixture } from "./fixture";
 
 /**
@@ -23,10 +23,7 @@ beforeEach(async () => {
 
 const addr = (i: number) => f.signer(i).address;
 
-async function deposit(i: number, amount: bigint): Promise<void> {
-  await mined(f.token(i).approve(escrowAddress, amount));
-  await mined(f.escrow(i).deposit(amount));
-}
+const deposit = (i: number, amount: bigint) => depositFrom(f, i, amount);
 
 async function owedTotal(): Promise<bigint> {
   const escrow = f.escrow();

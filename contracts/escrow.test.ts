@@ -1,7 +1,7 @@
 import { ZeroAddress, ZeroHash, id, parseUnits } from "ethers";
 import { buildSettlement, jobLeaf, settleTuple } from "./batch";
 import type { SettledJob } from "./batch";
-import { batchTuple, eventsOf, mined, revertName, startContractsFixture } from "./fixture";
+import { batchTuple, depositFrom, eventsOf, mined, revertName, startContractsFixture } from "./fixture";
 import type { ContractsFixture } from "./fixture";
 
 let f: ContractsFixture;
@@ -21,10 +21,7 @@ beforeEach(async () => {
 
 const addr = (i: number) => f.signer(i).address;
 
-async function deposit(i: number, amount: bigint): Promise<void> {
-  await mined(f.token(i).approve(escrowAddress, amount));
-  await mined(f.escrow(i).deposit(amount));
-}
+const deposit = (i: number, amount: bigint) => depositFrom(f, i, amount);
 
 const rootOf = (label: string) => id(label);
 

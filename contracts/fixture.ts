@@ -60,6 +60,12 @@ export async function mined(call: Promise<unknown>): Promise<{ gasUsed: bigint; 
   return receipt;
 }
 
+/** Signer `index` approves the escrow for `amount` and deposits it. */
+export async function depositFrom(f: ContractsFixture, index: number, amount: bigint): Promise<void> {
+  await mined(f.token(index).approve(f.deployment.escrow, amount));
+  await mined(f.escrow(index).deposit(amount));
+}
+
 const INTERFACES = (["OGPUToken", "Escrow", "Staking"] as const).map((name) => new Interface(abiOf(name)));
 
 export interface Revert {

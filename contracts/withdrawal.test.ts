@@ -1,4 +1,4 @@
-import { batchTuple, eventsOf, mined, revertOf, revertName, startContractsFixture } from "./fixture";
+import { batchTuple, depositFrom, eventsOf, mined, revertOf, revertName, startContractsFixture } from "./fixture";
 import type { ContractsFixture } from "./fixture";
 import { id } from "ethers";
 
@@ -8,12 +8,10 @@ import { id } from "ethers";
  * with setHolds, so a client cannot take back money a job was matched on before the chain holds it.
  */
 let f: ContractsFixture;
-let escrowAddress: string;
 let delay: number;
 
 beforeAll(async () => {
   f = await startContractsFixture();
-  escrowAddress = f.deployment.escrow;
   delay = Number(await f.escrow().withdrawDelay());
 });
 afterAll(async () => {
@@ -25,10 +23,7 @@ beforeEach(async () => {
 
 const addr = (i: number) => f.signer(i).address;
 
-async function deposit(i: number, amount: bigint): Promise<void> {
-  await mined(f.token(i).approve(escrowAddress, amount));
-  await mined(f.escrow(i).deposit(amount));
-}
+const deposit = (i: number, amount: bigint) => depositFrom(f, i, amount);
 
 async function latestTimestamp(): Promise<bigint> {
   return BigInt((await f.chain.provider.getBlock("latest"))!.timestamp);
