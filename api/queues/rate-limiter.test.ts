@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { BUCKETS_PER_WINDOW, localRateLimiter, redisRateLimiter, slidingWindow } from "./rate-limiter";
+import { busiestWindow as busiestIn } from "./test-windows";
 
 /** A Redis stand-in for the limiter's script: it counts per key and bucket, or fails like a client with no offline queue. */
 function fakeRedis() {
@@ -38,14 +39,7 @@ function admitted(times: number[], limit: number): number[] {
 }
 
 /** The most admitted times in any window (t - WINDOW, t]. */
-function busiestWindow(times: number[]): number {
-  let most = 0;
-  for (let i = 0, start = 0; i < times.length; i++) {
-    while (times[start] <= times[i] - WINDOW) start++;
-    most = Math.max(most, i - start + 1);
-  }
-  return most;
-}
+const busiestWindow = (times: number[]) => busiestIn(times, WINDOW);
 
 /** Arrival times over three windows, crowded around the window boundaries (where a fixed window gives twice the allowance). */
 const arrivals = fc

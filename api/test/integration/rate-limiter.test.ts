@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { redisRateLimiter } from "../../queues/rate-limiter";
+import { busiestWindow as busiestIn } from "../../queues/test-windows";
 
 const WINDOW = 60_000;
 let a: Redis;
@@ -17,14 +18,7 @@ afterAll(async () => {
 });
 
 /** The most of `times` in any window (t - WINDOW, t]. */
-function busiestWindow(times: number[]): number {
-  let most = 0;
-  for (let i = 0, start = 0; i < times.length; i++) {
-    while (times[start] <= times[i] - WINDOW) start++;
-    most = Math.max(most, i - start + 1);
-  }
-  return most;
-}
+const busiestWindow = (times: number[]) => busiestIn(times, WINDOW);
 
 const arrivals = fc
   .array(fc.oneof(fc.integer({ min: 0, max: 3 * WINDOW }), fc.integer({ min: WINDOW - 1500, max: WINDOW + 1500 }), fc.constantFrom(WINDOW - 1, WINDOW)), { minLength: 1, maxLength: 120 })
