@@ -31,6 +31,11 @@ export type NodeStatusValue = "ONLINE" | "OFFLINE";
 export const MAX_GPU_GROUPS = 16;
 export const MAX_GPUS_PER_GROUP = 64;
 
+/** Whether a node's last heartbeat is within `heartbeatWindowSeconds` of `now` (never, before its first). */
+export function isOnline(node: Pick<NodeEntity, "lastHeartbeatAt">, now: Date, heartbeatWindowSeconds: number): boolean {
+  return node.lastHeartbeatAt !== null && now.getTime() - node.lastHeartbeatAt.getTime() <= heartbeatWindowSeconds * 1000;
+}
+
 /** Nodes: registration (idempotent by name per provider), heartbeats, liveness. */
 export class NodeService {
   constructor(
@@ -47,8 +52,7 @@ export class NodeService {
 
   /** ONLINE while the last heartbeat is within the window, OFFLINE after (and before the first). */
   statusOf(node: Pick<NodeEntity, "lastHeartbeatAt">, now = new Date()): NodeStatusValue {
-    const last = node.lastHeartbeatAt?.getTime();
-    return last !== undefined && now.getTime() - last <= this.heartbeatWindowSeconds * 1000 ? "ONLINE" : "OFFLINE";
+    return isOnline(node, now, this.heartbeatWindowSeconds) ? "ONLINE" : "OFFLINE";
   }
 
   /**

@@ -1,6 +1,6 @@
 import { normalizeGpuModel, parseMarketId, regionById } from "../../matching";
 import type { DataSource, EntityManager } from "typeorm";
-import { ensureMarket, recordAskChanges, recordBookChanges, type BookDelta } from "../db/repositories/book.repository";
+import { ensureMarket, recordAskChanges, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
 import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
 import { updateReturning } from "../db/query";
 import { OfferEntity, type OfferStatusValue } from "../db/entities/offer.entity";
@@ -11,6 +11,7 @@ import { isUniqueViolation } from "../db/db-errors";
 import { candidateById } from "../db/repositories/match.repository";
 import { assertOfferLimits, CLIENT_ORDER_ID, DEFAULT_ORDER_LIMITS, lockAccountOrders, type OrderLimits } from "./order-limits";
 import { restingBidsServedBy } from "./self-trade";
+import { isOnline } from "./node.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 
 export interface PostOfferData {
@@ -78,7 +79,7 @@ export class OfferService {
       await ensureMarket(tx, group.market, gpuModel, group.vramGb);
       const repo = tx.getRepository(OfferEntity);
       const cancelOnDisconnect = input.cancelOnDisconnect === true;
-      const silent = !this.online(node, now);
+      const silent = !isOnline(node, now, this.rules.heartbeatWindowSeconds);
       const inserted = await repo.insert({
         nodeId: node.id,
         providerId: who.accountId,
@@ -159,10 +160,6 @@ export class OfferService {
     }
   }
 
-  private online(node: Pick<NodeEntity, "lastHeartbeatAt">, now: Date): boolean {
-    return node.lastHeartbeatAt !== null && now.getTime() - node.lastHeartbeatAt.getTime() <= this.rules.heartbeatWindowSeconds * 1000;
-  }
-
   /** Post-only: CONFLICT (rolling the write back) when a resting job would match this offer as it now stands. */
   private async assertPostOnly(tx: EntityManager, offerId: string, now: Date): Promise<void> {
     const candidate = await candidateById(tx, offerId, new Date(now.getTime() - this.rules.heartbeatWindowSeconds * 1000), now);
@@ -217,7 +214,7 @@ export class OfferService {
           [node_id, now],
         );
         withdrawn += offers.length;
-        return recordBookChanges(tx, offers.map((o) => ({ market: o.market, side: "ASK" as const, priceWei: BigInt(o.price_wei) })));
+        return recordBookChanges(tx, askLevelsOf(offers));
       });
       this.onBookChange(deltas);
     }
@@ -235,7 +232,7 @@ export class OfferService {
         `UPDATE offers SET withdrawn_at = NULL, updated_at = now() WHERE node_id = $1 AND status = 'OPEN' AND withdrawn_at IS NOT NULL RETURNING id, market, price_wei`,
         [nodeId],
       );
-      const deltas = await recordBookChanges(tx, offers.map((o) => ({ market: o.market, side: "ASK" as const, priceWei: BigInt(o.price_wei) })));
+      const deltas = await recordBookChanges(tx, askLevelsOf(offers));
       return { deltas, ids: offers.map((o) => o.id) };
     });
     this.onBookChange(deltas);
@@ -298,6 +295,11 @@ export class OfferService {
     if (status !== "OPEN") throw conflict(`this offer is ${status}; post a new one`);
     return offer;
   }
+}
+
+/** The ask levels of offers a statement changed (their market and price, as RETURNING gives them). */
+function askLevelsOf(offers: readonly { market: string; price_wei: string }[]): LevelChange[] {
+  return offers.map((o) => ({ market: o.market, side: "ASK", priceWei: BigInt(o.price_wei) }));
 }
 
 /** The page size asked for: 1 to 100, 20 when left out; BAD_USER_INPUT otherwise. */

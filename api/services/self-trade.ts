@@ -12,7 +12,6 @@ type Db = Pick<EntityManager, "query">;
  */
 export async function selfAccountsOf(db: Db, jobs: readonly Pick<JobRecord, "id" | "clientId">[]): Promise<Map<string, Set<string>>> {
   const orderers = await relayOrderers(db, jobs.map((j) => j.id));
-  // (relay jobs are few: their orderers' relations are read only when there are some)
   const related = await relatedAccounts(db, [...new Set([...jobs.map((j) => j.clientId), ...orderers.values()])]);
   const self = new Map<string, Set<string>>();
   for (const job of jobs) {
