@@ -12,7 +12,7 @@ import { createContext, type GraphQLContext } from "./graphql/context";
 import { errorExtensions, formatError, INTERNAL_ERROR_MESSAGE } from "./graphql/errors";
 import { bodyErrorMessage, clientErrorReply } from "./http/error-status";
 import { limitRules, queryLimitsPlugin, type QueryLimits } from "./graphql/limits";
-import { bookResponseCache } from "./graphql/response-cache";
+import { responseCache } from "./graphql/response-cache";
 import { attachWebSocket } from "./graphql/websocket";
 import { SHARED_FEEDS } from "./graphql/resolvers/market.resolver";
 import { adminRoutes } from "./http/admin";
@@ -99,7 +99,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ApolloServerPluginUsageReportingDisabled(),
       queryLimitsPlugin(deps.schema, deps.limits),
       graphqlTiming(metrics),
-      bookResponseCache((market, depth) => services.markets.currentOrderBook(market, depth)),
+      responseCache(),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
     ],
   });

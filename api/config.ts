@@ -99,6 +99,8 @@ const schema = z
     GRAPHQL_MAX_TOKENS: intFrom(50, 100_000, 2000),
     GRAPHQL_MAX_DIRECTIVES: intFrom(0, 1000, 20),
     RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000, 6000),
+    /** How long an anonymous offers page is served again while its market's book has not changed (0: never). */
+    OFFERS_CACHE_MAX_AGE_MS: intFrom(0, 60_000, 1000),
     /** What one account may hold on the book (LIMIT_EXCEEDED past them; offers a minute is RATE_LIMITED). */
     /** At most 200: `myNodes` (what an agent reads its node's offers from) lists an account's first 200 nodes. */
     MAX_NODES_PER_ACCOUNT: intFrom(1, 200, 200),

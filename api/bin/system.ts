@@ -124,6 +124,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     challengeTtlSeconds: config.CHALLENGE_TTL_SECONDS,
     heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS,
     bookCacheMaxAgeMs: BOOK_CACHE_MAX_AGE_MS,
+    offerListMaxAgeMs: config.OFFERS_CACHE_MAX_AGE_MS,
     matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
     usdRates: { standingMicros: config.OGPU_USD_RATE === undefined ? undefined : parseUsd(config.OGPU_USD_RATE), maxAgeSeconds: config.USD_RATE_MAX_AGE_SECONDS },
     relayTreasuryAddress: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury,

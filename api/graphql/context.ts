@@ -5,20 +5,15 @@ import type { CheckpointRecord } from "../db/repositories/lifecycle.repository";
 import type { ArtifactRecord, JobInputRecord } from "../db/repositories/artifact.repository";
 import type { Principal, Services } from "../services";
 import type { AccountView } from "../services/account.service";
+import type { Freshness } from "../services/freshness";
 
-/** A book snapshot a response was built from: the response stays right while the cache still serves that object. */
-export interface BookRead {
-  market: string;
-  depth: number | null;
-  book: object;
-}
 
 /** What every resolver receives: the caller (if signed in), the services, per-request loaders. */
 export interface GraphQLContext {
   principal?: Principal;
   services: Services;
-  /** Book snapshots this request's response is built from (the response cache's validity). */
-  bookReads: BookRead[];
+  /** What this request's response is built from (the response cache's validity; see graphql/response-cache.ts). */
+  cacheReads: Freshness[];
   loaders: {
     node: DataLoader<string, NodeEntity | undefined>;
     account: DataLoader<string, AccountView | undefined>;
@@ -41,7 +36,7 @@ export function createContext(services: Services, principal: Principal | undefin
   return {
     principal,
     services,
-    bookReads: [],
+    cacheReads: [],
     loaders: {
       node: byId((ids) => services.nodes.byIds(ids)),
       account: byId((ids) => services.accounts.byIds(ids)),

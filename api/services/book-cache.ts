@@ -15,6 +15,9 @@ export class BookCache {
   private readonly entries = new Map<string, Entry>();
   private readonly known = new Map<string, bigint>();
   private readonly loading = new Map<string, Promise<BookSnapshot | undefined>>();
+  /** Announcements that raised a market's sequence, and clears: together they say "some book changed". */
+  private raised = 0;
+  private clears = 0;
 
   constructor(
     private readonly load: (market: string) => Promise<BookSnapshot | undefined>,
@@ -50,11 +53,23 @@ export class BookCache {
 
   /** Announces that `market` reached `sequence`: older entries stop serving. */
   announce(market: string, sequence: bigint): void {
-    if (sequence > (this.known.get(market) ?? 0n)) this.known.set(market, sequence);
+    if (sequence > (this.known.get(market) ?? 0n)) {
+      this.known.set(market, sequence);
+      this.raised++;
+    }
+  }
+
+  /**
+   * A value that differs once a change of `market`'s book (without a market: of any book) has been announced, or the
+   * cache was cleared: what a reader compares to know that nothing it read from the books has moved since.
+   */
+  version(market?: string): string {
+    return market === undefined ? `${this.clears}:${this.raised}` : `${this.clears}:${this.known.get(market) ?? 0n}`;
   }
 
   /** Drops everything (e.g. when the announcement channel reconnects and may have missed some). */
   clear(): void {
+    this.clears++;
     this.entries.clear();
     this.known.clear();
   }

@@ -25,10 +25,13 @@ import { RetentionService } from "./retention.service";
 import { TransferService, type TransferLimits } from "./transfer.service";
 import { TransferUrls } from "./transfer-urls";
 import { DEFAULT_ORDER_LIMITS, type OrderLimits } from "./order-limits";
+import { OfferListFreshness } from "./freshness";
 
 export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
   bookCacheMaxAgeMs: number;
+  /** How long an anonymous offers page may be served again while its market's book has not changed (0: never). */
+  offerListMaxAgeMs?: number;
   matchCandidateLimit: number;
   /** The relay's OGPU/USD rates: the standing one (OGPU_USD_RATE) and how long a fed one lasts. */
   usdRates: RateSettings;
@@ -70,6 +73,7 @@ export interface Services {
   offers: OfferService;
   markets: MarketService;
   books: BookCache;
+  offerLists: OfferListFreshness;
   jobs: JobService;
   matching: MatchingService;
   quotes: QuoteService;
@@ -114,6 +118,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     offers,
     markets: new MarketService(db, books, deps.events, (err) => deps.onError(err, "compute a market ticker")),
     books,
+    offerLists: new OfferListFreshness(books, settings.offerListMaxAgeMs ?? 1000),
     jobs,
     sources,
     relay: new RelayService(db, jobs, settings.usdRates, settings.relayTreasuryAddress, { artifacts, logs }),

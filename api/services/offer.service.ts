@@ -5,6 +5,7 @@ import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
 import { updateReturning } from "../db/query";
 import { OfferEntity, type OfferStatusValue } from "../db/entities/offer.entity";
 import { decodeOfferCursor, listOffers, type OfferFilterData, type OfferPage } from "../db/repositories/offer.repository";
+import { accountViewOf, type AccountView } from "./account.service";
 import { badInput, conflict, forbidden, notFound } from "./errors";
 import { formatDecimal, MAX_PRICE_WEI } from "../../pricing";
 import { isUniqueViolation } from "../db/db-errors";
@@ -50,6 +51,9 @@ export const DEFAULT_OFFER_RULES: OfferRules = { limits: DEFAULT_ORDER_LIMITS, h
 
 /** Called after a commit that changed books, with the deltas it recorded (cache invalidation). */
 export type BookChangeListener = (deltas: readonly BookDelta[]) => void;
+
+/** A page of offers, with its providers as account views. */
+export type OfferListing = Omit<OfferPage, "providers"> & { providers: AccountView[] };
 
 /** Offers: post, reprice/resize, cancel, expire, list. Every change of the book records its deltas. */
 export class OfferService {
@@ -262,7 +266,16 @@ export class OfferService {
     return expired;
   }
 
-  async list(filter: OfferFilterData, first: number | undefined | null, after: string | undefined | null, now = new Date()): Promise<OfferPage> {
+  /**
+   * A page of offers with their nodes and providers (one statement; with the total too when `withCount`), for the
+   * offers query and its loaders.
+   */
+  async list(
+    filter: OfferFilterData,
+    first: number | undefined | null,
+    after: string | undefined | null,
+    options: { withCount?: boolean; now?: Date } = {},
+  ): Promise<OfferListing> {
     const size = pageSize(first);
     if (filter.minVramGb !== undefined && (!Number.isInteger(filter.minVramGb) || filter.minVramGb < 0)) throw badInput("minVramGb must be 0 or more");
     const checked: OfferFilterData = {
@@ -272,7 +285,8 @@ export class OfferService {
     };
     const cursor = after === undefined || after === null ? undefined : decodeOfferCursor(after);
     if (after && !cursor) throw badInput("after is not a cursor of this list; pass an endCursor or cursor it returned");
-    return listOffers(this.db, checked, size, cursor, now);
+    const page = await listOffers(this.db, checked, size, cursor, options.now ?? new Date(), options.withCount);
+    return { ...page, providers: page.providers.map(accountViewOf) };
   }
 
   /** The status a client sees: an OPEN offer past its expiresAt is EXPIRED even before the sweep records it. */

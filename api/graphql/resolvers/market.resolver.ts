@@ -32,7 +32,8 @@ export class MarketResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<OrderBook> {
     const book = await ctx.services.markets.orderBook(market, depth);
-    ctx.bookReads.push({ market, depth, book });
+    // right while the book cache still serves this same immutable snapshot (a newer sequence or its max age replaces it)
+    ctx.cacheReads.push({ valid: () => ctx.services.markets.currentOrderBook(market, depth) === book });
     return toOrderBook(book);
   }
 

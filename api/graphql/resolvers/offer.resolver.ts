@@ -1,6 +1,8 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { notFound } from "../../services/errors";
 import type { GraphQLContext } from "../context";
+import { selectsField } from "../selection";
 import { OfferFilter, PostOfferInput, UpdateOfferInput } from "../inputs/offer.input";
 import { toAccount, toNode, toOffer } from "../mappers";
 import { Account } from "../types/account.type";
@@ -30,7 +32,10 @@ export class OfferResolver {
     @Arg("first", () => Int, { nullable: true }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<OfferConnection> {
+    const now = new Date();
+    ctx.cacheReads.push(ctx.services.offerLists.watch(filter?.market ?? undefined, ctx.principal !== undefined));
     const page = await ctx.services.offers.list(
       {
         market: filter?.market ?? undefined,
@@ -41,8 +46,10 @@ export class OfferResolver {
       },
       first,
       after,
+      { withCount: selectsField(info, "totalCount"), now },
     );
-    const now = new Date();
+    for (const node of page.nodes) ctx.loaders.node.prime(node.id, node);
+    for (const account of page.providers) ctx.loaders.account.prime(account.id, account);
     return {
       edges: page.offers.map((o, i) => ({ cursor: page.cursors[i], node: toOffer(o, now) })),
       pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },

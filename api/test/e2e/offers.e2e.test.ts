@@ -270,4 +270,37 @@ describe("offers and the order book", () => {
     const unused = freshModel(192).market; // a well-formed market nobody has offered in
     expect((await gql(server.url, op("OrderBook"), { market: unused })).data!.orderBook).toEqual({ market: unused, sequence: "0", asks: [], bids: [] });
   });
+
+  it("lists by status with each offer's own node and provider, counts an empty page, and finds totalCount in a fragment", async () => {
+    const a = await provider();
+    const b = await provider();
+    const { gpu, market } = freshGpu(8);
+    const nodeA = await registerNode(a.token, [gpu], "rig-a", "us-west");
+    const nodeB = await registerNode(b.token, [gpu], "rig-b", "eu-west");
+    const post = async (token: string, nodeId: string, price: string) =>
+      (await gql(server.url, op("PostOffer"), { input: { nodeId, pricePerGpuHour: price, gpuCount: 1 } }, token)).data!.postOffer.id as string;
+    const a1 = await post(a.token, nodeA.id, "4");
+    const b1 = await post(b.token, nodeB.id, "3");
+    const b2 = await post(b.token, nodeB.id, "6");
+    expect((await gql(server.url, op("CancelOffer"), { id: b2 }, b.token)).errors).toBeUndefined();
+    const open = await gql(server.url, op("Offers"), { filter: { market } });
+    expect(open.data!.offers.totalCount).toBe(2);
+    expect(open.data!.offers.edges.map((e: any) => [e.node.id, e.node.node.id, e.node.node.region, e.node.provider.address])).toEqual([
+      [b1, nodeB.id, "eu-west", b.wallet.address],
+      [a1, nodeA.id, "us-west", a.wallet.address],
+    ]);
+    const cancelled = await gql(server.url, op("Offers"), { filter: { market, status: "CANCELLED" } });
+    expect(cancelled.data!.offers).toMatchObject({ totalCount: 1, edges: [{ node: { id: b2, status: "CANCELLED", node: { id: nodeB.id } } }] });
+    const past = await gql(server.url, op("Offers"), { filter: { market }, first: 2, after: open.data!.offers.pageInfo.endCursor });
+    expect(past.data!.offers).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 2 });
+    const none = await gql(server.url, op("Offers"), { filter: { market, maxPricePerGpuHour: "2" } });
+    expect(none.data!.offers).toMatchObject({ edges: [], totalCount: 0 });
+    const byFragment = await gql(
+      server.url,
+      `query { offers(filter: { market: "${market}" }, first: 1) { ...Count edges { node { id } } } } fragment Count on OfferConnection { totalCount }`,
+    );
+    expect(byFragment.data!.offers).toEqual({ totalCount: 2, edges: [{ node: { id: b1 } }] });
+    const onlyCount = await gql(server.url, `query { offers(filter: { market: "${market}" }) { totalCount } }`);
+    expect(onlyCount.data!.offers).toEqual({ totalCount: 2 });
+  });
 });
