@@ -4,6 +4,7 @@ import { badInput, conflict, notFound } from "./errors";
 import { SettlementSender, type SenderSettings, type SettlementWriter, type SubmitResult } from "./settlement-sender";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { pageSize } from "./offer.service";
+import { readQuery } from "../db/query";
 
 export interface SettlementSettings extends Omit<SenderSettings, "chainId" | "escrow" | "feeBps"> {
   chainId: bigint;
@@ -71,7 +72,8 @@ export class SettlementService {
   async list(first: number | null | undefined, after: string | null | undefined): Promise<{ settlements: SettlementView[]; cursors: string[]; hasNextPage: boolean }> {
     const size = pageSize(first);
     const before = after ? decodeOrdinalCursor("s", after) : undefined;
-    const rows = await this.db.query(
+    const rows = await readQuery<Record<string, unknown>>(
+      this.db,
       `SELECT batch_id, status, job_count, total_amount, tx_hash, block_number, gas_used, confirmed_at FROM settlements
         WHERE $1::bigint IS NULL OR batch_id < $1 ORDER BY batch_id DESC LIMIT $2`,
       [before?.toString() ?? null, size + 1],
@@ -95,7 +97,8 @@ export class SettlementService {
   /** The batches with their debts, as the indexed DebtRecorded and DebtPaid events of this escrow say. */
   private async withDebts(views: SettlementView[]): Promise<SettlementView[]> {
     if (views.length === 0) return views;
-    const rows: { batch_id: string; debt_id: string; client: string; amount: string; paid: boolean }[] = await this.db.query(
+    const rows = await readQuery<{ batch_id: string; debt_id: string; client: string; amount: string; paid: boolean }>(
+      this.db,
       `SELECT r.args->>'batchId' AS batch_id, r.args->>'debtId' AS debt_id, r.args->>'client' AS client, r.args->>'amount' AS amount,
               EXISTS (SELECT 1 FROM chain_events p WHERE p.chain_id = r.chain_id AND p.address = r.address AND p.name = 'DebtPaid' AND p.args->>'debtId' = r.args->>'debtId') AS paid
          FROM chain_events r WHERE r.chain_id = $1 AND r.address = $2 AND r.name = 'DebtRecorded' AND r.args->>'batchId' = ANY($3::text[])

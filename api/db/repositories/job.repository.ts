@@ -1,6 +1,6 @@
 import type { EntityManager } from "typeorm";
 import { assertJobMove } from "./states";
-import { updateReturning } from "../query";
+import { readQuery, updateReturning } from "../query";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -231,7 +231,8 @@ export async function jobsByIds(db: Db, ids: readonly string[]): Promise<JobReco
 
 /** A client's jobs, newest first, after a cursor ordinal; one more than `first` tells whether a next page exists. */
 export async function jobsOfClient(db: Db, clientId: string, status: JobStatusValue | undefined, first: number, beforeOrdinal: bigint | undefined): Promise<JobRecord[]> {
-  const rows = await db.query(
+  const rows = await readQuery<Record<string, unknown>>(
+    db,
     `SELECT ${JOB_COLUMNS} FROM jobs
       WHERE client_id = $1 AND ($2::varchar IS NULL OR status = $2) AND ($3::bigint IS NULL OR ordinal < $3)
       ORDER BY ordinal DESC LIMIT $4`,

@@ -2,6 +2,7 @@ import type { DataSource } from "typeorm";
 import { OfferEntity, type OfferStatusValue } from "../entities/offer.entity";
 import { NodeEntity, type NodeGpuGroup } from "../entities/node.entity";
 import type { AccountRow } from "./account.repository";
+import { readQuery } from "../query";
 
 export interface OfferFilterData {
   market?: string;
@@ -140,9 +141,9 @@ export async function listOffers(
   const page = `SELECT ${OFFER_COLUMNS}, ${NODE_COLUMNS}, ${PROVIDER_COLUMNS}
       FROM offers o JOIN nodes n ON n.id = o.node_id JOIN accounts a ON a.id = o.provider_id LEFT JOIN stakes s ON s.account_id = o.provider_id
      WHERE ${where}${keyset} ORDER BY o.price_wei, o.ordinal LIMIT ${add(first + 1)}`;
-  const rows: PageRow[] = withCount
-    ? await db.query(`SELECT c.total_count, p.* FROM (SELECT count(*) AS total_count FROM offers o WHERE ${where}) c LEFT JOIN LATERAL (${page}) p ON true ORDER BY p.price_wei, p.ordinal`, pageParams)
-    : await db.query(page, pageParams);
+  const rows = withCount
+    ? await readQuery<PageRow>(db, `SELECT c.total_count, p.* FROM (SELECT count(*) AS total_count FROM offers o WHERE ${where}) c LEFT JOIN LATERAL (${page}) p ON true ORDER BY p.price_wei, p.ordinal`, pageParams)
+    : await readQuery<PageRow>(db, page, pageParams);
   const found = rows.filter((r) => r.id !== null);
   const kept = found.slice(0, first);
   const offers = kept.map(offerOf);
@@ -151,7 +152,7 @@ export async function listOffers(
     offers,
     cursors: offers.map(offerCursor),
     hasNextPage: found.length > first,
-    totalCount: async () => total ?? Number((await db.query(`SELECT count(*) AS n FROM offers o WHERE ${where}`, params))[0].n),
+    totalCount: async () => total ?? Number((await readQuery<{ n: string }>(db, `SELECT count(*) AS n FROM offers o WHERE ${where}`, params))[0].n),
     nodes: [...new Map(kept.map((r) => [r.node_id as string, nodeOf(r)])).values()],
     providers: [...new Map(kept.map((r) => [r.provider_id as string, providerOf(r)])).values()],
   };

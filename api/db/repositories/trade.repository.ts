@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import type { RestingBid, TradePoint } from "../../../pricing";
+import { readQuery } from "../query";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -16,7 +17,8 @@ export interface TradeRecord {
 
 /** A market's trades, newest first, before a cursor ordinal; one more than `first` tells whether a next page exists. */
 export async function tradesOfMarket(db: Db, market: string, first: number, beforeOrdinal: bigint | undefined): Promise<TradeRecord[]> {
-  const rows = await db.query(
+  const rows = await readQuery<Record<string, string | number | Date>>(
+    db,
     `SELECT t.id, t.ordinal, t.market, t.job_id, j.client_id, t.price_wei, t.gpus, t.executed_at
        FROM trades t JOIN jobs j ON j.id = t.job_id
       WHERE t.market = $1 AND ($2::bigint IS NULL OR t.ordinal < $2)
