@@ -35,7 +35,10 @@ export function depthChart(book: OrderBook, levels = 50): SVGElement {
     if (!points.length) return;
     let d = `M${x(points[0]![0])},${y(0)}`;
     let prev = 0;
-    for (const [p, g] of points) d += ` L${x(p)},${y(prev)} L${x(p)},${y(g)}`, (prev = g);
+    for (const [p, g] of points) {
+      d += ` L${x(p)},${y(prev)} L${x(p)},${y(g)}`;
+      prev = g;
+    }
     d += ` L${x(edge)},${y(prev)} L${x(edge)},${y(0)} Z`;
     root.appendChild(svg("path", { d, class: cls }));
   };

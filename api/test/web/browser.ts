@@ -58,15 +58,13 @@ export async function injectWallet(context: BrowserContext, wallet: Wallet, rpc:
         return rpc(method, params);
     }
   });
-  await context.addInitScript(() => {
-    const call = (window as unknown as { __gxWallet(method: string, params?: unknown): Promise<unknown> }).__gxWallet;
-    (window as unknown as { ethereum: unknown }).ethereum = {
-      isTestWallet: true,
-      request: ({ method, params }: { method: string; params?: unknown }) => call(method, params ?? []),
-      on: () => undefined,
-      removeListener: () => undefined,
-    };
-  });
+  // runs in the page (a script of its own, so no DOM types are needed here)
+  await context.addInitScript(`window.ethereum = {
+    isTestWallet: true,
+    request: ({ method, params }) => window.__gxWallet(method, params ?? []),
+    on() {},
+    removeListener() {},
+  };`);
 }
 
 /** A full-page screenshot into SHOTS. */
