@@ -16,7 +16,7 @@ export function candleChart(host: HTMLElement, client: ExchangeClient, market: s
     autoSize: true,
     layout: { background: { type: ColorType.Solid, color: "transparent" }, textColor: dark ? "#e6e6e6" : "#1d1d1f" },
     grid: { vertLines: { color: dark ? "#333" : "#eee" }, horzLines: { color: dark ? "#333" : "#eee" } },
-    timeScale: { timeVisible: true, secondsVisible: false },
+    timeScale: { timeVisible: true, secondsVisible: false, rightOffset: 6, barSpacing: 10 },
   });
   const series = chart.addSeries(CandlestickSeries, { upColor: "#1a7f37", downColor: "#c62828", borderVisible: false, wickUpColor: "#1a7f37", wickDownColor: "#c62828" });
   let last: Bar | undefined;

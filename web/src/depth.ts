@@ -48,6 +48,6 @@ export function depthChart(book: OrderBook, levels = 50): SVGElement {
   const text = (tx: number, ty: number, anchor: string, content: string) => (root.appendChild(svg("text", { x: tx, y: ty, "text-anchor": anchor, class: "axis" })).textContent = content);
   text(PAD, H - 8, "start", lo.toFixed(2));
   text(W - PAD, H - 8, "end", hi.toFixed(2));
-  text(PAD, PAD - 10, "start", `${top} GPUs`);
+  text(PAD, PAD - 10, "start", `${top} GPU${top === 1 ? "" : "s"}`);
   return root;
 }

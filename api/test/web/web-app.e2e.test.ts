@@ -86,13 +86,14 @@ run("a client signs in with its wallet, deposits, submits a job a real agent run
   await page.getByLabel("Max price").fill("3");
   await page.getByLabel("Command").fill([process.execPath, join(__dirname, "gated-job.js"), gate].join("\n"));
   await page.locator("#quote-cost").waitFor();
-  expect(await page.locator("#quote").textContent()).toMatch(/1 offers match, from 2 OGPU/);
+  expect(await page.locator("#quote").textContent()).toMatch(/1 offer matches, from 2 OGPU/);
   await shot(page, "client");
 
   await page.getByRole("button", { name: "Submit job" }).click();
   await page.waitForURL(/\/jobs\//);
   await page.locator('#job-progress[data-value="0.500"]').waitFor({ timeout: 60_000 });
   await page.locator("#logs").getByText("hello from the web test").waitFor();
+  await page.locator("#checkpoints").getByText("9 B").waitFor();
   await shot(page, "job-running");
   writeFileSync(gate, "go");
   await page.locator("#job-status").getByText("COMPLETED").waitFor({ timeout: 60_000 });
@@ -130,6 +131,11 @@ run("a provider reprices its offer in the console and an open market page's book
   await page.getByText("Online: heartbeats arrive").waitFor();
   await shot(page, "provider");
   await shot(market.page, "market");
+  await market.page.setViewportSize({ width: 390, height: 844 });
+  await market.page.locator("#asks").getByText("1.75").waitFor();
+  await shot(market.page, "market-narrow");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, "provider-narrow");
   expect(errors).toEqual([]);
   expect(market.errors).toEqual([]);
   await context.close();

@@ -24,7 +24,7 @@ export function accountSection(s: SignedIn): { el: HTMLElement; refresh(): Promi
   const withdrawNow = h("button", { type: "button", class: "secondary", disabled: true }, "Withdraw requested amount");
   const draw = (a: Account, walletOgpu?: bigint) => {
     const e = a.escrow;
-    fill(facts, ...([["Available", amount(e.available)], ["Held for jobs", amount(e.held)], ["Deposited", amount(e.deposited)], ["Withdrawing", amount(e.withdrawing)], ["Withdrawable at", e.withdrawableAt ? time(e.withdrawableAt) : "–"], ...(walletOgpu !== undefined ? [["In your wallet", amount(unitsToDecimal(walletOgpu))]] : [])] as [string, string][]).flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: "num" }, `${v} OGPU`)]));
+    fill(facts, ...([["Available", amount(e.available)], ["Held for jobs", amount(e.held)], ["Deposited", amount(e.deposited)], ["Withdrawing", amount(e.withdrawing)], ...(walletOgpu !== undefined ? [["In your wallet", amount(unitsToDecimal(walletOgpu))]] : [])] as [string, string][]).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, `${v} OGPU`)]), h("dt", {}, "Withdrawable at"), h("dd", {}, e.withdrawableAt ? time(e.withdrawableAt) : "no request pending"));
     withdrawNow.disabled = !(e.withdrawableAt && Date.parse(e.withdrawableAt) <= Date.now());
   };
   const refresh = async () => {

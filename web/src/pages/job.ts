@@ -40,16 +40,18 @@ function jobView(main: HTMLElement, s: SignedIn, id: string): () => void {
   fill(main, h("h1", {}, "Job ", h("code", {}, id.slice(0, 8))),
     h("p", {}, "Status: ", state, " ", message), bar, h("p", { class: "muted", id: "job-percent" }, ""), cancel, status, facts, excluded,
     h("section", { "aria-labelledby": "logs-h" }, h("h2", { id: "logs-h" }, "Logs"), logs),
-    h("section", { "aria-labelledby": "cp-h" }, h("h2", { id: "cp-h" }, "Checkpoints"), h("div", { class: "scroll" }, h("table", {}, h("thead", {}, h("tr", {}, ...["Step", "Size", "sha256", "At"].map((c) => h("th", { scope: "col" }, c)))), checkpoints))),
+    h("section", { "aria-labelledby": "cp-h" }, h("h2", { id: "cp-h" }, "Checkpoints"), h("div", { class: "scroll" }, h("table", {}, h("thead", {}, h("tr", {}, ...["Step", "Size", "sha256", "At"].map((c, i) => h("th", { scope: "col", class: i === 0 ? "num" : "" }, c)))), checkpoints))),
     outputs);
   void load();
+  // checkpoints and the cost change without a progress event: read them again now and then while the job runs
+  const poll = setInterval(() => state.textContent && !isFinalStatus(state.textContent as Job["status"]) && void load(), 3000);
   followJob(s.client, id, {
     signal: abort.signal,
     onProgress: (p) => {
       bar.value = p.progress;
       bar.dataset.value = p.progress.toFixed(3);
       state.textContent = p.status;
-      message.textContent = p.message ?? "";
+      message.textContent = p.message && p.message.toLowerCase() !== p.status.toLowerCase() ? `(${p.message})` : "";
       main.querySelector("#job-percent")!.textContent = `${percent(p.progress)} done`;
       void load();
     },
@@ -64,7 +66,10 @@ function jobView(main: HTMLElement, s: SignedIn, id: string): () => void {
   }, (e) => {
     if (!abort.signal.aborted) status.textContent = `Stopped following: ${errorText(e)}`;
   });
-  return () => abort.abort();
+  return () => {
+    clearInterval(poll);
+    abort.abort();
+  };
 }
 
 export function jobPage(main: HTMLElement, [id]: string[]): () => void {

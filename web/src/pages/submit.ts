@@ -39,7 +39,7 @@ export function submitSection(s: SignedIn): { el: HTMLElement; stop(): void } {
         const { quote: q } = await publicClient.request(QuoteDocument, { input });
         if (mine !== asked) return;
         fill(quote,
-          h("p", {}, q.matchingOffers ? `${q.matchingOffers} offers match, from ${amount(q.bestPricePerGpuHour)} OGPU per GPU-hour.` : "No offer matches these requirements now: the job would rest on the book until one does."),
+          h("p", {}, q.matchingOffers ? `${q.matchingOffers} ${q.matchingOffers === 1 ? "offer matches" : "offers match"}, from ${amount(q.bestPricePerGpuHour)} OGPU per GPU-hour.` : "No offer matches these requirements now: the job would rest on the book until one does."),
           h("dl", { class: "facts" }, h("dt", {}, "Estimated cost"), h("dd", { id: "quote-cost" }, `${amount(q.estimatedCost)} OGPU`), h("dt", {}, "Held at most"), h("dd", {}, `${amount(q.maxCost)} OGPU`), h("dt", {}, "Expected wait"), h("dd", { id: "quote-wait" }, duration(q.expectedWaitSeconds))),
           q.excluded.length ? h("div", {}, h("p", {}, "Why other offers do not match:"), h("ul", { id: "quote-excluded" }, q.excluded.map((x) => h("li", {}, x.message)))) : null);
       } catch (e) {
