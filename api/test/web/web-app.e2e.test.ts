@@ -128,6 +128,10 @@ run("a provider reprices its offer in the console and an open market page's book
   await page.getByText("Repriced to 1.75").waitFor();
   await market.page.locator("#asks").getByText("1.75").waitFor();
   await market.page.locator('svg.depth[data-best-ask="1.75"]').waitFor();
+  // a snapshot reloaded on request is said so on the page, and the book it loads is the same
+  await market.page.getByRole("button", { name: "Reload snapshot" }).click();
+  await market.page.locator("#book-resync").getByText(/Reloaded a snapshot 1×.*you asked/).waitFor();
+  await market.page.locator("#asks").getByText("1.75").waitFor();
   await page.getByText("Online: heartbeats arrive").waitFor();
   await shot(page, "provider");
   await shot(market.page, "market");

@@ -33,7 +33,7 @@ export function marketPage(main: HTMLElement, [market]: string[]): () => void {
   const tape = h("tbody", { id: "tape" });
   fill(main,
     h("h1", {}, m), ticker,
-    h("section", { class: "grid", "aria-label": "Order book" }, h("div", {}, h("h2", {}, "Order book"), bookStatus, resyncNote, h("div", { class: "books" }, asks.table, bids.table)), h("div", {}, depthBox)),
+    h("section", { class: "grid", "aria-label": "Order book" }, h("div", {}, h("h2", {}, "Order book"), h("div", { class: "row" }, bookStatus, h("button", { type: "button", class: "link", id: "book-reload", onclick: () => keeper.resync() }, "Reload snapshot")), resyncNote, h("div", { class: "books" }, asks.table, bids.table)), h("div", {}, depthBox)),
     h("section", { "aria-label": "Candles" }, h("h2", {}, "Candles (1 min)"), candleBox),
     h("section", { "aria-label": "Trades" }, h("h2", {}, "Trades"), h("div", { class: "scroll tape" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Time"), h("th", { scope: "col", class: "num" }, "Price"), h("th", { scope: "col", class: "num" }, "GPUs"))), tape))));
 
@@ -59,7 +59,7 @@ export function marketPage(main: HTMLElement, [market]: string[]): () => void {
     onResync: (r) => {
       if (r.reason === "start") return;
       resyncs++;
-      const why = r.reason === "gap" ? `a missed update (sequence ${r.at} then ${r.got})` : r.reason === "stale" ? `the book was behind the market (sequence ${r.at} of ${r.got})` : r.reason === "feed-restarted" ? "the live feed reconnected" : "asked";
+      const why = r.reason === "gap" ? `a missed update (sequence ${r.at} then ${r.got})` : r.reason === "stale" ? `the book was behind the market (sequence ${r.at} of ${r.got})` : r.reason === "feed-restarted" ? "the live feed reconnected" : "you asked";
       resyncNote.textContent = `Reloaded a snapshot ${resyncs}× · last at ${time(new Date().toISOString())}: ${why}`;
       resyncNote.hidden = false;
     },
