@@ -127,7 +127,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       context: async ({ req, res }) => createContext(services, await principalOf(res, req.headers.authorization, authenticate)),
     }),
   );
-  if (deps.web) app.use(webAppRoutes(deps.web.dir));
+  if (deps.web) app.use(webAppRoutes(deps.web.dir, deps.web.graphiql));
   app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(err);
     const graphqlShaped = (status: number, code: string, message: string) => res.status(status).json({ errors: [{ message, extensions: { code } }] });

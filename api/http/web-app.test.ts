@@ -25,7 +25,7 @@ async function serve(graphiql: boolean, folder = dir): Promise<string> {
   app.use(graphiqlRoute(folder, graphiql));
   app.use("/graphql", (_req, res) => void res.json({ apollo: true }));
   app.get("/metrics", (_req, res) => void res.type("text/plain").send("metrics"));
-  app.use(webAppRoutes(folder));
+  app.use(webAppRoutes(folder, graphiql));
   const server = app.listen(0, "127.0.0.1");
   servers.push(server);
   await new Promise((r) => server.once("listening", r));
@@ -59,6 +59,8 @@ it("answers a browser's GET /graphql with GraphiQL when enabled; POSTs, JSON GET
   expect(await read(`${on}/graphql`, { method: "POST", headers: { ...HTML, "content-type": "application/json" }, body: "{}" })).toMatchObject({ body: '{"apollo":true}' });
   const off = await serve(false);
   expect(await read(`${off}/graphql`, { headers: HTML })).toMatchObject({ body: '{"apollo":true}' });
+  expect((await read(`${off}/graphiql.html`, { headers: HTML })).status).toBe(404);
+  expect((await read(`${on}/graphiql.html`, { headers: HTML })).status).toBe(200);
   const empty = await serve(true, join(dir, "assets"));
   expect(await read(`${empty}/graphql`, { headers: HTML })).toMatchObject({ body: '{"apollo":true}' });
   expect((await read(`${empty}/`, { headers: HTML })).status).toBe(404);

@@ -25,12 +25,13 @@ export function graphiqlRoute(dir: string, enabled: boolean): Router {
 /**
  * The web app (web/, built by Vite into `dir`): its files at `/` (hashed assets cached for good), and index.html for
  * any other browser navigation that is not an API path (the app's own routes: /market/H100-80GB, /jobs/ID). Nothing
- * when `dir` has no index.html (a build without the web app).
+ * when `dir` has no index.html (a build without the web app). Without GraphiQL (production), its page is not served.
  */
-export function webAppRoutes(dir: string): Router {
+export function webAppRoutes(dir: string, graphiql = true): Router {
   const router = Router();
   const index = resolve(dir, "index.html");
   if (!existsSync(index)) return router;
+  if (!graphiql) router.use("/graphiql.html", (_req, res) => void res.status(404).end());
   router.use("/assets", express.static(resolve(dir, "assets"), { immutable: true, maxAge: "365d", fallthrough: false }));
   router.use(express.static(dir, { index: false, redirect: false }));
   router.use((req, res, next) => (wantsHtml(req) && !API_PATHS.test(req.path) ? res.set("cache-control", "no-cache").sendFile(index) : next()));

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// The browser test's workload: half done (a log line, a checkpoint, progress 0.5), then it waits for the file named
-// by its argument (the test writes it once it has seen the half-way progress bar), then writes its outputs and ends.
+// The browser test's workload: half done (a log line, its inputs' contents, a checkpoint, progress 0.5), then it waits
+// for the file named by its argument (the test writes it once it has seen the half-way progress bar), then writes its
+// outputs and ends.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
 
 const gate = process.argv[2];
 console.log("hello from the web test");
+const inputs = process.env.GX_INPUT_DIR;
+for (const name of inputs && fs.existsSync(inputs) ? fs.readdirSync(inputs).sort() : []) console.log(`input ${name}: ${fs.readFileSync(path.join(inputs, name), "utf8").trim()}`);
 const checkpoints = process.env.GX_CHECKPOINT_DIR;
 if (checkpoints) {
   fs.writeFileSync(path.join(checkpoints, "step-1.tmp"), "half way\n");

@@ -85,6 +85,7 @@ run("a client signs in with its wallet, deposits, submits a job a real agent run
   await page.getByLabel("Market").selectOption(m.market);
   await page.getByLabel("Max price").fill("3");
   await page.getByLabel("Command").fill([process.execPath, join(__dirname, "gated-job.js"), gate].join("\n"));
+  await page.getByLabel("Input file (optional)").setInputFiles({ name: "data.txt", mimeType: "text/plain", buffer: Buffer.from("uploaded from the browser\n") });
   await page.locator("#quote-cost").waitFor();
   expect(await page.locator("#quote").textContent()).toMatch(/1 offer matches, from 2 OGPU/);
   await shot(page, "client");
@@ -93,6 +94,7 @@ run("a client signs in with its wallet, deposits, submits a job a real agent run
   await page.waitForURL(/\/jobs\//);
   await page.locator('#job-progress[data-value="0.500"]').waitFor({ timeout: 60_000 });
   await page.locator("#logs").getByText("hello from the web test").waitFor();
+  await page.locator("#logs").getByText("input data.txt: uploaded from the browser").waitFor();
   await page.locator("#checkpoints").getByText("9 B").waitFor();
   await shot(page, "job-running");
   writeFileSync(gate, "go");
