@@ -40,7 +40,8 @@ beforeAll(async () => {
     { DATABASE_URL: await privateDatabaseUrl("web"), CHAIN_PORT: String(await freePort()), INDEXER_POLL_MS: "100", WEB_DIST_DIR: web },
     { api: true, worker: true, indexer: true },
   );
-  base = server.url.replace(/\/graphql$/, "");
+  // the page at the server's PUBLIC_URL (localhost), as users open it: the signed upload URLs it is given are same-origin
+  base = server.url.replace(/\/graphql$/, "").replace("127.0.0.1", "localhost");
   provider = await actor(server);
   startAgent((await gql(server.url, op("CreateApiKey"), { name: "web-agent" }, provider.token)).data!.createApiKey.secret);
   browser = await launch();
@@ -91,7 +92,8 @@ run("a client signs in with its wallet, deposits, submits a job a real agent run
   await shot(page, "client");
 
   await page.getByRole("button", { name: "Submit job" }).click();
-  await page.waitForURL(/\/jobs\//);
+  const refused = page.locator("#submit-status").getByText(/Not submitted/);
+  await Promise.race([page.waitForURL(/\/jobs\//), refused.waitFor().then(async () => Promise.reject(new Error(`${await refused.textContent()}`)))]);
   await page.locator('#job-progress[data-value="0.500"]').waitFor({ timeout: 60_000 });
   await page.locator("#logs").getByText("hello from the web test").waitFor();
   await page.locator("#logs").getByText("input data.txt: uploaded from the browser").waitFor();
@@ -163,6 +165,6 @@ run("serves GraphiQL to browsers at /graphql outside production, while POSTs and
   expect(get.status).toBe(400);
   expect(await get.text()).toMatch(/CSRF/);
   // and an API path never answers with the app
-  expect((await fetch(`${base}/metrics`, { headers: { accept: "text/html" } })).headers.get("content-type")).not.toMatch(/html/);
-  expect((await fetch(`${base}/jobs/123`, { headers: { accept: "text/html" } })).headers.get("content-type")).toMatch(/html/);
+  expect((await fetch(`${server.url.replace(/\/graphql$/, "")}/metrics`, { headers: { accept: "text/html" } })).headers.get("content-type")).not.toMatch(/html/);
+  expect((await fetch(`${server.url.replace(/\/graphql$/, "")}/jobs/123`, { headers: { accept: "text/html" } })).headers.get("content-type")).toMatch(/html/);
 });
