@@ -1,7 +1,9 @@
 import { unitsToDecimal } from "@gpu-exchange/sdk";
 import { amount, errorText, fill, h, statusLine, time } from "../dom";
-import { escrowContracts } from "../escrow";
 import { myAccount, type Account, type SignedIn } from "../session";
+
+/** The chain side (ethers, a large part of the bundle), loaded when the wallet is first used. */
+const escrowContracts = async (...args: Parameters<typeof import("../escrow").escrowContracts>) => (await import("../escrow")).escrowContracts(...args);
 
 /** Polls `read` until `done` holds of its value (the indexer mirrors a transaction a block or two later). */
 async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, stopped: () => boolean): Promise<T | undefined> {
