@@ -81,6 +81,8 @@ run("a client signs in with its wallet, deposits, submits a job a real agent run
   await page.getByRole("button", { name: "Deposit", exact: true }).click();
   await page.locator("#escrow-status").getByText("Deposit: done.").waitFor({ timeout: 60_000 });
   await page.locator("#escrow").getByText("100 OGPU").first().waitFor();
+  // the wallet's own balance, read from the chain through the wallet: 1,000,000 OGPU funded, 100 deposited
+  await page.locator("#escrow").getByText("999900 OGPU").waitFor();
 
   const gate = join(dir, "gate");
   await page.getByLabel("Market").selectOption(m.market);

@@ -19,12 +19,13 @@ async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, stopped
 export function accountSection(s: SignedIn): { el: HTMLElement; refresh(): Promise<void>; stop(): void } {
   let stopped = false;
   let account: Account | undefined;
+  let walletOgpu: bigint | undefined;
   const facts = h("dl", { class: "facts", id: "escrow" });
   const status = statusLine("escrow-status");
   const depositAmount = h("input", { id: "deposit-amount", name: "deposit", inputmode: "decimal", value: "100", required: true, size: 10 });
   const withdrawAmount = h("input", { id: "withdraw-amount", name: "withdraw", inputmode: "decimal", value: "10", required: true, size: 10 });
   const withdrawNow = h("button", { type: "button", class: "secondary", disabled: true }, "Withdraw requested amount");
-  const draw = (a: Account, walletOgpu?: bigint) => {
+  const draw = (a: Account) => {
     const e = a.escrow;
     fill(facts, ...([["Available", amount(e.available)], ["Held for jobs", amount(e.held)], ["Deposited", amount(e.deposited)], ["Withdrawing", amount(e.withdrawing)], ...(walletOgpu !== undefined ? [["In your wallet", amount(unitsToDecimal(walletOgpu))]] : [])] as [string, string][]).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, `${v} OGPU`)]), h("dt", {}, "Withdrawable at"), h("dd", {}, e.withdrawableAt ? time(e.withdrawableAt) : "no request pending"));
     withdrawNow.disabled = !(e.withdrawableAt && Date.parse(e.withdrawableAt) <= Date.now());
@@ -32,8 +33,13 @@ export function accountSection(s: SignedIn): { el: HTMLElement; refresh(): Promi
   const refresh = async () => {
     account = await myAccount(s);
     draw(account);
-    void escrowContracts(s.client).then((c) => c.walletBalance()).then((b) => account && draw(account, b), () => undefined);
+    await readWallet();
   };
+  /** The OGPU in the wallet itself, from the chain (shown once known; not the exchange's figure). */
+  const readWallet = () => escrowContracts(s.client).then((c) => c.walletBalance()).then((b) => {
+    walletOgpu = b;
+    if (account) draw(account);
+  }, () => undefined);
   const act = (label: string, run: () => Promise<void>, done: (a: Account) => boolean) => async (event: Event) => {
     event.preventDefault();
     const buttons = el.querySelectorAll("button");
@@ -44,6 +50,7 @@ export function accountSection(s: SignedIn): { el: HTMLElement; refresh(): Promi
       status.textContent = `${label}: sent; waiting for the chain's confirmation to reach the exchange…`;
       const seen = await until(() => myAccount(s), done, () => stopped);
       if (seen) draw((account = seen));
+      void readWallet();
       status.textContent = seen ? `${label}: done.` : `${label}: sent, not yet shown by the exchange.`;
     } catch (e) {
       status.textContent = `${label} failed: ${errorText(e)}`;
