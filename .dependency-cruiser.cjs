@@ -136,6 +136,22 @@ module.exports = {
       to: { path: "^sdk/src/(node|cli)/" },
     },
 
+    // ---------------------------------------------------------------- web (the browser app)
+    {
+      name: "web-only-through-the-sdk",
+      severity: "error",
+      comment: "web/ talks to the API only through @gpu-exchange/sdk's browser core: nothing of the server, the agent, the SDK's Node entry or CLI.",
+      from: { path: "^web/" },
+      to: { path: "^(api|agent|indexer|pricing|matching|contracts|bench|scripts)/|^sdk/src/(node|cli)/" },
+    },
+    {
+      name: "web-browser-only",
+      severity: "error",
+      comment: "web/src runs in browsers: no Node core module.",
+      from: { path: "^web/src/" },
+      to: { dependencyTypes: ["core"] },
+    },
+
     // ---------------------------------------------------------------- api layers
     {
       name: "services-not-to-transport",

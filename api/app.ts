@@ -20,6 +20,7 @@ import { transferRoutes } from "./http/transfers";
 import { relayRoutes } from "./relay/relay.routes";
 import { settlementAdminRoutes, usdAdminRoutes } from "./http/admin";
 import { healthRoutes, type Probe } from "./http/health";
+import { graphiqlRoute, webAppRoutes } from "./http/web-app";
 import { clientAddress } from "./http/client-address";
 import { principalOf, rateLimit, rateLimitKey, type RateLimiterPort } from "./http/rate-limit";
 import { graphqlTiming, httpTiming, type Metrics } from "./http/metrics";
@@ -41,6 +42,8 @@ export interface AppDeps {
   rateLimiter?: RateLimiterPort;
   /** Proxies in front of the API whose X-Forwarded-For is trusted (0: the peer is the client); see clientAddress. */
   trustProxyHops?: number;
+  /** The built web app (served at /) and whether GraphiQL answers browsers at GET /graphql (not in production). */
+  web?: { dir: string; graphiql: boolean };
 }
 
 export interface App {
@@ -115,6 +118,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  if (deps.web) app.use(graphiqlRoute(deps.web.dir, deps.web.graphiql));
   app.use(
     "/graphql",
     ...(deps.rateLimiter ? [rateLimit(deps.rateLimiter, "graphql", (header) => services.auth.authenticate(header), addressOf)] : []),
@@ -123,6 +127,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       context: async ({ req, res }) => createContext(services, await principalOf(res, req.headers.authorization, authenticate)),
     }),
   );
+  if (deps.web) app.use(webAppRoutes(deps.web.dir, deps.web.graphiql));
   app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(err);
     const graphqlShaped = (status: number, code: string, message: string) => res.status(status).json({ errors: [{ message, extensions: { code } }] });

@@ -39,6 +39,8 @@ const schema = z
     /** Where bytes live: a data folder (the default) or S3-compatible object storage. */
     BLOB_STORE: z.enum(["filesystem", "s3"]).default("filesystem"),
     DATA_DIR: z.string().min(1).default("data"),
+    /** The web app's built files (`vite build` of web/), served at `/`; a folder that is missing serves nothing. */
+    WEB_DIST_DIR: z.string().min(1).default("dist/web"),
     S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     /** The host clients and agents reach for presigned URLs, when it differs from S3_ENDPOINT (compose: localhost). */
     S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),

@@ -1,5 +1,6 @@
 /**
- * GraphQL Code Generator: typed documents for every operation of ../contract/*.graphql against ../schema.graphql.
+ * GraphQL Code Generator: typed documents for every operation of ../contract/*.graphql and operations/*.graphql (the
+ * SDK's own, for the web app) against ../schema.graphql.
  * `npm run codegen -w sdk` writes src/generated/graphql.ts (committed); `npm run codegen:check -w sdk` fails when it
  * is stale. An operation the schema no longer serves fails both (and the SDK's typecheck, through the types).
  */
@@ -7,7 +8,7 @@ import type { CodegenConfig } from "@graphql-codegen/cli";
 
 const config: CodegenConfig = {
   schema: "../schema.graphql",
-  documents: ["../contract/*.graphql"],
+  documents: ["../contract/*.graphql", "operations/*.graphql"],
   errorsOnly: true,
   generates: {
     "src/generated/graphql.ts": {

@@ -63,6 +63,7 @@ export async function startApiRole(infra: Infrastructure): Promise<{ app: App; p
       wsIdleTimeoutMs: config.WS_IDLE_TIMEOUT_SECONDS * 1000,
     },
     queues,
+    web: { dir: config.WEB_DIST_DIR, graphiql: config.NODE_ENV !== "production" },
     admin: config.ADMIN_USER && config.ADMIN_PASSWORD ? { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD } : undefined,
     probes: {
       postgres: async () => void (await db.query("SELECT 1")),

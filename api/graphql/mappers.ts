@@ -29,6 +29,8 @@ export function toNode(n: NodeEntity, status: "ONLINE" | "OFFLINE"): Node {
     ramGb: n.ramGb,
     agentVersion: n.agentVersion,
     measuredLatencyMs: n.measuredLatencyMs,
+    gpuUtilization: n.gpuUtilization,
+    gpuTemperatureC: n.gpuTemperatureC,
     createdAt: n.createdAt,
     providerId: n.providerId,
   };

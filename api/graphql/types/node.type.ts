@@ -28,6 +28,8 @@ export class Node {
   @Field(() => Int, { nullable: true }) ramGb!: number | null;
   @Field(() => String, { nullable: true }) agentVersion!: string | null;
   @Field(() => Float, { nullable: true, description: "Round trip measured by the agent, in ms; used over the region estimate." }) measuredLatencyMs!: number | null;
+  @Field(() => Float, { nullable: true, description: "Mean GPU utilization in [0, 1] at the agent's last heartbeat that reported it." }) gpuUtilization!: number | null;
+  @Field(() => Float, { nullable: true, description: "Mean GPU temperature in °C at the agent's last heartbeat that reported it." }) gpuTemperatureC!: number | null;
   @Field() createdAt!: Date;
   providerId!: string;
 }

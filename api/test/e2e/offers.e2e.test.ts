@@ -51,6 +51,10 @@ describe("nodes", () => {
     const mine = await gql(server.url, op("MyNodes"), {}, token);
     expect(mine.data!.myNodes).toHaveLength(1);
     expect(mine.data!.myNodes[0]).toMatchObject({ id: node.id, status: "ONLINE", earnings: { settled: "0", pending: "0" }, offers: [] });
+    // the last reported metrics, as the provider console shows them; a heartbeat without one keeps it
+    await gql(server.url, op("Heartbeat"), { nodeId: node.id, metrics: { gpuTemperatureC: 61.5 } }, token);
+    const metrics = await gql(server.url, `query { myNodes { gpuUtilization gpuTemperatureC measuredLatencyMs } }`, {}, token);
+    expect(metrics.data!.myNodes[0]).toEqual({ gpuUtilization: 0.5, gpuTemperatureC: 61.5, measuredLatencyMs: 12 });
   });
 
   it("goes OFFLINE when heartbeats stop for the window", async () => {
