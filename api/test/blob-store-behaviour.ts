@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { BlobMismatchError, BlobNotFoundError, type BlobRef, type BlobStore } from "../storage/blob-store";
+import { describeResumableUploads } from "./resumable-behaviour";
 
 const MIB = 1024 * 1024;
 
@@ -153,6 +154,8 @@ export function describeBlobStore(name: string, make: () => Promise<{ store: Blo
       expect((await fetch(otherBlob)).status).toBe(403);
       await expect(store.direct.downloadUrl(ref.sha256, 0, "x")).rejects.toThrow(RangeError);
     });
+
+    describeResumableUploads(name, () => store);
   });
 }
 
