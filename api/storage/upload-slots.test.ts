@@ -4,8 +4,7 @@ describe("UploadSlots", () => {
   it("cuts off the holder of an upload and waits for it to let go before the next one takes it", async () => {
     const slots = new UploadSlots();
     const order: string[] = [];
-    let releaseFirst!: () => void;
-    releaseFirst = await slots.take("output-1", () => {
+    const releaseFirst: () => void = await slots.take("output-1", () => {
       order.push("first cut off");
       releaseFirst();
     });
