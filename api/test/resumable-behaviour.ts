@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { BlobMismatchError, BlobNotFoundError, UploadOffsetError, type BlobStore } from "../storage/blob-store";
-import { generated, refOf, sha256Of } from "./blob-store-behaviour";
+import { generated, refOf, sha256Of } from "./generated-bytes";
 
 const MIB = 1024 * 1024;
 
