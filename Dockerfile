@@ -8,4 +8,5 @@ RUN npm run build
 ENV NODE_ENV=production
 USER node
 EXPOSE 4000
-CMD ["node", "dist/api/bin/api.js"]
+# a young generation of 32 MiB semi-spaces: streamed uploads churn through short-lived buffers (BENCHMARKS.md, transfers)
+CMD ["node", "--max-semi-space-size=32", "dist/api/bin/api.js"]

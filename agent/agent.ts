@@ -92,6 +92,7 @@ export async function startAgent(deps: AgentDeps, signal?: AbortSignal): Promise
     nodeId,
     gpuIndexes: offered.indexes.slice(0, gpuCount),
     maxJobs: config.maxJobs,
+    outputUpload: { tries: config.uploadTries },
     pollMs: config.pollS * 1000,
     onFatal,
   });

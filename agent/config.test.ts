@@ -31,6 +31,7 @@ describe("parseAgentConfig", () => {
       pollS: 5,
       repriceS: 60,
       maxJobs: 1,
+      uploadTries: 8,
       offerGpus: null,
       logLevel: "info",
     });
@@ -43,6 +44,7 @@ describe("parseAgentConfig", () => {
         "--gpus", "NVIDIA H100 80GB HBM3:80:8", "--gpus", "GeForce RTX 4090:24:2,NVIDIA A100-SXM4-80GB:80:1",
         "--price-floor", "1", "--price-ceiling", "3.25", "--executor", "container", "--work-dir", "scratch", "--allow-root",
         "--heartbeat-s", "7", "--poll-s", "2", "--reprice-s", "30", "--max-jobs", "4", "--offer-gpus", "6", "--log-level", "debug",
+        "--upload-tries", "3",
       ],
       {},
       defaults,
@@ -65,6 +67,7 @@ describe("parseAgentConfig", () => {
       pollS: 2,
       repriceS: 30,
       maxJobs: 4,
+      uploadTries: 3,
       offerGpus: 6,
       logLevel: "debug",
     });
@@ -114,6 +117,7 @@ describe("parseAgentConfig", () => {
     [[...base, "--heartbeat-s", "0"], "--heartbeat-s"],
     [[...base, "--poll-s", "1.5"], "--poll-s"],
     [[...base, "--max-jobs", "x"], "--max-jobs"],
+    [[...base, "--upload-tries", "0"], "--upload-tries"],
     [[...base, "--offer-gpus", "0"], "--offer-gpus"],
     [[...base, "--log-level", "loud"], "--log-level"],
     [[...base, "--gpus", "H100:80"], "--gpus"],

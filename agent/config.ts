@@ -29,6 +29,8 @@ export interface AgentConfig {
   pollS: number;
   repriceS: number;
   maxJobs: number;
+  /** Tries of each output upload while the store is unavailable (1 s doubling to 40 s between them). */
+  uploadTries: number;
   /** GPUs to offer; null offers the whole offered group. */
   offerGpus: number | null;
   logLevel: LogLevel;
@@ -71,6 +73,7 @@ export const ENV_FALLBACKS = {
   "poll-s": "GX_POLL_S",
   "reprice-s": "GX_REPRICE_S",
   "max-jobs": "GX_MAX_JOBS",
+  "upload-tries": "GX_UPLOAD_TRIES",
   "offer-gpus": "GX_OFFER_GPUS",
   "log-level": "GX_LOG_LEVEL",
 } as const;
@@ -219,6 +222,7 @@ function configSchema(defaults: ConfigDefaults) {
       "poll-s": whole(1, 3600).default(5),
       "reprice-s": whole(5, 86_400).default(60),
       "max-jobs": whole(1, 1024).default(1),
+      "upload-tries": whole(1, 20).default(8),
       "offer-gpus": whole(1, 1024).optional(),
       "log-level": z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
     })
@@ -262,6 +266,7 @@ function configSchema(defaults: ConfigDefaults) {
         pollS: c["poll-s"],
         repriceS: c["reprice-s"],
         maxJobs: c["max-jobs"],
+        uploadTries: c["upload-tries"],
         offerGpus: c["offer-gpus"] ?? null,
         logLevel: c["log-level"],
       }),

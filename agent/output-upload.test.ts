@@ -73,6 +73,12 @@ describe("uploadOutputs", () => {
     expect(api.callsOf("CreateOutputUpload")).toHaveLength(3);
   });
 
+  it("fails (not lost) when one output runs out of tries while another is still waiting to retry", async () => {
+    for (let i = 0; i < 6; i++) api.putAnswers.push({ status: 503, message: "down" });
+    const { outcome } = await drive(uploadOutputs(entries, ctx({ policy: { tries: 3 } })));
+    expect(outcome).toEqual({ kind: "failed", reason: expect.stringMatching(/^the store is unavailable: could not upload output (result|sub\/a\.txt) after 3 tries: 503 down$/) });
+  });
+
   it("gives up after 8 tries over about two minutes: the store is unavailable", async () => {
     for (let i = 0; i < 8; i++) api.putAnswers.push({ status: 503, message: "slow down" });
     const { outcome, waits } = await drive(uploadOutputs(entries.slice(0, 1), ctx()));

@@ -64,7 +64,8 @@ export async function uploadOutputs(entries: readonly ManifestEntry[], ctx: Outp
         await uploadOne(entry, ctx, policy, clock, signal);
       } catch (err) {
         if (isAuthError(err)) authError ??= err;
-        else if (err instanceof Lost || ctx.lost.aborted) outcome = { kind: "lost", why: err instanceof Error ? err.message : "the assignment was lost" };
+        // the first ending wins: an upload stopped because another one failed is not a lost assignment
+        else if (err instanceof Lost || ctx.lost.aborted) outcome ??= { kind: "lost", why: err instanceof Error ? err.message : "the assignment was lost" };
         else outcome ??= { kind: "failed", reason: err instanceof Failed || err instanceof OutputError ? err.message : `could not upload output ${entry.name}: ${errorText(err)}` };
         halt.abort();
       }

@@ -1,22 +1,18 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type FileHandle, open, rm } from "node:fs/promises";
-import http from "node:http";
-import https from "node:https";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { backoffMs, sleep } from "./backoff";
+import { redact, sendPut, TransferError, type PutAnswer } from "./http-put";
+import { isResumableUrl, putResumable, RESUMABLE_MIN_BYTES } from "./resumable-put";
+
+export { answerMessage, redact, TransferError, type PutAnswer } from "./http-put";
 
 /** A file's sha256 (64 lowercase hex digits) and size in bytes. */
 export interface FileDigest {
   sha256: string;
   sizeBytes: number;
-}
-
-/** What a single PUT got back: the HTTP status and the body's message (up to 300 characters). */
-export interface PutAnswer {
-  status: number;
-  message: string;
 }
 
 /** Moves bytes to and from the signed URLs of the store. Injected so tests need no server. */
@@ -29,8 +25,9 @@ export interface Transfer {
   /** PUTs `file` to `url` as application/octet-stream and returns the HTTP status (after retries on 5xx and network errors). */
   upload(url: string, file: string, sizeBytes: number): Promise<number>;
   /**
-   * One PUT of `file` (streamed, `content-length: sizeBytes`) without retries: the status and the body's message.
-   * Throws a retryable {@link TransferError} on a network error or timeout; `signal` aborts it.
+   * One upload of `file` without retries: the status and the body's message. A file of at least 8 MiB to the API's
+   * `/transfers/` URLs goes resumably (see `resumable-put.ts`): it continues where the bytes stored by an earlier,
+   * broken try end. Throws a retryable {@link TransferError} on a network error or timeout; `signal` aborts it.
    */
   put(url: string, file: string, sizeBytes: number, signal?: AbortSignal): Promise<PutAnswer>;
 }
@@ -53,18 +50,6 @@ async function sha256Stream(stream: AsyncIterable<unknown>): Promise<FileDigest>
     sizeBytes += (chunk as Buffer).length;
   }
   return { sha256: hash.digest("hex"), sizeBytes };
-}
-
-/** A transfer failure; `retryable` for network errors and 5xx. */
-export class TransferError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = "TransferError";
-  }
 }
 
 /** Options of {@link createHttpTransfer}. */
@@ -209,63 +194,9 @@ async function downloadOnce(url: string, file: string, state: DownloadState, idl
   }
 }
 
-const MAX_ANSWER_BYTES = 16 * 1024;
-
-function put(url: string, file: string, sizeBytes: number, idleTimeoutMs: number, signal?: AbortSignal): Promise<PutAnswer> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const lib = target.protocol === "https:" ? https : target.protocol === "http:" ? http : null;
-    if (!lib) return reject(new TransferError(`cannot PUT to ${target.protocol} URLs`, false));
-    if (signal?.aborted) return reject(new TransferError(`PUT ${redact(url)} aborted`, false));
-    const request = lib.request(target, {
-      method: "PUT",
-      headers: { "content-type": "application/octet-stream", "content-length": String(sizeBytes) },
-      timeout: idleTimeoutMs,
-    });
-    const onAbort = () => request.destroy(new TransferError(`PUT ${redact(url)} aborted`, false));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const settle = <T>(fn: (value: T) => void) => (value: T) => {
-      signal?.removeEventListener("abort", onAbort);
-      fn(value);
-    };
-    const fail = settle((err: unknown) => reject(err instanceof TransferError ? err : new TransferError(`PUT ${redact(url)}: ${err instanceof Error ? err.message : String(err)}`, true)));
-    request.once("timeout", () => request.destroy(new TransferError(`PUT ${redact(url)} timed out`, true)));
-    request.once("error", fail);
-    request.once("response", (response) => {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      response.on("data", (chunk: Buffer) => {
-        if (kept < MAX_ANSWER_BYTES) chunks.push(chunk);
-        kept += chunk.length;
-      });
-      response.once("end", settle(() => resolve({ status: response.statusCode ?? 0, message: answerMessage(Buffer.concat(chunks).toString("utf8")) })));
-      response.once("error", fail);
-    });
-    const body = createReadStream(file);
-    body.once("error", (err) => request.destroy(new TransferError(`cannot read ${file}: ${err.message}`, false)));
-    body.pipe(request);
-  });
+async function put(url: string, file: string, sizeBytes: number, idleTimeoutMs: number, signal?: AbortSignal): Promise<PutAnswer> {
+  if (sizeBytes >= RESUMABLE_MIN_BYTES && isResumableUrl(url)) return putResumable(url, file, sizeBytes, idleTimeoutMs, signal);
+  const { status, message } = await sendPut(url, { file, start: 0, sizeBytes }, {}, idleTimeoutMs, signal);
+  return { status, message };
 }
 
-/**
- * The message of an error answer: `{ error: { message } }` (the API's REST shape), `{ message }`, an S3 XML
- * `<Message>`, or else the text itself with its whitespace folded; at most 300 characters.
- */
-export function answerMessage(body: string): string {
-  const text = body.trim();
-  let message: unknown;
-  try {
-    const json = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-    message = typeof json.error === "object" && json.error !== null ? json.error.message : (json.message ?? json.error);
-  } catch {
-    message = /<Message>([\s\S]*?)<\/Message>/.exec(text)?.[1];
-  }
-  const shown = (typeof message === "string" ? message : text).replace(/\s+/g, " ").trim();
-  return shown.length > 300 ? `${shown.slice(0, 300)}…` : shown;
-}
-
-/** A URL without its query string (signed URLs carry their signature there). */
-export function redact(url: string): string {
-  const q = url.indexOf("?");
-  return q >= 0 ? `${url.slice(0, q)}?…` : url;
-}

@@ -24,6 +24,7 @@ Flags (environment variable in brackets):
   --poll-s N                seconds between polls for assignments [GX_POLL_S] (default 5)
   --reprice-s N             seconds between offer checks and repricing [GX_REPRICE_S] (default 60)
   --max-jobs N              assignments run at once [GX_MAX_JOBS] (default 1)
+  --upload-tries N          tries of each output upload while the store is unavailable, 1..20 [GX_UPLOAD_TRIES] (default 8)
   --offer-gpus N            GPUs to offer [GX_OFFER_GPUS] (default: all of the offered group)
   --log-level LEVEL         fatal, error, warn, info, debug, trace or silent [GX_LOG_LEVEL] (default info)
   -h, --help                print this text

@@ -17,9 +17,9 @@ export interface Proc {
 }
 
 /** Spawns `node <script> ...args` from dist/, keeping its last 60 lines; `onLine` sees every line. */
-export function spawnNode(name: string, script: string, args: string[], env: Record<string, string | undefined>, onLine?: (line: string) => void): Proc {
+export function spawnNode(name: string, script: string, args: string[], env: Record<string, string | undefined>, onLine?: (line: string) => void, extraNodeArgs: string[] = []): Proc {
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the processes a bench starts
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const nodeArgs = [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), ...extraNodeArgs];
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist", script), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const tail: string[] = [];
   const collect = (chunk: Buffer) => {
@@ -48,8 +48,8 @@ export function spawnNode(name: string, script: string, args: string[], env: Rec
 }
 
 /** The whole marketplace in one process (`dist/api/bin/main.js`) on `port` and a database of its own. */
-export function startMarketplace(port: number, databaseUrl: string, env: Record<string, string> = {}, onLine?: (line: string) => void): Proc {
-  return spawnNode("marketplace", "api/bin/main.js", [], marketplaceEnv(port, databaseUrl, env), onLine);
+export function startMarketplace(port: number, databaseUrl: string, env: Record<string, string> = {}, onLine?: (line: string) => void, nodeArgs: string[] = []): Proc {
+  return spawnNode("marketplace", "api/bin/main.js", [], marketplaceEnv(port, databaseUrl, env), onLine, nodeArgs);
 }
 
 /** The environment of a bench's marketplace processes: one port, one database, a fresh queue prefix and secret. */

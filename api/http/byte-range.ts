@@ -1,3 +1,4 @@
+import type { UploadRange } from "../services/transfer.service";
 import type { ByteRange } from "../storage/blob-store";
 
 /**
@@ -19,4 +20,19 @@ export function parseRange(header: string | undefined, size: bigint): ByteRange 
   const end = m[2] === "" ? total - 1 : Math.min(Number(m[2]), total - 1);
   if (start >= total || end < start) return "unsatisfiable";
   return { start, end };
+}
+
+/**
+ * Reads the Content-Range of a resumable PUT: `bytes *\/<total>` (with an empty body: where does the upload stand?) or
+ * `bytes <start>-<end>/<total>` (inclusive offsets, start <= end < total). Undefined when there is none; "invalid"
+ * for anything else (an unknown unit, a total of `*`, offsets out of order).
+ */
+export function parseContentRange(header: string | undefined): UploadRange | "invalid" | undefined {
+  if (header === undefined) return undefined;
+  const query = /^bytes \*\/(\d{1,16})$/.exec(header.trim());
+  if (query) return { kind: "query", total: BigInt(query[1]) };
+  const part = /^bytes (\d{1,16})-(\d{1,16})\/(\d{1,16})$/.exec(header.trim());
+  if (!part) return "invalid";
+  const [start, end, total] = [BigInt(part[1]), BigInt(part[2]), BigInt(part[3])];
+  return start <= end && end < total ? { kind: "part", start, end, total } : "invalid";
 }

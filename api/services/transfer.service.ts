@@ -23,6 +23,17 @@ export interface Received {
   sizeBytes: bigint;
 }
 
+/** What a PUT's Content-Range asks of a resumable upload: how far it is (`bytes *\/total`), or to store `start..end`. */
+export type UploadRange = { kind: "query"; total: bigint } | { kind: "part"; start: bigint; end: bigint; total: bigint };
+
+/** What a resumable PUT did: stored whole (200, 201), or `offset` bytes stored so far (202). */
+export interface ReceivedPart {
+  status: 200 | 201 | 202;
+  sha256: string;
+  sizeBytes: bigint;
+  offset: bigint;
+}
+
 /** A blob ready to be served for a signed GET. */
 export interface Download {
   sha256: string;
@@ -70,12 +81,45 @@ export class TransferService {
     this.urls.verify(kind, "put", id, expires, signature);
     const target = await this.target(kind, id);
     if (target.stored) return { status: 200, sha256: target.sha256, sizeBytes: target.sizeBytes };
-    const max = kind === "checkpoint" ? this.limits.checkpointMaxBytes : kind === "input" ? this.limits.inputMaxBytes : this.limits.outputMaxBytes;
-    if (target.sizeBytes > BigInt(max)) throw new ServiceError("PAYLOAD_TOO_LARGE", `this ${kind} may be at most ${max} bytes`);
+    this.checkLimit(kind, target.sizeBytes);
     if (declaredLength !== undefined && BigInt(declaredLength) !== target.sizeBytes) {
       throw badInput(`the body is ${declaredLength} bytes (Content-Length); ${target.sizeBytes} were declared; nothing was stored`);
     }
     await this.store.put({ sha256: target.sha256, sizeBytes: target.sizeBytes }, body);
+    return this.stored(kind, id, target);
+  }
+
+  /**
+   * A resumable PUT (`Content-Range`): `query` answers how many bytes are stored so far (202, `offset`), `part`
+   * appends the body at `range.start`, which must be that offset (UploadOffsetError otherwise). The last byte makes
+   * the whole upload the blob (checked against the reserved size and sha256) and marks the record stored (201); before
+   * that the answer is 202 with the new offset. A broken body keeps what reached the store.
+   */
+  async receivePart(kind: TransferKind, id: string, expires: string | undefined, signature: string | undefined, range: UploadRange, body: Readable, declaredLength?: number): Promise<ReceivedPart> {
+    if (kind === "result") throw badInput("a job's result manifest is made by the server; nothing is uploaded to it");
+    this.urls.verify(kind, "put", id, expires, signature);
+    const target = await this.target(kind, id);
+    if (target.stored) return { status: 200, sha256: target.sha256, sizeBytes: target.sizeBytes, offset: target.sizeBytes };
+    this.checkLimit(kind, target.sizeBytes);
+    if (range.total !== target.sizeBytes) throw badInput(`the Content-Range says ${range.total} bytes in all; ${target.sizeBytes} were declared; nothing was stored`);
+    const upload = `${kind}-${id}`;
+    const ref = { sha256: target.sha256, sizeBytes: target.sizeBytes };
+    if (range.kind === "query") return { status: 202, sha256: target.sha256, sizeBytes: target.sizeBytes, offset: await this.store.resumable.offset(upload, ref) };
+    if (declaredLength !== undefined && BigInt(declaredLength) !== range.end - range.start + 1n) {
+      throw badInput(`the body is ${declaredLength} bytes (Content-Length); its Content-Range has ${range.end - range.start + 1n}; nothing was stored`);
+    }
+    const offset = await this.store.resumable.append(upload, ref, range.start, body);
+    if (offset < target.sizeBytes) return { status: 202, sha256: target.sha256, sizeBytes: target.sizeBytes, offset };
+    return { ...(await this.stored(kind, id, target)), offset };
+  }
+
+  private checkLimit(kind: Exclude<TransferKind, "result">, sizeBytes: bigint): void {
+    const max = kind === "checkpoint" ? this.limits.checkpointMaxBytes : kind === "input" ? this.limits.inputMaxBytes : this.limits.outputMaxBytes;
+    if (sizeBytes > BigInt(max)) throw new ServiceError("PAYLOAD_TOO_LARGE", `this ${kind} may be at most ${max} bytes`);
+  }
+
+  /** Marks the record stored once its blob is in the store: 201, or 200 when it was (by the same bytes) already. */
+  private async stored(kind: Exclude<TransferKind, "result">, id: string, target: Target): Promise<Received> {
     if (!(await target.markStored())) {
       const again = await this.target(kind, id);
       if (!again.stored || again.sha256 !== target.sha256 || again.sizeBytes !== target.sizeBytes) {

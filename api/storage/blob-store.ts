@@ -33,6 +33,44 @@ export interface BlobStore {
    * API process in between; undefined for stores the API serves itself (the filesystem).
    */
   readonly direct?: DirectUrls;
+
+  /** Uploads written in several requests, each continuing where the stored bytes end (see {@link ResumableUploads}). */
+  readonly resumable: ResumableUploads;
+}
+
+/**
+ * Resumable uploads: the bytes of one blob sent in as many requests as it takes, each appending at the offset stored
+ * so far. `upload` names the upload (its transfer: `<kind>-<id>`), so only the holder of that transfer's URL continues
+ * it. Nothing is readable as the blob before the last byte arrived and the whole file's size and sha256 matched.
+ * A newer request for the same upload supersedes an older one still in flight (its body is cut off first), so a
+ * client that lost its connection can ask and continue at once. The staged bytes are kept until the upload completes,
+ * is discarded, or is left untouched for a day.
+ */
+export interface ResumableUploads {
+  /** The bytes of `upload` (for blob `ref`) stored so far: 0 when none. */
+  offset(upload: string, ref: BlobRef): Promise<bigint>;
+  /**
+   * Appends `body` at `offset`, which must be {@link offset}'s answer ({@link UploadOffsetError} otherwise, nothing
+   * written), and returns the new offset. A body that breaks off keeps what was stored of it. When the offset reaches
+   * `ref.sizeBytes` the whole is checked and becomes the blob (durable once this resolves); a size or sha256 other than
+   * `ref`'s drops the staged bytes ({@link BlobMismatchError}).
+   */
+  append(upload: string, ref: BlobRef, offset: bigint, body: Readable): Promise<bigint>;
+}
+
+/** An append at another offset than the stored one; `offset` is where the upload stands. Nothing was written. */
+export class UploadOffsetError extends Error {
+  constructor(readonly offset: bigint) {
+    super(`the upload has ${offset} bytes stored; continue from there`);
+    this.name = "UploadOffsetError";
+  }
+}
+
+const UPLOAD_NAME = /^[a-z]{1,20}-[0-9a-z-]{1,80}$/;
+
+/** Throws unless `upload` is a transfer's name (`<kind>-<id>`): it becomes part of a path or object key. */
+export function assertUploadName(upload: string): void {
+  if (!UPLOAD_NAME.test(upload)) throw new Error(`not an upload name: ${JSON.stringify(upload).slice(0, 80)}`);
 }
 
 /** A blob as its record names it. */

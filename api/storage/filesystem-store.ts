@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, fdatasync } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { assertBlobKey, BlobMismatchError, BlobNotFoundError, BlobStoreUnavailableError, type BlobRef, type BlobStore, type ByteRange } from "./blob-store";
+import { createFilesystemUploads } from "./filesystem-uploads";
+import { writeHashed } from "./hashed-write";
 
 export interface FilesystemStoreOptions {
-  /** The data folder: `blobs/<first two hex digits>/<sha256>` and `tmp/` for writes in progress. */
+  /** The data folder: `blobs/<first two hex digits>/<sha256>`, `tmp/` for writes in progress, `uploads/` for resumable ones. */
   root: string;
 }
 
@@ -18,10 +19,12 @@ const PASSING = new Set(["ENOSPC", "EDQUOT", "EIO", "EMFILE", "ENFILE", "EAGAIN"
  * The embedded blob store: a data folder, content-addressed by sha256. A blob is written to `tmp/`, counted and hashed
  * as it streams, fsynced, and only then renamed into place (and the folder fsynced), so a blob under its name is
  * always whole and verified; a crash leaves at most a stray file in `tmp/`, which a later start clears once it is an hour old.
+ * Resumable uploads stage their bytes in `uploads/` (see `filesystem-uploads.ts`).
  */
 export function createFilesystemBlobStore(options: FilesystemStoreOptions): BlobStore {
   const root = path.resolve(options.root);
   const tmpDir = path.join(root, "tmp");
+  const uploadsDir = path.join(root, "uploads");
   const fileOf = (sha256: string) => {
     assertBlobKey(sha256);
     return path.join(root, "blobs", sha256.slice(0, 2), sha256);
@@ -31,58 +34,40 @@ export function createFilesystemBlobStore(options: FilesystemStoreOptions): Blob
     (ready ??= (async () => {
       await mkdir(tmpDir, { recursive: true, mode: 0o700 });
       await clearStale(tmpDir, Date.now() - STALE_TMP_MS);
+      await mkdir(uploadsDir, { recursive: true, mode: 0o700 });
+      await clearStale(uploadsDir, Date.now() - STALE_UPLOAD_MS);
       await mkdir(path.join(root, "blobs"), { recursive: true, mode: 0o700 });
     })().catch((err) => {
       ready = undefined;
       throw unavailable(err, "prepare the data folder");
     }));
 
+  /** Moves a whole, verified, fsynced file into place as blob `sha256` (or drops it when the blob is there). */
+  const publish = async (file: string, sha256: string) => {
+    const target = fileOf(sha256);
+    if (await exists(target)) return void (await unlink(file));
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await rename(file, target);
+    await syncDir(path.dirname(target));
+  };
+
   return {
     kind: "filesystem",
+    resumable: createFilesystemUploads({ dir: uploadsDir, prepare, publish, unavailable }),
 
     async put(ref: BlobRef, body: Readable): Promise<void> {
-      const target = fileOf(ref.sha256);
+      fileOf(ref.sha256);
       await prepare();
       const tmp = path.join(tmpDir, `${randomBytes(12).toString("hex")}.part`);
       try {
         const hash = createHash("sha256");
-        let size = 0n;
-        // flush: fsync before the stream closes; pipeline resolves once it closed
-        const out = createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true });
-        // the disk writes back as the bytes arrive (a datasync every few MiB, on libuv's pool, one at a time), so the
-        // fsync before the acknowledgement has little left to do: durability without a long stall at the end
-        let synced = 0n;
-        let syncing: Promise<void> | undefined;
-        const syncSoFar = () => {
-          // the stream's descriptor, once it is open (node's WriteStream has it; its types do not say so)
-          const fd = (out as unknown as { fd: number | null }).fd;
-          if (syncing || typeof fd !== "number") return;
-          syncing = new Promise<void>((resolve) => fdatasync(fd, () => resolve())).finally(() => (syncing = undefined));
-        };
-        await pipeline(
-          body,
-          async function* (source: AsyncIterable<Buffer>) {
-            for await (const chunk of source) {
-              size += BigInt(chunk.length);
-              if (size > ref.sizeBytes) throw new BlobMismatchError(`the body is longer than the declared ${ref.sizeBytes} bytes`);
-              hash.update(chunk);
-              yield chunk;
-              if (size - synced >= SYNC_EVERY_BYTES) {
-                synced = size;
-                syncSoFar();
-              }
-            }
-            await syncing;
-          },
-          out,
-        );
-        if (size !== ref.sizeBytes) throw new BlobMismatchError(`the body is ${size} bytes; ${ref.sizeBytes} were declared`);
+        const count = { bytes: 0n };
+        // flush: fsync before the stream closes; the write resolves once it closed
+        await writeHashed(body, createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true }), hash, count, ref.sizeBytes);
+        if (count.bytes !== ref.sizeBytes) throw new BlobMismatchError(`the body is ${count.bytes} bytes; ${ref.sizeBytes} were declared`);
         const actual = hash.digest("hex");
         if (actual !== ref.sha256) throw new BlobMismatchError(`the body's sha256 is ${actual}; ${ref.sha256} was declared`);
-        if (await exists(target)) return;
-        await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-        await rename(tmp, target);
-        await syncDir(path.dirname(target));
+        await publish(tmp, ref.sha256);
       } catch (err) {
         throw err instanceof BlobMismatchError ? err : unavailable(err, "write a blob");
       } finally {
@@ -121,11 +106,11 @@ export function createFilesystemBlobStore(options: FilesystemStoreOptions): Blob
   };
 }
 
-/** How often a write in progress asks the disk to write back what it has. */
-const SYNC_EVERY_BYTES = 32n * 1024n * 1024n;
-
 /** A file in tmp/ untouched this long is left from a crash (writes in progress touch theirs all the time). */
 const STALE_TMP_MS = 60 * 60_000;
+
+/** A resumable upload untouched this long is abandoned: its staged bytes are deleted at the next start. */
+const STALE_UPLOAD_MS = 24 * 3600_000;
 
 /** Deletes files of tmp/ last written before `beforeMs`: other processes sharing the folder may be writing the rest. */
 async function clearStale(dir: string, beforeMs: number): Promise<void> {

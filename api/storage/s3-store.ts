@@ -14,6 +14,7 @@ import { attachmentDisposition } from "./content-disposition";
 import { classifyS3Error, toBlobStoreError } from "./s3-errors";
 import { assertKeyPrefix, blobObjectKey, DEFAULT_PART_BYTES, rangeHeader, rangeTrim } from "./s3-layout";
 import { consumeVerified, uploadVerified } from "./s3-upload";
+import { createS3Uploads } from "./s3-uploads";
 
 /** An S3-compatible bucket (AWS S3, MinIO, ...) and how to reach it. */
 export interface S3StoreOptions {
@@ -82,6 +83,7 @@ export function createS3BlobStore(options: S3StoreOptions): BlobStore {
   return {
     kind: "s3",
     stat,
+    resumable: createS3Uploads({ client, bucket: Bucket, keyOf, preferredPartBytes: options.partBytes ?? DEFAULT_PART_BYTES, call: (action, sha256, send) => caller(sha256)(action, send) }),
 
     async put(ref: BlobRef, body: Readable): Promise<void> {
       const Key = keyOf(ref.sha256);

@@ -143,8 +143,9 @@ it("an agent SIGKILLed while it uploads a 1 GiB checkpoint: nothing half-written
   );
   expect(submitted.errors).toBeUndefined();
   const jobId = submitted.data!.submitJob.id as string;
-  const tmpDir = join(server.system.config.DATA_DIR, "tmp");
-  const partial = () => (existsSync(tmpDir) ? readdirSync(tmpDir).filter((f) => (statSync(join(tmpDir, f), { throwIfNoEntry: false })?.size ?? 0) > 64 * 1024 * 1024) : []);
+  // a checkpoint this big goes resumably: its bytes are staged in uploads/ (kept for a resume), never under blobs/
+  const stagedDir = join(server.system.config.DATA_DIR, "uploads");
+  const partial = () => (existsSync(stagedDir) ? readdirSync(stagedDir).filter((f) => (statSync(join(stagedDir, f), { throwIfNoEntry: false })?.size ?? 0) > 64 * 1024 * 1024) : []);
   // the 1 GiB checkpoint of step 2 is reserved and its bytes are on their way into the store
   const writing = await eventually(async () => {
     const [big] = await server.system.db.query(`SELECT stored_at FROM checkpoints WHERE job_id = $1 AND step = 2`, [jobId]);
@@ -154,10 +155,11 @@ it("an agent SIGKILLed while it uploads a 1 GiB checkpoint: nothing half-written
   c.kill("SIGKILL");
   const [big] = await server.system.db.query(`SELECT sha256, size_bytes FROM checkpoints WHERE job_id = $1 AND step = 2`, [jobId]);
   expect(Number(big.size_bytes)).toBeGreaterThan(1024 * 1024 * 1024);
-  // the broken body is thrown away: no blob under its hash, no part file left
-  await eventually(async () => (writing.every((f) => !existsSync(join(tmpDir, f))) ? true : undefined), 30_000, "the broken upload's part file to go");
+  // the broken upload is kept staged for a resume, and nothing of it is a blob or stored
   const sha = big.sha256.trim() as string;
+  expect(writing).toEqual([expect.stringMatching(new RegExp(`^checkpoint-[0-9a-f-]{36}\\.${sha}\\.${big.size_bytes}\\.part$`))]);
   expect(existsSync(join(server.system.config.DATA_DIR, "blobs", sha.slice(0, 2), sha))).toBe(false);
+  expect((await server.system.db.query(`SELECT stored_at FROM checkpoints WHERE job_id = $1 AND step = 2`, [jobId]))[0].stored_at).toBeNull();
 
   startAgent("agent-d", keyD, gpu, "2.5");
   const done = await eventually(async () => {
