@@ -64,6 +64,8 @@ interface Planned {
  */
 export class MatchingService {
   private model: OfferReadModel | undefined;
+  /** Jobs placed on candidates from the read model, and on the SQL candidates (the SQL path, or the index's fallback). */
+  readonly placed = { fromIndex: 0, fromSql: 0 };
 
   constructor(
     private readonly db: DataSource,
@@ -119,9 +121,12 @@ export class MatchingService {
       }),
     );
     let { matched, unplaced } = await this.placeAll(plans, now, model);
+    if (model) this.placed.fromIndex += matched.size;
+    else this.placed.fromSql += matched.size;
     if (model && unplaced.length > 0) {
       // the index found too few: the SQL candidates have the last word before a job rests
       const again = await this.placeAll(await Promise.all(unplaced.map(rank)), now, undefined);
+      this.placed.fromSql += again.matched.size;
       matched = new Map([...matched, ...again.matched]);
       unplaced = again.unplaced;
     }
