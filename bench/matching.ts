@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   for (const offers of settings.sizes) {
     for (const mode of settings.modes) {
       const row = await scenario(offers, mode);
-      console.error(`bench: ${JSON.stringify(row)}`);
+      console.error(`bench: ${JSON.stringify(row, (key, value) => (key === "ids" ? value.length : value))}`);
       rows.push(row);
     }
   }
