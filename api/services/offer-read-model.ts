@@ -224,8 +224,14 @@ export class OfferReadModel {
     members.add(id);
     const online = node.heartbeatMs !== null && node.heartbeatMs >= this.onlineSinceMs(Date.now());
     const held = online === o.candidate.online ? o : { ...o, candidate: { ...o.candidate, online } };
+    try {
+      this.index.upsert(held.candidate);
+    } catch {
+      // an offer matching cannot read (assertCandidate): left out, as rankCandidates would never rank it
+      this.remove(id);
+      return;
+    }
     this.held.set(id, held);
-    this.index.upsert(held.candidate);
   }
 
   private remove(offerId: string): void {
