@@ -157,17 +157,27 @@ export class MatchingService {
     return [...(await this.matchJobs(served, now)).values()].filter((o) => o.kind === "matched").length;
   }
 
-  /** One placement transaction; with a read model, the offers it touched are read again into it after, committed or not. */
+  /**
+   * One placement transaction. With a read model, what it must not trust afterwards is read again into it: offers of
+   * lost claims and of claims rolled back (a savepoint, a retried attempt, a failed transaction); committed claims are
+   * exact already (claimed() took the GPUs off).
+   */
   private async placeAll(plans: readonly Planned[], now: Date, model: OfferReadModel | undefined) {
-    const touched = new Set<string>();
+    const claims: Claims = { reread: new Set(), ever: new Set(), kept: new Set() };
     let deltas: BookDelta[] = [];
+    let committed = false;
     try {
-      const placed = await inTransaction(this.db, (tx) => this.place(tx, plans, now, model, touched));
+      const placed = await inTransaction(this.db, (tx) => {
+        claims.kept = new Set();
+        return this.place(tx, plans, now, model, claims);
+      });
+      committed = true;
       deltas = placed.deltas;
       this.onBookChange(deltas);
       return placed;
     } finally {
-      await this.model?.afterPlacement([...touched], deltas);
+      const reread = [...claims.reread, ...[...claims.ever].filter((id) => !committed || !claims.kept.has(id))];
+      await this.model?.afterPlacement([...new Set(reread)], deltas);
     }
   }
 
@@ -176,7 +186,7 @@ export class MatchingService {
    * order claims one offer per replica from distinct providers; a job that cannot get all its replicas is
    * rolled back to its savepoint and left for resting.
    */
-  private async place(tx: EntityManager, plans: readonly Planned[], now: Date, model: OfferReadModel | undefined, touched: Set<string>) {
+  private async place(tx: EntityManager, plans: readonly Planned[], now: Date, model: OfferReadModel | undefined, claims: Claims) {
     const lockedRows: { id: string }[] = await tx.query(
       `SELECT id FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING' ORDER BY id FOR UPDATE SKIP LOCKED`,
       [plans.map((p) => p.job.id)],
@@ -215,7 +225,6 @@ export class MatchingService {
         const candidate = next();
         if (!candidate) break;
         tried.add(candidate.offerId);
-        touched.add(candidate.offerId);
         const replica = needed[claimed.length];
         const got = await claimOffer(tx, job, candidate.offerId, replica, job.gpuCount, now, {
           expiresAt: leaseExpiresAt,
@@ -224,14 +233,18 @@ export class MatchingService {
         });
         if (!got) {
           exhausted.set(candidate.offerId, { gpus: job.gpuCount, capWei: job.maxPriceWei });
+          claims.reread.add(candidate.offerId);
           continue;
         }
         model?.claimed(candidate.offerId, job.gpuCount);
+        claims.ever.add(candidate.offerId);
+        claims.kept.add(candidate.offerId);
         used.add(got.providerId);
         claimed.push(got);
       }
       if (claimed.length < needed.length) {
         if (savepoint) await tx.query("ROLLBACK TO SAVEPOINT replica_claims");
+        for (const got of claimed) claims.reread.add(got.offerId);
         unplaced.push(plan);
         continue;
       }
@@ -285,6 +298,13 @@ export class MatchingService {
   private onlineSince(now: Date): Date {
     return new Date(now.getTime() - this.settings.heartbeatWindowSeconds * 1000);
   }
+}
+
+/** Offers a placement claimed: lost or rolled back (reread), claimed in any attempt (ever), in the last attempt (kept). */
+interface Claims {
+  reread: Set<string>;
+  ever: Set<string>;
+  kept: Set<string>;
 }
 
 /** Resting-bid priority: highest cap first, then oldest. */

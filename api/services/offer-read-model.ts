@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { OfferIndex, type Candidate, type Requirements } from "../../matching";
 import type { BookDelta } from "../db/repositories/book.repository";
-import { heartbeatsSince, marketSequences, offersAt, offerSnapshot, type IndexedOffer, type OfferSnapshot } from "../db/repositories/offer-feed.repository";
+import { bookClock, offersAt, offerSnapshot, type IndexedOffer, type OfferSnapshot } from "../db/repositories/offer-feed.repository";
 
 export interface ReadModelSettings {
   heartbeatWindowSeconds: number;
@@ -106,9 +106,10 @@ export class OfferReadModel {
    * committed is applied (waiting up to fenceMs, then reading the markets still behind again).
    */
   async catchUp(now: Date): Promise<void> {
-    const [sequences, beats] = await Promise.all([marketSequences(this.db), heartbeatsSince(this.db, this.heartbeatSinceMs - HEARTBEAT_OVERLAP_MS)]);
-    this.heartbeatSinceMs = beats.polledAtMs;
-    for (const beat of beats.nodes) this.heartbeat(beat.nodeId, beat.heartbeatMs, beat.measuredLatencyMs, now);
+    const clock = await bookClock(this.db, this.heartbeatSinceMs - HEARTBEAT_OVERLAP_MS);
+    const sequences = clock.sequences;
+    this.heartbeatSinceMs = clock.polledAtMs;
+    for (const beat of clock.nodes) this.heartbeat(beat.nodeId, beat.heartbeatMs, beat.measuredLatencyMs, now);
     if (now.getTime() - this.lastSweepMs >= SWEEP_EVERY_MS) this.sweep(now);
     const behind = () => [...sequences].filter(([market, sequence]) => sequence > (this.applied.get(market) ?? 0n)).map(([market]) => market);
     if (behind().length === 0) return;
@@ -146,8 +147,9 @@ export class OfferReadModel {
   }
 
   /**
-   * After a placement (committed or not): the offers it claimed or failed to claim are read again, and its own deltas
-   * count as applied (those offers are all it changed on the ask side).
+   * After a placement: the offers it must not trust (claims lost, claims rolled back, every claim of a transaction
+   * that failed) are read again, and its own deltas count as applied (its committed claims, already applied by
+   * claimed(), are all it changed on the ask side).
    */
   afterPlacement(offerIds: readonly string[], deltas: readonly BookDelta[]): Promise<void> {
     return this.inTurn(async () => {

@@ -63,37 +63,45 @@ export async function offerSnapshot(db: DataSource, onlineSinceMs: number, marke
   });
 }
 
-/** The open offers at these price levels (market, priceWei) or with these ids, as they stand now. */
+/** The open offers at these price levels (market, priceWei; index offers_book_idx) or with these ids, as they stand now. */
 export async function offersAt(db: Db, levels: readonly { market: string; priceWei: string }[], ids: readonly string[], onlineSinceMs: number): Promise<IndexedOffer[]> {
-  if (levels.length === 0 && ids.length === 0) return [];
-  const rows = await db.query(
-    `${SELECT} AND ((o.market, o.price_wei) IN (SELECT * FROM unnest($1::varchar[], $2::numeric[])) OR o.id = ANY($3::uuid[]))`,
-    [levels.map((l) => l.market), levels.map((l) => l.priceWei), ids],
-  );
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (levels.length > 0) {
+    params.push(levels.map((l) => l.market), levels.map((l) => l.priceWei));
+    parts.push(`${SELECT} AND (o.market, o.price_wei) IN (SELECT * FROM unnest($1::varchar[], $2::numeric[]))`);
+  }
+  if (ids.length > 0) {
+    params.push(ids);
+    parts.push(`${SELECT} AND o.id = ANY($${params.length}::uuid[])`);
+  }
+  if (parts.length === 0) return [];
+  const rows = await db.query(parts.join(" UNION "), params);
   return rows.map((r: unknown) => toIndexed(r, onlineSinceMs));
 }
 
-/** Each market's sequence now. */
-export async function marketSequences(db: Db): Promise<Map<string, bigint>> {
-  const rows: { id: string; sequence: string }[] = await db.query(`SELECT id, sequence FROM markets`);
-  return new Map(rows.map((r) => [r.id, BigInt(r.sequence)]));
-}
-
-export interface Heartbeats {
+export interface BookClock {
+  /** Each market's sequence now. */
+  sequences: Map<string, bigint>;
   /** The database's clock when it answered (ms), from which the next poll may start. */
   polledAtMs: number;
+  /** Nodes whose last heartbeat is after the `sinceMs` asked (index nodes_heartbeat_idx). */
   nodes: { nodeId: string; heartbeatMs: number; measuredLatencyMs: number | null }[];
 }
 
-/** Nodes whose last heartbeat is after `sinceMs` (index nodes_heartbeat_idx). */
-export async function heartbeatsSince(db: Db, sinceMs: number): Promise<Heartbeats> {
-  const rows: { id: string | null; at: Date | null; latency: number | null; polled: Date }[] = await db.query(
-    `SELECT id, last_heartbeat_at AS at, measured_latency_ms AS latency, statement_timestamp() AS polled FROM nodes WHERE last_heartbeat_at > $1
-     UNION ALL SELECT NULL, NULL, NULL, statement_timestamp()`,
+/** In one round trip: the markets' sequences, and the nodes that beat after `sinceMs`. */
+export async function bookClock(db: Db, sinceMs: number): Promise<BookClock> {
+  const rows: { k: "m" | "n" | "t"; id: string | null; v: string | null; at: Date | null; lat: number | null }[] = await db.query(
+    `SELECT 'm' AS k, id, sequence::text AS v, NULL::timestamptz AS at, NULL::float8 AS lat FROM markets
+     UNION ALL SELECT 'n', id::text, NULL, last_heartbeat_at, measured_latency_ms FROM nodes WHERE last_heartbeat_at > $1
+     UNION ALL SELECT 't', NULL, NULL, statement_timestamp(), NULL`,
     [new Date(sinceMs)],
   );
-  return {
-    polledAtMs: new Date(rows[rows.length - 1].polled).getTime(),
-    nodes: rows.filter((r) => r.id !== null).map((r) => ({ nodeId: r.id as string, heartbeatMs: new Date(r.at as Date).getTime(), measuredLatencyMs: r.latency })),
-  };
+  const clock: BookClock = { sequences: new Map(), polledAtMs: 0, nodes: [] };
+  for (const r of rows) {
+    if (r.k === "m") clock.sequences.set(r.id as string, BigInt(r.v as string));
+    else if (r.k === "n") clock.nodes.push({ nodeId: r.id as string, heartbeatMs: new Date(r.at as Date).getTime(), measuredLatencyMs: r.lat });
+    else clock.polledAtMs = new Date(r.at as Date).getTime();
+  }
+  return clock;
 }
