@@ -30,6 +30,12 @@ const schema = z
     MATCH_CANDIDATE_LIMIT: intFrom(10, 1_000_000, 5000),
     MATCH_LOCK_MS: intFrom(500, 600_000, 30_000),
     MATCH_BATCH_SIZE: intFrom(1, 1000, 64),
+    /** Where a matching worker takes candidates from: its offer index read model, or the SQL candidate query (the old path, a baseline). */
+    MATCHING_CANDIDATES: z.enum(["index", "sql"]).default("index"),
+    /** How often a worker's offer index is compared with (and made equal to) a fresh snapshot of the open offers. */
+    MATCH_INDEX_VERIFY_MS: intFrom(1000, 86_400_000, 60_000),
+    /** How long a placement waits for book deltas Postgres has and the index has not applied before it reads those markets again. */
+    MATCH_INDEX_FENCE_MS: intFrom(1, 60_000, 250),
     LEASE_SECONDS: intFrom(1, 3600, 60),
     LEASE_SWEEP_MS: intFrom(100, 600_000, 1000),
     /** A node with no heartbeat for this long (and no progress on its work) has its work taken over; 0: leases only. */

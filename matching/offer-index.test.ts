@@ -53,6 +53,18 @@ describe("OfferIndex", () => {
     expect(ids(index.best(r, { count: 5 }))).toEqual(["ok"]);
     expect(ids(index.best({ ...r, maxPriceWei: 5n }))).toEqual([]);
   });
+  it("asks accept only of eligible offers and returns what selectOffers returns over those it accepts", () => {
+    const index = indexOf([offer("a", { priceWei: 1n }), offer("b", { priceWei: 2n }), offer("c", { priceWei: 3n, providerId: "q" }), offer("d", { priceWei: 4n, availableGpus: 0 })]);
+    const asked: string[] = [];
+    const accept = (c: Candidate) => {
+      asked.push(c.offerId);
+      return c.offerId !== "a";
+    };
+    expect(ids(index.best({ ...req, strategy: "CHEAPEST" }, { count: 3, accept }))).toEqual(["b", "c"]);
+    expect(asked).not.toContain("d");
+    expect(index.get("b")?.priceWei).toBe(2n);
+    expect(index.get("missing")).toBeUndefined();
+  });
   it("refuses invalid offers and keeps the old one", () => {
     const index = indexOf([offer("a")]);
     expect(() => index.upsert(offer("a", { reputation: 2 }))).toThrow(MatchingError);
@@ -103,7 +115,9 @@ describe("OfferIndex", () => {
         fc.array(reqArb, { minLength: 1, maxLength: 4 }),
         fc.option(fc.subarray(["p1", "p2"]).map((a) => new Set(a)), { nil: undefined }),
         fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
-        (rows, ops, reqs, excludeProviders, count) => {
+        fc.option(fc.integer({ min: 2, max: 5 }), { nil: undefined }),
+        (rows, ops, reqs, excludeProviders, count, refuseEvery) => {
+          const accept = refuseEvery === undefined ? undefined : (c: Candidate) => Number(c.offerId.slice(1)) % refuseEvery !== 0;
           const book = new Map<string, Candidate>();
           const index = new OfferIndex();
           const put = (c: Candidate) => {
@@ -122,7 +136,8 @@ describe("OfferIndex", () => {
           }
           expect(index.size).toBe(book.size);
           for (const r of reqs) {
-            expect(ids(index.best(r, { excludeProviders, count }))).toEqual(ids(selectOffers([...book.values()], r, { excludeProviders, count })));
+            const accepted = [...book.values()].filter((c) => accept === undefined || accept(c));
+            expect(ids(index.best(r, { excludeProviders, count, accept }))).toEqual(ids(selectOffers(accepted, r, { excludeProviders, count })));
           }
         },
       ),

@@ -68,6 +68,11 @@ export class OfferIndex {
     near.insert(held);
   }
 
+  /** The offer held with this id (online or not), as last upserted. */
+  get(offerId: string): Candidate | undefined {
+    return this.byId.get(offerId)?.c;
+  }
+
   /** Removes the offer with this id; nothing when there is none. */
   remove(offerId: string): void {
     const held = this.byId.get(offerId);
@@ -80,12 +85,16 @@ export class OfferIndex {
 
   /**
    * The same offers, in the same order, as selectOffers(every offer held, req, opts): up to `count` (default
-   * req.redundancy) eligible offers from distinct providers, best score first. Throws INVALID_WEIGHTS as
-   * resolveWeights, UNKNOWN_REGION for a job region not on the list.
+   * req.redundancy) eligible offers from distinct providers, best score first. `accept`, when given, is one more
+   * filter an offer must pass (what the caller knows and matching does not: expiry at a time, a node's last
+   * heartbeat, a minimum duration): the result is then selectOffers(the offers it accepts, req, opts). It is asked
+   * only of offers that pass every hard filter, in rank order. Throws INVALID_WEIGHTS as resolveWeights,
+   * UNKNOWN_REGION for a job region not on the list.
    */
-  best(req: Requirements, opts?: { excludeProviders?: ReadonlySet<string>; count?: number }): Candidate[] {
+  best(req: Requirements, opts?: { excludeProviders?: ReadonlySet<string>; count?: number; accept?: (c: Candidate) => boolean }): Candidate[] {
     const count = opts?.count ?? req.redundancy;
     const excludeProviders = opts?.excludeProviders;
+    const accept = opts?.accept;
     const weights = resolveWeights(req.strategy, req.weights);
     const jobRegion = req.region === null ? -1 : regionIndexOf(req.region);
     const chosen: Candidate[] = [];
@@ -153,6 +162,7 @@ export class OfferIndex {
             break;
           }
           if (providers.has(h.c.providerId) || exclusionOf(h.c, req, excludeProviders) !== null) continue;
+          if (accept !== undefined && !accept(h.c)) continue;
           heap.push({ key: score(h.c), kind: SEARCH_OFFER, tree, slot: 0, cursor: 0, vramTerm, offer: h });
           i++;
           break;

@@ -1,10 +1,15 @@
 import { dedicatedConnections } from "../db/dedicated";
 import { startMaintenance } from "../queues/maintenance.queue";
 import { startMatching } from "../queues/matching.queue";
+import { followOfferFeed } from "../queues/offer-feed";
 import { OutboxRelay } from "../queues/outbox-relay";
+import { OfferReadModel } from "../services/offer-read-model";
 import type { Infrastructure } from "./infrastructure";
 
-/** The worker role: the outbox relay (one leader), offer expiry and relay charges, matching with its reconciler and lease sweep. */
+/**
+ * The worker role: the outbox relay (one leader), offer expiry and relay charges, matching with its reconciler and lease
+ * sweep; with MATCHING_CANDIDATES=index, the offer index read model matching chooses candidates from.
+ */
 export async function startWorkerRole({ config, logger, db, redis, matchQueue, maintenanceQueue, services, shutdown }: Infrastructure): Promise<void> {
   const relay = new OutboxRelay(dedicatedConnections(config.DATABASE_URL), redis, config.QUEUE_PREFIX, logger);
   await relay.start();
@@ -21,6 +26,14 @@ export async function startWorkerRole({ config, logger, db, redis, matchQueue, m
     retention: { sweep: () => services.retention.sweep(), everyMs: config.ARTIFACT_SWEEP_MS },
   });
   shutdown.add("maintenance", () => maintenance.stop());
+  if (config.MATCHING_CANDIDATES === "index") {
+    const model = new OfferReadModel(db, { heartbeatWindowSeconds: config.HEARTBEAT_WINDOW_SECONDS, fenceMs: config.MATCH_INDEX_FENCE_MS });
+    const feed = redis.duplicate();
+    feed.on("error", () => undefined);
+    shutdown.add("the offer index feed", async () => feed.disconnect());
+    shutdown.add("the offer index", await followOfferFeed(feed, config.QUEUE_PREFIX, model, config.MATCH_INDEX_VERIFY_MS, logger));
+    services.matching.useReadModel(model);
+  }
   const matching = await startMatching({
     connection: redis,
     prefix: config.QUEUE_PREFIX,

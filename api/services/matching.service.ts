@@ -11,6 +11,7 @@ import { inTransaction } from "../db/transaction";
 import type { BookChangeListener } from "./offer.service";
 import { requirementsOf, type CheckedRequirements } from "./requirements";
 import { failJob } from "./job-conclusion";
+import type { OfferReadModel } from "./offer-read-model";
 
 export interface MatchingSettings {
   heartbeatWindowSeconds: number;
@@ -38,7 +39,8 @@ export const UNBACKED_MESSAGE = "waiting: your escrow on chain no longer covers 
 interface Planned {
   job: JobRecord;
   req: CheckedRequirements;
-  ranked: Candidate[];
+  /** The candidates in rank order (the SQL path); null: chosen one by one from the read model. */
+  ranked: Candidate[] | null;
   /** Replica indexes without a live or completed assignment: what this placement must fill. */
   needed: number[];
   /** Providers already running (or done with) a replica: replicas go to distinct providers. */
@@ -53,13 +55,28 @@ interface Planned {
  * distinct providers, and a lost race tries the next candidate; the assignments, trades and book deltas are
  * written in the same transaction. A batch shares the hot rows' locks and one commit, which is what makes
  * hundreds of placements a second possible. What cannot be placed rests on the bid side with its reasons.
+ *
+ * Candidates come from the worker's offer read model when one is attached (useReadModel; MATCHING_CANDIDATES=index):
+ * each replica takes the best offer the index holds, and a lost claim the next; a job the index cannot place is
+ * tried once more on the SQL candidates before it rests, so a model behind the database never rests a job that
+ * could match. Without one (MATCHING_CANDIDATES=sql, or a process with no worker role) the SQL candidate query
+ * (cheapest `candidateLimit` offers) is ranked in full for each job.
  */
 export class MatchingService {
+  private model: OfferReadModel | undefined;
+  /** Jobs placed on candidates from the read model, and on the SQL candidates (the SQL path, or the index's fallback). */
+  readonly placed = { fromIndex: 0, fromSql: 0 };
+
   constructor(
     private readonly db: DataSource,
     private readonly settings: MatchingSettings,
     private readonly onBookChange: BookChangeListener,
   ) {}
+
+  /** Chooses candidates from this read model from now on (undefined: the SQL candidate query). */
+  useReadModel(model: OfferReadModel | undefined): void {
+    this.model = model;
+  }
 
   async matchJob(jobId: string, now = new Date()): Promise<MatchOutcome> {
     return (await this.matchJobs([jobId], now)).get(jobId)!;
@@ -80,8 +97,17 @@ export class MatchingService {
     if (jobs.length === 0) return outcomes;
     jobs.sort(byPriority);
     const onlineSince = this.onlineSince(now);
-    const [history, self] = await Promise.all([assignmentsOfJobIds(this.db, jobs.map((j) => j.id)), selfAccountsOf(this.db, jobs)]);
+    const model = this.model;
+    const [history, self] = await Promise.all([assignmentsOfJobIds(this.db, jobs.map((j) => j.id)), selfAccountsOf(this.db, jobs), model?.catchUp(now)]);
     const bySignature = new Map<string, Promise<Candidate[]>>();
+    const rank = async (plan: Planned): Promise<Planned> => {
+      const { req, failedNodes, busyProviders } = plan;
+      const key = JSON.stringify([req.gpuCount, req.minVramGb, req.gpuModels, req.maxPriceWei?.toString(), req.maxDurationSeconds]);
+      let load = bySignature.get(key);
+      if (!load) bySignature.set(key, (load = loadCandidates(this.db, { ...req, onlineSince, now, limit: this.settings.candidateLimit })));
+      const usable = (await load).filter((c) => !failedNodes.has(c.nodeId));
+      return { ...plan, ranked: rankCandidates(usable, req, busyProviders) };
+    };
     const plans: Planned[] = await Promise.all(
       jobs.map(async (job) => {
         const req = { ...requirementsOf(job), minStakeWei: this.settings.minStakeWei, selfAccounts: self.get(job.id) };
@@ -90,15 +116,20 @@ export class MatchingService {
         const needed = [...Array(job.redundancy).keys()].filter((r) => !holding.some((a) => a.replica === r));
         const busyProviders = new Set(holding.map((a) => a.providerId));
         const failedNodes = new Set(mine.filter((a) => a.status === "FAILED" || a.status === "EXPIRED").map((a) => a.nodeId));
-        const key = JSON.stringify([req.gpuCount, req.minVramGb, req.gpuModels, req.maxPriceWei?.toString(), req.maxDurationSeconds]);
-        let load = bySignature.get(key);
-        if (!load) bySignature.set(key, (load = loadCandidates(this.db, { ...req, onlineSince, now, limit: this.settings.candidateLimit })));
-        const usable = (await load).filter((c) => !failedNodes.has(c.nodeId));
-        return { job, req, ranked: rankCandidates(usable, req, busyProviders), needed, busyProviders, failedNodes };
+        const plan: Planned = { job, req, ranked: null, needed, busyProviders, failedNodes };
+        return model ? plan : rank(plan);
       }),
     );
-    const { matched, unplaced, deltas } = await inTransaction(this.db, (tx) => this.place(tx, plans, now));
-    this.onBookChange(deltas);
+    let { matched, unplaced } = await this.placeAll(plans, now, model);
+    if (model) this.placed.fromIndex += matched.size;
+    else this.placed.fromSql += matched.size;
+    if (model && unplaced.length > 0) {
+      // the index found too few: the SQL candidates have the last word before a job rests
+      const again = await this.placeAll(await Promise.all(unplaced.map(rank)), now, undefined);
+      this.placed.fromSql += again.matched.size;
+      matched = new Map([...matched, ...again.matched]);
+      unplaced = again.unplaced;
+    }
     for (const [id, assignments] of matched) outcomes.set(id, { kind: "matched", assignments });
     const openByDuration = new Map<number, Promise<Candidate[]>>();
     for (const plan of unplaced) {
@@ -127,11 +158,35 @@ export class MatchingService {
   }
 
   /**
+   * One placement transaction. With a read model, what it must not trust afterwards is read again into it: offers of
+   * lost claims and of claims rolled back (a savepoint, a retried attempt, a failed transaction); committed claims are
+   * exact already (claimed() took the GPUs off).
+   */
+  private async placeAll(plans: readonly Planned[], now: Date, model: OfferReadModel | undefined) {
+    const claims: Claims = { reread: new Set(), ever: new Set(), kept: new Set() };
+    let deltas: BookDelta[] = [];
+    let committed = false;
+    try {
+      const placed = await inTransaction(this.db, (tx) => {
+        claims.kept = new Set();
+        return this.place(tx, plans, now, model, claims);
+      });
+      committed = true;
+      deltas = placed.deltas;
+      this.onBookChange(deltas);
+      return placed;
+    } finally {
+      const reread = [...claims.reread, ...[...claims.ever].filter((id) => !committed || !claims.kept.has(id))];
+      await this.model?.afterPlacement([...new Set(reread)], deltas);
+    }
+  }
+
+  /**
    * One transaction: locks the batch's jobs that no other worker holds (SKIP LOCKED), then for each in priority
    * order claims one offer per replica from distinct providers; a job that cannot get all its replicas is
    * rolled back to its savepoint and left for resting.
    */
-  private async place(tx: EntityManager, plans: readonly Planned[], now: Date) {
+  private async place(tx: EntityManager, plans: readonly Planned[], now: Date, model: OfferReadModel | undefined, claims: Claims) {
     const lockedRows: { id: string }[] = await tx.query(
       `SELECT id FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING' ORDER BY id FOR UPDATE SKIP LOCKED`,
       [plans.map((p) => p.job.id)],
@@ -139,6 +194,7 @@ export class MatchingService {
     const locked = new Set(lockedRows.map((r) => r.id));
     const resumeSteps = await lastCheckpointSteps(tx, [...locked]);
     const leaseExpiresAt = new Date(now.getTime() + this.settings.leaseMs);
+    const onlineSince = this.onlineSince(now);
     /** Offers a claim failed on in this batch, with the GPUs and cap it failed at: a job asking as much for no more skips them. */
     const exhausted = new Map<string, { gpus: number; capWei: bigint }>();
     const changes: LevelChange[] = [];
@@ -152,25 +208,43 @@ export class MatchingService {
       if (savepoint) await tx.query("SAVEPOINT replica_claims");
       const used = new Set<string>(plan.busyProviders);
       const claimed: Claimed[] = [];
-      for (const candidate of plan.ranked) {
-        if (claimed.length === needed.length) break;
-        if (used.has(candidate.providerId)) continue;
-        const failed = exhausted.get(candidate.offerId);
-        if (failed && job.gpuCount >= failed.gpus && job.maxPriceWei <= failed.capWei) continue;
+      const tried = new Set<string>();
+      const skip = (c: Candidate) => {
+        if (tried.has(c.offerId) || plan.failedNodes.has(c.nodeId)) return true;
+        const failed = exhausted.get(c.offerId);
+        return failed !== undefined && job.gpuCount >= failed.gpus && job.maxPriceWei <= failed.capWei;
+      };
+      let cursor = 0;
+      const next = (): Candidate | undefined => {
+        if (model) return model.choose(plan.req, { now, maxDurationSeconds: job.maxDurationSeconds, excludeProviders: used, skip });
+        const ranked = plan.ranked ?? [];
+        while (cursor < ranked.length && (used.has(ranked[cursor].providerId) || skip(ranked[cursor]))) cursor++;
+        return ranked[cursor++];
+      };
+      while (claimed.length < needed.length) {
+        const candidate = next();
+        if (!candidate) break;
+        tried.add(candidate.offerId);
         const replica = needed[claimed.length];
         const got = await claimOffer(tx, job, candidate.offerId, replica, job.gpuCount, now, {
           expiresAt: leaseExpiresAt,
           resumeFromStep: resumeSteps.get(`${job.id}:${replica}`) ?? null,
+          onlineSince,
         });
         if (!got) {
           exhausted.set(candidate.offerId, { gpus: job.gpuCount, capWei: job.maxPriceWei });
+          claims.reread.add(candidate.offerId);
           continue;
         }
+        model?.claimed(candidate.offerId, job.gpuCount);
+        claims.ever.add(candidate.offerId);
+        claims.kept.add(candidate.offerId);
         used.add(got.providerId);
         claimed.push(got);
       }
       if (claimed.length < needed.length) {
         if (savepoint) await tx.query("ROLLBACK TO SAVEPOINT replica_claims");
+        for (const got of claimed) claims.reread.add(got.offerId);
         unplaced.push(plan);
         continue;
       }
@@ -224,6 +298,13 @@ export class MatchingService {
   private onlineSince(now: Date): Date {
     return new Date(now.getTime() - this.settings.heartbeatWindowSeconds * 1000);
   }
+}
+
+/** Offers a placement claimed: lost or rolled back (reread), claimed in any attempt (ever), in the last attempt (kept). */
+interface Claims {
+  reread: Set<string>;
+  ever: Set<string>;
+  kept: Set<string>;
 }
 
 /** Resting-bid priority: highest cap first, then oldest. */

@@ -95,7 +95,9 @@ export interface Claimed {
 /**
  * Claims `gpus` of an offer for one replica of a job, in one statement: a conditional update that succeeds only
  * while the offer is OPEN, unexpired, has the GPUs free, still asks at most `maxPriceWei` (it may have been
- * repriced since it was ranked) and wants no longer a minimum duration than the job's maximum; with it, the assignment (with its start lease and the checkpoint step it resumes
+ * repriced since it was ranked), wants no longer a minimum duration than the job's maximum, is not withdrawn
+ * (cancel-on-disconnect) and its node's last heartbeat is at or after `lease.onlineSince`, so a candidate chosen from a
+ * stale read model can lose the claim but never oversell or land on a node gone silent; with it, the assignment (with its start lease and the checkpoint step it resumes
  * from), the trade (price = the offer's ask), and the outbox events of the trade and of the node's new
  * assignment. Undefined on a lost race (nothing written).
  */
@@ -106,13 +108,14 @@ export async function claimOffer(
   replica: number,
   gpus: number,
   now: Date,
-  lease: { expiresAt: Date; resumeFromStep: number | null },
+  lease: { expiresAt: Date; resumeFromStep: number | null; onlineSince: Date },
 ): Promise<Claimed | undefined> {
   const rows: { market: string; node_id: string; provider_id: string; price_wei: string; assignment_id: string }[] = await tx.query(
     `WITH c AS (
        UPDATE offers SET available_gpus = available_gpus - $3, updated_at = now()
         WHERE id = $2 AND status = 'OPEN' AND available_gpus >= $3 AND price_wei <= $4 AND (expires_at IS NULL OR expires_at > $5)
-          AND (min_duration_seconds IS NULL OR min_duration_seconds <= $13)
+          AND (min_duration_seconds IS NULL OR min_duration_seconds <= $13) AND withdrawn_at IS NULL
+          AND EXISTS (SELECT 1 FROM nodes n WHERE n.id = offers.node_id AND n.last_heartbeat_at >= $14)
         RETURNING id, market, node_id, provider_id, price_wei, min_duration_seconds
      ), a AS (
        INSERT INTO assignments (job_id, offer_id, node_id, provider_id, replica, attempt, gpus, price_wei, lease_expires_at, resumed_from_step, min_billed_seconds)
@@ -133,7 +136,7 @@ export async function claimOffer(
      SELECT c.market, c.node_id, c.provider_id, c.price_wei, a.id AS assignment_id FROM c, a`,
     [
       job.id, offerId, gpus, job.maxPriceWei.toString(), now, replica, Math.max(0, now.getTime() - job.createdAt.getTime()), TRADE_TOPIC, now.toISOString(),
-      lease.expiresAt, lease.resumeFromStep, ASSIGNMENT_OFFERED_TOPIC, job.maxDurationSeconds,
+      lease.expiresAt, lease.resumeFromStep, ASSIGNMENT_OFFERED_TOPIC, job.maxDurationSeconds, lease.onlineSince,
     ],
   );
   const row = rows[0];
