@@ -1,6 +1,11 @@
 /** The indexers the chain benchmark compares on the same chain: main's before issue 14 (the baseline) and this one. */
+import pino from "pino";
 import type { DataSource } from "typeorm";
-import type { ChainPort, FollowerSettings, StepResult, StorePort } from "../indexer";
+import { Follower, type ChainPort, type FollowerSettings, type StepResult, type StorePort } from "../indexer";
+import { subscribeHeads } from "../indexer/adapters/ws-heads";
+import { dedicatedConnections } from "../api/db/dedicated";
+import { PgChainStore } from "../api/db/repositories/chain-store";
+import { startIndexer } from "../api/queues/indexer.runner";
 import { PgChainStore as LegacyStore } from "./legacy/chain-store";
 import { step as legacyStep } from "./legacy/follower";
 
@@ -51,4 +56,25 @@ const baseline: IndexerUnderTest = {
   },
 };
 
-export const INDEXERS: IndexerUnderTest[] = [baseline];
+const current: IndexerUnderTest = {
+  name: "indexer",
+  store: (db, chainId) => new PgChainStore(db, chainId),
+  stepper(chain, store, settings) {
+    const follower = new Follower(chain, store, settings);
+    return () => follower.step();
+  },
+  async follow({ chain, store, settings, databaseUrl, wsUrl }) {
+    const runner = await startIndexer({
+      connect: dedicatedConnections(databaseUrl),
+      chain,
+      store,
+      settings,
+      pollMs: 100,
+      heads: (onHead) => subscribeHeads(wsUrl, onHead),
+      logger: pino({ level: "silent" }),
+    });
+    return { stop: () => runner.stop() };
+  },
+};
+
+export const INDEXERS: IndexerUnderTest[] = [baseline, current];

@@ -21,7 +21,21 @@ export interface BenchNode {
 
 export async function hardhatNode(): Promise<BenchNode> {
   const chain = await startDevChain({ port: await freePort() });
-  return { name: "Hardhat 2 (in-process, EDR)", url: chain.url, wsUrl: chain.url.replace(/^http/, "ws"), chainId: chain.chainId, provider: chain.provider, admin: chain.signer(0), stop: () => chain.stop() };
+  // a generous deadline: mining a block of the mix takes seconds on a loaded machine
+  const provider = createRpcProvider(chain.url, chain.chainId, { pollingIntervalMs: 50, timeoutMs: 60_000 });
+  const admin = new Wallet(chain.accounts[0].privateKey, provider);
+  return {
+    name: "Hardhat 2 (in-process, EDR)",
+    url: chain.url,
+    wsUrl: chain.url.replace(/^http/, "ws"),
+    chainId: chain.chainId,
+    provider,
+    admin,
+    async stop() {
+      provider.destroy();
+      await chain.stop();
+    },
+  };
 }
 
 /** The anvil binary of the platform package that `@foundry-rs/anvil` depends on. */
@@ -34,7 +48,7 @@ export async function anvilNode(): Promise<BenchNode> {
   const port = await freePort();
   const child = spawn(anvilBinary(), ["--port", String(port), "--host", "127.0.0.1", "--chain-id", "31337", "--silent", "--gas-limit", "30000000", "--mnemonic", DEV_MNEMONIC], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}`;
-  const provider = createRpcProvider(url, 31337, { pollingIntervalMs: 50 });
+  const provider = createRpcProvider(url, 31337, { pollingIntervalMs: 50, timeoutMs: 60_000 });
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
