@@ -39,7 +39,7 @@ function mixOf(rand: () => number, clients: string[], providers: string[]) {
   const big = "1000000000";
   // block 0 (never reorged here) funds everyone, so that no later withdrawal, payment or slash goes below zero
   const genesis = (): Pick<ChainEvent, "address" | "name" | "args">[] => [
-    ...clients.flatMap((client) => [
+    ...clients.flatMap((client): Pick<ChainEvent, "address" | "name" | "args">[] => [
       { address: ESCROW, name: "Deposited", args: { client, amount: big, newBalance: big } },
       { address: ESCROW, name: "DebtRecorded", args: { debtId: "0", batchId: "1", client, amount: big, newDebt: big, providers: [], credits: [] } },
     ]),
