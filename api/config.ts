@@ -71,6 +71,8 @@ const schema = z
     LOG_LINE_MAX_BYTES: intFrom(16, 1024 * 1024, 4096),
     TRANSFER_URL_TTL_SECONDS: intFrom(10, 86400, 900),
     CHAIN_RPC_URL: z.url({ protocol: /^(https?|wss?)$/ }).optional(),
+    /** The node's WebSocket endpoint for a newHeads subscription (the indexer steps at each new head); unset: polling only (the dev chain's own is used). */
+    CHAIN_WS_URL: z.url({ protocol: /^wss?$/ }).optional(),
     CHAIN_PORT: intFrom(1, 65535, 8545),
     CHAIN_START_BLOCK: z.coerce.bigint().nonnegative().default(0n),
     CHAIN_CONFIRMATIONS: intFrom(0, 10_000, 2),

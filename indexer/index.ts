@@ -3,3 +3,4 @@ export * from "./ranges";
 export * from "./reorg";
 export * from "./follower";
 export * from "./health";
+export * from "./ledger";

@@ -5,11 +5,12 @@ export class FakeChain implements ChainPort {
   blocks: { ref: BlockRef; events: ChainEvent[] }[] = [];
   maxSpan = 1000n;
   private fork = 0;
-  /** `clients`: the addresses Deposited events name, in turn. */
+  /** `clients`: the addresses Deposited events name, in turn; `generate`, when given, makes each new block's events instead. */
   constructor(
     length: number,
     eventsEvery = 3,
     private readonly clients: readonly string[] = ["0x00000000000000000000000000000000000000c1"],
+    private readonly generate?: (block: BlockRef) => Pick<ChainEvent, "address" | "name" | "args">[],
   ) {
     this.extend(length, eventsEvery);
   }
@@ -18,6 +19,11 @@ export class FakeChain implements ChainPort {
       const number = BigInt(this.blocks.length);
       const parent = this.blocks.at(-1)?.ref.hash ?? "0x0";
       const hash = `0x${this.fork}f${number}`;
+      const ref = { number, hash, parentHash: parent };
+      if (this.generate) {
+        this.blocks.push({ ref, events: this.generate(ref).map((e, i) => ({ ...e, blockNumber: number, blockHash: hash, txHash: `${hash}-tx${i}`, logIndex: i })) });
+        continue;
+      }
       const events: ChainEvent[] = Number(number) % eventsEvery === 0 ? [{ blockNumber: number, blockHash: hash, txHash: `${hash}-tx`, logIndex: 0, address: "0x00000000000000000000000000000000000e5c70", name: "Deposited", args: { client: this.clients[Number(number) % this.clients.length], amount: String(1000n + number * (BigInt(this.fork) + 1n)) } }] : [];
       this.blocks.push({ ref: { number, hash, parentHash: parent }, events });
     }

@@ -18,6 +18,8 @@ export interface ChainSide {
   devTreasury?: string;
   chainId: bigint;
   provider: JsonRpcProvider;
+  /** The node's WebSocket endpoint, for new heads (CHAIN_WS_URL, or the dev chain's). */
+  wsUrl?: string;
   escrow: string;
   staking: string;
   startBlock: bigint;
@@ -40,6 +42,7 @@ export async function connectChain(config: Config, logger: Logger): Promise<Chai
     return {
       chainId: config.CHAIN_ID,
       provider,
+      wsUrl: config.CHAIN_WS_URL,
       escrow: config.ESCROW_ADDRESS!,
       staking: config.STAKING_ADDRESS!,
       startBlock: config.CHAIN_START_BLOCK,
@@ -63,6 +66,7 @@ export async function connectChain(config: Config, logger: Logger): Promise<Chai
     devTreasury,
     chainId: BigInt(dev.chainId),
     provider: dev.provider,
+    wsUrl: config.CHAIN_WS_URL ?? dev.url.replace(/^http/, "ws"),
     escrow: deployment.escrow,
     staking: deployment.staking,
     startBlock: BigInt(deployment.deploymentBlock),

@@ -1,5 +1,6 @@
 import { abiOf, escrowAt } from "../../contracts";
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
+import { subscribeHeads } from "../../indexer/adapters/ws-heads";
 import { dedicatedConnections } from "../db/dedicated";
 import { PgChainStore } from "../db/repositories/chain-store";
 import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
@@ -32,6 +33,7 @@ export async function startIndexerRole({ config, logger, db, shutdown, chainHeal
       keepBlocks: KEEP_BLOCKS,
     },
     pollMs: config.INDEXER_POLL_MS,
+    heads: chain.wsUrl ? (onHead) => subscribeHeads(chain.wsUrl!, onHead, (err) => logger.debug({ err: { message: err.message } }, "indexer: newHeads subscription failed; polling meanwhile")) : undefined,
     logger,
     health: chainHealth,
     maxBackoffMs: config.INDEXER_MAX_BACKOFF_MS,

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { LeaderLock, type ConnectDedicated } from "../db/leader-lock";
-import { backoffMs, ChainHealth, observedChain, step, type ChainHealthView, type ChainPort, type FollowerSettings, type HealthChange, type StepResult, type StorePort } from "../../indexer";
+import { backoffMs, ChainHealth, Follower, observedChain, type ChainHealthView, type ChainPort, type FollowerSettings, type HealthChange, type StepResult, type StorePort } from "../../indexer";
 
 /** Advisory lock id of the indexer's leadership: one indexer writes at a time, others stand by. */
 const INDEXER_LOCK = 0x67780002;
@@ -11,8 +11,10 @@ export interface IndexerRunnerDeps {
   chain: ChainPort;
   store: StorePort;
   settings: FollowerSettings;
-  /** Pause between steps once caught up; after errors, doubled each time up to `maxBackoffMs`. */
+  /** Pause between steps once caught up (cut short by a new head from `heads`); after errors, doubled each time up to `maxBackoffMs`. */
   pollMs: number;
+  /** Announces new heads (e.g. a newHeads subscription), so that a caught-up indexer steps at once. */
+  heads?: (onHead: (head: bigint) => void) => { stop(): void };
   /** The longest pause after errors (default 2,000 ms): the indexer catches up within that of the node answering again. */
   maxBackoffMs?: number;
   /** Where the node's reachability is recorded (for indexerStatus and /readyz); a new one when absent. */
@@ -42,7 +44,6 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
     deps.logger.warn({ err: { message: (err as Error).message } }, "indexer: lost its lock connection; taking the lead again once Postgres answers"),
   );
   let state: { head?: bigint; cursor?: bigint; at?: Date } = {};
-  let span = deps.settings.span;
   let failures = 0;
   const health = deps.health ?? new ChainHealth();
   const logChange = (c: HealthChange) => {
@@ -51,13 +52,36 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
   };
   const chain = observedChain(deps.chain, health, logChange);
   let wake: (() => void) | undefined;
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
+  let headSeen = false;
+  /** Sleeps `ms`; a caught-up pause (`untilHead`) ends early at a new head, also one announced while stepping. */
+  const sleep = (ms: number, untilHead = false) => {
+    if (untilHead && headSeen) {
+      headSeen = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        if (onHead === done) onHead = undefined;
+        resolve();
+      }
+      wake = done;
+      if (untilHead) onHead = done;
+    });
+  };
+  let onHead: (() => void) | undefined;
+  const follower = new Follower(chain, deps.store, deps.settings);
+  const heads = deps.heads?.((head) => {
+    follower.sawHead(head);
+    if (onHead) {
+      const call = onHead;
+      onHead = undefined;
+      call();
+    } else headSeen = true;
   });
+
   const loop = (async () => {
     while (!stopped) {
       try {
@@ -67,13 +91,14 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
             continue;
           }
           deps.logger.info("indexer: leading");
+          follower.forget();
         }
-        const r = await step(chain, deps.store, { ...deps.settings, span });
+        headSeen = false;
+        const r = await follower.step();
         failures = 0;
-        span = r.nextSpan;
         state = { head: r.head, cursor: r.cursor, at: new Date() };
         if (r.rewoundTo !== undefined) deps.logger.warn({ rewoundTo: r.rewoundTo?.toString() ?? "start", head: r.head.toString() }, "indexer: reorg, rewound");
-        if (r.indexed === 0n && r.rewoundTo === undefined) await sleep(deps.pollMs);
+        if (r.indexed === 0n && r.rewoundTo === undefined) await sleep(deps.pollMs, true);
         else deps.onProgress?.(r);
       } catch (err) {
         failures++;
@@ -87,6 +112,7 @@ export async function startIndexer(deps: IndexerRunnerDeps): Promise<IndexerRunn
     health: () => health.view(),
     async stop() {
       stopped = true;
+      heads?.stop();
       wake?.();
       await loop;
       await lock.stop();

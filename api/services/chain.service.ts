@@ -97,7 +97,9 @@ export class ChainService {
     const size = pageSize(first);
     const before = after ? decodeOrdinalCursor("e", after) : undefined;
     const rows: { id: string; name: string; address: string; block_number: string; tx_hash: string; log_index: number; final: boolean; args: Record<string, unknown> }[] = await this.db.query(
-      `SELECT id, name, address, block_number, tx_hash, log_index, final, args FROM chain_events
+      `SELECT id, name, address, block_number, tx_hash, log_index,
+              block_number <= coalesce((SELECT finalized_block FROM chain_cursor WHERE chain_id = $1), -1) AS final, args
+         FROM chain_events
         WHERE chain_id = $1 AND ($2::bigint IS NULL OR id < $2)
           AND ($3::varchar IS NULL OR EXISTS (SELECT 1 FROM jsonb_each_text(args) kv WHERE lower(kv.value) = $3))
         ORDER BY id DESC LIMIT $4`,

@@ -1,33 +1,31 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { BlockRef, ChainEvent, StorePort } from "../../../indexer";
+import type { Undo } from "../../../indexer/ledger";
+import { ChainLedger } from "./chain-ledger";
 
 type Db = Pick<EntityManager, "query">;
 
-/**
- * Escrow events whose `client` argument changes what the marketplace mirrors of the client's escrow: deposited =
- * sum(Deposited) - sum(Withdrawn); withdrawing = the amount of the newest WithdrawRequested unless a Withdrawn came
- * after it; debt = sum(DebtRecorded) - sum(DebtPaid). Settlement debits (Debited, DebtPaid) are left out of
- * deposited on purpose: the marketplace already counts what a job spent (escrow_balances.spent_wei, from its
- * charges) when the work ends, so available = deposited - withdrawing - held - spent before and after the batch
- * settles on chain.
- */
-const ESCROW_EVENTS = ["Deposited", "Withdrawn", "WithdrawRequested", "DebtRecorded", "DebtPaid"];
 /** Escrow events that record or pay a settlement debt. */
 const DEBT_EVENTS = ["DebtRecorded", "DebtPaid"];
 /** Blocks kept below the cursor for reorg detection (older ones are final in practice and pruned). */
 const KEEP_BLOCKS = 256n;
 
 /**
- * The indexer's storage in Postgres: each `advance` and `rewind` is one transaction that writes the events,
- * the kept blocks, the cursor, and what the events change (escrow deposits, recomputed from the events so a
- * rewind undoes exactly what came after the ancestor). Replays are harmless: events are unique by
- * (chain, tx hash, log index).
+ * The indexer's storage in Postgres: each `advance` and `rewind` is one transaction that writes the events (each
+ * once, with how to undo what it changed), the kept blocks, the cursor with the finalized block (an event is final
+ * when its block is at or below it), and what the events change: chain_accounts and its mirrors (escrow deposits,
+ * withdrawal requests, debts, stakes) from each event's delta (ChainLedger), settlement batches, and the charges
+ * of debts. A rewind undoes exactly what came after the ancestor, newest event first.
  */
 export class PgChainStore implements StorePort {
+  private readonly ledger: ChainLedger;
+
   constructor(
     private readonly db: DataSource,
     private readonly chainId: bigint,
-  ) {}
+  ) {
+    this.ledger = new ChainLedger(chainId.toString());
+  }
 
   async cursor(): Promise<BlockRef | undefined> {
     const [row] = await this.db.query(`SELECT block_number, block_hash, parent_hash FROM chain_cursor WHERE chain_id = $1`, [this.chainId.toString()]);
@@ -46,10 +44,10 @@ export class PgChainStore implements StorePort {
     const chain = this.chainId.toString();
     await this.db.transaction(async (tx) => {
       if (events.length > 0) {
+        const undos = await this.ledger.apply(tx, events);
         await tx.query(
-          `INSERT INTO chain_events (chain_id, block_number, block_hash, tx_hash, log_index, address, name, args)
-           SELECT $1, b, h, t, i, a, n, g FROM unnest($2::bigint[], $3::varchar[], $4::varchar[], $5::int[], $6::varchar[], $7::varchar[], $8::jsonb[]) AS e(b, h, t, i, a, n, g)
-           ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING`,
+          `INSERT INTO chain_events (chain_id, block_number, block_hash, tx_hash, log_index, address, name, args, undo)
+           SELECT $1, * FROM unnest($2::bigint[], $3::varchar[], $4::varchar[], $5::int[], $6::varchar[], $7::varchar[], $8::jsonb[], $9::jsonb[])`,
           [
             chain,
             events.map((e) => e.blockNumber.toString()),
@@ -59,12 +57,13 @@ export class PgChainStore implements StorePort {
             events.map((e) => e.address.toLowerCase()),
             events.map((e) => e.name),
             events.map((e) => JSON.stringify(e.args)),
+            undos.map((u) => (u ? JSON.stringify(u) : null)),
           ],
         );
       }
       if (blocks.length > 0) {
         await tx.query(
-          `INSERT INTO chain_blocks (chain_id, number, hash, parent_hash) SELECT $1, n, h, p FROM unnest($2::bigint[], $3::varchar[], $4::varchar[]) AS b(n, h, p)
+          `INSERT INTO chain_blocks (chain_id, number, hash, parent_hash) SELECT $1, * FROM unnest($2::bigint[], $3::varchar[], $4::varchar[])
            ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash`,
           [chain, blocks.map((b) => b.number.toString()), blocks.map((b) => b.hash), blocks.map((b) => b.parentHash)],
         );
@@ -76,10 +75,7 @@ export class PgChainStore implements StorePort {
            parent_hash = excluded.parent_hash, finalized_block = greatest(chain_cursor.finalized_block, excluded.finalized_block), updated_at = now()`,
         [chain, to.number.toString(), to.hash, to.parentHash, finalizedNumber.toString()],
       );
-      await tx.query(`UPDATE chain_events SET final = true WHERE chain_id = $1 AND NOT final AND block_number <= $2`, [chain, finalizedNumber.toString()]);
-      await this.recomputeEscrow(tx, clientsOf(events));
-      await this.recomputeStakes(tx, providersOf(events));
-      await this.markSettlements(tx);
+      await markSettlements(tx, chain);
       if (events.some((e) => DEBT_EVENTS.includes(e.name))) await reconcileDebts(tx, chain);
     });
   }
@@ -88,18 +84,15 @@ export class PgChainStore implements StorePort {
     const chain = this.chainId.toString();
     const after = (ancestor?.number ?? -1n).toString();
     await this.db.transaction(async (tx) => {
-      const rows: { client: string }[] = await tx.query(
-        `SELECT DISTINCT args->>'client' AS client FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND name = ANY($3) AND args ? 'client'`,
-        [chain, after, ESCROW_EVENTS],
-      );
-      const staking: { provider: string }[] = await tx.query(
-        `SELECT DISTINCT args->>'provider' AS provider FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND name = ANY($3) AND args ? 'provider'`,
-        [chain, after, STAKE_EVENTS],
-      );
-      const holders: { client: string }[] = await tx.query(
-        `SELECT DISTINCT lower(args->>'client') AS client FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND name = ANY($3) AND args ? 'client'`,
-        [chain, after, HOLD_EVENTS],
-      );
+      if (ancestor) {
+        const undone: { name: string; args: ChainEvent["args"]; undo: Undo | null }[] = await tx.query(
+          `SELECT name, args, undo FROM chain_events WHERE chain_id = $1 AND block_number > $2 AND undo IS NOT NULL ORDER BY block_number DESC, log_index DESC`,
+          [chain, after],
+        );
+        await this.ledger.undo(tx, undone);
+      } else {
+        await this.ledger.reset(tx);
+      }
       await tx.query(`DELETE FROM chain_events WHERE chain_id = $1 AND block_number > $2`, [chain, after]);
       await tx.query(`DELETE FROM chain_blocks WHERE chain_id = $1 AND number > $2`, [chain, after]);
       if (ancestor) {
@@ -110,9 +103,6 @@ export class PgChainStore implements StorePort {
       } else {
         await tx.query(`DELETE FROM chain_cursor WHERE chain_id = $1`, [chain]);
       }
-      await this.recomputeEscrow(tx, rows.map((r) => r.client));
-      await this.recomputeStakes(tx, staking.map((r) => r.provider));
-      await this.undoHolds(tx, ancestor === undefined, holders.map((r) => r.client));
       await reconcileDebts(tx, chain);
       await tx.query(
         `UPDATE settlements s SET status = 'SUBMITTED', confirmed_at = NULL
@@ -123,125 +113,22 @@ export class PgChainStore implements StorePort {
       );
     });
   }
-
-  /**
-   * What the chain holds for each client after a rewind, so that syncHolds sends again what the reorg undid: the
-   * newest remaining HoldsUpdated (or a settlement's Debited newHeld) of each client whose hold events were undone,
-   * or 0. A rewind to before the first block (a chain reset: nothing of the old chain survives, including holds sent
-   * but not yet indexed) sets every account's to 0.
-   */
-  private async undoHolds(tx: Db, everything: boolean, clients: readonly string[]): Promise<void> {
-    if (everything) {
-      await tx.query(`UPDATE escrow_balances SET chain_held_wei = 0 WHERE chain_held_wei <> 0`);
-      return;
-    }
-    if (clients.length === 0) return;
-    await tx.query(
-      `UPDATE escrow_balances b SET chain_held_wei = coalesce((
-          SELECT coalesce(e.args->>'held', e.args->>'newHeld')::numeric FROM chain_events e
-           WHERE e.chain_id = $2 AND e.name = ANY($3) AND lower(e.args->>'client') = a.address
-           ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1), 0)
-         FROM accounts a WHERE a.id = b.account_id AND a.address = ANY($1::varchar[])`,
-      [clients, this.chainId.toString(), HOLD_EVENTS],
-    );
-  }
-
-  /**
-   * Sets each provider's stake to the replay of its Staking events in chain order: Staked adds, UnstakeRequested
-   * moves to unbonding (and sets the unlock time), Withdrawn empties unbonding by its amount, Slashed takes from
-   * staked first, then unbonding (the contract's rule).
-   */
-  private async recomputeStakes(tx: Db, addresses: readonly string[]): Promise<void> {
-    const unique = [...new Set(addresses.map((a) => a.toLowerCase()))];
-    if (unique.length === 0) return;
-    await tx.query(`INSERT INTO accounts (address) SELECT unnest($1::varchar[]) ON CONFLICT (address) DO NOTHING`, [unique]);
-    const rows: { provider: string; name: string; args: Record<string, string> }[] = await tx.query(
-      `SELECT lower(args->>'provider') AS provider, name, args FROM chain_events
-        WHERE chain_id = $1 AND name = ANY($2) AND lower(args->>'provider') = ANY($3)
-        ORDER BY block_number, log_index`,
-      [this.chainId.toString(), STAKE_EVENTS, unique],
-    );
-    for (const address of unique) {
-      let staked = 0n;
-      let unbonding = 0n;
-      let slashed = 0n;
-      let unlockAt: Date | null = null;
-      for (const e of rows.filter((r) => r.provider === address)) {
-        const amount = BigInt(e.args.amount ?? "0");
-        if (e.name === "Staked") staked += amount;
-        else if (e.name === "UnstakeRequested") {
-          staked -= amount;
-          unbonding += amount;
-          unlockAt = new Date(Number(e.args.unlockAt) * 1000);
-        } else if (e.name === "Withdrawn") {
-          unbonding -= amount;
-          if (unbonding === 0n) unlockAt = null;
-        } else if (e.name === "Slashed") {
-          const fromStaked = amount < staked ? amount : staked;
-          staked -= fromStaked;
-          unbonding -= amount - fromStaked;
-          slashed += amount;
-          if (unbonding === 0n) unlockAt = null;
-        }
-      }
-      await tx.query(
-        `INSERT INTO stakes (account_id, staked_wei, unbonding_wei, slashed_wei, unlock_at)
-         SELECT id, $2, $3, $4, $5 FROM accounts WHERE address = $1
-         ON CONFLICT (account_id) DO UPDATE SET staked_wei = excluded.staked_wei, unbonding_wei = excluded.unbonding_wei,
-           slashed_wei = excluded.slashed_wei, unlock_at = excluded.unlock_at, updated_at = now()`,
-        [address, staked.toString(), unbonding.toString(), slashed.toString(), unlockAt],
-      );
-    }
-  }
-
-  /** Settlement batches the chain has settled: CONFIRMED when seen, FINALIZED once their event is final. */
-  private async markSettlements(tx: Db): Promise<void> {
-    await tx.query(
-      `UPDATE settlements s SET status = CASE WHEN e.final THEN 'FINALIZED' ELSE 'CONFIRMED' END,
-              tx_hash = e.tx_hash, block_number = e.block_number, confirmed_at = coalesce(s.confirmed_at, now())
-         FROM chain_events e
-        WHERE e.chain_id = $1 AND s.chain_id = e.chain_id AND e.name = 'BatchSettled' AND e.address = s.escrow
-          AND (e.args->>'batchId')::numeric = s.batch_id
-          AND (s.status IN ('PENDING', 'SUBMITTED') OR (s.status = 'CONFIRMED' AND e.final))`,
-      [this.chainId.toString()],
-    );
-  }
-
-  /**
-   * Sets each address's mirrored deposits, pending withdrawal request and debt to what its events add up to
-   * (creating its account on first sight).
-   */
-  private async recomputeEscrow(tx: Db, addresses: readonly string[]): Promise<void> {
-    const unique = [...new Set(addresses.map((a) => a.toLowerCase()))];
-    if (unique.length === 0) return;
-    await tx.query(`INSERT INTO accounts (address) SELECT unnest($1::varchar[]) ON CONFLICT (address) DO NOTHING`, [unique]);
-    await tx.query(
-      `WITH e AS (
-         SELECT lower(args->>'client') AS client, name, (args->>'amount')::numeric AS amount, args->>'unlockAt' AS unlock_at,
-                row_number() OVER (PARTITION BY lower(args->>'client'), name IN ('WithdrawRequested', 'Withdrawn') ORDER BY block_number DESC, log_index DESC) AS newest
-           FROM chain_events WHERE chain_id = $2 AND name = ANY($3) AND lower(args->>'client') = ANY($1::varchar[]))
-       INSERT INTO escrow_balances (account_id, deposited_wei, withdrawing_wei, withdraw_unlock_at, debt_wei)
-       SELECT a.id,
-              coalesce((SELECT sum(CASE WHEN e.name = 'Deposited' THEN e.amount ELSE -e.amount END) FROM e WHERE e.client = a.address AND e.name IN ('Deposited', 'Withdrawn')), 0),
-              coalesce((SELECT e.amount FROM e WHERE e.client = a.address AND e.name = 'WithdrawRequested' AND e.newest = 1), 0),
-              (SELECT to_timestamp(e.unlock_at::bigint) FROM e WHERE e.client = a.address AND e.name = 'WithdrawRequested' AND e.newest = 1 AND e.amount > 0),
-              coalesce((SELECT sum(CASE WHEN e.name = 'DebtRecorded' THEN e.amount ELSE -e.amount END) FROM e WHERE e.client = a.address AND e.name IN ('DebtRecorded', 'DebtPaid')), 0)
-         FROM accounts a WHERE a.address = ANY($1::varchar[])
-       ON CONFLICT (account_id) DO UPDATE SET deposited_wei = excluded.deposited_wei, withdrawing_wei = excluded.withdrawing_wei,
-         withdraw_unlock_at = excluded.withdraw_unlock_at, debt_wei = excluded.debt_wei, updated_at = now()`,
-      [unique, this.chainId.toString(), ESCROW_EVENTS],
-    );
-  }
 }
 
-/** Escrow events that say what the chain holds for a client. */
-const HOLD_EVENTS = ["HoldsUpdated", "Debited"];
-
-/** Staking events (they name a `provider`; Escrow's Withdrawn names a `client` instead). */
-const STAKE_EVENTS = ["Staked", "UnstakeRequested", "Withdrawn", "Slashed"];
-
-function providersOf(events: readonly ChainEvent[]): string[] {
-  return events.filter((e) => STAKE_EVENTS.includes(e.name) && typeof e.args.provider === "string").map((e) => e.args.provider as string);
+/**
+ * Settlement batches the chain has settled: CONFIRMED when seen, FINALIZED once their event's block is final (at or
+ * below the cursor's finalized block). Only open and confirmed batches are looked at, each by its event's index.
+ */
+async function markSettlements(tx: Db, chain: string): Promise<void> {
+  await tx.query(
+    `UPDATE settlements s SET status = CASE WHEN e.block_number <= c.finalized_block THEN 'FINALIZED' ELSE 'CONFIRMED' END,
+            tx_hash = e.tx_hash, block_number = e.block_number, confirmed_at = coalesce(s.confirmed_at, now())
+       FROM chain_events e, chain_cursor c
+      WHERE s.chain_id = $1 AND s.status IN ('PENDING', 'SUBMITTED', 'CONFIRMED') AND c.chain_id = $1
+        AND e.chain_id = $1 AND e.name = 'BatchSettled' AND e.address = s.escrow AND (e.args->>'batchId')::numeric = s.batch_id
+        AND (s.status <> 'CONFIRMED' OR e.block_number <= c.finalized_block)`,
+    [chain],
+  );
 }
 
 /** Open debts of this chain as its events say: recorded, and not paid (by the same escrow). */
@@ -277,8 +164,4 @@ async function reconcileDebts(tx: Db, chain: string): Promise<void> {
              OR c.debt_batch IS NULL AND NOT EXISTS (SELECT 1 FROM recorded r WHERE r.debt_id = c.debt_id AND r.batch_id = c.settlement_batch))`,
     [chain],
   );
-}
-
-function clientsOf(events: readonly ChainEvent[]): string[] {
-  return events.filter((e) => ESCROW_EVENTS.includes(e.name) && typeof e.args.client === "string").map((e) => e.args.client as string);
 }

@@ -36,7 +36,7 @@ async function snapshot() {
 }
 
 async function forget(): Promise<void> {
-  for (const t of ["chain_events", "chain_blocks", "chain_cursor"]) await db.query(`DELETE FROM ${t} WHERE chain_id = $1`, [CHAIN.toString()]);
+  for (const t of ["chain_events", "chain_blocks", "chain_cursor", "chain_accounts"]) await db.query(`DELETE FROM ${t} WHERE chain_id = $1`, [CHAIN.toString()]);
   await db.query(`UPDATE escrow_balances SET deposited_wei = 0 WHERE account_id IN (SELECT id FROM accounts WHERE address = ANY($1))`, [clients]);
 }
 
