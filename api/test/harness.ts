@@ -8,6 +8,7 @@ import { createClient, type Client as WsClient } from "graphql-ws";
 import WebSocket from "ws";
 import { startSystem, type Roles, type System } from "../bin/system";
 import { loadConfig } from "../config";
+import type { Clock } from "../services/clock";
 import { databaseUrl, TEMPLATE_DB, withAdmin } from "./databases";
 
 let workerDb: Promise<string> | undefined;
@@ -44,8 +45,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A whole server on a free port against real Postgres and Redis, with its own queue prefix. */
-export async function startTestServer(env: Record<string, string> = {}, roles: Roles = { api: true, worker: true }): Promise<TestServer> {
+/**
+ * A whole server on a free port against real Postgres and Redis, with its own queue prefix; with `clock`, its services
+ * record time by that clock (a test steps it instead of sleeping).
+ */
+export async function startTestServer(env: Record<string, string> = {}, roles: Roles = { api: true, worker: true }, clock?: Clock): Promise<TestServer> {
   const port = await freePort();
   const dbUrl = env.DATABASE_URL ?? (await workerDatabaseUrl());
   const config = loadConfig({
@@ -63,7 +67,7 @@ export async function startTestServer(env: Record<string, string> = {}, roles: R
     FAILOVER_SILENCE_SECONDS: "300",
     ...env,
   });
-  const system = await startSystem(config, roles);
+  const system = await startSystem(config, roles, { clock });
   const url = `http://127.0.0.1:${system.port}/graphql`;
   return { system, url, wsUrl: url.replace(/^http/, "ws"), stop: () => system.stop() };
 }
