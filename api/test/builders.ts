@@ -6,7 +6,7 @@ import { gql, signIn, type TestServer } from "./harness";
 
 const WEI = 10n ** 18n;
 let modelSeq = 0;
-/** Jest reloads this module for every test file while a worker's database lives on: names must differ across files. */
+/** Jest reloads this module for every test file; names differ across files too (servers of several files may share Redis). */
 const RUN = randomBytes(3).toString("hex").toUpperCase();
 
 /** A GPU model of its own (and so a market of its own), so tests do not see each other's offers. */

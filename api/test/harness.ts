@@ -11,19 +11,19 @@ import { loadConfig } from "../config";
 import type { Clock } from "../services/clock";
 import { databaseUrl, TEMPLATE_DB, withAdmin } from "./databases";
 
-let workerDb: Promise<string> | undefined;
+let fileDb: Promise<string> | undefined;
 
-/** This jest worker's database, copied from the migrated template once per worker. */
-export function workerDatabaseUrl(): Promise<string> {
-  workerDb ??= (async () => {
-    const name = `gx_test_w${process.env.JEST_WORKER_ID ?? "0"}`;
-    await withAdmin(async (admin) => {
-      const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
-      if (!rowCount) await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
-    });
+/**
+ * This test file's database, copied from the migrated template on first use: jest loads this module afresh for each
+ * test file, so no file sees another's rows (a worker runs many files; a database per worker mixed their charges).
+ */
+export function fileDatabaseUrl(): Promise<string> {
+  fileDb ??= (async () => {
+    const name = `gx_test_f${process.env.JEST_WORKER_ID ?? "0"}_${randomBytes(5).toString("hex")}`;
+    await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`));
     return databaseUrl(name);
   })();
-  return workerDb;
+  return fileDb;
 }
 
 /** A port nobody listens on now (the server's own URLs, such as checkpoint uploads, need it before listening). */
@@ -51,7 +51,7 @@ export interface TestServer {
  */
 export async function startTestServer(env: Record<string, string> = {}, roles: Roles = { api: true, worker: true }, clock?: Clock): Promise<TestServer> {
   const port = await freePort();
-  const dbUrl = env.DATABASE_URL ?? (await workerDatabaseUrl());
+  const dbUrl = env.DATABASE_URL ?? (await fileDatabaseUrl());
   const config = loadConfig({
     NODE_ENV: "test",
     PORT: String(port),
