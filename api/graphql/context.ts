@@ -5,6 +5,7 @@ import type { CheckpointRecord } from "../db/repositories/lifecycle.repository";
 import type { ArtifactRecord, JobInputRecord } from "../db/repositories/artifact.repository";
 import type { Principal, Services } from "../services";
 import type { AccountView } from "../services/account.service";
+import type { JobSettlementLine } from "../services/settlement.service";
 
 /** A book snapshot a response was built from: the response stays right while the cache still serves that object. */
 export interface BookRead {
@@ -27,6 +28,8 @@ export interface GraphQLContext {
     checkpointsOfJob: DataLoader<string, CheckpointRecord[]>;
     inputsOfJob: DataLoader<string, JobInputRecord[]>;
     outputsOfJob: DataLoader<string, ArtifactRecord[]>;
+    /** A job's settled line (one query for every job of a response, not one per job). */
+    settlementOfJob: DataLoader<string, JobSettlementLine | undefined>;
   };
 }
 
@@ -61,6 +64,10 @@ export function createContext(services: Services, principal: Principal | undefin
       outputsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
         const byJob = await services.artifacts.outputsOf(jobIds);
         return jobIds.map((id) => byJob.get(id) ?? []);
+      }),
+      settlementOfJob: new DataLoader(async (jobIds: readonly string[]) => {
+        const byJob = await services.settlements.ofJobs(jobIds);
+        return jobIds.map((id) => byJob.get(id));
       }),
     },
   };

@@ -1,6 +1,6 @@
 import { MATCHING_ERROR_CODES, MatchingError } from "../../matching";
 import { PRICING_ERROR_CODES, PricingError } from "../../pricing";
-import { classifyError, ERROR_CODES, ServiceError } from "./errors";
+import { classifyError, ERROR_CODES } from "./errors";
 
 /** An error as TypeORM throws it for a failed query: the pg error under driverError. */
 const queryFailed = (driverError: object) => Object.assign(new Error("query failed"), { name: "QueryFailedError", driverError });
