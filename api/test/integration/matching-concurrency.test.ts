@@ -14,6 +14,12 @@ const PROVIDERS = 10;
 const NODES_PER_PROVIDER = 3;
 const GPUS_PER_OFFER = 10; // 10 x 3 x 10 = 300 GPUs for sale
 
+/**
+ * Nodes online and leases held for the whole run, however long a loaded machine makes it: the nodes beat once at
+ * set-up, and with the defaults (60 s) a run of minutes saw them offline and their assignments expired.
+ */
+const STEADY = { HEARTBEAT_WINDOW_SECONDS: "3600", LEASE_SECONDS: "3600" };
+
 let api: TestServer;
 let prefix: string;
 let dbUrl: string;
@@ -35,6 +41,7 @@ function startWorker(name: string): ChildProcess {
       MATCH_CONCURRENCY: "8",
       // the nodes beat once at set-up: their work is taken over only when a lease lapses
       FAILOVER_SILENCE_SECONDS: "0",
+      ...STEADY,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -52,7 +59,7 @@ beforeAll(async () => {
   prefix = `gxc${process.pid}${Date.now() % 10000}`;
   // a database of its own: the book's bids would also show resting jobs that earlier test files left in a shared one
   dbUrl = await privateDatabaseUrl("matching");
-  api = await startTestServer({ QUEUE_PREFIX: prefix, DATABASE_URL: dbUrl }, { api: true, worker: false });
+  api = await startTestServer({ QUEUE_PREFIX: prefix, DATABASE_URL: dbUrl, ...STEADY }, { api: true, worker: false });
 });
 
 afterAll(async () => {
