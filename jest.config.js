@@ -27,7 +27,7 @@ module.exports = {
       testMatch: ["<rootDir>/{pricing,matching,indexer,agent}/**/*.test.ts", "<rootDir>/api/**/*.test.ts", "<rootDir>/sdk/src/**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "<rootDir>/api/test/"],
     },
-    // real Postgres and Redis (a database per jest worker, or per file where a file's workers sweep it), the in-process EVM
+    // real Postgres and Redis (a database per test file, copied from a migrated template), the in-process EVM
     {
       ...common,
       displayName: "integration",

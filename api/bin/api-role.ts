@@ -1,7 +1,5 @@
 import { Redis } from "ioredis";
-import type { Logger } from "pino";
 import { createApp, type App } from "../app";
-import type { Config } from "../config";
 import { jobsByStatus, matchLatency } from "../db/repositories/metrics.repository";
 import { introspectionServed } from "../graphql/limits";
 import { listBounds } from "../graphql/list-bounds";
@@ -12,7 +10,6 @@ import { redisRateLimiter } from "../queues/rate-limiter";
 import { within } from "../queues/within";
 import { chainProbeFor } from "./chain-side";
 import type { Infrastructure } from "./infrastructure";
-import type { Shutdown } from "./shutdown";
 
 /** The api role: GraphQL over HTTP and WebSocket, the relay, checkpoints, health, metrics and bull-board, listening on PORT. */
 export async function startApiRole(infra: Infrastructure): Promise<{ app: App; port: number }> {
@@ -46,7 +43,7 @@ export async function startApiRole(infra: Infrastructure): Promise<{ app: App; p
     logger,
     metrics,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? await rateLimiterOn(config, metrics, logger, shutdown) : undefined,
+    rateLimiter: config.RATE_LIMIT_PER_MINUTE > 0 ? await rateLimiterOn(infra, metrics) : undefined,
     trustProxyHops: config.TRUST_PROXY_HOPS,
     limits: {
       introspection: introspectionServed(config.NODE_ENV),
@@ -81,7 +78,7 @@ export async function startApiRole(infra: Infrastructure): Promise<{ app: App; p
  * The shared rate limiter on a Redis connection of its own that fails fast (no offline queue, a command timeout), so
  * a request never waits on a Redis that is down: the limiter counts per process meanwhile, with a log line and a metric.
  */
-async function rateLimiterOn(config: Config, metrics: Metrics, logger: Logger, shutdown: Shutdown) {
+async function rateLimiterOn({ config, logger, shutdown, clock }: Infrastructure, metrics: Metrics) {
   const client = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500, connectTimeout: 2000, lazyConnect: true });
   client.on("error", () => undefined);
   shutdown.add("the rate limiter's Redis", () => client.disconnect());
@@ -96,6 +93,6 @@ async function rateLimiterOn(config: Config, metrics: Metrics, logger: Logger, s
       metrics.rateLimiterDegraded.set(0);
       logger.info("rate limiter: Redis answers again; counts are shared");
     },
-  });
+  }, () => clock.now().getTime());
 }
 

@@ -7,6 +7,7 @@ import type { Config } from "../config";
 import type { EventHub } from "../queues/event-hub";
 import type { MatchQueue } from "../queues/matching.queue";
 import type { Services } from "../services";
+import type { Clock } from "../services/clock";
 import type { ChainHealth } from "../../indexer";
 import type { ChainSide } from "./chain-side";
 import type { Shutdown } from "./shutdown";
@@ -15,6 +16,8 @@ import type { Shutdown } from "./shutdown";
 export interface Infrastructure {
   config: Config;
   logger: Logger;
+  /** The time services record by; the rate limiter's windows too. */
+  clock: Clock;
   db: DataSource;
   /** Commands and BullMQ (no retry limit: commands wait for a reconnect). */
   redis: Redis;

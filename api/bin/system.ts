@@ -20,6 +20,7 @@ import { EventHub } from "../queues/event-hub";
 import { startChainMonitor } from "../queues/chain-monitor";
 import type { IndexerRunner } from "../queues/indexer.runner";
 import { createServices, type Services } from "../services";
+import { systemClock, type Clock } from "../services/clock";
 import { parseDecimal, parseUsd } from "../../pricing";
 import { createRpcProvider } from "../../contracts/rpc";
 import type { DevChain } from "../../contracts/dev-chain";
@@ -81,8 +82,15 @@ export function createLogger(config: Config): Logger {
   });
 }
 
+/** What a process may be given rather than build: its logger, and the clock services record time by (tests step one). */
+export interface SystemOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
 /** Starts the roles asked for (api: HTTP + WebSocket; worker: outbox relay + queues) on one database and Redis. */
-export async function startSystem(config: Config, roles: Roles, logger = createLogger(config)): Promise<System> {
+export async function startSystem(config: Config, roles: Roles, options: SystemOptions = {}): Promise<System> {
+  const { logger = createLogger(config), clock = systemClock } = options;
   if (config.jwtSecretGenerated) logger.warn("JWT_SECRET is not set: generated one for this process; sessions end when it stops");
   const db = await prepareDatabase(config, logger);
   const redisOptions = { maxRetriesPerRequest: null, lazyConnect: false };
@@ -158,6 +166,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
   }, {
     blobStore,
     logger,
+    clock,
     matchRequests: matchQueue,
     onError: (err, what) => logger.warn({ err }, `${what} failed; the reconciler catches up`),
     events,
@@ -186,7 +195,7 @@ export async function startSystem(config: Config, roles: Roles, logger = createL
     });
   }
   const system: System = { config, db, services, logger, devChain: chainSide?.dev, stop: () => shutdown.run() };
-  const infra: Infrastructure = { config, logger, db, redis, subscriber, matchQueue, maintenanceQueue, events, services, shutdown, chainHealth, chainSide, monitorProvider };
+  const infra: Infrastructure = { config, logger, clock, db, redis, subscriber, matchQueue, maintenanceQueue, events, services, shutdown, chainHealth, chainSide, monitorProvider };
   try {
     if (roles.worker) await startWorkerRole(infra);
     if (roles.indexer && chainSide) indexer = await startIndexerRole(infra, chainSide);

@@ -6,6 +6,7 @@ import type { ArtifactRecord, JobInputRecord } from "../db/repositories/artifact
 import type { Principal, Services } from "../services";
 import type { AccountView } from "../services/account.service";
 import type { Freshness } from "../services/freshness";
+import type { JobSettlementLine } from "../services/settlement.service";
 
 
 /** What every resolver receives: the caller (if signed in), the services, per-request loaders. */
@@ -22,6 +23,8 @@ export interface GraphQLContext {
     checkpointsOfJob: DataLoader<string, CheckpointRecord[]>;
     inputsOfJob: DataLoader<string, JobInputRecord[]>;
     outputsOfJob: DataLoader<string, ArtifactRecord[]>;
+    /** A job's settled line (one query for every job of a response, not one per job). */
+    settlementOfJob: DataLoader<string, JobSettlementLine | undefined>;
   };
 }
 
@@ -56,6 +59,10 @@ export function createContext(services: Services, principal: Principal | undefin
       outputsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
         const byJob = await services.artifacts.outputsOf(jobIds);
         return jobIds.map((id) => byJob.get(id) ?? []);
+      }),
+      settlementOfJob: new DataLoader(async (jobIds: readonly string[]) => {
+        const byJob = await services.settlements.ofJobs(jobIds);
+        return jobIds.map((id) => byJob.get(id));
       }),
     },
   };

@@ -29,6 +29,7 @@ import { assertId, requirePrincipal, type Principal } from "./principal";
 import type { TransferUrls } from "./transfer-urls";
 import type { ArtifactService } from "./artifact.service";
 import { touchBlob } from "../db/repositories/artifact.repository";
+import { systemClock, type Clock } from "./clock";
 
 export type { AssignmentOfferedEvent, JobProgressEvent } from "../db/repositories/lifecycle.repository";
 
@@ -74,6 +75,7 @@ export class AssignmentService {
     private readonly events: EventStreams,
     private readonly urls: TransferUrls,
     private readonly artifacts: Pick<ArtifactService, "assertResultOfOutputs">,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** New assignments of a node of the caller's, as they are made. */
@@ -118,7 +120,7 @@ export class AssignmentService {
   }
 
   /** ASSIGNED -> RUNNING; the lease starts over. Starting a RUNNING assignment again returns it. */
-  async start(principal: Principal | undefined, id: string, now = new Date()): Promise<LiveAssignment> {
+  async start(principal: Principal | undefined, id: string, now = this.clock.now()): Promise<LiveAssignment> {
     return this.act(principal, id, async (tx, a) => {
       if (a.status === "RUNNING") return { result: a };
       const lease = this.leaseFrom(now);
@@ -131,7 +133,7 @@ export class AssignmentService {
   }
 
   /** Progress in [0, 1] with an optional message; renews the lease. CONFLICT once the assignment is not RUNNING. */
-  async progress(principal: Principal | undefined, id: string, progress: number, message: string | null | undefined, now = new Date()): Promise<LiveAssignment> {
+  async progress(principal: Principal | undefined, id: string, progress: number, message: string | null | undefined, now = this.clock.now()): Promise<LiveAssignment> {
     if (!Number.isFinite(progress) || progress < 0 || progress > 1) throw badInput(`progress must be from 0 to 1, got ${progress}`);
     if (message && message.length > 500) throw badInput("message may be at most 500 characters");
     return this.act(principal, id, async (tx, a) => {
@@ -169,7 +171,7 @@ export class AssignmentService {
   }
 
   /** Completes a RUNNING assignment with its result hash; the same hash again changes nothing, another is CONFLICT. */
-  async complete(principal: Principal | undefined, id: string, resultHash: string, resultUri: string | null | undefined, now = new Date()): Promise<LiveAssignment> {
+  async complete(principal: Principal | undefined, id: string, resultHash: string, resultUri: string | null | undefined, now = this.clock.now()): Promise<LiveAssignment> {
     const hash = resultHash.toLowerCase();
     if (!HEX64.test(hash)) throw badInput("resultHash must be the sha256 of the result: 64 hexadecimal characters");
     if (resultUri && (resultUri.length > 2048 || !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(resultUri))) throw badInput("resultUri must be a URI of at most 2048 characters");
@@ -187,7 +189,7 @@ export class AssignmentService {
   }
 
   /** Fails an assignment of the caller's (the agent gave up); the job goes back to matching or fails. */
-  async fail(principal: Principal | undefined, id: string, reason: string, now = new Date()): Promise<LiveAssignment> {
+  async fail(principal: Principal | undefined, id: string, reason: string, now = this.clock.now()): Promise<LiveAssignment> {
     const why = reason.trim().slice(0, 500);
     if (!why) throw badInput("say why it failed (reason)");
     return this.act(principal, id, async (tx, a, freed) => {
@@ -207,7 +209,7 @@ export class AssignmentService {
    * between). Each is EXPIRED and its job concluded (matched again elsewhere, resuming from its last checkpoint).
    * Returns how many.
    */
-  async expireLapsed(now = new Date(), limit = 200): Promise<number> {
+  async expireLapsed(now = this.clock.now(), limit = 200): Promise<number> {
     let expired = 0;
     const silentSince = this.settings.silenceMs === undefined ? undefined : new Date(now.getTime() - this.settings.silenceMs);
     const silence = silentSince && { since: silentSince, renewedBefore: new Date(silentSince.getTime() + this.settings.leaseMs) };

@@ -126,12 +126,14 @@ export class AuthService {
     );
     if (consumed.length !== 1) throw unauthenticated("this challenge is unknown, already used or expired; ask for a new one");
     const account = await this.accountFor(address);
-    const expiresAt = new Date(now.getTime() + this.settings.sessionTtlSeconds * 1000);
+    // the token's expiry is in whole seconds: the time told to the client is that one (it was up to 1 s later)
+    const expSeconds = Math.floor(now.getTime() / 1000) + this.settings.sessionTtlSeconds;
+    const expiresAt = new Date(expSeconds * 1000);
     const token = await new SignJWT({ addr: address })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject(account.id)
       .setIssuedAt(Math.floor(now.getTime() / 1000))
-      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .setExpirationTime(expSeconds)
       .sign(this.key);
     return { token, address: getAddress(address), expiresAt };
   }

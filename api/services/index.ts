@@ -26,6 +26,7 @@ import { TransferService, type TransferLimits } from "./transfer.service";
 import { TransferUrls } from "./transfer-urls";
 import { DEFAULT_ORDER_LIMITS, type OrderLimits } from "./order-limits";
 import { OfferListFreshness } from "./freshness";
+import { systemClock, type Clock } from "./clock";
 
 export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
@@ -62,6 +63,8 @@ export interface ServiceDeps {
   /** Where the bytes of inputs, outputs and checkpoints live. */
   blobStore: BlobStore;
   logger: Logger;
+  /** The time of what is recorded and billed (the system clock unless a test steps its own). */
+  clock?: Clock;
 }
 
 /** Every use case of the API, built once per process from its infrastructure. */
@@ -89,6 +92,7 @@ export interface Services {
 }
 
 export function createServices(db: DataSource, settings: ServiceSettings, deps: ServiceDeps): Services {
+  const clock = deps.clock ?? systemClock;
   const books = new BookCache((market) => loadBook(db, market), settings.bookCacheMaxAgeMs);
   const announce = (deltas: readonly BookDelta[]) => deltas.forEach((d) => books.announce(d.market, BigInt(d.sequence)));
   const models = new ModelCatalog(db);
@@ -98,7 +102,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
   const artifacts: ArtifactService = new ArtifactService(db, transfers, settings.artifacts);
   const logs = new LogService(db, settings.logs, deps.events);
   const limits = settings.orderLimits ?? DEFAULT_ORDER_LIMITS;
-  const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts, limits);
+  const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts, limits, clock);
   const offers = new OfferService(db, announce, async (offerId) => void deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching")), {
     limits,
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
@@ -132,7 +136,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
       maxAgeMs: 60_000,
       feeBps: settings.settlementFeeBps ?? 0,
     }),
-    assignments: new AssignmentService(db, settings.lifecycle, announce, deps.matchRequests, deps.onError, deps.events, urls, artifacts),
+    assignments: new AssignmentService(db, settings.lifecycle, announce, deps.matchRequests, deps.onError, deps.events, urls, artifacts, clock),
     artifacts,
     transfers,
     logs,

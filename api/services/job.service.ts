@@ -36,6 +36,7 @@ import { FINAL_JOB_STATES, jobStatesInto } from "../db/repositories/states";
 import type { BookChangeListener } from "./offer.service";
 import type { ArtifactService } from "./artifact.service";
 import { insertJobInputs } from "../db/repositories/artifact.repository";
+import { systemClock, type Clock } from "./clock";
 
 
 /** A submission as `JobService.validate` checked and normalized it. */
@@ -91,6 +92,7 @@ export class JobService {
     private readonly sources: SourceService = new SourceService(db),
     private readonly artifacts?: Pick<ArtifactService, "checkJobInputs">,
     private readonly limits: OrderLimits = DEFAULT_ORDER_LIMITS,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /**
@@ -241,7 +243,7 @@ export class JobService {
    * offers), work already done is charged at the trade price for its run time, and the rest of the hold is
    * released. Cancelling a cancelled job returns it; an ended one is CONFLICT.
    */
-  async cancel(principal: Principal | undefined, id: string, now = new Date()): Promise<JobRecord> {
+  async cancel(principal: Principal | undefined, id: string, now = this.clock.now()): Promise<JobRecord> {
     const who = requirePrincipal(principal);
     assertId("job", id);
     const freed: string[] = [];

@@ -30,6 +30,9 @@ export interface SettlementView {
   debts: { debtId: bigint; client: string; amountWei: bigint; paid: boolean }[];
 }
 
+/** A job's line in a settled batch: the batch, and what of it is the job's charges. */
+export type JobSettlementLine = SettlementView & { amountWei: bigint };
+
 export { jobIdBytes32 } from "../db/repositories/settlement.repository";
 export type { SettlementWriter, SubmitResult } from "./settlement-sender";
 
@@ -83,7 +86,7 @@ export class SettlementService {
   }
 
   /** Each job's line in a confirmed batch: the batch and what the job paid. */
-  async ofJobs(jobIds: readonly string[]): Promise<Map<string, SettlementView & { amountWei: bigint }>> {
+  async ofJobs(jobIds: readonly string[]): Promise<Map<string, JobSettlementLine>> {
     const rows = await this.db.query(
       `SELECT c.job_id, sum(c.amount_wei) AS amount, s.batch_id, s.status, s.job_count, s.total_amount, s.tx_hash, s.block_number, s.gas_used, s.confirmed_at
          FROM charges c JOIN settlements s ON s.batch_id = c.settlement_batch

@@ -6,7 +6,7 @@ import { gql, signIn, type TestServer } from "./harness";
 
 const WEI = 10n ** 18n;
 let modelSeq = 0;
-/** Jest reloads this module for every test file while a worker's database lives on: names must differ across files. */
+/** Jest reloads this module for every test file; names differ across files too (servers of several files may share Redis). */
 const RUN = randomBytes(3).toString("hex").toUpperCase();
 
 /** A GPU model of its own (and so a market of its own), so tests do not see each other's offers. */
@@ -96,4 +96,39 @@ export async function insertCharge(db: Queryable, client: string, provider: stri
   await db.query(`INSERT INTO charges (job_id, assignment_id, client_id, provider_id, amount_wei, run_seconds) VALUES ($1, $2, $3, $4, $5, 10)`, [job.id, a.id, clientId, providerId, amountWei.toString()]);
   await db.query(`UPDATE escrow_balances SET spent_wei = spent_wei + $2 WHERE account_id = $1`, [clientId, amountWei.toString()]);
   return job.id as string;
+}
+
+/**
+ * Runs `tasks` through a pool of `size` clients, as a client with a bounded connection pool does: all are started at
+ * once and at most `size` are in flight (a thousand sockets opened at once overflow a loaded server's accept queue and
+ * are reset before any request reaches it). Results in the order of `tasks`.
+ */
+export async function inPool<T>(size: number, tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
+  const results = new Array<T>(tasks.length);
+  let next = 0;
+  const client = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, tasks.length) }, client));
+  return results;
+}
+
+/**
+ * Calls `send` again when the request failed at the connection (fetch's "fetch failed": refused, or reset, as when a
+ * kept-alive socket the server has just closed is reused), up to `attempts` times. Only for requests that are safe to repeat (reads, or writes with an
+ * idempotency key): a request the server did run answers the same again.
+ */
+export async function retryingConnection<T>(send: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      // by name, not instanceof: fetch's TypeError is of Node's realm, not of the test's
+      const connection = (err as Error | undefined)?.name === "TypeError" && (err as Error).message === "fetch failed";
+      if (!connection || attempt >= attempts) throw err;
+    }
+  }
 }

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { createDataSource } from "../db/data-source";
 import { databaseUrl, TEMPLATE_DB, withAdmin } from "./databases";
 
-/** Drops old test databases, then builds the template every worker's database is copied from (migrations only). */
+/** Drops old test databases, then builds the template every test file's database is copied from (migrations only). */
 export default async function globalSetup(): Promise<void> {
   await withAdmin(async (admin) => {
     const { rows } = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'gx_test_%'`);

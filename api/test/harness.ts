@@ -8,21 +8,22 @@ import { createClient, type Client as WsClient } from "graphql-ws";
 import WebSocket from "ws";
 import { startSystem, type Roles, type System } from "../bin/system";
 import { loadConfig } from "../config";
+import type { Clock } from "../services/clock";
 import { databaseUrl, TEMPLATE_DB, withAdmin } from "./databases";
 
-let workerDb: Promise<string> | undefined;
+let fileDb: Promise<string> | undefined;
 
-/** This jest worker's database, copied from the migrated template once per worker. */
-export function workerDatabaseUrl(): Promise<string> {
-  workerDb ??= (async () => {
-    const name = `gx_test_w${process.env.JEST_WORKER_ID ?? "0"}`;
-    await withAdmin(async (admin) => {
-      const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
-      if (!rowCount) await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
-    });
+/**
+ * This test file's database, copied from the migrated template on first use: jest loads this module afresh for each
+ * test file, so no file sees another's rows (a worker runs many files; a database per worker mixed their charges).
+ */
+export function fileDatabaseUrl(): Promise<string> {
+  fileDb ??= (async () => {
+    const name = `gx_test_f${process.env.JEST_WORKER_ID ?? "0"}_${randomBytes(5).toString("hex")}`;
+    await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`));
     return databaseUrl(name);
   })();
-  return workerDb;
+  return fileDb;
 }
 
 /** A port nobody listens on now (the server's own URLs, such as checkpoint uploads, need it before listening). */
@@ -44,10 +45,13 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A whole server on a free port against real Postgres and Redis, with its own queue prefix. */
-export async function startTestServer(env: Record<string, string> = {}, roles: Roles = { api: true, worker: true }): Promise<TestServer> {
+/**
+ * A whole server on a free port against real Postgres and Redis, with its own queue prefix; with `clock`, its services
+ * record time by that clock (a test steps it instead of sleeping).
+ */
+export async function startTestServer(env: Record<string, string> = {}, roles: Roles = { api: true, worker: true }, clock?: Clock): Promise<TestServer> {
   const port = await freePort();
-  const dbUrl = env.DATABASE_URL ?? (await workerDatabaseUrl());
+  const dbUrl = env.DATABASE_URL ?? (await fileDatabaseUrl());
   const config = loadConfig({
     NODE_ENV: "test",
     PORT: String(port),
@@ -63,7 +67,7 @@ export async function startTestServer(env: Record<string, string> = {}, roles: R
     FAILOVER_SILENCE_SECONDS: "300",
     ...env,
   });
-  const system = await startSystem(config, roles);
+  const system = await startSystem(config, roles, { clock });
   const url = `http://127.0.0.1:${system.port}/graphql`;
   return { system, url, wsUrl: url.replace(/^http/, "ws"), stop: () => system.stop() };
 }

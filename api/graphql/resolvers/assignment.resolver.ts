@@ -8,6 +8,7 @@ import { BigIntScalar } from "../scalars";
 import { Account } from "../types/account.type";
 import { Assignment, CheckpointUpload, Job, ResumePoint } from "../types/job.type";
 import { Node } from "../types/node.type";
+import { maySeeJobOfAssignment, maySeeResumePoint } from "../../services/visibility";
 
 async function reload(ctx: GraphQLContext, id: string): Promise<Assignment> {
   const [row] = await ctx.services.assignments.byIds([id]);
@@ -85,14 +86,12 @@ export class AssignmentResolver {
   @FieldResolver(() => Job, { nullable: true, description: "The job: for its owner and for the provider running this assignment; null for others." })
   async job(@Root() assignment: Assignment, @Ctx() ctx: GraphQLContext): Promise<Job | null> {
     const job = await ctx.loaders.job.load(assignment.jobId);
-    if (!job || !ctx.principal) return null;
-    if (ctx.principal.accountId !== job.clientId && ctx.principal.accountId !== assignment.providerId) return null;
-    return toJob(job);
+    return job && maySeeJobOfAssignment(ctx.principal, job, assignment) ? toJob(job) : null;
   }
 
   @FieldResolver(() => ResumePoint, { nullable: true, description: "For the provider: the checkpoint this attempt resumes from." })
   async resumeFrom(@Root() assignment: Assignment, @Ctx() ctx: GraphQLContext): Promise<ResumePoint | null> {
-    if (ctx.principal?.accountId !== assignment.providerId) return null;
+    if (!maySeeResumePoint(ctx.principal, assignment)) return null;
     const point = await ctx.services.assignments.resumePoint(assignment);
     return point ? { step: point.checkpoint.step, sha256: point.checkpoint.sha256, downloadUrl: point.downloadUrl } : null;
   }

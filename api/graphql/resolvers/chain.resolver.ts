@@ -69,7 +69,7 @@ export class SettlementResolver {
 export class JobSettlementResolver {
   @FieldResolver(() => JobSettlement, { nullable: true, description: "The job's line in a settlement batch, once the chain has settled it." })
   async settlement(@Root() job: Job, @Ctx() ctx: GraphQLContext): Promise<JobSettlement | null> {
-    const line = (await ctx.services.settlements.ofJobs([job.id])).get(job.id);
+    const line = await ctx.loaders.settlementOfJob.load(job.id);
     return line ? { batchId: line.batchId, txHash: line.txHash, settledAt: line.confirmedAt, amount: line.amountWei } : null;
   }
 }

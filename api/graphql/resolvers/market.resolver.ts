@@ -11,6 +11,7 @@ import type { MarketTicker as MarketTickerData } from "../../services/market.ser
 import { BookUpdate, Candle, Market, MarketTickerUpdate, OrderBook, Quote, Trade, TradeConnection, TradeTick } from "../types/market.type";
 import { requirementsData } from "./job.resolver";
 import type { Services } from "../../services";
+import { maySeeJobOfTrade } from "../../services/visibility";
 
 @Resolver()
 export class MarketResolver {
@@ -111,7 +112,7 @@ export class MarketFeedResolver {
 export class TradeResolver {
   @FieldResolver(() => Job, { nullable: true, description: "The buying job: null unless it is yours." })
   async job(@Root() trade: Trade, @Ctx() ctx: GraphQLContext): Promise<Job | null> {
-    if (!ctx.principal || ctx.principal.accountId !== trade.clientId) return null;
+    if (!maySeeJobOfTrade(ctx.principal, trade)) return null;
     const job = await ctx.loaders.job.load(trade.jobId);
     return job ? toJob(job) : null;
   }

@@ -1,13 +1,36 @@
 import { createHash } from "node:crypto";
 import { actor, eventually, freshModel, jobInput, onlineOffer, type Actor } from "../builders";
 import { op } from "../contract";
+import { privateDatabaseUrl } from "../databases";
 import { codeOf, gql, startTestServer, wsClient, type TestServer } from "../harness";
+import { SteppedClock } from "../../services/clock";
 
+const SETTINGS = { LEASE_SWEEP_MS: "200", CHECKPOINT_MAX_BYTES: "1024", MAX_ATTEMPTS: "3" };
+/** The time the server bills by: a test steps it over the run time it charges, instead of sleeping through it. */
+const clock = new SteppedClock();
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ LEASE_SECONDS: "3", LEASE_SWEEP_MS: "200", CHECKPOINT_MAX_BYTES: "1024", MAX_ATTEMPTS: "3" });
+  // leases of 10 minutes: the clock's steps (about a minute in all) never lapse one (matching sets leases by the
+  // system clock, which the stepped clock is ahead of)
+  server = await startTestServer({ ...SETTINGS, LEASE_SECONDS: "600" }, undefined, clock);
 });
 afterAll(() => server.stop());
+
+/** 1 OGPU in wei, and the trade price of these tests, 3.6 OGPU per GPU-hour: 10^15 wei per GPU-second. */
+const OGPU = 10n ** 18n;
+const WEI_PER_GPU_SECOND = (36n * OGPU) / 10n / 3600n;
+/** Wei as the API spells OGPU (written here, not taken from pricing/, so a wrong format there fails). */
+const ogpuText = (wei: bigint) => {
+  const fraction = (wei % OGPU).toString().padStart(18, "0").replace(/0+$/, "");
+  return `${wei / OGPU}${fraction ? `.${fraction}` : ""}`;
+};
+
+/** The one charge of a job: its seconds billed and its amount. */
+async function chargeOf(jobId: string): Promise<{ seconds: number; wei: bigint }> {
+  const rows = await server.system.db.query(`SELECT run_seconds, amount_wei FROM charges WHERE job_id = $1`, [jobId]);
+  expect(rows).toHaveLength(1);
+  return { seconds: rows[0].run_seconds, wei: BigInt(rows[0].amount_wei) };
+}
 
 const sha = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 const JOB = `query J($id: ID!) { job(id: $id) { id status progress cost result { hash agreedBy } assignments { id status attempt replica resumedFromStep cost provider { address } } checkpoints { step sha256 } } }`;
@@ -80,7 +103,8 @@ describe("a job's life", () => {
     }
     const cp = await checkpoint(p, a.id, 3, Buffer.from("state at step 3"));
     expect(cp.put!.status).toBe(201);
-    await new Promise((r) => setTimeout(r, 1100));
+    // 40 s of running pass at once
+    clock.advance(40_000);
     const result = sha("the result");
     const completed = await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: result }, p.token);
     expect(completed.data!.completeAssignment).toMatchObject({ status: "COMPLETED", job: { id: jobId, status: "COMPLETED" } });
@@ -112,13 +136,16 @@ describe("a job's life", () => {
 
     const j = await job(client, jobId);
     expect(j).toMatchObject({ status: "COMPLETED", progress: 1, result: { hash: result, agreedBy: 1 }, checkpoints: [{ step: 3, sha256: sha("state at step 3") }] });
-    // run time >= 1 s at 3.6 OGPU per GPU-hour for 1 GPU: 0.001 OGPU per second
-    const runSeconds = Number(BigInt(Math.round(Number(j.cost) * 1e6)) / 1000n);
-    expect(runSeconds).toBeGreaterThanOrEqual(1);
+    // the 40 s stepped over (and the few the requests took), at 3.6 OGPU per GPU-hour for 1 GPU: 10^15 wei a second
+    const charge = await chargeOf(jobId);
+    expect(charge.seconds).toBeGreaterThanOrEqual(40);
+    expect(charge.seconds).toBeLessThan(40 + 60);
+    expect(charge.wei).toBe(BigInt(charge.seconds) * WEI_PER_GPU_SECOND);
+    expect(j.cost).toBe(ogpuText(charge.wei));
     expect(j.assignments[0].cost).toBe(j.cost);
     const money = await escrow(client);
     expect(money.held).toBe(0n);
-    expect(money.spent).toBe(BigInt(Math.round(Number(j.cost) * 1e6)) * 10n ** 12n);
+    expect(money.spent).toBe(charge.wei);
     const book = await gql(server.url, op("OrderBook"), { market: m.market });
     expect(book.data!.orderBook.asks).toEqual([{ price: "3.6", gpus: 2, orders: 1 }]);
     const me = await gql(server.url, ME, {}, p.token);
@@ -126,6 +153,19 @@ describe("a job's life", () => {
   });
 
   it("takes a job over from a node whose lease lapsed, resuming from the last whole checkpoint", async () => {
+    // leases of 3 s that lapse by the system clock, on a server and database of their own (matching and heartbeats
+    // set leases by the system clock: the stepped one would lapse those too); the helpers above serve it meanwhile
+    const main = server;
+    server = await startTestServer({ ...SETTINGS, LEASE_SECONDS: "3", DATABASE_URL: await privateDatabaseUrl("lapse") });
+    try {
+      await takeOver();
+    } finally {
+      await server.stop();
+      server = main;
+    }
+  });
+
+  async function takeOver() {
     const m = freshModel();
     const dead = await actor(server);
     const alive = await actor(server);
@@ -140,7 +180,7 @@ describe("a job's life", () => {
     const huge = await checkpoint(dead, a.id, 6, Buffer.alloc(2048));
     expect(codeOf(huge.reserve)).toBe("PAYLOAD_TOO_LARGE");
     const second = await onlineOffer(server, alive, m.gpu(1), "2.5", 1);
-    // the dead node stops reporting; its lease (2 s) lapses and the job moves to the other node
+    // the dead node stops reporting; its lease (3 s) lapses and the job moves to the other node
     const b = await eventually(async () => (await pending(alive, second.nodeId))[0], 15_000, "the takeover");
     expect(b.attempt).toBe(2);
     expect(b.resumeFrom).toMatchObject({ step: 4, sha256: sha("four") });
@@ -157,7 +197,7 @@ describe("a job's life", () => {
     const deadMe = await gql(server.url, `query { me { reputation { score } } }`, {}, dead.token);
     const aliveMe = await gql(server.url, `query { me { reputation { score } } }`, {}, alive.token);
     expect(deadMe.data!.me.reputation.score).toBeLessThan(aliveMe.data!.me.reputation.score);
-  });
+  }
 
   it("accepts the majority of three results, rejects the liar and lowers its reputation", async () => {
     const m = freshModel();
@@ -226,15 +266,20 @@ describe("a job's life", () => {
     const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { gpuCount: 2, maxPricePerGpuHour: "4" }) }, client.token)).data!.submitJob.id;
     const a = await waitAssignment(p, nodeId);
     await gql(server.url, op("StartAssignment"), { id: a.id }, p.token);
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(25_000);
     const r = await gql(server.url, op("CancelJob"), { id: jobId }, client.token);
     expect(r.data!.cancelJob.status).toBe("CANCELLED");
     const j = await job(client, jobId);
     expect(j.assignments[0].status).toBe("CANCELLED");
-    expect(Number(j.cost)).toBeGreaterThanOrEqual(0.002); // >= 1 s x 2 GPUs x 3.6 / 3600
+    // the 25 s run so far on 2 GPUs is charged; of the hold (4 OGPU x 2 GPUs x 1 hour) nothing else stays held or spent
+    const charge = await chargeOf(jobId);
+    expect(charge.seconds).toBeGreaterThanOrEqual(25);
+    expect(charge.seconds).toBeLessThan(25 + 60);
+    expect(charge.wei).toBe(BigInt(charge.seconds) * 2n * WEI_PER_GPU_SECOND);
+    expect(j.cost).toBe(ogpuText(charge.wei));
     const money = await escrow(client);
     expect(money.held).toBe(0n);
-    expect(money.spent).toBe(BigInt(Math.round(Number(j.cost) * 1e6)) * 10n ** 12n);
+    expect(money.spent).toBe(charge.wei);
     expect((await gql(server.url, op("OrderBook"), { market: m.market })).data!.orderBook.asks).toEqual([{ price: "3.6", gpus: 2, orders: 1 }]);
     expect(codeOf(await gql(server.url, op("ReportProgress"), { id: a.id, progress: 0.5 }, p.token))).toBe("CONFLICT");
   });

@@ -6,6 +6,7 @@ import { actor, eventually, freshModel, onlineOffer } from "../builders";
 import { op } from "../contract";
 import { gql, startTestServer, type TestServer } from "../harness";
 import { runAdmin } from "../../../scripts/admin";
+import { SteppedClock } from "../../services/clock";
 
 let server: TestServer;
 let treasuryId: string;
@@ -13,8 +14,10 @@ const ADMIN = { user: "ops", password: "a-long-admin-password" };
 /** The operator's OGPU treasury: 100 OGPU in escrow funds every relay job of these tests. */
 const TREASURY = Wallet.createRandom().address;
 const TREASURY_OGPU = 100n;
+/** The time the server bills by: a test steps it over the run time it charges (leases of 10 minutes never lapse in its steps). */
+const clock = new SteppedClock();
 beforeAll(async () => {
-  server = await startTestServer({ ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, OGPU_USD_RATE: "0.5", OFFER_EXPIRY_SWEEP_MS: "200", RELAY_TREASURY_ADDRESS: TREASURY });
+  server = await startTestServer({ ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, OGPU_USD_RATE: "0.5", OFFER_EXPIRY_SWEEP_MS: "200", RELAY_TREASURY_ADDRESS: TREASURY, LEASE_SECONDS: "600" }, undefined, clock);
   [{ id: treasuryId }] = await server.system.db.query(`INSERT INTO accounts (address) VALUES ($1) RETURNING id`, [TREASURY.toLowerCase()]);
   await creditEscrow(server.system.db, treasuryId, TREASURY_OGPU * 10n ** 18n);
 });
@@ -46,6 +49,13 @@ const jobBody = (model: string, usd = "1.5") => ({
   command: ["true"],
   requirements: { gpuCount: 1, minVramGb: 40, gpuModels: [model], maxPriceUsdPerGpuHour: usd, maxDurationSeconds: 3600 },
 });
+
+/** An amount in units of 10^-`places` as the API spells it (written here, not taken from pricing/). */
+function decimalText(units: bigint, places: number): string {
+  const one = 10n ** BigInt(places);
+  const fraction = (units % one).toString().padStart(places, "0").replace(/0+$/, "");
+  return `${units / one}${fraction ? `.${fraction}` : ""}`;
+}
 
 describe("the relay", () => {
   it("makes one job of 20 concurrent POSTs with one Idempotency-Key, and refuses the key with another body", async () => {
@@ -148,16 +158,23 @@ describe("the relay", () => {
     expect(created.status).toBe(201);
     const a = await eventually(async () => (await gql(server.url, op("PendingAssignments"), { nodeId }, provider.token)).data!.assignments[0], 10_000, "the assignment");
     await gql(server.url, op("StartAssignment"), { id: a.id }, provider.token);
-    await new Promise((r) => setTimeout(r, 2100));
+    // 37 s of running pass at once
+    clock.advance(37_000);
     await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: createHash("sha256").update("x").digest("hex") }, provider.token);
     const job = await eventually(async () => {
       const r = await relay("GET", `/relay/v1/jobs/${created.body.id}`, e.apiKey);
       return r.body.costUsd !== null ? r.body : undefined;
     }, 10_000, "the USD charge");
     expect(job.status).toBe("COMPLETED");
-    const costWei = BigInt(Math.round(Number(job.costOgpu) * 1e12)) * 10n ** 6n;
-    const expectedMicros = (costWei * 500_000n) / 10n ** 18n;
-    expect(BigInt(Math.round(Number(job.costUsd) * 1e6))).toBe(expectedMicros);
+    // worked out here in bigint from the seconds billed: 2 OGPU per GPU-hour for 1 GPU is 2 x 10^18 / 3600 wei a second,
+    // rounded down once; at 0.5 USD per OGPU, USD micros are wei x 500,000 / 10^18, rounded down (never above the hold)
+    const [{ run_seconds: seconds }] = await server.system.db.query(`SELECT run_seconds FROM charges WHERE job_id = $1`, [created.body.id]);
+    expect(seconds).toBeGreaterThanOrEqual(37);
+    expect(seconds).toBeLessThan(37 + 60);
+    const costWei = (2n * 10n ** 18n * BigInt(seconds)) / 3600n;
+    const usdMicros = (costWei * 500_000n) / 10n ** 18n;
+    expect(job.costOgpu).toBe(decimalText(costWei, 18));
+    expect(job.costUsd).toBe(decimalText(usdMicros, 6));
     const usage = await relay("GET", "/relay/v1/usage", e.apiKey);
     expect(usage.body).toMatchObject({ heldUsd: "0", spentUsd: job.costUsd });
     expect(usage.body.charges[0]).toMatchObject({ jobId: created.body.id, usd: job.costUsd });

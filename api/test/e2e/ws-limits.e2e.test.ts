@@ -1,39 +1,46 @@
 import { createClient } from "graphql-ws";
+import { Wallet } from "ethers";
 import WebSocket from "ws";
 import { op } from "../contract";
 import { eventually } from "../builders";
-import { gql, signIn, startTestServer, type TestServer } from "../harness";
+import { AUTH_CHALLENGE, gql, SIGN_IN, signIn, startTestServer, type TestServer } from "../harness";
 
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer({ WS_MAX_OPERATIONS_PER_CONNECTION: "2", SESSION_TTL_SECONDS: "5" });
 });
-afterAll(() => server.stop());
+afterAll(async () => {
+  await Promise.all(opened.map((c) => c.dispose()));
+  await server.stop();
+});
+const wallet = Wallet.createRandom();
+const opened: ReturnType<typeof createClient>[] = [];
 
 it("refuses operations past the per-connection limit with RATE_LIMITED, and closes a connection with 4403 when its session expires", async () => {
-  const { token } = await signIn(server.url);
-  let closed: number | undefined;
+  const challenge = (await gql(server.url, AUTH_CHALLENGE, { address: wallet.address })).data!.authChallenge.message as string;
+  const session = (await gql(server.url, SIGN_IN, { message: challenge, signature: await wallet.signMessage(challenge) })).data!.signIn as { token: string; expiresAt: string };
+  let onClosed!: (end: { code: number; at: number }) => void;
+  const closed = new Promise<{ code: number; at: number }>((resolve) => (onClosed = resolve));
   const client = createClient({
     url: server.wsUrl,
     webSocketImpl: WebSocket,
     retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${token}` },
-    on: { closed: (e) => (closed = (e as { code: number }).code) },
+    connectionParams: { authorization: `Bearer ${session.token}` },
+    on: { closed: (e) => onClosed({ code: (e as { code: number }).code, at: Date.now() }) },
   });
-  const errors: string[] = [];
-  for (let i = 0; i < 3; i++) {
-    client.subscribe(
-      { query: op("OrderBookUpdates"), variables: { market: "H100-80GB" } },
-      { next: () => undefined, error: (e) => errors.push(JSON.stringify(e)), complete: () => undefined },
-    );
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toContain("RATE_LIMITED");
-  await new Promise((r) => setTimeout(r, 6000));
-  expect(closed).toBe(4403);
-  client.dispose();
-}, 20_000);
+  opened.push(client);
+  const outcomes = [0, 1, 2].map(() => collect(client, op("OrderBookUpdates"), { market: "H100-80GB" }));
+  // the third is refused; the first two are live (counted on the server) and not refused
+  await eventually(async () => (outcomes[2].errors.length > 0 ? true : undefined), 10_000, "the third operation refused");
+  await eventually(async () => (server.system.app!.subscribers().orderBookUpdates === 2 ? true : undefined), 10_000, "two live operations");
+  expect(outcomes.map((o) => o.errors.length)).toEqual([0, 0, 1]);
+  expect(outcomes[2].errors[0]).toContain("RATE_LIMITED");
+  // the session ends (SESSION_TTL_SECONDS: 5): the server closes the connection with 4403, and not before the expiry
+  const end = await closed;
+  expect(end.code).toBe(4403);
+  expect(end.at).toBeGreaterThanOrEqual(new Date(session.expiresAt).getTime());
+  await eventually(async () => (Object.keys(server.system.app!.subscribers()).length === 0 ? true : undefined), 5000, "its operations counted out");
+}, 30_000);
 
 function collect(client: ReturnType<typeof createClient>, query: string, variables: Record<string, unknown> = {}) {
   const got = { errors: [] as string[], next: 0 };

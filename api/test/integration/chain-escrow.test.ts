@@ -5,14 +5,18 @@ import { actor, eventually, freshModel, jobInput, onlineOffer } from "../builder
 import { op } from "../contract";
 import { privateDatabaseUrl } from "../databases";
 import { freePort, gql, signIn, startTestServer, type TestServer } from "../harness";
+import { SteppedClock } from "../../services/clock";
 
 jest.setTimeout(120_000);
 
 let server: TestServer;
+/** The time the server bills by: the settlement test steps it over the run time it charges (leases of 10 minutes never lapse in that step). */
+const clock = new SteppedClock();
 beforeAll(async () => {
   server = await startTestServer(
-    { DATABASE_URL: await privateDatabaseUrl("chain"), CHAIN_PORT: String(await freePort()), INDEXER_POLL_MS: "100", CHAIN_CONFIRMATIONS: "2", SETTLEMENT_MAX_AGE_SECONDS: "0", SETTLEMENT_INTERVAL_MS: "300" },
+    { DATABASE_URL: await privateDatabaseUrl("chain"), CHAIN_PORT: String(await freePort()), INDEXER_POLL_MS: "100", CHAIN_CONFIRMATIONS: "2", SETTLEMENT_MAX_AGE_SECONDS: "0", SETTLEMENT_INTERVAL_MS: "300", LEASE_SECONDS: "600" },
     { api: true, worker: true, indexer: true },
+    clock,
   );
 });
 afterAll(() => server.stop());
@@ -101,7 +105,7 @@ it("settles completed work on chain in a batch: the indexer marks the job settle
   const jobId = (await gql(server.url, op("SubmitJob"), { input: jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 }) }, token)).data!.submitJob.id as string;
   const assignment = await eventually(async () => (await gql(server.url, op("PendingAssignments"), { nodeId }, provider.token)).data!.assignments[0], 10_000, "the assignment");
   await gql(server.url, op("StartAssignment"), { id: assignment.id }, provider.token);
-  await new Promise((r) => setTimeout(r, 2100));
+  clock.advance(30_000);
   const done = await gql(server.url, op("CompleteAssignment"), { id: assignment.id, resultHash: createHash("sha256").update("r").digest("hex") }, provider.token);
   expect(done.data!.completeAssignment.job.status).toBe("COMPLETED");
 
@@ -118,7 +122,11 @@ it("settles completed work on chain in a batch: the indexer marks the job settle
   expect(BigInt(batch.gasUsed)).toBeGreaterThan(0n);
 
   // chain and API agree to the wei: the client's free escrow on chain is the API's available, the provider can claim the cost
-  const costWei = BigInt(Math.round(Number(cost) * 1e6)) * 10n ** 12n;
+  // the seconds billed (the 30 s stepped over and what the requests took) at 36 OGPU per GPU-hour: 10^16 wei a second
+  const [{ run_seconds: seconds }] = await server.system.db.query(`SELECT run_seconds FROM charges WHERE job_id = $1`, [jobId]);
+  expect(seconds).toBeGreaterThanOrEqual(30);
+  const costWei = BigInt(seconds) * 10n ** 16n;
+  expect(cost).toBe(formatOgpu(costWei));
   // the chain also holds unsettled charges: once the batch is confirmed the hold on chain drops to the marketplace's (0)
   await eventually(async () => (BigInt(await escrow.freeBalanceOf(wallet.address)) === 100n * OGPU - costWei ? true : undefined), 20_000, "the free balance on chain");
   expect(await escrowShown(token)).toEqual({ deposited: "100", held: "0", available: formatOgpu(100n * OGPU - costWei), withdrawing: "0", debt: "0" });

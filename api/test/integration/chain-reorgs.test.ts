@@ -4,7 +4,7 @@ import { step, type BlockRef, type ChainEvent, type FollowerSettings } from "../
 import { FakeChain } from "../../../indexer/testing";
 import { createDataSource } from "../../db/data-source";
 import { PgChainStore } from "../../db/repositories/chain-store";
-import { workerDatabaseUrl } from "../harness";
+import { fileDatabaseUrl } from "../harness";
 
 /**
  * The property behind the incremental indexer: after any sequence of reorgs, what it mirrors (chain_accounts,
@@ -17,7 +17,7 @@ const STAKING = "0x000000000000000000000000000000000057a6e0";
 const settings: FollowerSettings = { startBlock: 0n, span: 16n, confirmations: 3n, keepBlocks: 16 };
 
 beforeAll(async () => {
-  db = createDataSource(await workerDatabaseUrl(), 4);
+  db = createDataSource(await fileDatabaseUrl(), 4);
   await db.initialize();
 });
 afterAll(() => db.destroy());

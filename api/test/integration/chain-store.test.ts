@@ -4,7 +4,7 @@ import { step, type FollowerSettings } from "../../../indexer";
 import { FakeChain } from "../../../indexer/testing";
 import { createDataSource } from "../../db/data-source";
 import { PgChainStore } from "../../db/repositories/chain-store";
-import { workerDatabaseUrl } from "../harness";
+import { fileDatabaseUrl } from "../harness";
 import { accountOf, insertCharge } from "../builders";
 
 let db: DataSource;
@@ -13,7 +13,7 @@ const clients = [Wallet.createRandom().address, Wallet.createRandom().address].m
 const settings: FollowerSettings = { startBlock: 0n, span: 40n, confirmations: 5n, keepBlocks: 16 };
 
 beforeAll(async () => {
-  db = createDataSource(await workerDatabaseUrl(), 4);
+  db = createDataSource(await fileDatabaseUrl(), 4);
   await db.initialize();
 });
 afterAll(() => db.destroy());

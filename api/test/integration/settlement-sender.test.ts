@@ -4,14 +4,14 @@ import { createDataSource } from "../../db/data-source";
 import { holdsToSync } from "../../queues/settlement.runner";
 import { SettlementService, type SettlementWriter } from "../../services/settlement.service";
 import { SettlementRetry, type SettleCall } from "../../services/settlement-sender";
-import { workerDatabaseUrl } from "../harness";
+import { fileDatabaseUrl } from "../harness";
 
 let db: DataSource;
 const CHAIN = 9_000_000n + BigInt(process.pid % 1000);
 const ESCROW = Wallet.createRandom().address.toLowerCase();
 
 beforeAll(async () => {
-  db = createDataSource(await workerDatabaseUrl(), 4);
+  db = createDataSource(await fileDatabaseUrl(), 4);
   await db.initialize();
 });
 afterAll(() => db.destroy());
@@ -96,7 +96,11 @@ it("never settles a batch twice or loses a charge through RPC errors and a sende
   const chain = new FakeEscrow();
   const batches: bigint[] = [];
   for (let b = await service.gather(); b !== undefined; b = await service.gather()) batches.push(b);
-  expect(batches.length).toBeGreaterThanOrEqual(3); // other tests' charges in this database may join
+  // this file's database holds these 25 charges only: batches of 10, 10 and 5, each charge in exactly one
+  expect(batches).toHaveLength(3);
+  const sizes = await db.query(`SELECT settlement_batch AS batch, count(*)::int AS n, array_agg(job_id::text) AS jobs FROM charges GROUP BY settlement_batch ORDER BY settlement_batch`);
+  expect(sizes.map((r: { batch: string; n: number }) => [r.batch, r.n])).toEqual(batches.map((b, i) => [String(b), [10, 10, 5][i]]));
+  expect(sizes.flatMap((r: { jobs: string[] }) => r.jobs).sort()).toEqual([...jobs].sort());
 
   chain.failBeforeSend = true;
   await expect(service.submit(chain)).rejects.toThrow(/connection reset/);
