@@ -29,6 +29,11 @@ describe("loadConfig", () => {
     [{ WS_IDLE_TIMEOUT_SECONDS: "0" }, "WS_IDLE_TIMEOUT_SECONDS"],
     [{ TRUST_PROXY_HOPS: "-1" }, "TRUST_PROXY_HOPS"],
     [{ TRUST_PROXY_HOPS: "11" }, "TRUST_PROXY_HOPS"],
+    [{ SETTLER_PRIVATE_KEY: `0x${"1".repeat(64)}`, SETTLER_KEY_FILE: "/etc/gx/settler.key" }, "SETTLER_KEY_FILE"],
+    [{ SETTLER_KEY_FILE: "/etc/gx/settler.key", SETTLER_SIGNER_URL: "http://127.0.0.1:8550" }, "SETTLER_KEY_FILE"],
+    [{ SETTLER_KEY_PASSWORD_FILE: "/etc/gx/settler.password" }, "SETTLER_KEY_PASSWORD_FILE"],
+    [{ SETTLER_SIGNER_URL: "ftp://signer" }, "SETTLER_SIGNER_URL"],
+    [{ SETTLER_ADDRESS: "0x12" }, "SETTLER_ADDRESS"],
   ])("refuses %j naming %s", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(name));

@@ -81,6 +81,13 @@ const schema = z
     ESCROW_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     STAKING_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     SETTLER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex key").optional(),
+    /** The settler's key in a file outside the project (0x hex, or a JSON keystore with SETTLER_KEY_PASSWORD_FILE); mode 600. */
+    SETTLER_KEY_FILE: z.string().min(1).optional(),
+    SETTLER_KEY_PASSWORD_FILE: z.string().min(1).optional(),
+    /** A JSON-RPC signer (Clef, Web3Signer) that holds the settler's key and answers eth_signTransaction. */
+    SETTLER_SIGNER_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** The settler's address: which account of SETTLER_SIGNER_URL to use, or a check on SETTLER_KEY_FILE. */
+    SETTLER_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     SLASHER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex key").optional(),
     INDEXER_POLL_MS: intFrom(50, 60_000, 1000),
     CHAIN_RPC_TIMEOUT_MS: intFrom(100, 60_000, 5000),
@@ -140,6 +147,12 @@ const schema = z
     }
     if (env.BLOB_STORE === "s3" && (!env.S3_BUCKET || !env.S3_ACCESS_KEY_ID || !env.S3_SECRET_ACCESS_KEY)) {
       ctx.addIssue({ code: "custom", path: ["S3_BUCKET"], message: "with BLOB_STORE=s3, set S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (and S3_ENDPOINT for a store other than AWS)" });
+    }
+    if ([env.SETTLER_PRIVATE_KEY, env.SETTLER_KEY_FILE, env.SETTLER_SIGNER_URL].filter(Boolean).length > 1) {
+      ctx.addIssue({ code: "custom", path: ["SETTLER_KEY_FILE"], message: "set one of SETTLER_PRIVATE_KEY, SETTLER_KEY_FILE and SETTLER_SIGNER_URL" });
+    }
+    if (env.SETTLER_KEY_PASSWORD_FILE && !env.SETTLER_KEY_FILE) {
+      ctx.addIssue({ code: "custom", path: ["SETTLER_KEY_PASSWORD_FILE"], message: "is the password of SETTLER_KEY_FILE: set that too" });
     }
     if (env.NODE_ENV === "production" && !env.PUBLIC_URL) {
       ctx.addIssue({ code: "custom", path: ["PUBLIC_URL"], message: "is required when NODE_ENV=production (sign-in messages name its host)" });

@@ -1,4 +1,6 @@
+import { Wallet } from "ethers";
 import { abiOf, escrowAt } from "../../contracts";
+import { loadSigner, type SignerSource } from "../../contracts/signer";
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { subscribeHeads } from "../../indexer/adapters/ws-heads";
 import { dedicatedConnections } from "../db/dedicated";
@@ -40,11 +42,14 @@ export async function startIndexerRole({ config, logger, db, shutdown, chainHeal
     onProgress: () => settling.runner?.kick(),
   });
   shutdown.add("the indexer", () => indexer.stop());
-  const settlerKey = config.SETTLER_PRIVATE_KEY ?? chain.dev?.accounts[0].privateKey;
-  if (!settlerKey) {
-    logger.warn("no SETTLER_PRIVATE_KEY: completed work is not settled on chain by this process");
+  const source = settlerSource(config, chain.dev?.accounts[0].privateKey);
+  if (!source) {
+    logger.warn("no SETTLER_PRIVATE_KEY, SETTLER_KEY_FILE or SETTLER_SIGNER_URL: completed work is not settled on chain by this process");
     return indexer;
   }
+  const settler = await loadSigner(source, chain.provider);
+  const slasher = config.SLASHER_PRIVATE_KEY ? new Wallet(config.SLASHER_PRIVATE_KEY, chain.provider) : settler;
+  logger.info({ settler: await settler.getAddress(), signer: source.signerUrl ? "remote" : source.keyFile ? "key file" : "key" }, "settlement: signing as the settler");
   const settlement = startSettlement({
     service: new SettlementService(db, {
       chainId: chain.chainId,
@@ -56,18 +61,26 @@ export async function startIndexerRole({ config, logger, db, shutdown, chainHeal
       retryBaseMs: config.SETTLEMENT_RETRY_BASE_SECONDS * 1000,
       retryMaxMs: config.SETTLEMENT_RETRY_MAX_SECONDS * 1000,
     }),
-    writer: ethersSettlementWriter(chain.provider, chain.escrow, settlerKey),
+    writer: ethersSettlementWriter(chain.provider, chain.escrow, settler),
     intervalMs: config.SETTLEMENT_INTERVAL_MS,
     logger,
-    slashes: () => sendSlashes(db, chain.provider, chain.staking, config.SLASHER_PRIVATE_KEY ?? settlerKey, logger),
-    holds: () => syncHolds(db, chain.provider, chain.escrow, settlerKey),
-    debts: () => payDebts(db, chain.provider, chain.escrow, settlerKey, logger),
+    slashes: () => sendSlashes(db, chain.provider, chain.staking, slasher, logger),
+    holds: () => syncHolds(db, chain.provider, chain.escrow, settler),
+    debts: () => payDebts(db, chain.provider, chain.escrow, settler, logger),
     maxBackoffMs: config.SETTLEMENT_MAX_BACKOFF_SECONDS * 1000,
   });
   settling.runner = settlement;
   shutdown.add("settlement", () => settlement.stop());
   void checkWithdrawDelay(chain, { indexerPollMs: config.INDEXER_POLL_MS, settlementIntervalMs: config.SETTLEMENT_INTERVAL_MS, holdsTxWaitMs: TX_WAIT_MS }, logger);
   return indexer;
+}
+
+/** Where the settler's key is (contracts/signer.ts): the configured one, else the dev chain's account #0; undefined: none. */
+export function settlerSource(config: Infrastructure["config"], devKey: string | undefined): SignerSource | undefined {
+  if (config.SETTLER_KEY_FILE) return { keyFile: config.SETTLER_KEY_FILE, passwordFile: config.SETTLER_KEY_PASSWORD_FILE, address: config.SETTLER_ADDRESS };
+  if (config.SETTLER_SIGNER_URL) return { signerUrl: config.SETTLER_SIGNER_URL, address: config.SETTLER_ADDRESS };
+  const privateKey = config.SETTLER_PRIVATE_KEY ?? devKey;
+  return privateKey ? { privateKey, address: config.SETTLER_ADDRESS } : undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { keccak256, Wallet, type JsonRpcProvider } from "ethers";
+import { keccak256, type JsonRpcProvider, type Signer } from "ethers";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { escrowAt, nextNonce, stakingAt } from "../../contracts";
@@ -11,9 +11,8 @@ import { retryDelayMs } from "../services/settlement-plan";
 /** How long a holds or slash transaction is waited for before the pass moves on (it is looked at again next pass). */
 export const TX_WAIT_MS = 30_000;
 
-/** Escrow.settle through ethers with the settler's key; nonces asked of the node (one sender). */
-export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string, privateKey: string): SettlementWriter {
-  const wallet = new Wallet(privateKey, provider);
+/** Escrow.settle through ethers with the settler's signer (a key, a key file or a remote signer: contracts/signer.ts); nonces asked of the node (one sender). */
+export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string, wallet: Signer): SettlementWriter {
   const contract = escrowAt(escrow, wallet);
   const settle = contract.getFunction("settle");
   return {
@@ -23,7 +22,7 @@ export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string
     async sign(b) {
       const args = [settleTuple(b)] as const;
       const gasLimit = await settle.estimateGas(...args).catch((err) => Promise.reject(decodeRevert(err, contract.interface)));
-      const nonce = await nextNonce(provider, wallet.address);
+      const nonce = await nextNonce(provider, await wallet.getAddress());
       const raw = await wallet.signTransaction(await wallet.populateTransaction(await settle.populateTransaction(...args, { nonce, gasLimit })));
       return { txHash: keccak256(raw), raw };
     },
@@ -125,16 +124,15 @@ export function startSettlement(deps: {
  * key, oldest first. One the contract refuses (e.g. over its cap after a withdrawal) is marked FAILED with why; a
  * retryable failure (the node, the slasher's gas money) leaves it PENDING and stops here, to be tried next pass.
  */
-export async function sendSlashes(db: DataSource, provider: JsonRpcProvider, staking: string, privateKey: string, logger: Logger): Promise<number> {
+export async function sendSlashes(db: DataSource, provider: JsonRpcProvider, staking: string, wallet: Signer, logger: Logger): Promise<number> {
   const rows: { id: string; address: string; amount_wei: string; reason: string }[] = await db.query(
     `SELECT s.id, a.address, s.amount_wei, s.reason FROM slashes s JOIN accounts a ON a.id = s.provider_id WHERE s.status = 'PENDING' ORDER BY s.created_at`,
   );
-  const wallet = new Wallet(privateKey, provider);
   const contract = stakingAt(staking, wallet);
   let sent = 0;
   for (const r of rows) {
     try {
-      const nonce = await nextNonce(provider, wallet.address);
+      const nonce = await nextNonce(provider, await wallet.getAddress());
       const receipt = await (await contract.getFunction("slash")(r.address, BigInt(r.amount_wei), r.reason, { nonce })).wait(1, TX_WAIT_MS);
       await db.query(`UPDATE slashes SET status = 'SENT', tx_hash = $2 WHERE id = $1`, [r.id, receipt?.hash ?? null]);
       sent++;
@@ -181,14 +179,13 @@ export async function holdsToSync(db: Pick<DataSource, "query">): Promise<{ acco
  * running or unsettled work may still be charged: on chain, held = held for jobs + charges not yet settled. Only
  * accounts whose figure changed since the last send (or that a reorg or chain reset undid) are sent.
  */
-export async function syncHolds(db: DataSource, provider: JsonRpcProvider, escrow: string, privateKey: string): Promise<number> {
+export async function syncHolds(db: DataSource, provider: JsonRpcProvider, escrow: string, wallet: Signer): Promise<number> {
   const changed = await holdsToSync(db);
   if (changed.length === 0) return 0;
-  const wallet = new Wallet(privateKey, provider);
   const contract = escrowAt(escrow, wallet);
   for (let i = 0; i < changed.length; i += 200) {
     const chunk = changed.slice(i, i + 200);
-    const nonce = await nextNonce(provider, wallet.address);
+    const nonce = await nextNonce(provider, await wallet.getAddress());
     await (await contract.getFunction("setHolds")(chunk.map((r) => r.address), chunk.map((r) => BigInt(r.desired)), { nonce })).wait(1, TX_WAIT_MS);
     for (const r of chunk) await db.query(`UPDATE escrow_balances SET chain_held_wei = $2 WHERE account_id = $1`, [r.account_id, r.desired]);
   }
@@ -201,7 +198,7 @@ export async function syncHolds(db: DataSource, provider: JsonRpcProvider, escro
  * DebtRecorded's). A payment the chain refuses (the balance moved since it was read) is logged and left for the next
  * pass; a retryable failure stops here. Returns how many were paid.
  */
-export async function payDebts(db: DataSource, provider: JsonRpcProvider, escrow: string, privateKey: string, logger: Logger): Promise<number> {
+export async function payDebts(db: DataSource, provider: JsonRpcProvider, escrow: string, wallet: Signer, logger: Logger): Promise<number> {
   const rows: { args: { debtId: string; batchId: string; client: string; amount: string; providers: string[]; credits: string[] } }[] = await db.query(
     `SELECT r.args FROM chain_events r WHERE r.address = $1 AND r.name = 'DebtRecorded'
         AND NOT EXISTS (SELECT 1 FROM chain_events p WHERE p.chain_id = r.chain_id AND p.address = r.address AND p.name = 'DebtPaid' AND p.args->>'debtId' = r.args->>'debtId')
@@ -209,14 +206,13 @@ export async function payDebts(db: DataSource, provider: JsonRpcProvider, escrow
     [escrow.toLowerCase()],
   );
   if (rows.length === 0) return 0;
-  const wallet = new Wallet(privateKey, provider);
   const contract = escrowAt(escrow, wallet);
   let paid = 0;
   for (const { args: d } of rows) {
     const [balance, held] = (await Promise.all([contract.getFunction("balanceOf")(d.client), contract.getFunction("heldOf")(d.client)])) as bigint[];
     if (balance - held < BigInt(d.amount)) continue;
     try {
-      const nonce = await nextNonce(provider, wallet.address);
+      const nonce = await nextNonce(provider, await wallet.getAddress());
       await (await contract.getFunction("payDebt")(BigInt(d.debtId), BigInt(d.batchId), d.client, BigInt(d.amount), d.providers, d.credits.map(BigInt), { nonce })).wait(1, TX_WAIT_MS);
       paid++;
     } catch (err) {

@@ -78,7 +78,7 @@ const charge = (client: string, provider: string, amountWei: bigint) => insertCh
 
 const batchOf = async (jobId: string) =>
   (await db.query(`SELECT s.batch_id, s.status, s.error, s.payload FROM charges c JOIN settlements s ON s.batch_id = c.settlement_batch WHERE c.job_id = $1`, [jobId]))[0];
-const writer = () => ethersSettlementWriter(provider, deployment.escrow, settler.privateKey);
+const writer = () => ethersSettlementWriter(provider, deployment.escrow, settler.connect(provider));
 const isSettledOnChain = async (batchId: string) => Boolean(await escrowAt(deployment.escrow, chain.provider).isSettled(BigInt(batchId)));
 
 async function settleAll(now = new Date()) {
@@ -164,15 +164,15 @@ it("settles a batch in which one client cannot pay: that client's line becomes a
   expect(view.debts).toEqual([{ debtId, client: broke.address.toLowerCase(), amountWei: 2n * OGPU, paid: false }]);
 
   // nothing to pay it with: the pass leaves it; once the client deposits, the pass pays it and the provider is credited
-  expect(await payDebts(db, provider, deployment.escrow, settler.privateKey, logger)).toBe(0);
+  expect(await payDebts(db, provider, deployment.escrow, settler.connect(provider), logger)).toBe(0);
   await deposit(6, 10n * OGPU);
-  expect(await payDebts(db, provider, deployment.escrow, settler.privateKey, logger)).toBe(1);
+  expect(await payDebts(db, provider, deployment.escrow, settler.connect(provider), logger)).toBe(1);
   expect(BigInt(await escrow.claimableOf(waiting.address))).toBe(2n * OGPU);
   expect(BigInt(await escrow.balanceOf(broke.address))).toBe(8n * OGPU);
   await eventually(async () => ((await line()).settlement_batch === batch.batch_id ? true : undefined), 20_000, "the paid debt mirrored");
   expect(await line()).toEqual({ settlement_batch: batch.batch_id, debt_batch: null, debt_id: "1" });
   expect(await debtOf()).toBe("0");
-  expect(await payDebts(db, provider, deployment.escrow, settler.privateKey, logger)).toBe(0);
+  expect(await payDebts(db, provider, deployment.escrow, settler.connect(provider), logger)).toBe(0);
 });
 
 it("abandons calls to a node that accepts connections and never answers, says since when, and catches up by itself once it answers", async () => {
@@ -203,7 +203,7 @@ it("after a dev chain reset, sends vanished batches again under the same ids and
   const clientId = await account(client.address);
   await eventually(async () => ((await db.query(`SELECT deposited_wei FROM escrow_balances WHERE account_id = $1`, [clientId]))[0]?.deposited_wei === (100n * OGPU).toString() ? true : undefined), 10_000, "the deposit mirrored");
   await db.query(`UPDATE escrow_balances SET held_wei = $2 WHERE account_id = $1`, [clientId, (100n * OGPU).toString()]);
-  await syncHolds(db, provider, deployment.escrow, settler.privateKey);
+  await syncHolds(db, provider, deployment.escrow, settler.connect(provider));
   expect(BigInt(await escrowAt(deployment.escrow, chain.provider).heldOf(client.address))).toBe(100n * OGPU);
 
   const { timestamp } = (await chain.provider.getBlock("latest"))!;
@@ -221,7 +221,7 @@ it("after a dev chain reset, sends vanished batches again under the same ids and
   await deposit(6, 10n * OGPU);
   await deposit(8, 100n * OGPU);
   await eventually(async () => ((await db.query(`SELECT deposited_wei FROM escrow_balances WHERE account_id = $1`, [clientId]))[0].deposited_wei === (100n * OGPU).toString() ? true : undefined), 10_000, "the new deposit mirrored");
-  await syncHolds(db, provider, deployment.escrow, settler.privateKey);
+  await syncHolds(db, provider, deployment.escrow, settler.connect(provider));
   const escrow = escrowAt(deployment.escrow, chain.signer(8));
   expect(BigInt(await escrow.heldOf(client.address))).toBe(100n * OGPU);
   await send(escrow.requestWithdraw(100n * OGPU, { nonce: await nextNonce(chain.provider, client.address) }));
