@@ -88,6 +88,7 @@ it("refuses a key file others may read, one inside the project, one that is not 
   await expect(loadSigner({ keyFile: secret("in-project.key", key.privateKey), projectDir: dir }, null)).rejects.toThrow(/inside the project/);
   await expect(loadSigner({ keyFile: secret("junk.key", "hello") }, null)).rejects.toThrow(/neither/);
   await expect(loadSigner({ keyFile: join(dir, "missing.key") }, null)).rejects.toThrow(/cannot be read/);
+  await expect(loadSigner({ keyFile: tmpdir() }, null)).rejects.toThrow(/not a regular file/);
   await expect(loadSigner({ privateKey: key.privateKey, signerUrl: "http://127.0.0.1:1" }, null)).rejects.toBeInstanceOf(SignerConfigError);
   await expect(loadSigner({}, null)).rejects.toThrow(/exactly one/);
 });

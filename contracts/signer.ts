@@ -51,10 +51,27 @@ function readSecretFile(path: string, what: string, projectDir: string): string 
   } catch {
     throw new SignerConfigError(`${what} ${path} cannot be read`);
   }
-  const mode = statSync(real).mode;
+  const info = statSync(real);
+  if (!info.isFile()) throw new SignerConfigError(`${what} ${path} is not a regular file`);
+  const mode = info.mode;
   if ((mode & 0o077) !== 0) throw new SignerConfigError(`${what} ${path} may be read by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
   if (insideDir(real, projectDir)) throw new SignerConfigError(`${what} ${path} lies inside the project (${projectDir}); keep keys outside the repository`);
   return readFileSync(real, "utf8").trim();
+}
+
+let signerCalls = 0;
+
+/** One JSON-RPC call to a signer service (10 s at most); its error is thrown with the service's message. */
+async function signerCall(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const request = new FetchRequest(url);
+  request.timeout = 10_000;
+  request.setHeader("content-type", "application/json");
+  request.body = JSON.stringify({ jsonrpc: "2.0", id: ++signerCalls, method, params });
+  const response = await request.send();
+  response.assertOk();
+  const body = response.bodyJson as { result?: unknown; error?: { message?: string } };
+  if (body.error) throw new Error(`the signer at ${url} refused ${method}: ${body.error.message ?? "no reason given"}`);
+  return body.result;
 }
 
 /**
@@ -62,8 +79,6 @@ function readSecretFile(path: string, what: string, projectDir: string): string 
  * chain's provider), signed remotely with `eth_signTransaction`, and sent through the chain's provider.
  */
 export class RemoteSigner extends AbstractSigner {
-  private calls = 0;
-
   constructor(
     readonly url: string,
     readonly address: string,
@@ -72,23 +87,9 @@ export class RemoteSigner extends AbstractSigner {
     super(provider);
   }
 
-  /** One JSON-RPC call to the signer service (10 s at most); its error is thrown with the service's message. */
-  private async rpc(method: string, params: unknown[]): Promise<unknown> {
-    const request = new FetchRequest(this.url);
-    request.timeout = 10_000;
-    request.setHeader("content-type", "application/json");
-    request.body = JSON.stringify({ jsonrpc: "2.0", id: ++this.calls, method, params });
-    const response = await request.send();
-    response.assertOk();
-    const body = response.bodyJson as { result?: unknown; error?: { message?: string } };
-    if (body.error) throw new Error(`the signer at ${this.url} refused ${method}: ${body.error.message ?? "no reason given"}`);
-    return body.result;
-  }
-
   /** The signer service's account: `wanted` when it holds it, else its first; throws when it holds none (or not `wanted`). */
   static async connect(url: string, provider: Provider | null, wanted?: string): Promise<RemoteSigner> {
-    const probe = new RemoteSigner(url, wanted ? getAddress(wanted) : "0x0000000000000000000000000000000000000000", provider);
-    const accounts = ((await probe.rpc("eth_accounts", [])) as string[]).map((a) => getAddress(a));
+    const accounts = ((await signerCall(url, "eth_accounts", [])) as string[]).map((a) => getAddress(a));
     const address = wanted ? accounts.find((a) => a === getAddress(wanted)) : accounts[0];
     if (!address) throw new SignerConfigError(wanted ? `the signer at ${url} does not hold ${wanted}` : `the signer at ${url} holds no account`);
     return new RemoteSigner(url, address, provider);
@@ -117,7 +118,7 @@ export class RemoteSigner extends AbstractSigner {
       chainId: hex(filled.chainId),
       ...(filled.type === 2 ? { maxFeePerGas: hex(filled.maxFeePerGas), maxPriorityFeePerGas: hex(filled.maxPriorityFeePerGas) } : { gasPrice: hex(filled.gasPrice) }),
     };
-    const answer: unknown = await this.rpc("eth_signTransaction", [request]);
+    const answer: unknown = await signerCall(this.url, "eth_signTransaction", [request]);
     const raw = typeof answer === "string" ? answer : (answer as { raw?: string }).raw;
     if (typeof raw !== "string") throw new Error("RemoteSigner: the signer answered eth_signTransaction without a raw transaction");
     const signed = Transaction.from(raw);
