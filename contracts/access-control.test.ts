@@ -32,8 +32,11 @@ const guarded: Record<ContractName, Record<string, { role: string; call: Call }>
     setHolds: { role: ROLES.SETTLER_ROLE, call: (c, s) => c.setHolds([s], [0n]) },
     settle: {
       role: ROLES.SETTLER_ROLE,
-      call: (c, s) => c.settle({ batchId: 1n, merkleRoot: id("root"), jobCount: 1, clients: [], debits: [], providers: [s], credits: [0n], lines: [] }),
+      call: (c, s) => c.settle({ batchId: 1n, merkleRoot: id("root"), jobCount: 1, clients: [], debits: [], providers: [s], credits: [0n], lines: [], allowanceBits: [], nonceMarks: [] }),
     },
+    setMinBond: { role: ROLES.DEFAULT_ADMIN_ROLE, call: (c) => c.setMinBond(1n) },
+    setChallengeDeposit: { role: ROLES.DEFAULT_ADMIN_ROLE, call: (c) => c.setChallengeDeposit(1n) },
+    releaseBond: { role: ROLES.DEFAULT_ADMIN_ROLE, call: (c, s) => c.releaseBond(s, s, 0n) },
     pause: { role: ROLES.PAUSER_ROLE, call: (c) => c.pause() },
     unpause: { role: ROLES.PAUSER_ROLE, call: (c) => c.unpause() },
     setFeeRecipient: { role: ROLES.DEFAULT_ADMIN_ROLE, call: (c, s) => c.setFeeRecipient(s) },
@@ -56,7 +59,8 @@ const guarded: Record<ContractName, Record<string, { role: string; call: Call }>
 /** Callable by anyone (renounceRole only for the caller's own roles). */
 const open: Record<ContractName, string[]> = {
   OGPUToken: ["approve", "transfer", "transferFrom", "renounceRole"],
-  Escrow: ["deposit", "requestWithdraw", "withdraw", "payDebt", "claim", "claimTo", "renounceRole"],
+  // challenge, answer and resolveChallenge are open by design: anyone may defend a client (a watchtower)
+  Escrow: ["deposit", "requestWithdraw", "withdraw", "payDebt", "claim", "claimTo", "renounceRole", "approveSpending", "postBond", "challenge", "answer", "resolveChallenge"],
   Staking: ["stake", "requestUnstake", "withdraw", "renounceRole"],
 };
 

@@ -1,4 +1,4 @@
-import { concat, id, keccak256 } from "ethers";
+import { ZeroHash, concat, getAddress, id, keccak256 } from "ethers";
 import { buildSettlement, decodeLine, encodeLine, jobLeaf, merkleTree } from "./batch";
 import type { SettledJob } from "./batch";
 
@@ -41,7 +41,7 @@ describe("buildSettlement", () => {
     resultHash: id(`r-${k}`),
   });
 
-  test("one debit per client, one credit per provider, the fee, and a root over (jobId, provider, credit, resultHash)", () => {
+  test("one debit per client, one credit per provider, the fee, and a root over (jobId, client, provider, debit, credit, resultHash, orderHash)", () => {
     const jobs = [job(1, b, 100n, 90n), job(2, a, 50n, 45n), job(3, b, 10n, 10n)];
     const s = buildSettlement(9n, jobs);
     expect(s.clients.map((c) => c.toLowerCase())).toEqual([a, b]);
@@ -50,8 +50,37 @@ describe("buildSettlement", () => {
     expect(s.credits).toEqual([145n]);
     expect(s.feeWei).toBe(15n);
     expect(s.jobCount).toBe(3);
-    const leaf = jobLeaf({ jobId: jobs[0].jobId, provider: p, amountWei: 90n, resultHash: jobs[0].resultHash });
+    const leaf = jobLeaf({ jobId: jobs[0].jobId, client: getAddress(b), provider: getAddress(p), debitWei: 100n, creditWei: 90n, resultHash: jobs[0].resultHash, orderHash: ZeroHash });
     expect(processProof(s.tree.proofOf(leaf), leaf)).toBe(s.merkleRoot);
+    expect(s.leaves.map(jobLeaf)).toContain(leaf);
+    // no allowance entries, no orders: nothing flagged, no nonces marked
+    expect(s.allowanceBits).toEqual([]);
+    expect(s.nonceMarks).toEqual([]);
+  });
+
+  test("a client's allowance jobs and its order jobs are separate entries; order nonces are marked per entry and word", () => {
+    const order = (nonce: bigint) => ({ nonce, hash: id(`order-${nonce}`) });
+    const jobs = [
+      { ...job(1, b, 100n, 90n), allowance: true },
+      { ...job(2, b, 50n, 45n), order: order(3n) },
+      { ...job(3, b, 10n, 9n), order: order(300n) },
+      { ...job(4, a, 7n, 6n), order: order(5n) },
+      { ...job(5, b, 20n, 18n), order: order(4n) },
+    ];
+    const s = buildSettlement(9n, jobs);
+    expect(s.clients.map((c) => c.toLowerCase())).toEqual([a, b, b]);
+    expect(s.debits).toEqual([7n, 100n, 80n]);
+    expect(s.allowanceBits).toEqual([1n << 1n]);
+    // entry 0 (a): nonce 5 in word 0; entry 2 (b's orders): nonces 3 and 4 in word 0, 300 in word 1
+    expect(s.nonceMarks).toEqual([0n, 1n << 5n, 2n << 240n, (1n << 3n) | (1n << 4n), (2n << 240n) | 1n, 1n << 44n]);
+    expect(s.lines.map(decodeLine)).toEqual([
+      { clientIndex: 0, providerIndex: 0, amountWei: 6n },
+      { clientIndex: 1, providerIndex: 0, amountWei: 90n },
+      { clientIndex: 2, providerIndex: 0, amountWei: 72n },
+    ]);
+    expect(s.leaves[0].orderHash).toBe(ZeroHash);
+    expect(s.leaves[1].orderHash).toBe(id("order-3"));
+    expect(() => buildSettlement(1n, [{ ...job(1, a, 1n, 1n), order: order(2n) }, { ...job(2, a, 1n, 1n), order: order(2n) }])).toThrow(/used twice/);
   });
 
   test("one line per client and provider pair that traded: the pair's credits, by client then provider index", () => {

@@ -1,23 +1,36 @@
-import { AbiCoder, concat, getAddress, keccak256 } from "ethers";
+import { AbiCoder, ZeroHash, concat, getAddress, keccak256 } from "ethers";
 
 const coder = AbiCoder.defaultAbiCoder();
 
-/** One settled job as the batch's Merkle tree records it. */
+/** One settled job as the batch's Merkle tree records it (Escrow.JobLine). */
 export interface JobLeaf {
   /** bytes32, 0x-prefixed. */
   jobId: string;
+  client: string;
   provider: string;
-  /** What the provider is credited for this job, in token base units (wei). */
-  amountWei: bigint;
+  /** What the client pays for this job, in token base units (wei). */
+  debitWei: bigint;
+  /** What the provider is credited for this job, in wei. */
+  creditWei: bigint;
   /** bytes32, 0x-prefixed. */
   resultHash: string;
+  /** The EIP-712 digest of the client's signed order (orderDigest); ZeroHash for an allowance-covered job. */
+  orderHash: string;
 }
 
-/** keccak256(abi.encode(bytes32 jobId, address provider, uint256 amount, bytes32 resultHash)), as Escrow.jobLeaf. */
+/** keccak256(abi.encode(jobId, client, provider, debit, credit, resultHash, orderHash)), as Escrow.jobLeaf. */
 export function jobLeaf(job: JobLeaf): string {
   return keccak256(
-    coder.encode(["bytes32", "address", "uint256", "bytes32"], [job.jobId, job.provider, job.amountWei, job.resultHash]),
+    coder.encode(
+      ["bytes32", "address", "address", "uint256", "uint256", "bytes32", "bytes32"],
+      [job.jobId, job.client, job.provider, job.debitWei, job.creditWei, job.resultHash, job.orderHash],
+    ),
   );
+}
+
+/** Escrow.JobLine's tuple of a leaf (for jobLeaf and verifyJob calls). */
+export function jobLineTuple(job: JobLeaf) {
+  return { jobId: job.jobId, client: job.client, provider: job.provider, debit: job.debitWei, credit: job.creditWei, resultHash: job.resultHash, orderHash: job.orderHash };
 }
 
 function hashPair(a: string, b: string): string {
@@ -62,7 +75,11 @@ export function merkleTree(leaves: readonly string[]): MerkleTree {
   };
 }
 
-/** A completed job to settle: the client pays `debitWei`, the provider earns `creditWei` (<= debitWei). */
+/**
+ * A completed job to settle: the client pays `debitWei`, the provider earns `creditWei` (<= debitWei). It is covered
+ * either by the client's on-chain allowance (`allowance`) or by an order the client signed (`order`: its nonce, marked
+ * used at settlement, and its EIP-712 digest); neither: an order entry without an order (challengeable, and lost).
+ */
 export interface SettledJob {
   jobId: string;
   client: string;
@@ -70,6 +87,8 @@ export interface SettledJob {
   debitWei: bigint;
   creditWei: bigint;
   resultHash: string;
+  allowance?: boolean;
+  order?: { nonce: bigint; hash: string };
 }
 
 /** The most client or provider entries a batch may have: a line names each by a 16-bit index. */
@@ -93,42 +112,70 @@ export interface SettlementBatch {
   batchId: bigint;
   merkleRoot: string;
   jobCount: number;
+  /** One entry per client and kind (allowance or orders), sorted by address, allowance first. */
   clients: string[];
   debits: bigint[];
   providers: string[];
   credits: bigint[];
-  /**
-   * What each client entry pays each provider entry (encodeLine), client then provider order: the contract reads
-   * them only for a client whose balance cannot cover its debit, to move that client's credits into its debt.
-   */
+  /** What each client entry pays each provider entry (encodeLine), client then provider order. */
   lines: bigint[];
+  /** Bitmap over client entries: bit i set when entry i is debited from the client's allowance. */
+  allowanceBits: bigint[];
+  /** Pairs (key, bits): key = (clientIndex << 240) | word; bit b marks order nonce word * 256 + b used. */
+  nonceMarks: bigint[];
   tree: MerkleTree;
+  /** Each job's leaf, in the jobs' order. */
+  leaves: JobLeaf[];
   /** sum(debits) - sum(credits), in wei. */
   feeWei: bigint;
 }
 
-function sumBy(jobs: readonly SettledJob[], key: "client" | "provider", amount: "debitWei" | "creditWei"): [string[], bigint[]] {
+/** Escrow.settle's `Batch` tuple of a batch (the fields the contract takes, in its order). */
+export function settleTuple(
+  b: Pick<SettlementBatch, "batchId" | "merkleRoot" | "jobCount" | "clients" | "debits" | "providers" | "credits" | "lines"> &
+    Partial<Pick<SettlementBatch, "allowanceBits" | "nonceMarks">>,
+) {
+  return {
+    batchId: b.batchId,
+    merkleRoot: b.merkleRoot,
+    jobCount: b.jobCount,
+    clients: b.clients,
+    debits: b.debits,
+    providers: b.providers,
+    credits: b.credits,
+    lines: b.lines,
+    allowanceBits: b.allowanceBits ?? [],
+    nonceMarks: b.nonceMarks ?? [],
+  };
+}
+
+const entryKey = (job: SettledJob) => `${getAddress(job.client)}:${job.allowance === true ? "a" : "o"}`;
+
+/** The client entries (address and kind, sorted: address, then allowance before orders) and their debits. */
+function clientEntries(jobs: readonly SettledJob[]): { keys: string[]; clients: string[]; debits: bigint[] } {
+  const totals = new Map<string, bigint>();
+  for (const job of jobs) totals.set(entryKey(job), (totals.get(entryKey(job)) ?? 0n) + job.debitWei);
+  const keys = [...totals.keys()].sort();
+  return { keys, clients: keys.map((k) => k.split(":")[0]), debits: keys.map((k) => totals.get(k) ?? 0n) };
+}
+
+function providerEntries(jobs: readonly SettledJob[]): [string[], bigint[]] {
   const totals = new Map<string, bigint>();
   for (const job of jobs) {
-    const address = getAddress(job[key]);
-    totals.set(address, (totals.get(address) ?? 0n) + job[amount]);
+    const address = getAddress(job.provider);
+    totals.set(address, (totals.get(address) ?? 0n) + job.creditWei);
   }
   const addresses = [...totals.keys()].sort();
   return [addresses, addresses.map((a) => totals.get(a) ?? 0n)];
 }
 
-/** Escrow.settle's `Batch` tuple of a batch (the fields the contract takes, in its order). */
-export function settleTuple(b: Pick<SettlementBatch, "batchId" | "merkleRoot" | "jobCount" | "clients" | "debits" | "providers" | "credits" | "lines">) {
-  return { batchId: b.batchId, merkleRoot: b.merkleRoot, jobCount: b.jobCount, clients: b.clients, debits: b.debits, providers: b.providers, credits: b.credits, lines: b.lines };
-}
-
-/** One line per (client, provider) pair that traded in the batch: the sum of the pair's credits. */
-function linesOf(jobs: readonly SettledJob[], clients: readonly string[], providers: readonly string[]): bigint[] {
-  const clientIndex = new Map(clients.map((a, i) => [a, i]));
+/** One line per (client entry, provider) pair that traded in the batch: the sum of the pair's credits. */
+function linesOf(jobs: readonly SettledJob[], keys: readonly string[], providers: readonly string[]): bigint[] {
+  const clientIndex = new Map(keys.map((k, i) => [k, i]));
   const providerIndex = new Map(providers.map((a, i) => [a, i]));
   const totals = new Map<string, { c: number; p: number; wei: bigint }>();
   for (const job of jobs) {
-    const c = clientIndex.get(getAddress(job.client))!;
+    const c = clientIndex.get(entryKey(job))!;
     const p = providerIndex.get(getAddress(job.provider))!;
     const key = `${c}:${p}`;
     const line = totals.get(key) ?? { c, p, wei: 0n };
@@ -138,11 +185,41 @@ function linesOf(jobs: readonly SettledJob[], clients: readonly string[], provid
   return [...totals.values()].sort((a, b) => a.c - b.c || a.p - b.p).map((l) => encodeLine(l.c, l.p, l.wei));
 }
 
+/** The bitmap words of the allowance entries. */
+function allowanceBitsOf(keys: readonly string[]): bigint[] {
+  const words: bigint[] = [];
+  keys.forEach((k, i) => {
+    if (!k.endsWith(":a")) return;
+    while (words.length <= i >> 8) words.push(0n);
+    words[i >> 8] |= 1n << BigInt(i & 0xff);
+  });
+  return words;
+}
+
+/** The nonce marks of the order entries: one (key, bits) pair per client entry and 256-nonce word. */
+function nonceMarksOf(jobs: readonly SettledJob[], keys: readonly string[]): bigint[] {
+  const clientIndex = new Map(keys.map((k, i) => [k, i]));
+  const words = new Map<bigint, bigint>();
+  const seen = new Set<string>();
+  for (const job of jobs) {
+    if (job.allowance === true || job.order === undefined) continue;
+    const nonce = job.order.nonce;
+    if (nonce < 0n || nonce >> 8n >= 1n << 64n) throw new Error(`buildSettlement: order nonce ${nonce} out of range`);
+    const c = clientIndex.get(entryKey(job))!;
+    if (seen.has(`${c}:${nonce}`)) throw new Error(`buildSettlement: order nonce ${nonce} of ${job.client} used twice`);
+    seen.add(`${c}:${nonce}`);
+    const key = (BigInt(c) << 240n) | (nonce >> 8n);
+    words.set(key, (words.get(key) ?? 0n) | (1n << (nonce & 0xffn)));
+  }
+  return [...words.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).flatMap(([key, bits]) => [key, bits]);
+}
+
 /**
- * Aggregates jobs into Escrow.settle arguments: one debit per client and one credit per provider
- * (addresses checksummed and sorted), the lines (what each client pays each provider), and the Merkle
- * root over leaves (jobId, provider, creditWei, resultHash). Throws on an empty batch, a job whose credit
- * exceeds its debit, or more than MAX_BATCH_PARTIES clients or providers.
+ * Aggregates jobs into Escrow.settle arguments: one debit per client entry (a client's allowance jobs and its order
+ * jobs are separate entries) and one credit per provider (addresses checksummed and sorted), the lines (what each
+ * client entry pays each provider), the allowance bitmap, the order nonces to mark, and the Merkle root over the
+ * jobs' leaves. Throws on an empty batch, a job whose credit exceeds its debit, an order nonce used twice, or more
+ * than MAX_BATCH_PARTIES client entries or providers.
  */
 export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): SettlementBatch {
   if (jobs.length === 0) throw new Error("buildSettlement: no jobs");
@@ -151,12 +228,19 @@ export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): S
       throw new Error(`buildSettlement: job ${job.jobId} credits ${job.creditWei} for a debit of ${job.debitWei}`);
     }
   }
-  const [clients, debits] = sumBy(jobs, "client", "debitWei");
-  const [providers, credits] = sumBy(jobs, "provider", "creditWei");
+  const { keys, clients, debits } = clientEntries(jobs);
+  const [providers, credits] = providerEntries(jobs);
   if (clients.length > MAX_BATCH_PARTIES || providers.length > MAX_BATCH_PARTIES) throw new Error(`buildSettlement: more than ${MAX_BATCH_PARTIES} clients or providers`);
-  const tree = merkleTree(
-    jobs.map((j) => jobLeaf({ jobId: j.jobId, provider: getAddress(j.provider), amountWei: j.creditWei, resultHash: j.resultHash })),
-  );
+  const leaves: JobLeaf[] = jobs.map((j) => ({
+    jobId: j.jobId,
+    client: getAddress(j.client),
+    provider: getAddress(j.provider),
+    debitWei: j.debitWei,
+    creditWei: j.creditWei,
+    resultHash: j.resultHash,
+    orderHash: j.allowance !== true && j.order !== undefined ? j.order.hash : ZeroHash,
+  }));
+  const tree = merkleTree(leaves.map(jobLeaf));
   const total = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
   return {
     batchId,
@@ -166,8 +250,11 @@ export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): S
     debits,
     providers,
     credits,
-    lines: linesOf(jobs, clients, providers),
+    lines: linesOf(jobs, keys, providers),
+    allowanceBits: allowanceBitsOf(keys),
+    nonceMarks: nonceMarksOf(jobs, keys),
     tree,
+    leaves,
     feeWei: total(debits) - total(credits),
   };
 }

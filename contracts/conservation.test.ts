@@ -47,7 +47,7 @@ type Intent =
       batchId: bigint;
       /** Of the balance (of 1 OGPU, less 1000 per mille, when it is empty): above 1000 per mille the client is short. */
       debits: { client: number; perMille: number; shares: { provider: number; perMille: number }[] }[];
-      /** A settler's extra credit on the first provider, per mille of the batch's debits (0: none). */
+      /** A settler's extra credit on the first provider, per mille of the batch's debits (0: none): LinesMismatch. */
       bonusPerMille: number;
     }
   | { kind: "payDebt"; payer: number; pick: number; tamper: boolean; topUp: boolean }
@@ -195,6 +195,9 @@ const big = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : 
 /** The contract's settle: a short client's lines move from the batch into a new debt; the rest settles. */
 function settleModel(m: Model, a: Extract<Action, { kind: "settle" }>): string | null {
   if (m.settled.has(a.batchId)) return "BatchAlreadySettled";
+  // each provider's credit must be the sum of its lines, and no client's lines may exceed its debit
+  if (a.providers.some((_, p) => a.lines.filter((l) => l.provider === p).reduce((t, l) => t + l.amount, 0n) !== a.credits[p])) return "LinesMismatch";
+  if (a.debits.some((d, c) => a.lines.filter((l) => l.client === c).reduce((t, l) => t + l.amount, 0n) > d.amount)) return "LinesMismatch";
   const balance = new Map(m.balance);
   const held = new Map(m.held);
   const debt = new Map(m.debt);
@@ -214,7 +217,6 @@ function settleModel(m: Model, a: Extract<Action, { kind: "settle" }>): string |
     debited += d.amount;
   });
   const credited = a.credits.reduce((t, c, p) => t + c - deferred[p], 0n);
-  if (credited > debited) return "CreditsExceedDebits";
   Object.assign(m, { balance, held, debt, debtCount: m.debtCount + BigInt(debts.length), openDebts: [...m.openDebts, ...debts] });
   a.providers.forEach((p, k) => add(m.claimable, p, a.credits[k] - deferred[k]));
   add(m.claimable, FEE_RECIPIENT, debited - credited);
@@ -260,6 +262,8 @@ async function send(a: Action): Promise<unknown> {
           providers: a.providers.map(addr),
           credits: a.credits,
           lines: a.lines.map((l) => encodeLine(l.client, l.provider, l.amount)),
+          allowanceBits: [],
+          nonceMarks: [],
         }),
       );
     case "payDebt": {

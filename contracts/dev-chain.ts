@@ -128,7 +128,7 @@ export const DEV_FUNDING_WEI = parseUnits("1000000", 18);
  * Deploys the token, Escrow (withdrawal delay DEV_WITHDRAW_DELAY_SECONDS) and Staking with account #0 as admin,
  * settler, slasher, treasury and fee recipient, and mints DEV_FUNDING_WEI to each of the chain's first 20 accounts.
  */
-export async function deployDevContracts(chain: DevChain): Promise<Deployment> {
+export async function deployDevContracts(chain: DevChain, opts: { challengeWindowSeconds?: number } = {}): Promise<Deployment> {
   const admin = chain.signer(0);
   const deployment = await deployAll(admin, {
     treasury: admin.address,
@@ -136,6 +136,7 @@ export async function deployDevContracts(chain: DevChain): Promise<Deployment> {
     settler: admin.address,
     slasher: admin.address,
     withdrawDelaySeconds: DEV_WITHDRAW_DELAY_SECONDS,
+    challengeWindowSeconds: opts.challengeWindowSeconds ?? 0,
   });
   await fundAccounts(
     tokenAt(deployment.token, admin),

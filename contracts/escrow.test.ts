@@ -1,5 +1,5 @@
 import { ZeroAddress, ZeroHash, id, parseUnits } from "ethers";
-import { buildSettlement, jobLeaf, settleTuple } from "./batch";
+import { buildSettlement, jobLeaf, jobLineTuple, settleTuple } from "./batch";
 import type { SettledJob } from "./batch";
 import { batchTuple, depositFrom, eventsOf, mined, revertName, startContractsFixture } from "./fixture";
 import type { ContractsFixture } from "./fixture";
@@ -95,18 +95,20 @@ describe("settle", () => {
 
   test("a batch id settles once", async () => {
     await deposit(1, 100n);
-    await mined(f.escrow(0).settle(batchTuple(1n, rootOf("a"), 1, [addr(1)], [10n], [addr(10)], [10n])));
-    expect(await revertName(f.escrow(0).settle(batchTuple(1n, rootOf("b"), 1, [addr(1)], [10n], [addr(10)], [10n])))).toBe(
+    await mined(f.escrow(0).settle(batchTuple(1n, rootOf("a"), 1, [addr(1)], [10n], [addr(10)], [10n], [[0, 0, 10n]])));
+    expect(await revertName(f.escrow(0).settle(batchTuple(1n, rootOf("b"), 1, [addr(1)], [10n], [addr(10)], [10n], [[0, 0, 10n]])))).toBe(
       "BatchAlreadySettled",
     );
     expect(await f.escrow().balanceOf(addr(1))).toBe(90n);
   });
 
-  test("credits above debits and bad arguments revert (a client's shortfall does not: see debt.test.ts)", async () => {
+  test("credits above debits or lines and bad arguments revert (a client's shortfall does not: see debt.test.ts)", async () => {
     await deposit(1, 100n);
-    const s = (root: string, clients: string[], debits: bigint[], providers: string[], credits: bigint[]) =>
-      revertName(f.escrow(0).settle(batchTuple(1n, root, 1, clients, debits, providers, credits)));
-    expect(await s(rootOf("x"), [addr(1)], [10n], [addr(10)], [11n])).toBe("CreditsExceedDebits");
+    const s = (root: string, clients: string[], debits: bigint[], providers: string[], credits: bigint[], lines: [number, number, bigint][] = [[0, 0, 10n]]) =>
+      revertName(f.escrow(0).settle(batchTuple(1n, root, 1, clients, debits, providers, credits, lines)));
+    expect(await s(rootOf("x"), [addr(1)], [10n], [addr(10)], [11n])).toBe("LinesMismatch"); // a credit that is not its lines
+    expect(await s(rootOf("x"), [addr(1)], [10n], [addr(10)], [11n], [[0, 0, 11n]])).toBe("LinesMismatch"); // lines above the debit
+    expect(await s(rootOf("x"), [addr(1)], [10n], [addr(10)], [10n], [])).toBe("LinesMismatch"); // a credit without lines
     expect(await s(ZeroHash, [addr(1)], [10n], [addr(10)], [10n])).toBe("EmptyMerkleRoot");
     expect(await s(rootOf("x"), [addr(1)], [10n, 1n], [addr(10)], [10n])).toBe("LengthMismatch");
     expect(await s(rootOf("x"), [addr(1)], [10n], [addr(10)], [])).toBe("LengthMismatch");
@@ -168,22 +170,19 @@ describe("verifyJob", () => {
     }));
     const batch = buildSettlement(42n, jobs);
     await mined(f.escrow(0).settle(settleTuple(batch)));
-    for (const job of jobs) {
-      const leaf = { jobId: job.jobId, provider: job.provider, amountWei: job.creditWei, resultHash: job.resultHash };
-      expect(await f.escrow().jobLeaf(job.jobId, job.provider, job.creditWei, job.resultHash)).toBe(jobLeaf(leaf));
+    for (const leaf of batch.leaves) {
+      const line = jobLineTuple(leaf);
+      expect(await f.escrow().jobLeaf(line)).toBe(jobLeaf(leaf));
       const proof = batch.tree.proofOf(jobLeaf(leaf));
-      expect(await f.escrow().verifyJob(42n, job.jobId, job.provider, job.creditWei, job.resultHash, proof)).toBe(true);
-      expect(await f.escrow().verifyJob(42n, job.jobId, job.provider, job.creditWei + 1n, job.resultHash, proof)).toBe(false);
-      expect(await f.escrow().verifyJob(42n, job.jobId, addr(12), job.creditWei, job.resultHash, proof)).toBe(false);
-      expect(await f.escrow().verifyJob(43n, job.jobId, job.provider, job.creditWei, job.resultHash, proof)).toBe(false);
+      expect(await f.escrow().verifyJob(42n, line, proof)).toBe(true);
+      expect(await f.escrow().verifyJob(42n, { ...line, credit: line.credit + 1n }, proof)).toBe(false);
+      expect(await f.escrow().verifyJob(42n, { ...line, debit: line.debit + 1n }, proof)).toBe(false);
+      expect(await f.escrow().verifyJob(42n, { ...line, client: addr(12) }, proof)).toBe(false);
+      expect(await f.escrow().verifyJob(42n, { ...line, provider: addr(12) }, proof)).toBe(false);
+      expect(await f.escrow().verifyJob(43n, line, proof)).toBe(false);
     }
-    const first = jobs[0];
-    const proofOfSecond = batch.tree.proofOf(
-      jobLeaf({ jobId: jobs[1].jobId, provider: jobs[1].provider, amountWei: jobs[1].creditWei, resultHash: jobs[1].resultHash }),
-    );
-    expect(
-      await f.escrow().verifyJob(42n, first.jobId, first.provider, first.creditWei, first.resultHash, proofOfSecond),
-    ).toBe(false);
+    const proofOfSecond = batch.tree.proofOf(jobLeaf(batch.leaves[1]));
+    expect(await f.escrow().verifyJob(42n, jobLineTuple(batch.leaves[0]), proofOfSecond)).toBe(false);
     expect(await f.escrow().balanceOf(addr(1))).toBe(10n * ONE - (1n + 4n + 7n) * 10n ** 16n);
     expect(await f.escrow().claimableOf(addr(0))).toBe(batch.feeWei);
   });

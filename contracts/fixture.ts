@@ -21,10 +21,11 @@ export interface ContractsFixture {
   stop(): Promise<void>;
 }
 
-export async function startContractsFixture(): Promise<ContractsFixture> {
+/** `challengeWindowSeconds`: the escrow's challenge window (0, none, by default). */
+export async function startContractsFixture(opts: { challengeWindowSeconds?: number } = {}): Promise<ContractsFixture> {
   const chain = await startDevChain({ port: 0 });
   try {
-    const deployment = await deployDevContracts(chain);
+    const deployment = await deployDevContracts(chain, opts);
     let snapshotId = await chain.snapshot();
     const signers = chain.accounts.map((a) => new JsonRpcSigner(chain.provider, a.address));
     const signer = (index: number) => {
@@ -121,5 +122,5 @@ export function batchTuple(
   credits: bigint[],
   lines: [number, number, bigint][] = [],
 ) {
-  return { batchId, merkleRoot, jobCount, clients, debits, providers, credits, lines: lines.map(([c, p, a]) => encodeLine(c, p, a)) };
+  return { batchId, merkleRoot, jobCount, clients, debits, providers, credits, lines: lines.map(([c, p, a]) => encodeLine(c, p, a)), allowanceBits: [] as bigint[], nonceMarks: [] as bigint[] };
 }

@@ -84,6 +84,11 @@ export interface DeployOptions {
   unbondingSeconds?: number | bigint;
   /** Escrow's withdrawal delay in seconds; DEFAULT_WITHDRAW_DELAY_SECONDS when absent. */
   withdrawDelaySeconds?: number | bigint;
+  /**
+   * Escrow's challenge window in seconds (credits claimable only after it; batches challengeable during it);
+   * 0 (no window) when absent.
+   */
+  challengeWindowSeconds?: number | bigint;
   /** An existing OGPU token (the real chains); a fresh OGPUToken is deployed when absent. */
   token?: string;
 }
@@ -129,7 +134,13 @@ export async function deployAll(signer: Signer, opts: DeployOptions): Promise<De
     token = deployed.address;
     blocks.push(deployed.block);
   }
-  const escrow = await deploy(signer, "Escrow", [token, admin, opts.feeRecipient, BigInt(opts.withdrawDelaySeconds ?? DEFAULT_WITHDRAW_DELAY_SECONDS)]);
+  const escrow = await deploy(signer, "Escrow", [
+    token,
+    admin,
+    opts.feeRecipient,
+    BigInt(opts.withdrawDelaySeconds ?? DEFAULT_WITHDRAW_DELAY_SECONDS),
+    BigInt(opts.challengeWindowSeconds ?? 0),
+  ]);
   const staking = await deploy(signer, "Staking", [
     token,
     admin,

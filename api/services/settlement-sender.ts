@@ -5,7 +5,7 @@ import { batchesIn, chargesOfBatch, insertBatch, moveBatch, type BatchPayload, t
 import { judgeSubmitted, planRetry, type TxLookup } from "./settlement-plan";
 
 /** The arguments of Escrow.settle for one batch. */
-export type SettleCall = Omit<SettlementBatch, "tree" | "feeWei">;
+export type SettleCall = Omit<SettlementBatch, "tree" | "feeWei" | "leaves">;
 
 export interface SettleReceipt {
   ok: boolean;
@@ -80,6 +80,8 @@ function callOf(row: BatchRow): SettleCall {
     providers: p.providers,
     credits: p.credits.map(BigInt),
     lines: (p.lines ?? []).map(BigInt),
+    allowanceBits: (p.allowanceBits ?? []).map(BigInt),
+    nonceMarks: (p.nonceMarks ?? []).map(BigInt),
   };
 }
 

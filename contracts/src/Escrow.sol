@@ -4,7 +4,8 @@ pragma solidity 0.8.37;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {EscrowSettlement} from "./EscrowSettlement.sol";
+import {EscrowLedger} from "./EscrowLedger.sol";
+import {EscrowChallenge} from "./EscrowChallenge.sol";
 
 /// @title Escrow of the gpu-exchange marketplace
 /// @notice Clients deposit OGPU and withdraw what is not held in two steps: `requestWithdraw(amount)`,
@@ -17,7 +18,7 @@ import {EscrowSettlement} from "./EscrowSettlement.sol";
 ///      tokens are sent to this contract without `deposit`); heldOf(c) <= balanceOf(c) for every c;
 ///      a withdrawal never takes more than balance - held - debt. Amounts are token base units (wei,
 ///      18 decimals); a client's balance and held fit in uint128.
-contract Escrow is EscrowSettlement {
+contract Escrow is EscrowChallenge {
     using SafeERC20 for IERC20;
 
     /// @dev A client's pending withdrawal: one per client, a new request replaces it (and its clock).
@@ -50,8 +51,13 @@ contract Escrow is EscrowSettlement {
     /// @param token_ the OGPU ERC-20 (a standard token: no fee on transfer, no rebasing).
     /// @param admin receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE; SETTLER_ROLE is granted separately.
     /// @param feeRecipient_ the account whose claimable balance receives protocol fees.
-    /// @param withdrawDelay_ seconds between a withdrawal request and its withdrawal (at most 30 days).
-    constructor(IERC20 token_, address admin, address feeRecipient_, uint64 withdrawDelay_) {
+    /// @param withdrawDelay_ seconds between a withdrawal request and its withdrawal (at most 30 days); also
+    ///        the delay of an allowance decrease.
+    /// @param challengeWindow_ seconds a batch may be challenged and a challenge answered (at most 7 days;
+    ///        0: no window, credits claimable at once).
+    constructor(IERC20 token_, address admin, address feeRecipient_, uint64 withdrawDelay_, uint64 challengeWindow_)
+        EscrowLedger(challengeWindow_)
+    {
         if (address(token_) == address(0) || admin == address(0) || feeRecipient_ == address(0)) {
             revert ZeroAddress();
         }
@@ -121,6 +127,7 @@ contract Escrow is EscrowSettlement {
     }
 
     function _claim(address to) private nonReentrant whenNotPaused returns (uint256 amount) {
+        _mature(msg.sender);
         amount = _claimable[msg.sender];
         if (amount == 0) revert NothingToClaim(msg.sender);
         _claimable[msg.sender] = 0;
@@ -152,6 +159,17 @@ contract Escrow is EscrowSettlement {
 
     function unpause() external onlyRole(PAUSER_ROLE) {
         _unpause();
+    }
+
+    function _decreaseDelay() internal view override returns (uint64) {
+        return withdrawDelay;
+    }
+
+    function _pullTokens(address from, uint256 amount) internal override {
+        if (amount == 0) revert ZeroAmount();
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(from, address(this), amount);
+        if (token.balanceOf(address(this)) - before != amount) revert ZeroAmount();
     }
 
     // ------------------------------------------------------------------ views

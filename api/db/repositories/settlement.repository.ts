@@ -29,6 +29,9 @@ export interface BatchPayload {
    * contract only for a client its balance cannot cover. Absent from batches recorded before lines existed.
    */
   lines?: string[];
+  /** Escrow.settle's allowance bitmap and order nonce marks (absent in batches built before them: none). */
+  allowanceBits?: string[];
+  nonceMarks?: string[];
   /** Set on a batch made from the charges of a batch the chain refused. */
   retry?: { of: string; attempt: number; reason: string };
   /** ISO time before which the batch is not sent (a refused single charge waits, with backoff). */
@@ -91,6 +94,8 @@ export async function insertBatch(tx: Db, scope: BatchScope, rows: readonly Char
     providers: batch.providers,
     credits: batch.credits.map(String),
     lines: batch.lines.map(String),
+    allowanceBits: batch.allowanceBits.map(String),
+    nonceMarks: batch.nonceMarks.map(String),
     ...extra,
   };
   const total = batch.debits.reduce((a, b) => a + b, 0n);
