@@ -55,6 +55,8 @@ abstract contract EscrowChallenge is EscrowSettlement {
 
     /// @notice Tokens a challenger deposits with a challenge: lost to the fee recipient if it is rejected.
     uint256 public challengeDeposit;
+    /// @notice What open challenges hold: their entries' debits (out of the pending credits) and deposits.
+    uint256 public heldByChallenges;
     mapping(uint256 batchId => mapping(uint256 clientIndex => uint256)) private _deposits;
 
     event BondPosted(address indexed settler, address indexed from, uint256 amount, uint256 newBond);
@@ -153,6 +155,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
         if (deposit != 0) {
             _pullTokens(msg.sender, deposit);
             _deposits[batchId][clientIndex] = deposit;
+            heldByChallenges += deposit;
         }
         uint64 deadline = uint64(block.timestamp) + challengeWindow;
         _challenges[batchId][clientIndex] = Challenge(msg.sender, deadline, ChallengeState.Open);
@@ -209,6 +212,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
         uint256 lined = _eachLine(b, clientIndex, epoch, new uint256[](0));
         uint256 fee = b.debits[clientIndex] - lined;
         if (fee != 0) _unowe(c.feeRecipient, epoch, fee);
+        heldByChallenges += b.debits[clientIndex];
     }
 
     /// @dev For each line of entry `clientIndex`: with `epoch` != 0 takes it back from the provider's bucket;
@@ -286,12 +290,16 @@ abstract contract EscrowChallenge is EscrowSettlement {
         uint256 batchId = b.batchId;
         _challenges[batchId][clientIndex].state = ChallengeState.Rejected;
         if (_entryDebts[batchId][clientIndex] == 0) {
+            heldByChallenges -= b.debits[clientIndex];
             uint256 lined = _eachLine(b, clientIndex, 0, new uint256[](0));
             uint256 fee = b.debits[clientIndex] - lined;
             if (fee != 0) _pay(c.feeRecipient, fee);
         }
         uint256 deposit = _deposits[batchId][clientIndex];
-        if (deposit != 0) _pay(c.feeRecipient, deposit);
+        if (deposit != 0) {
+            heldByChallenges -= deposit;
+            _pay(c.feeRecipient, deposit);
+        }
         emit ChallengeResolved(batchId, clientIndex, b.clients[clientIndex], false, justified, 0, 0);
     }
 
@@ -311,6 +319,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
         if (debtPlus1 != 0) {
             _cancelDebt(debtPlus1 - 1, batchId, client, b.debits[clientIndex]);
         } else {
+            heldByChallenges -= b.debits[clientIndex];
             refunded = b.debits[clientIndex] - justified;
             _accounts[client].balance += uint128(refunded);
             uint256 kept = _eachLine(b, clientIndex, 0, byProvider);
@@ -322,7 +331,10 @@ abstract contract EscrowChallenge is EscrowSettlement {
             _pay(ch.challenger, slashed);
         }
         uint256 deposit = _deposits[batchId][clientIndex];
-        if (deposit != 0) _pay(ch.challenger, deposit);
+        if (deposit != 0) {
+            heldByChallenges -= deposit;
+            _pay(ch.challenger, deposit);
+        }
         emit ChallengeResolved(batchId, clientIndex, client, true, justified, refunded, slashed);
     }
 
