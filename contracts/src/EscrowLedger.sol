@@ -68,8 +68,8 @@ abstract contract EscrowLedger is AccessControl, ReentrancyGuard, Pausable {
 
     /// @dev Adds `amount` to what `account` is owed: claimable at once without a window, else pending in the
     ///      current epoch's bucket (a bucket of the same parity but an older epoch has matured: it moves to
-    ///      claimable first). Returns claimable plus the bucket written (Credited's newClaimable: claimable and
-    ///      this epoch's pending credits).
+    ///      claimable first). Returns Credited's newClaimable: without a window the new claimable balance,
+    ///      with one what the current epoch's bucket now holds (not re-reading claimable saves a cold load).
     function _owe(address account, uint256 amount) internal returns (uint256) {
         if (challengeWindow == 0) return _pay(account, amount);
         uint64 epoch = _epochOf(block.timestamp);
@@ -78,16 +78,12 @@ abstract contract EscrowLedger is AccessControl, ReentrancyGuard, Pausable {
         if (m.epoch == epoch) {
             uint192 grown = m.amount + uint192(amount);
             slot.amount = grown;
-            return _claimable[account] + grown;
+            return grown;
         }
-        uint256 claimable = _claimable[account];
-        if (m.amount != 0) {
-            claimable += m.amount;
-            _claimable[account] = claimable;
-        }
+        if (m.amount != 0) _claimable[account] += m.amount;
         slot.epoch = epoch;
         slot.amount = uint192(amount);
-        return claimable + amount;
+        return amount;
     }
 
     /// @dev Takes `amount` back from `account`'s pending bucket of `epoch` (a challenged credit). The bucket
