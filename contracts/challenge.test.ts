@@ -242,3 +242,16 @@ test("a debt recorded for a short client waits for the window, and an upheld cha
   expect(await f.escrow().balanceOf(addr(1))).toBe(11n * ONE);
   await expectConserved([1, THIEF]);
 });
+
+test("an allowance decrease waits for the withdrawal delay, and one that fell due stays applied while a later one waits", async () => {
+  const until = (await now()) + 86_400n;
+  await mined(f.escrow(1).approveSpending(4n * ONE, until));
+  await mined(f.escrow(1).approveSpending(1n * ONE, until));
+  expect((await f.escrow().allowanceOf(addr(1)))[0]).toBe(4n * ONE);
+  await f.chain.increaseTime(Number(await f.escrow().withdrawDelay()) + 1);
+  expect((await f.escrow().allowanceOf(addr(1)))[0]).toBe(1n * ONE);
+  // a larger amount with an earlier end is still a decrease: it waits, and 1 OGPU stays in force meanwhile
+  await mined(f.escrow(1).approveSpending(2n * ONE, until - 10n));
+  const [amount, , nextAmount, nextUntil] = await f.escrow().allowanceOf(addr(1));
+  expect([amount, nextAmount, nextUntil]).toEqual([1n * ONE, 2n * ONE, until - 10n]);
+});

@@ -43,6 +43,8 @@ abstract contract EscrowAllowance is EscrowLedger {
             delete _allowanceChanges[msg.sender];
             emit SpendingApproved(msg.sender, amount128, until);
         } else {
+            // a decrease that fell due stays applied while the new one waits
+            _allowances[msg.sender] = current;
             uint64 effectiveAt = uint64(block.timestamp) + _decreaseDelay();
             _allowanceChanges[msg.sender] = AllowanceChange(amount128, until, effectiveAt);
             emit SpendingDecreaseRequested(msg.sender, amount128, until, effectiveAt);
