@@ -97,13 +97,15 @@ export class Watchtower {
   constructor(
     private readonly escrow: Contract,
     private readonly signedOrders: SignedOrders,
-    private readonly opts: { fromBlock: number; clients?: readonly string[] },
+    /** `clients`: the addresses it guards, or a function asked at every check (absent: every client). */
+    private readonly opts: { fromBlock: number; clients?: readonly string[] | (() => readonly string[]) },
   ) {
     this.fromBlock = opts.fromBlock;
   }
 
   private guards(client: string): boolean {
-    return this.opts.clients === undefined || this.opts.clients.some((c) => getAddress(c) === getAddress(client));
+    const clients = typeof this.opts.clients === "function" ? this.opts.clients() : this.opts.clients;
+    return clients === undefined || clients.some((c) => getAddress(c) === getAddress(client));
   }
 
   /** Looks at every batch committed since the last call, challenges what it must, resolves what it can. */
