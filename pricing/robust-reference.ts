@@ -39,7 +39,8 @@ const pairOf = (t: PartyTrade) => (t.clientGroup < t.providerGroup ? `${t.client
  * 3. provider groups: the same, on the weights after step 2;
  * 4. pairs of groups (client and provider, either way round): the same cap when there are at least 5 pairs; with
  *    fewer, every pair is cut to the weight of the lightest pair, so each pair is one equal vote.
- * After step 4 no pair holds more than max(20%, 1 / pairs) of the total weight, however many trades it makes.
+ * After step 4 no pair holds more than max(20%, 1 / pairs) of the total weight, however many trades it makes (up to
+ * the floor divisions: at most one weight unit per trade).
  */
 export function referenceWeights(trades: readonly PartyTrade[], halfLifeMs: number, nowMs: number): bigint[] {
   if (!Number.isFinite(nowMs)) throw new PricingError("INVALID_TIME", `nowMs must be a finite number of milliseconds, got ${nowMs}`);
