@@ -130,11 +130,11 @@ export interface SettlementBatch {
   feeWei: bigint;
 }
 
-/** Escrow.settle's `Batch` tuple of a batch (the fields the contract takes, in its order). */
-export function settleTuple(
-  b: Pick<SettlementBatch, "batchId" | "merkleRoot" | "jobCount" | "clients" | "debits" | "providers" | "credits" | "lines"> &
-    Partial<Pick<SettlementBatch, "allowanceBits" | "nonceMarks">>,
-) {
+/** Escrow.settle's `Batch` tuple: the fields of a batch the contract takes, in its order. */
+export type SettleArgs = Pick<SettlementBatch, "batchId" | "merkleRoot" | "jobCount" | "clients" | "debits" | "providers" | "credits" | "lines" | "allowanceBits" | "nonceMarks">;
+
+/** Escrow.settle's `Batch` tuple of a batch (allowanceBits and nonceMarks empty when absent). */
+export function settleTuple(b: Omit<SettleArgs, "allowanceBits" | "nonceMarks"> & Partial<Pick<SettleArgs, "allowanceBits" | "nonceMarks">>): SettleArgs {
   return {
     batchId: b.batchId,
     merkleRoot: b.merkleRoot,

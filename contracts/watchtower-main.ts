@@ -78,10 +78,10 @@ async function main(): Promise<number> {
   say({ msg: "watchtower started", escrow: escrowAddress, account: await signer.getAddress(), clients: clients(), ignoredOrders: orders.ignored });
   const pollMs = Number(values["poll-ms"]);
   for (;;) {
-    orders = readSignedOrders(ordersFile, chainId, escrowAddress);
     for (const finding of await tower.poll()) say(finding);
     if (values.once) break;
     await new Promise((r) => setTimeout(r, pollMs));
+    orders = readSignedOrders(ordersFile, chainId, escrowAddress);
   }
   provider.destroy();
   return 0;

@@ -1,20 +1,9 @@
 import { getAddress, type Contract, type Log } from "ethers";
-import { decodeLine } from "./batch";
+import type { SettleArgs } from "./batch";
 
 /** A batch as a challenge needs it: settle's arguments (from its transaction) and its BatchCommitted commitment. */
 export interface CommittedBatch {
-  batch: {
-    batchId: bigint;
-    merkleRoot: string;
-    jobCount: bigint;
-    clients: string[];
-    debits: bigint[];
-    providers: string[];
-    credits: bigint[];
-    lines: bigint[];
-    allowanceBits: bigint[];
-    nonceMarks: bigint[];
-  };
+  batch: SettleArgs;
   commitment: { settler: string; feeRecipient: string; settledAt: bigint };
   txHash: string;
 }
@@ -69,7 +58,7 @@ export async function readCommittedBatch(escrow: Contract, log: Log): Promise<Co
     batch: {
       batchId: b.batchId,
       merkleRoot: b.merkleRoot,
-      jobCount: b.jobCount,
+      jobCount: Number(b.jobCount),
       clients: list<string>(b.clients),
       debits: list<bigint>(b.debits),
       providers: list<string>(b.providers),
@@ -166,9 +155,4 @@ export class Watchtower {
       this.open.splice(k, 1);
     }
   }
-}
-
-/** What a batch's lines pay each provider from entry `clientIndex` (for checks and answers). */
-export function linesOfEntry(batch: CommittedBatch["batch"], clientIndex: number): { provider: string; amount: bigint }[] {
-  return batch.lines.map(decodeLine).filter((l) => l.clientIndex === clientIndex).map((l) => ({ provider: batch.providers[l.providerIndex], amount: l.amountWei }));
 }

@@ -1,11 +1,11 @@
 import type { DataSource } from "typeorm";
 import { classifyChainError, type ChainFailure } from "../../contracts/chain-errors";
-import type { SettlementBatch } from "../../contracts/batch";
+import type { SettleArgs } from "../../contracts/batch";
 import { batchesIn, chargesOfBatch, insertBatch, moveBatch, type BatchPayload, type BatchRow, type BatchScope } from "../db/repositories/settlement.repository";
 import { judgeSubmitted, planRetry, type TxLookup } from "./settlement-plan";
 
 /** The arguments of Escrow.settle for one batch. */
-export type SettleCall = Omit<SettlementBatch, "tree" | "feeWei" | "leaves">;
+export type SettleCall = SettleArgs;
 
 export interface SettleReceipt {
   ok: boolean;
