@@ -28,6 +28,14 @@ export function jobLeaf(job: JobLeaf): string {
   );
 }
 
+/**
+ * EscrowChallenge.SignedJob for `leaf` of batch `s`: what an answer posts for one job (the client's order and its
+ * signature, the leaf's provider index, amounts and result, and its Merkle proof).
+ */
+export function signedJobOf<O>(s: Pick<SettlementBatch, "providers" | "tree">, leaf: JobLeaf, order: O, signature: string) {
+  return { order, signature, providerIndex: s.providers.indexOf(leaf.provider), debit: leaf.debitWei, credit: leaf.creditWei, resultHash: leaf.resultHash, proof: s.tree.proofOf(jobLeaf(leaf)) };
+}
+
 /** Escrow.JobLine's tuple of a leaf (for jobLeaf and verifyJob calls). */
 export function jobLineTuple(job: JobLeaf) {
   return { jobId: job.jobId, client: job.client, provider: job.provider, debit: job.debitWei, credit: job.creditWei, resultHash: job.resultHash, orderHash: job.orderHash };

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { MaxUint256, id } from "ethers";
-import { buildSettlement, jobLeaf, settleTuple, type SettledJob, type SettlementBatch } from "./batch";
+import { buildSettlement, settleTuple, signedJobOf, type SettledJob, type SettlementBatch } from "./batch";
 import { mined, revertName, startContractsFixture, type ContractsFixture } from "./fixture";
 import { orderDigest, orderDomain, signOrder, type Order } from "./orders";
 import { Watchtower, markedNonces, readCommittedBatch, type CommittedBatch } from "./watchtower";
@@ -133,7 +133,7 @@ async function answer(st: State, pick: number): Promise<void> {
     .map((leaf) => ({ leaf, so: b.jobs.get(leaf.jobId) }))
     .filter(({ leaf, so }) => so !== undefined && leaf.client === b.s.clients[clientIndex] && marked.has(String(so.order.nonce)) && leaf.debitWei <= so.order.maxCost)
     .sort((x, y) => (x.so!.order.nonce < y.so!.order.nonce ? -1 : 1))
-    .map(({ leaf, so }) => ({ order: so!.order, signature: so!.signature, providerIndex: b.s.providers.indexOf(leaf.provider), debit: leaf.debitWei, credit: leaf.creditWei, resultHash: leaf.resultHash, proof: b.s.tree.proofOf(jobLeaf(leaf)) }));
+    .map(({ leaf, so }) => signedJobOf(b.s, leaf, so!.order, so!.signature));
   if (jobs.length === 0) return;
   expect(await revertName(f.escrow(SETTLER).answer(b.committed.batch, b.committed.commitment, clientIndex, jobs))).toBe("(no revert)");
 }

@@ -1,5 +1,5 @@
 import { MaxUint256, ZeroHash, id, type Wallet } from "ethers";
-import { buildSettlement, jobLeaf, settleTuple, type SettledJob, type SettlementBatch } from "./batch";
+import { buildSettlement, settleTuple, signedJobOf, type SettledJob, type SettlementBatch } from "./batch";
 import { depositFrom, eventsOf, mined, revertName, startContractsFixture, type ContractsFixture } from "./fixture";
 import { orderDigest, orderDomain, signOrder, type Order } from "./orders";
 import { Watchtower, readCommittedBatch, type CommittedBatch } from "./watchtower";
@@ -63,11 +63,7 @@ async function settle(batchId: bigint, jobs: SettledJob[], from = SETTLER): Prom
 function answerOf(s: SettlementBatch, signed: Signed[]) {
   return [...signed]
     .sort((a, b) => (a.order.nonce < b.order.nonce ? -1 : 1))
-    .map(({ order, signature, job }) => {
-      const leaf = s.leaves.find((l) => l.jobId === job.jobId)!;
-      const providerIndex = s.providers.indexOf(leaf.provider);
-      return { order, signature, providerIndex, debit: leaf.debitWei, credit: leaf.creditWei, resultHash: leaf.resultHash, proof: s.tree.proofOf(jobLeaf(leaf)) };
-    });
+    .map(({ order, signature, job }) => signedJobOf(s, s.leaves.find((l) => l.jobId === job.jobId)!, order, signature));
 }
 
 /** The escrow owes exactly what it holds: balances, claimable, pending credits, bonds, what open challenges hold. */

@@ -1,5 +1,5 @@
 import { MaxUint256, getAddress, id, keccak256, parseUnits, toUtf8Bytes } from "ethers";
-import { buildSettlement, jobLeaf, settleTuple, type SettledJob, type SettlementBatch } from "./batch";
+import { buildSettlement, settleTuple, signedJobOf, type SettledJob, type SettlementBatch } from "./batch";
 import { mined, type ContractsFixture } from "./fixture";
 import { orderDigest, orderDomain, signOrder, type Order } from "./orders";
 import { readCommittedBatch } from "./watchtower";
@@ -87,7 +87,7 @@ export async function measureWindowedGas(f: ContractsFixture): Promise<WindowedG
   const signed = [];
   for (const leaf of entry) {
     const { order, client } = orders.get(leaf.jobId)!;
-    signed.push({ order, signature: await signOrder(f.chain.signer(client), domain, order), providerIndex: s.providers.indexOf(leaf.provider), debit: leaf.debitWei, credit: leaf.creditWei, resultHash: leaf.resultHash, proof: s.tree.proofOf(jobLeaf(leaf)) });
+    signed.push(signedJobOf(s, leaf, order, await signOrder(f.chain.signer(client), domain, order)));
   }
   signed.sort((a, b) => (a.order.nonce < b.order.nonce ? -1 : 1));
   const answer = await mined(f.escrow(0).answer(committed.batch, committed.commitment, 0, signed));
