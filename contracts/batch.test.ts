@@ -80,7 +80,11 @@ describe("buildSettlement", () => {
     ]);
     expect(s.leaves[0].orderHash).toBe(ZeroHash);
     expect(s.leaves[1].orderHash).toBe(id("order-3"));
-    expect(() => buildSettlement(1n, [{ ...job(1, a, 1n, 1n), order: order(2n) }, { ...job(2, a, 1n, 1n), order: order(2n) }])).toThrow(/used twice/);
+    // one nonce for two orders is refused; two leaves of one order (replicas of one job) share its nonce
+    expect(() => buildSettlement(1n, [{ ...job(1, a, 1n, 1n), order: order(2n) }, { ...job(2, a, 1n, 1n), order: { nonce: 2n, hash: id("another") } }])).toThrow(/two orders/);
+    const replicas = buildSettlement(1n, [{ ...job(1, a, 1n, 1n), order: order(2n) }, { ...job(1, a, 2n, 1n), order: order(2n) }]);
+    expect(replicas.nonceMarks).toEqual([0n, 1n << 2n]);
+    expect(replicas.leaves.map((l) => l.orderHash)).toEqual([id("order-2"), id("order-2")]);
   });
 
   test("one line per client and provider pair that traded: the pair's credits, by client then provider index", () => {

@@ -208,14 +208,16 @@ function allowanceBitsOf(keys: readonly string[]): bigint[] {
 function nonceMarksOf(jobs: readonly SettledJob[], keys: readonly string[]): bigint[] {
   const clientIndex = new Map(keys.map((k, i) => [k, i]));
   const words = new Map<bigint, bigint>();
-  const seen = new Set<string>();
+  const orderOf = new Map<string, string>();
   for (const job of jobs) {
     if (job.allowance === true || job.order === undefined) continue;
     const nonce = job.order.nonce;
     if (nonce < 0n || nonce >> 8n >= 1n << 64n) throw new Error(`buildSettlement: order nonce ${nonce} out of range`);
     const c = clientIndex.get(entryKey(job))!;
-    if (seen.has(`${c}:${nonce}`)) throw new Error(`buildSettlement: order nonce ${nonce} of ${job.client} used twice`);
-    seen.add(`${c}:${nonce}`);
+    // several leaves of one job (replicas, a failed run and its resumption) share its order; other jobs may not
+    const first = orderOf.get(`${c}:${nonce}`);
+    if (first !== undefined && first !== job.order.hash) throw new Error(`buildSettlement: order nonce ${nonce} of ${job.client} used by two orders`);
+    orderOf.set(`${c}:${nonce}`, job.order.hash);
     const key = (BigInt(c) << 240n) | (nonce >> 8n);
     words.set(key, (words.get(key) ?? 0n) | (1n << (nonce & 0xffn)));
   }
@@ -226,7 +228,7 @@ function nonceMarksOf(jobs: readonly SettledJob[], keys: readonly string[]): big
  * Aggregates jobs into Escrow.settle arguments: one debit per client entry (a client's allowance jobs and its order
  * jobs are separate entries) and one credit per provider (addresses checksummed and sorted), the lines (what each
  * client entry pays each provider), the allowance bitmap, the order nonces to mark, and the Merkle root over the
- * jobs' leaves. Throws on an empty batch, a job whose credit exceeds its debit, an order nonce used twice, or more
+ * jobs' leaves. Throws on an empty batch, a job whose credit exceeds its debit, an order nonce of two orders, or more
  * than MAX_BATCH_PARTIES client entries or providers.
  */
 export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): SettlementBatch {

@@ -191,6 +191,25 @@ test("an entry debiting more than its orders cover is upheld in part: the client
   await expectConserved([1, P1, P2, WATCHER]);
 });
 
+test("one order answers every leaf of its job (replicas on two providers), their debits together within its maxCost", async () => {
+  await depositFrom(f, 1, 10n * ONE);
+  const first = await orderedJob(1, 1, P1, 2n * ONE, 0n, 4n * ONE);
+  const second = { ...first, job: { ...first.job, provider: addr(P2), debitWei: 2n * ONE, creditWei: (2n * ONE * 9n) / 10n } };
+  const { s, committed } = await settle(1n, [first.job, second.job]);
+  expect(s.nonceMarks).toEqual([0n, 1n]);
+  await mined(f.escrow(WATCHER).challenge(committed.batch, committed.commitment, 0));
+  const leafOf = (p: number) => s.leaves.find((l) => l.provider === addr(p))!;
+  const both = [signedJobOf(s, leafOf(P1), first.order, first.signature), signedJobOf(s, leafOf(P2), first.order, first.signature)];
+  // the same leaf twice, claiming more than the order allows, does not answer
+  const thrice = [both[0], both[1], both[1]];
+  expect(await revertName(f.escrow(SETTLER).answer(committed.batch, committed.commitment, 0, thrice))).toBe("InvalidSignedJob");
+  const events = await eventsOf(f.escrow(SETTLER).answer(committed.batch, committed.commitment, 0, both), f.escrow());
+  expect(events).toContainEqual({ name: "ChallengeResolved", args: [1n, 0n, addr(1), false, 4n * ONE, 0n, 0n] });
+  expect(await f.escrow().claimableOf(addr(P1))).toBe((2n * ONE * 9n) / 10n);
+  expect(await f.escrow().claimableOf(addr(P2))).toBe((2n * ONE * 9n) / 10n);
+  await expectConserved([1, P1, P2, WATCHER]);
+});
+
 test("what cannot be challenged or settled: allowance entries, closed windows, other batches' data, reused nonces, unbonded settlers", async () => {
   await depositFrom(f, 1, 10n * ONE);
   await mined(f.escrow(1).approveSpending(5n * ONE, (await now()) + 86_400n));

@@ -239,24 +239,29 @@ abstract contract EscrowChallenge is EscrowSettlement {
         }
     }
 
-    /// @dev The debits and per-provider credits the signed jobs cover; reverts on the first that fails.
+    /// @dev The debits and per-provider credits the signed jobs cover; reverts on the first that fails. Jobs
+    ///      come in nonce order; consecutive ones with the same nonce are leaves of one order (a job's
+    ///      replicas, or its failed and resumed runs), whose debits together stay within its maxCost.
     function _justify(Batch calldata b, Commitment calldata c, uint256 clientIndex, SignedJob[] calldata jobs)
         private
         view
         returns (uint256 justified, uint256[] memory byProvider)
     {
         byProvider = new uint256[](b.providers.length);
+        uint256 run;
         for (uint256 j; j < jobs.length; ++j) {
             SignedJob calldata s = jobs[j];
-            bool ordered = j == 0 || s.order.nonce > jobs[j - 1].order.nonce;
-            if (!ordered || !_holds(b, c.settledAt, clientIndex, s)) revert InvalidSignedJob(j);
+            bool same = j != 0 && s.order.nonce == jobs[j - 1].order.nonce;
+            if (j != 0 && !same && s.order.nonce < jobs[j - 1].order.nonce) revert InvalidSignedJob(j);
+            run = same ? run + s.debit : s.debit;
+            if (run > s.order.maxCost || !_holds(b, c.settledAt, clientIndex, s)) revert InvalidSignedJob(j);
             justified += s.debit;
             byProvider[s.providerIndex] += s.credit;
         }
     }
 
     /// @dev Whether signed job `s` holds for entry `clientIndex`: the client's order, signed by it, its nonce
-    ///      marked by this entry, not expired at settlement, covering the debit; the leaf in the batch's tree.
+    ///      marked by this entry, not expired at settlement; the leaf in the batch's tree (maxCost: _justify).
     function _holds(Batch calldata b, uint64 settledAt, uint256 clientIndex, SignedJob calldata s)
         private
         view
@@ -265,7 +270,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
         Order calldata o = s.order;
         address client = b.clients[clientIndex];
         if (
-            o.client != client || settledAt > o.expiry || s.debit > o.maxCost || s.credit > s.debit
+            o.client != client || settledAt > o.expiry || s.credit > s.debit
                 || s.providerIndex >= b.providers.length || !_marked(b, clientIndex, o.nonce)
         ) return false;
         bytes32 digest = orderHash(o);
