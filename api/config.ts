@@ -102,6 +102,10 @@ const schema = z
     SETTLEMENT_MAX_AGE_SECONDS: intFrom(0, 86400, 60),
     SETTLEMENT_INTERVAL_MS: intFrom(100, 3_600_000, 5000),
     FEE_BPS: intFrom(0, 10_000, 0),
+    /** How long an order prepared by prepareJobOrder stays valid (its EIP-712 expiry is now plus this). */
+    ORDER_TTL_SECONDS: intFrom(600, 365 * 86_400, 7 * 86_400),
+    /** What settlement may take after a job's run: a signed order must leave the run and this much before it expires. */
+    ORDER_SETTLE_MARGIN_SECONDS: intFrom(60, 30 * 86_400, 3600),
     /** A standing rate (no default in production: the relay quotes no rate it was not given). */
     OGPU_USD_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be US dollars per OGPU, such as 0.5").optional(),
     /** A fed rate older than this no longer prices relay jobs (a price feed that stopped). */

@@ -138,6 +138,7 @@ export async function startSystem(config: Config, roles: Roles, options: SystemO
     relayTreasuryAddress: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     settlementFeeBps: config.FEE_BPS,
+    orders: { ttlSeconds: config.ORDER_TTL_SECONDS, settleMarginSeconds: config.ORDER_SETTLE_MARGIN_SECONDS },
     orderLimits: {
       maxNodesPerAccount: config.MAX_NODES_PER_ACCOUNT,
       maxOpenOffersPerAccount: config.MAX_OPEN_OFFERS_PER_ACCOUNT,

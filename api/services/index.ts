@@ -27,6 +27,7 @@ import { TransferUrls } from "./transfer-urls";
 import { DEFAULT_ORDER_LIMITS, type OrderLimits } from "./order-limits";
 import { OfferListFreshness } from "./freshness";
 import { systemClock, type Clock } from "./clock";
+import { JobOrderService, type JobOrderSettings } from "./job-order.service";
 
 export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
@@ -49,6 +50,8 @@ export interface ServiceSettings extends AuthSettings {
   orderLimits?: OrderLimits;
   /** The protocol fee (FEE_BPS): batches an operator re-batches through this process are priced with it (default 0). */
   settlementFeeBps?: number;
+  /** Signed orders: how long a prepared one is valid, and what settlement may take after a job's run (7 days and 1 hour when absent). */
+  orders?: Omit<JobOrderSettings, "scope">;
 }
 
 export interface ServiceDeps {
@@ -78,6 +81,7 @@ export interface Services {
   books: BookCache;
   offerLists: OfferListFreshness;
   jobs: JobService;
+  jobOrders: JobOrderService;
   matching: MatchingService;
   quotes: QuoteService;
   assignments: AssignmentService;
@@ -102,7 +106,9 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
   const artifacts: ArtifactService = new ArtifactService(db, transfers, settings.artifacts);
   const logs = new LogService(db, settings.logs, deps.events);
   const limits = settings.orderLimits ?? DEFAULT_ORDER_LIMITS;
-  const jobs = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts, limits, clock);
+  const escrow = deps.chain.contracts.find((c) => c.name === "escrow")?.address;
+  const jobOrders: JobOrderService = new JobOrderService(db, { ttlSeconds: 7 * 86_400, settleMarginSeconds: 3600, ...settings.orders, scope: escrow ? { chainId: deps.chain.chainId, escrow } : undefined }, (input) => jobs.validate(input), clock);
+  const jobs: JobService = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts, limits, clock, jobOrders);
   const offers = new OfferService(db, announce, async (offerId) => void deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching")), {
     limits,
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
@@ -124,6 +130,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     books,
     offerLists: new OfferListFreshness(books, settings.offerListMaxAgeMs ?? 1000),
     jobs,
+    jobOrders,
     sources,
     relay: new RelayService(db, jobs, settings.usdRates, settings.relayTreasuryAddress, { artifacts, logs }),
     matching: new MatchingService(db, matchingSettings, announce),
@@ -131,7 +138,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     chain: new ChainService(db, deps.chain),
     settlements: new SettlementService(db, {
       chainId: deps.chain.chainId,
-      escrow: deps.chain.contracts.find((c) => c.name === "escrow")?.address ?? "",
+      escrow: escrow ?? "",
       batchSize: 100,
       maxAgeMs: 60_000,
       feeBps: settings.settlementFeeBps ?? 0,

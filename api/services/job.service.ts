@@ -37,6 +37,8 @@ import type { BookChangeListener } from "./offer.service";
 import type { ArtifactService } from "./artifact.service";
 import { insertJobInputs } from "../db/repositories/artifact.repository";
 import { systemClock, type Clock } from "./clock";
+import type { JobOrderService, SignedOrderData } from "./job-order.service";
+import { insertJobOrder } from "../db/repositories/order.repository";
 
 
 /** A submission as `JobService.validate` checked and normalized it. */
@@ -58,6 +60,8 @@ export interface SubmitJobData {
   clientOrderId?: string | null;
   /** GTC (the default) rests until matched; IOC is cancelled when it cannot be placed at once. */
   timeInForce?: TimeInForceValue | null;
+  /** The client's signed order for this job (prepareJobOrder, then the wallet's signature): settlement is bound by it. */
+  order?: SignedOrderData | null;
 }
 
 /** Where the service asks for matching; the worker's queue implements it. Failures are logged, never lost: the reconciler re-enqueues. */
@@ -93,6 +97,8 @@ export class JobService {
     private readonly artifacts?: Pick<ArtifactService, "checkJobInputs">,
     private readonly limits: OrderLimits = DEFAULT_ORDER_LIMITS,
     private readonly clock: Clock = systemClock,
+    /** Checks submitJob's signed orders; absent: a submission with an order is BAD_USER_INPUT. */
+    private readonly orders?: Pick<JobOrderService, "check">,
   ) {}
 
   /**
@@ -155,7 +161,9 @@ export class JobService {
     const who = requirePrincipal(principal);
     const checked = validated ?? (await this.validate(input));
     const holdAmount = holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
+    const order = input.order ? await this.checkOrder(who, checked, input.order) : undefined;
     const record: NewJob = {
+      id: order?.jobId ?? null,
       clientId: who.accountId,
       kind: input.kind,
       image: checked.image,
@@ -203,10 +211,11 @@ export class JobService {
     const admit = async (m: EntityManager, inserted: JobRecord) => {
       await assertJobLimit(m, this.limits, limitAccount, orderedBy !== undefined);
       await addInputs(m, inserted.id);
+      if (order) await insertJobOrder(m, order);
       return inserted;
     };
     try {
-      if (record.idempotencyKey === null && inputs.length === 0 && !tx) {
+      if (record.idempotencyKey === null && inputs.length === 0 && !tx && !order) {
         // the hot path, one statement: the hold, the pending-job limit and the insert together
         const inserted = await insertJobWithHold(this.db, record, this.limits.maxPendingJobsPerAccount);
         if (inserted) return { job: inserted, created: true };
@@ -233,9 +242,16 @@ export class JobService {
       }));
     } catch (err) {
       if (isUniqueViolation(err, "jobs_client_order_idx")) throw conflict(`clientOrderId "${record.clientOrderId}" is already used by a live job of yours; use another or wait for that job to end`);
+      if (isUniqueViolation(err, "jobs_pkey")) throw conflict(`order.jobId ${record.id} is already a job; prepare a new order for another job`);
+      if (isUniqueViolation(err, "job_orders_nonce_key")) throw conflict(`order.nonce ${order?.nonce} is already used by another job of yours; prepare a new order`);
       throw err;
     }
     return { job, created };
+  }
+
+  private checkOrder(who: Principal, checked: ValidatedJob, signed: SignedOrderData) {
+    if (!this.orders) throw badInput("this server takes no signed orders: leave order out");
+    return this.orders.check(who, checked, signed);
   }
 
   /**

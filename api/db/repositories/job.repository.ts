@@ -68,7 +68,8 @@ export interface JobRecord {
   updatedAt: Date;
 }
 
-export type NewJob = Omit<JobRecord, "id" | "ordinal" | "status" | "resting" | "excluded" | "progress" | "statusMessage" | "costWei" | "resultHash" | "resultUri" | "agreedBy" | "matchAttemptedAt" | "matchedAt" | "endedAt" | "createdAt" | "updatedAt">;
+/** A job to insert; `id` chosen beforehand (a signed order names it), else generated. */
+export type NewJob = { id?: string | null } & Omit<JobRecord, "id" | "ordinal" | "status" | "resting" | "excluded" | "progress" | "statusMessage" | "costWei" | "resultHash" | "resultUri" | "agreedBy" | "matchAttemptedAt" | "matchedAt" | "endedAt" | "createdAt" | "updatedAt">;
 
 export interface AssignmentRecord {
   id: string;
@@ -173,14 +174,14 @@ function jobParams(job: NewJob): unknown[] {
     job.clientId, job.kind, job.image, job.command === null ? null : JSON.stringify(job.command), job.env === null ? null : JSON.stringify(job.env),
     job.inputUri, job.sourceId, job.gpuCount, job.minVramGb, job.gpuModels, job.region, job.maxLatencyMs, job.minReputation,
     job.maxPriceWei.toString(), job.maxDurationSeconds, job.redundancy, job.strategy, job.weights === null ? null : JSON.stringify(job.weights),
-    job.checkpointIntervalSeconds, job.idempotencyKey, job.requestHash, job.holdWei.toString(), job.clientOrderId, job.timeInForce,
+    job.checkpointIntervalSeconds, job.idempotencyKey, job.requestHash, job.holdWei.toString(), job.clientOrderId, job.timeInForce, job.id ?? null,
   ];
 }
 
 const JOB_INSERT_COLUMNS = `client_id, kind, image, command, env, input_uri, source_id, gpu_count, min_vram_gb, gpu_models, region,
   max_latency_ms, min_reputation, max_price_wei, max_duration_seconds, redundancy, strategy, weights,
-  checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei, client_order_id, time_in_force`;
-const JOB_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24`;
+  checkpoint_interval_seconds, idempotency_key, request_hash, hold_wei, client_order_id, time_in_force, id`;
+const JOB_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, COALESCE($25::uuid, gen_random_uuid())`;
 
 /** Inserts a job unless the client already has one with this idempotency key; undefined then. */
 export async function insertJob(tx: Db, job: NewJob): Promise<JobRecord | undefined> {
@@ -203,7 +204,7 @@ export async function insertJobWithHold(db: Db, job: NewJob, maxPending: number 
     `WITH hold AS (
        UPDATE escrow_balances SET held_wei = held_wei + $22, updated_at = now()
         WHERE account_id = $1 AND deposited_wei - withdrawing_wei - held_wei - spent_wei >= $22
-          AND ($25::int IS NULL OR (SELECT count(*) FROM jobs WHERE client_id = $1 AND status = 'PENDING') < $25::int)
+          AND ($26::int IS NULL OR (SELECT count(*) FROM jobs WHERE client_id = $1 AND status = 'PENDING') < $26::int)
         RETURNING account_id
      )
      INSERT INTO jobs (${JOB_INSERT_COLUMNS}) SELECT ${JOB_VALUES} FROM hold

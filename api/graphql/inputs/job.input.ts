@@ -33,6 +33,14 @@ export class EnvVarInput {
   @Field(() => Boolean, { nullable: true, description: "Masked in the job's logs." }) secret?: boolean | null;
 }
 
+@InputType({ description: "A job's order signed by the client's wallet: what prepareJobOrder returned, with the signature of its typedData." })
+export class SignedOrderInput {
+  @Field(() => ID) jobId!: string;
+  @Field({ description: "Decimal, as prepareJobOrder returned it." }) nonce!: string;
+  @Field({ description: "Unix seconds, decimal, as prepareJobOrder returned it." }) expiry!: string;
+  @Field({ description: "eth_signTypedData_v4 of typedData: 0x and 130 hex digits." }) signature!: string;
+}
+
 @InputType()
 export class SubmitJobInput {
   @Field(() => JobKind) kind!: JobKind;
@@ -50,4 +58,6 @@ export class SubmitJobInput {
   clientOrderId?: string | null;
   @Field(() => TimeInForce, { nullable: true, description: "GTC (default): rests on the book until matched or cancelled. IOC: cancelled at once, hold released, when its first placement finds no offer." })
   timeInForce?: TimeInForce | null;
+  @Field(() => SignedOrderInput, { nullable: true, description: "Your wallet's signed order for this job (prepareJobOrder): on a chain with a challenge window, what lets you challenge any charge above it." })
+  order?: SignedOrderInput | null;
 }

@@ -7,6 +7,7 @@ import { firstOf, LISTED } from "../list-bounds";
 import { JobRequirementsInput, SubmitJobInput } from "../inputs/job.input";
 import { toAssignment, toCheckpoint, toJob, toJobProgress } from "../mappers";
 import { Assignment, Checkpoint, Job, JobConnection, JobProgressUpdate } from "../types/job.type";
+import { JobOrderDraft } from "../types/order.type";
 
 /** Requirements input as the services take them (the cap in wei). */
 export function requirementsData(input: JobRequirementsInput): RequirementsData {
@@ -18,6 +19,12 @@ export class JobResolver {
   @Mutation(() => Job, { description: "Holds the maximum cost in escrow and queues the job for matching; it rests on the bid side until an offer crosses it." })
   async submitJob(@Arg("input") input: SubmitJobInput, @Ctx() ctx: GraphQLContext): Promise<Job> {
     return toJob(await ctx.services.jobs.submit(ctx.principal, { ...input, requirements: requirementsData(input.requirements) }));
+  }
+
+  @Mutation(() => JobOrderDraft, { description: "The order of a job for your wallet to sign before submitJob: checks the input as submitJob does and reserves your next order nonce; stores no job." })
+  async prepareJobOrder(@Arg("input") input: SubmitJobInput, @Ctx() ctx: GraphQLContext): Promise<JobOrderDraft> {
+    const draft = await ctx.services.jobOrders.prepare(ctx.principal, { ...input, requirements: requirementsData(input.requirements) });
+    return { ...draft, maxCost: draft.maxCostWei };
   }
 
   @Mutation(() => Job, { description: "Cancels a PENDING or MATCHED job of yours and releases its hold." })

@@ -1,0 +1,106 @@
+import { randomUUID } from "node:crypto";
+import type { DataSource } from "typeorm";
+import { holdWei } from "../../pricing";
+import { issuedOrderNonces, reserveOrderNonce, type JobOrderRow } from "../db/repositories/order.repository";
+import { badInput } from "./errors";
+import { expiryProblem, jobOrder, jobOrderDigest, orderSigner, typedDataJson, type OrderScope } from "./job-order";
+import type { SubmitJobData, ValidatedJob } from "./job.service";
+import { requirePrincipal, type Principal } from "./principal";
+import type { Clock } from "./clock";
+
+export interface JobOrderSettings {
+  /** The chain and escrow orders are signed for; absent: this server takes no signed orders. */
+  scope?: OrderScope;
+  /** How long a prepared order stays valid (ORDER_TTL_SECONDS): its expiry is now plus this. */
+  ttlSeconds: number;
+  /** What settlement may take after a job's run (a batch's wait and its mining): an order must leave that much. */
+  settleMarginSeconds: number;
+}
+
+/** A submitJob's order as the client sends it back, signed. */
+export interface SignedOrderData {
+  jobId: string;
+  nonce: string;
+  expiry: string;
+  signature: string;
+}
+
+/** What prepareJobOrder returns: the order's terms, its digest, and the typed data for the wallet to sign. */
+export interface JobOrderDraft {
+  jobId: string;
+  client: string;
+  chainId: bigint;
+  escrow: string;
+  maxCostWei: bigint;
+  market: string;
+  expiry: bigint;
+  nonce: bigint;
+  digest: string;
+  typedData: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DIGITS = /^[0-9]{1,30}$/;
+const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
+
+/**
+ * Signed orders (Escrow's EIP-712 Order): prepares one for a submission (a fresh job id, the account's next nonce,
+ * the hold as maxCost, the request hash as market) and checks a signed one at submitJob against the submission,
+ * the nonces issued and the client's wallet.
+ */
+export class JobOrderService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly settings: JobOrderSettings,
+    private readonly validate: (input: SubmitJobData) => Promise<ValidatedJob>,
+    private readonly clock: Clock,
+  ) {}
+
+  private scope(): OrderScope {
+    if (!this.settings.scope) throw badInput("this server takes no signed orders: it has no escrow contract configured");
+    return this.settings.scope;
+  }
+
+  /** The order for `input` (validated as submitJob would), with a nonce reserved for the caller. */
+  async prepare(principal: Principal | undefined, input: SubmitJobData): Promise<JobOrderDraft> {
+    const who = requirePrincipal(principal);
+    const scope = this.scope();
+    const checked = await this.validate(input);
+    const nowSeconds = BigInt(Math.floor(this.clock.now().getTime() / 1000));
+    const expiry = nowSeconds + BigInt(Math.max(this.settings.ttlSeconds, checked.req.maxDurationSeconds + this.settings.settleMarginSeconds));
+    const nonce = await reserveOrderNonce(this.db, who.accountId);
+    const jobId = randomUUID();
+    const order = jobOrder({ jobId, client: who.address, maxCostWei: holdOf(checked), requestHash: checked.requestHash, expiry, nonce });
+    return { jobId, client: order.client, chainId: scope.chainId, escrow: scope.escrow, maxCostWei: order.maxCost, market: order.market, expiry, nonce, digest: jobOrderDigest(scope, order), typedData: typedDataJson(scope, order) };
+  }
+
+  /**
+   * The stored form of a signed order for `checked` (the submission as validated): BAD_USER_INPUT, naming the
+   * field, for a malformed field, a nonce never issued to the caller, an expiry too near, or a signature that is
+   * not the caller's wallet's over exactly this order (the input changed since it was prepared, say).
+   */
+  async check(who: Principal, checked: ValidatedJob, signed: SignedOrderData): Promise<JobOrderRow> {
+    const scope = this.scope();
+    if (typeof signed.jobId !== "string" || !UUID.test(signed.jobId)) throw badInput("order.jobId must be the jobId prepareJobOrder returned (a lower-case UUID)");
+    if (!DIGITS.test(signed.nonce)) throw badInput("order.nonce must be the decimal nonce prepareJobOrder returned");
+    if (!DIGITS.test(signed.expiry)) throw badInput("order.expiry must be the decimal unix seconds prepareJobOrder returned");
+    if (!SIGNATURE.test(signed.signature)) throw badInput("order.signature must be a 65-byte signature, 0x and 130 hex digits (eth_signTypedData_v4 of the typedData)");
+    const nonce = BigInt(signed.nonce);
+    const expiry = BigInt(signed.expiry);
+    if (nonce >= (await issuedOrderNonces(this.db, who.accountId))) throw badInput(`order.nonce ${nonce} was not issued to you: call prepareJobOrder for each job`);
+    const nowSeconds = BigInt(Math.floor(this.clock.now().getTime() / 1000));
+    const late = expiryProblem(expiry, nowSeconds, checked.req.maxDurationSeconds, this.settings.settleMarginSeconds);
+    if (late) throw badInput(late);
+    const order = jobOrder({ jobId: signed.jobId, client: who.address, maxCostWei: holdOf(checked), requestHash: checked.requestHash, expiry, nonce });
+    const signer = orderSigner(scope, order, signed.signature);
+    if (signer === null || signer !== order.client) {
+      throw badInput(`order.signature is not ${order.client}'s signature of this order: sign the typedData prepareJobOrder returned with your wallet, and submit the same input`);
+    }
+    return { jobId: signed.jobId, clientId: who.accountId, chainId: scope.chainId, escrow: scope.escrow, nonce, maxCostWei: order.maxCost, market: order.market, expiry, signature: signed.signature, digest: jobOrderDigest(scope, order) };
+  }
+}
+
+/** The hold of a validated submission: what its order allows at most. */
+function holdOf(checked: ValidatedJob): bigint {
+  return holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
+}

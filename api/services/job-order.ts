@@ -1,0 +1,58 @@
+import { TypedDataEncoder, getAddress, verifyTypedData } from "ethers";
+import { ORDER_TYPES, orderDigest, orderDomain, type Order } from "../../contracts/orders";
+import { jobIdBytes32 } from "../db/repositories/settlement.repository";
+
+/** The chain and escrow an order is signed for (its EIP-712 domain). */
+export interface OrderScope {
+  chainId: bigint;
+  escrow: string;
+}
+
+/** What a job's order says, from the API's side. */
+export interface OrderTerms {
+  /** The job's id (a UUID), chosen before the job exists. */
+  jobId: string;
+  client: string;
+  /** The job's hold: the most all of its runs may cost. */
+  maxCostWei: bigint;
+  /** The job's request hash (64 hex digits): the order binds the exact workload and requirements. */
+  requestHash: string;
+  /** Unix seconds: settlement must happen by then. */
+  expiry: bigint;
+  nonce: bigint;
+}
+
+/** Escrow's Order for `t`: jobId is the UUID's 16 bytes left-aligned in bytes32, market the request hash. */
+export function jobOrder(t: OrderTerms): Order {
+  return { jobId: jobIdBytes32(t.jobId), client: getAddress(t.client), maxCost: t.maxCostWei, market: `0x${t.requestHash}`, expiry: t.expiry, nonce: t.nonce };
+}
+
+/** The order's EIP-712 digest in `scope`: what the client's wallet signs, and a settled leaf's orderHash. */
+export function jobOrderDigest(scope: OrderScope, order: Order): string {
+  return orderDigest(orderDomain(scope.chainId, scope.escrow), order);
+}
+
+/** The eth_signTypedData_v4 JSON of `order` (types with EIP712Domain, domain, primaryType, message; integers as strings). */
+export function typedDataJson(scope: OrderScope, order: Order): string {
+  return JSON.stringify(TypedDataEncoder.getPayload(orderDomain(scope.chainId, scope.escrow), ORDER_TYPES, order));
+}
+
+/** The address whose key signed `order` with `signature` (65-byte ECDSA), or null when the signature is malformed. */
+export function orderSigner(scope: OrderScope, order: Order, signature: string): string | null {
+  try {
+    return getAddress(verifyTypedData(orderDomain(scope.chainId, scope.escrow), ORDER_TYPES, order, signature));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why an order's expiry cannot carry its job (null when it can): settlement must happen by the expiry, so it must
+ * leave the job's whole run and the time to settle after `now` (unix seconds), and fit the contract's uint64.
+ */
+export function expiryProblem(expiry: bigint, now: bigint, maxDurationSeconds: number, settleMarginSeconds: number): string | null {
+  if (expiry >= 1n << 64n) return "order.expiry is beyond what the escrow can store (a uint64 of unix seconds)";
+  const needed = now + BigInt(maxDurationSeconds) + BigInt(settleMarginSeconds);
+  if (expiry < needed) return `order.expiry ${expiry} leaves too little time: the job may run ${maxDurationSeconds} s and settlement takes up to ${settleMarginSeconds} s more, so it must be at least ${needed}; prepare a new order`;
+  return null;
+}

@@ -1,0 +1,129 @@
+import { TypedDataEncoder, Wallet, getAddress, type TypedDataField } from "ethers";
+import { actor, jobInput, type Actor } from "../builders";
+import { op } from "../contract";
+import { codeOf, gql, startTestServer, type TestServer } from "../harness";
+
+/**
+ * Signed orders through the API: prepareJobOrder gives the typed data of a submission, the client's wallet signs it,
+ * submitJob carries the signature, and the job is stored with that id and its order. What does not match (another
+ * input, another wallet, a nonce never issued, an expiry too near, an order used twice) is a coded error that
+ * stores nothing.
+ */
+const ESCROW = "0x00000000000000000000000000000000000e5c40";
+const CHAIN_ID = 31337n;
+const PREPARE = `mutation Prepare($input: SubmitJobInput!) { prepareJobOrder(input: $input) { jobId client chainId escrow maxCost maxCostWei market expiry nonce digest typedData } }`;
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ ESCROW_ADDRESS: ESCROW, CHAIN_ID: String(CHAIN_ID) });
+});
+afterAll(() => server.stop());
+
+interface Draft {
+  jobId: string;
+  client: string;
+  chainId: string;
+  escrow: string;
+  maxCost: string;
+  maxCostWei: string;
+  market: string;
+  expiry: string;
+  nonce: string;
+  digest: string;
+  typedData: string;
+}
+
+async function prepare(who: Actor, input: Record<string, unknown>): Promise<Draft> {
+  const r = await gql(server.url, PREPARE, { input }, who.token);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data!.prepareJobOrder as Draft;
+}
+
+/** What a wallet does with typedData (eth_signTypedData_v4): signs its domain, types and message. */
+async function sign(wallet: Pick<Wallet, "signTypedData">, typedData: string, change: Record<string, unknown> = {}): Promise<string> {
+  const t = JSON.parse(typedData) as { domain: Record<string, unknown>; types: Record<string, TypedDataField[]>; message: Record<string, unknown> };
+  const { EIP712Domain: _domainType, ...types } = t.types;
+  return wallet.signTypedData(t.domain, types, { ...t.message, ...change });
+}
+
+const orderOf = (d: Draft, signature: string, change: Partial<Record<"jobId" | "nonce" | "expiry", string>> = {}) => ({ jobId: d.jobId, nonce: d.nonce, expiry: d.expiry, signature, ...change });
+const held = async (who: Actor) => BigInt((await server.system.db.query(`SELECT held_wei FROM escrow_balances WHERE account_id = $1`, [who.accountId]))[0].held_wei);
+const jobsOf = async (who: Actor) => Number((await server.system.db.query(`SELECT count(*) FROM jobs WHERE client_id = $1`, [who.accountId]))[0].count);
+
+test("prepare, sign with the wallet, submit: the job has the order's id and its order is stored as signed", async () => {
+  const client = await actor(server, 100n);
+  const model = "H100";
+  const input = jobInput(model, { maxPricePerGpuHour: "3", maxDurationSeconds: 3600, redundancy: 2 });
+  const first = await prepare(client, input);
+  const second = await prepare(client, input);
+  // nonces are issued in sequence, one per prepare
+  expect(BigInt(second.nonce)).toBe(BigInt(first.nonce) + 1n);
+  expect(second.jobId).not.toBe(first.jobId);
+
+  // the typed data is the escrow's Order in the escrow's domain, for this client, for the job's hold (3 x 1 h x 2)
+  const typed = JSON.parse(first.typedData);
+  expect(typed.primaryType).toBe("Order");
+  expect(typed.domain).toMatchObject({ name: "gpu-exchange Escrow", version: "1", verifyingContract: ESCROW.toLowerCase() });
+  expect(BigInt(typed.domain.chainId)).toBe(CHAIN_ID);
+  expect(getAddress(typed.message.client)).toBe(client.wallet.address);
+  expect(typed.message.maxCost).toBe((6n * 10n ** 18n).toString());
+  expect(first.maxCost).toBe("6");
+  expect(typed.message.jobId).toBe(`0x${first.jobId.replace(/-/g, "").padEnd(64, "0")}`);
+  const { EIP712Domain: _d, ...types } = typed.types;
+  expect(first.digest).toBe(TypedDataEncoder.hash(typed.domain, types, typed.message));
+
+  const signature = await sign(client.wallet, first.typedData);
+  const r = await gql(server.url, op("SubmitJob"), { input: { ...input, order: orderOf(first, signature) } }, client.token);
+  expect(r.errors).toBeUndefined();
+  expect(r.data!.submitJob.id).toBe(first.jobId);
+  const [row] = await server.system.db.query(`SELECT * FROM job_orders WHERE job_id = $1`, [first.jobId]);
+  expect(row).toMatchObject({ nonce: first.nonce, max_cost_wei: typed.message.maxCost, market: typed.message.market, expiry: first.expiry, signature, digest: first.digest, escrow: ESCROW.toLowerCase() });
+  expect(await held(client)).toBe(6n * 10n ** 18n);
+
+  // the same order again is CONFLICT (its job exists) and holds nothing more
+  const again = await gql(server.url, op("SubmitJob"), { input: { ...input, order: orderOf(first, signature) } }, client.token);
+  expect(codeOf(again)).toBe("CONFLICT");
+  // its nonce for another job id (signed by the client itself) is CONFLICT too
+  const other = "00000000-0000-4000-8000-000000000001";
+  const reused = await gql(server.url, op("SubmitJob"), { input: { ...input, order: orderOf(first, await sign(client.wallet, first.typedData, { jobId: `0x${other.replace(/-/g, "").padEnd(64, "0")}` }), { jobId: other }) } }, client.token);
+  expect(codeOf(reused)).toBe("CONFLICT");
+  expect(reused.errors![0].message).toMatch(/nonce/);
+  expect(await held(client)).toBe(6n * 10n ** 18n);
+  expect(await jobsOf(client)).toBe(1);
+});
+
+test("what does not match its order is BAD_USER_INPUT and stores nothing: other input, another wallet, an unissued nonce, a near expiry, a bad signature", async () => {
+  const client = await actor(server, 100n);
+  const model = "H100";
+  const input = jobInput(model);
+  const draft = await prepare(client, input);
+  const signature = await sign(client.wallet, draft.typedData);
+  const submit = (i: Record<string, unknown>, order: Record<string, unknown>) => gql(server.url, op("SubmitJob"), { input: { ...i, order } }, client.token);
+  const cases: [string, Awaited<ReturnType<typeof submit>>, RegExp][] = [
+    ["a longer run than the order was for", await submit(jobInput(model, { maxDurationSeconds: 7200 }), orderOf(draft, signature)), /signature/],
+    ["another image", await submit({ ...input, image: "ghcr.io/example/other:2" }, orderOf(draft, signature)), /signature/],
+    ["another wallet's signature", await submit(input, orderOf(draft, await sign(Wallet.createRandom(), draft.typedData))), /signature/],
+    ["a nonce never issued", await submit(input, orderOf(draft, await sign(client.wallet, draft.typedData, { nonce: "999" }), { nonce: "999" })), /not issued/],
+    ["an expiry before the run could end", await submit(input, orderOf(draft, await sign(client.wallet, draft.typedData, { expiry: "1000" }), { expiry: "1000" })), /too little time/],
+    ["a malformed signature", await submit(input, orderOf(draft, "0x1234")), /130 hex/],
+    ["a job id that is not a UUID", await submit(input, orderOf(draft, signature, { jobId: "job-1" })), /UUID/],
+  ];
+  for (const [what, r, message] of cases) {
+    expect([what, codeOf(r)]).toEqual([what, "BAD_USER_INPUT"]);
+    expect([what, r.errors![0].message]).toEqual([what, expect.stringMatching(message)]);
+  }
+  expect(await held(client)).toBe(0n);
+  expect(await jobsOf(client)).toBe(0);
+  // the right one still goes in
+  const ok = await submit(input, orderOf(draft, signature));
+  expect(ok.errors).toBeUndefined();
+  expect(ok.data!.submitJob.id).toBe(draft.jobId);
+});
+
+test("prepareJobOrder checks the input as submitJob does and needs a signed-in caller", async () => {
+  const client = await actor(server, 1n);
+  expect(codeOf(await gql(server.url, PREPARE, { input: jobInput("H100") }))).toBe("UNAUTHENTICATED");
+  const bad = await gql(server.url, PREPARE, { input: jobInput("H100", { maxDurationSeconds: -5 }) }, client.token);
+  expect(codeOf(bad)).toBe("BAD_USER_INPUT");
+  expect(Number((await server.system.db.query(`SELECT count(*) FROM order_nonces WHERE account_id = $1`, [client.accountId]))[0].count)).toBe(0);
+});
