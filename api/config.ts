@@ -74,6 +74,8 @@ const schema = z
     /** The node's WebSocket endpoint for a newHeads subscription (the indexer steps at each new head); unset: polling only (the dev chain's own is used). */
     CHAIN_WS_URL: z.url({ protocol: /^wss?$/ }).optional(),
     CHAIN_PORT: intFrom(1, 65535, 8545),
+    /** The in-process dev chain's escrow challenge window (0: none): credits are claimable a window or two after their batch. */
+    DEV_CHALLENGE_WINDOW_SECONDS: intFrom(0, 7 * 86_400, 0),
     CHAIN_START_BLOCK: z.coerce.bigint().nonnegative().default(0n),
     CHAIN_CONFIRMATIONS: intFrom(0, 10_000, 2),
     RELAY_TREASURY_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),

@@ -52,7 +52,7 @@ export async function connectChain(config: Config, logger: Logger): Promise<Chai
   }
   const { startDevChain, deployDevContracts, depositDevTreasury } = devChainModule();
   const dev = await startDevChain({ port: config.CHAIN_PORT, chainId: Number(config.CHAIN_ID) });
-  const deployment = await deployDevContracts(dev);
+  const deployment = await deployDevContracts(dev, { challengeWindowSeconds: config.DEV_CHALLENGE_WINDOW_SECONDS });
   const devTreasury = await depositDevTreasury(dev, deployment);
   const contracts = [
     { name: "token", address: deployment.token },

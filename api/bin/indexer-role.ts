@@ -8,7 +8,8 @@ import { PgChainStore } from "../db/repositories/chain-store";
 import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
 import { ethersSettlementWriter, payDebts, sendSlashes, startSettlement, syncHolds, TX_WAIT_MS, type SettlementRunner } from "../queues/settlement.runner";
 import { minWithdrawDelaySeconds } from "../services/settlement-plan";
-import { SettlementService } from "../services/settlement.service";
+import { SettlementService, type SettlementSettings } from "../services/settlement.service";
+import { answerChallenges } from "../queues/challenge-answers";
 import type { ChainSide } from "./chain-side";
 import type { Infrastructure } from "./infrastructure";
 
@@ -50,23 +51,26 @@ export async function startIndexerRole({ config, logger, db, shutdown, chainHeal
   const settler = await loadSigner(source, chain.provider);
   const slasher = config.SLASHER_PRIVATE_KEY ? new Wallet(config.SLASHER_PRIVATE_KEY, chain.provider) : settler;
   logger.info({ settler: await settler.getAddress(), signer: source.signerUrl ? "remote" : source.keyFile ? "key file" : "key" }, "settlement: signing as the settler");
+  const settlementSettings: SettlementSettings = {
+    chainId: chain.chainId,
+    escrow: chain.escrow,
+    batchSize: config.SETTLEMENT_BATCH_SIZE,
+    maxAgeMs: config.SETTLEMENT_MAX_AGE_SECONDS * 1000,
+    feeBps: config.FEE_BPS,
+    dropAfterMs: config.SETTLEMENT_DROP_AFTER_SECONDS * 1000,
+    retryBaseMs: config.SETTLEMENT_RETRY_BASE_SECONDS * 1000,
+    retryMaxMs: config.SETTLEMENT_RETRY_MAX_SECONDS * 1000,
+    windowed: async () => BigInt(await escrowAt(chain.escrow, chain.provider).getFunction("challengeWindow")()) > 0n,
+  };
   const settlement = startSettlement({
-    service: new SettlementService(db, {
-      chainId: chain.chainId,
-      escrow: chain.escrow,
-      batchSize: config.SETTLEMENT_BATCH_SIZE,
-      maxAgeMs: config.SETTLEMENT_MAX_AGE_SECONDS * 1000,
-      feeBps: config.FEE_BPS,
-      dropAfterMs: config.SETTLEMENT_DROP_AFTER_SECONDS * 1000,
-      retryBaseMs: config.SETTLEMENT_RETRY_BASE_SECONDS * 1000,
-      retryMaxMs: config.SETTLEMENT_RETRY_MAX_SECONDS * 1000,
-    }),
+    service: new SettlementService(db, settlementSettings),
     writer: ethersSettlementWriter(chain.provider, chain.escrow, settler),
     intervalMs: config.SETTLEMENT_INTERVAL_MS,
     logger,
     slashes: () => sendSlashes(db, chain.provider, chain.staking, slasher, logger),
     holds: () => syncHolds(db, chain.provider, chain.escrow, settler),
     debts: () => payDebts(db, chain.provider, chain.escrow, settler, logger),
+    challenges: () => answerChallenges(db, chain.provider, settlementSettings, settler, logger),
     maxBackoffMs: config.SETTLEMENT_MAX_BACKOFF_SECONDS * 1000,
   });
   settling.runner = settlement;

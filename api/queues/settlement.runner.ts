@@ -57,7 +57,7 @@ export interface SettlementRunner {
 }
 
 /**
- * Every `intervalMs`: mirrors holds, gathers due charges into batches, sends them and follows what was sent, then
+ * Every `intervalMs`: answers open challenges, mirrors holds, gathers due charges into batches, sends them and follows what was sent, then
  * pays settlement debts that the clients' balances now cover, and sends slashes. One pass at a time. A pass stopped by a retryable failure (the node, the network, the settler's gas
  * money or nonce) is logged at warn and the next waits `intervalMs` doubled per failure in a row, at most
  * `maxBackoffMs` (default 5 minutes); a batch the chain refused is logged at warn with why and where its charges went,
@@ -73,6 +73,8 @@ export function startSettlement(deps: {
   holds?: () => Promise<number>;
   /** Pays open settlement debts whose client's free balance on chain now covers them (payDebts). */
   debts?: () => Promise<number>;
+  /** Answers open challenges of this marketplace's batches with the clients' signed orders (answerChallenges). */
+  challenges?: () => Promise<number>;
   clock?: () => Date;
 }): SettlementRunner {
   const clock = deps.clock ?? (() => new Date());
@@ -80,6 +82,8 @@ export function startSettlement(deps: {
   let failures = 0;
   let notBefore = 0;
   const pass = async (now = clock()) => {
+    // first: a challenge's answer has a deadline
+    await deps.challenges?.();
     const held = (await deps.holds?.()) ?? 0;
     if (held) deps.logger.info({ accounts: held }, "settlement: holds mirrored on chain");
     let made = 0;

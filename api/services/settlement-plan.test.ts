@@ -24,6 +24,24 @@ describe("planRetry", () => {
     );
   });
 
+  it("with groups (a signed order's charges), never splits a group: every charge once, a batch of one group waits whole", () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ group: fc.integer({ min: 0, max: 8 }), id: fc.nat() }), { minLength: 1, maxLength: 100 }), (rows) => {
+        const parts = planRetry(rows, 0, { baseMs: 1000, maxMs: 60_000 }, (r) => String(r.group));
+        expect(parts.flatMap((p) => p.rows).sort((a, b) => a.id - b.id || a.group - b.group)).toEqual([...rows].sort((a, b) => a.id - b.id || a.group - b.group));
+        const groups = new Set(rows.map((r) => r.group));
+        for (const g of groups) expect(parts.filter((p) => p.rows.some((r) => r.group === g))).toHaveLength(1);
+        for (const p of parts) {
+          expect(p.rows.length).toBeGreaterThan(0);
+          expect(p.delayMs > 0).toBe(groups.size === 1);
+          // a group's charges all come along, in the batch's order
+          for (const g of new Set(p.rows.map((r) => r.group))) expect(p.rows.filter((r) => r.group === g)).toEqual(rows.filter((r) => r.group === g));
+        }
+      }),
+    );
+    expect(planRetry([1, 2, 3, 4], 0, { baseMs: 1, maxMs: 1 }, (r) => (r % 2 === 0 ? "even" : "odd")).map((p) => p.rows)).toEqual([[1, 3], [2, 4]]);
+  });
+
   it("isolates one bad charge among n in about log2(n) refusals", () => {
     const rows = Array.from({ length: 100 }, (_, i) => i);
     let batches = [rows];

@@ -33,14 +33,21 @@ export interface RetryPart<T> {
 /**
  * How a batch the chain refused is re-batched so that the rest of its charges still settle: split in halves (sent at
  * once) until a refused batch holds one charge, which is sent again after `retryDelayMs(attempt)`, since what made it
- * fail (a client short of balance after a reset, say) may be fixed later. Every charge lands in exactly one part,
- * in order; no part is empty.
+ * fail (a client short of balance after a reset, say) may be fixed later. With `groupOf`, charges of one group (the
+ * charges of one signed order, whose nonce may be marked once) stay together: the halves split groups, and a batch of
+ * one group is retried whole. Every charge lands in exactly one part, in order within its group; no part is empty.
  */
-export function planRetry<T>(rows: readonly T[], attempt: number, backoff: { baseMs: number; maxMs: number }): RetryPart<T>[] {
+export function planRetry<T>(rows: readonly T[], attempt: number, backoff: { baseMs: number; maxMs: number }, groupOf?: (row: T) => string): RetryPart<T>[] {
   if (rows.length === 0) return [];
-  if (rows.length === 1) return [{ rows: [...rows], attempt: attempt + 1, delayMs: retryDelayMs(attempt + 1, backoff.baseMs, backoff.maxMs) }];
-  const mid = Math.ceil(rows.length / 2);
-  return [rows.slice(0, mid), rows.slice(mid)].map((part) => ({ rows: part, attempt, delayMs: 0 }));
+  const groups = new Map<string, T[]>();
+  rows.forEach((row, i) => {
+    const key = groupOf ? groupOf(row) : String(i);
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  });
+  const units = [...groups.values()];
+  if (units.length === 1) return [{ rows: [...rows], attempt: attempt + 1, delayMs: retryDelayMs(attempt + 1, backoff.baseMs, backoff.maxMs) }];
+  const mid = Math.ceil(units.length / 2);
+  return [units.slice(0, mid), units.slice(mid)].map((part) => ({ rows: part.flat(), attempt, delayMs: 0 }));
 }
 
 /** How the marketplace mirrors a new job's hold on chain: what bounds the time from a match to its setHolds. */

@@ -69,7 +69,8 @@ const ALREADY_KNOWN = /already known|known transaction|already imported/i;
 /** Errors of a broadcast that say for certain the transaction was not taken. */
 const NOT_TAKEN = /insufficient funds|doesn't have enough funds|nonce (is )?too low|nonce has already been used|underpriced|invalid nonce|fee cap|base fee/i;
 
-function callOf(row: BatchRow): SettleCall {
+/** Escrow.settle's arguments of a stored batch, exactly as they were (or will be) sent. */
+export function callOf(row: Pick<BatchRow, "batch_id" | "payload">): SettleCall {
   const p = row.payload;
   return {
     batchId: BigInt(row.batch_id),
@@ -128,7 +129,8 @@ export class SettlementSender {
       const charges = await chargesOfBatch(tx, batchId);
       const into: bigint[] = [];
       const backoff = { baseMs: this.settings.retryBaseMs ?? 30_000, maxMs: this.settings.retryMaxMs ?? 3_600_000 };
-      for (const part of planRetry(charges, payload.retry?.attempt ?? 0, backoff)) {
+      // the charges of one signed order stay in one batch: a batch marks its order's nonce, which a second batch cannot
+      for (const part of planRetry(charges, payload.retry?.attempt ?? 0, backoff, (c) => (c.order_nonce === null ? c.id : `order:${c.job_id}`))) {
         const notBefore = wait && part.delayMs > 0 ? new Date(now.getTime() + part.delayMs).toISOString() : undefined;
         into.push(await insertBatch(tx, this.settings, part.rows, { retry: { of: batchId, attempt: part.attempt, reason: reason.slice(0, 200) }, notBefore }));
       }

@@ -15,6 +15,11 @@ export interface SettlementSettings extends Omit<SenderSettings, "chainId" | "es
   maxAgeMs: number;
   /** Protocol fee on each charge, in basis points. */
   feeBps: number;
+  /**
+   * Whether the escrow has a challenge window (unsigned charges then take the client's allowance), asked before a
+   * batch is gathered until it answers (the chain node may be down at start); absent: no window.
+   */
+  windowed?: () => Promise<boolean>;
 }
 
 export interface SettlementView {
@@ -55,6 +60,7 @@ export class SettlementService {
 
   /** Takes unsettled charges into a new batch when there are enough, or the oldest waited long enough. */
   async gather(now = new Date()): Promise<bigint | undefined> {
+    if (this.settings.windowed && this.settings.allowanceForUnsigned === undefined) this.settings.allowanceForUnsigned = await this.settings.windowed();
     return this.db.transaction(async (tx) => {
       const rows = await unbatchedCharges(tx, this.settings.batchSize);
       if (rows.length === 0) return undefined;

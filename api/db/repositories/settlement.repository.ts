@@ -2,6 +2,7 @@ import type { EntityManager } from "typeorm";
 import { feeWei } from "../../../pricing";
 import { buildSettlement, type SettledJob } from "../../../contracts/batch";
 import { updateReturning } from "../query";
+import { FINAL_JOB_STATES } from "./states";
 
 type Db = Pick<EntityManager, "query">;
 
@@ -14,6 +15,11 @@ export interface ChargeRow {
   client: string;
   provider: string;
   result_hash: string | null;
+  /** The job's signed order (its nonce, digest and scope), null for a job without one. */
+  order_nonce: string | null;
+  order_digest: string | null;
+  order_chain_id: string | null;
+  order_escrow: string | null;
 }
 
 /** The arguments of Escrow.settle as a batch stores them (amounts as decimal strings), with its retry lineage. */
@@ -42,25 +48,49 @@ export interface BatchScope {
   chainId: bigint;
   escrow: string;
   feeBps: number;
+  /**
+   * The escrow has a challenge window: a charge without a signed order is debited from the client's on-chain
+   * allowance (Escrow.approveSpending), the only other cover a windowed escrow accepts. Without a window, nothing is.
+   */
+  allowanceForUnsigned?: boolean;
 }
 
-const CHARGE_COLUMNS = `c.id, c.job_id, c.amount_wei, c.created_at, ca.address AS client, pa.address AS provider, a.result_hash
+const CHARGE_COLUMNS = `c.id, c.job_id, c.amount_wei, c.created_at, ca.address AS client, pa.address AS provider, a.result_hash,
+   jo.nonce AS order_nonce, jo.digest AS order_digest, jo.chain_id AS order_chain_id, jo.escrow AS order_escrow
    FROM charges c
    JOIN accounts ca ON ca.id = c.client_id
    JOIN accounts pa ON pa.id = c.provider_id
-   JOIN assignments a ON a.id = c.assignment_id`;
+   JOIN assignments a ON a.id = c.assignment_id
+   LEFT JOIN job_orders jo ON jo.job_id = c.job_id`;
 
-/** Unbatched charges (not those in an open debt, which wait for it), oldest first, locked (others skip them): at most `limit`. */
-export function unbatchedCharges(tx: Db, limit: number): Promise<ChargeRow[]> {
-  return tx.query(
-    `SELECT ${CHARGE_COLUMNS} WHERE c.settlement_batch IS NULL AND c.debt_batch IS NULL ORDER BY c.created_at, c.id LIMIT $1 FOR UPDATE OF c SKIP LOCKED`,
-    [limit],
+/**
+ * Unbatched charges (not those in an open debt, which wait for it), oldest first, locked (others skip them): at most
+ * `limit`. A job with a signed order is taken whole once it has ended (its order's nonce is marked by one batch, so
+ * all of its charges go into that batch): its charges wait while it runs, and are left out when not all of them
+ * could be taken (the limit, or another pass holding some).
+ */
+export async function unbatchedCharges(tx: Db, limit: number): Promise<ChargeRow[]> {
+  const rows: ChargeRow[] = await tx.query(
+    `SELECT ${CHARGE_COLUMNS} WHERE c.settlement_batch IS NULL AND c.debt_batch IS NULL
+       AND (jo.job_id IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = c.job_id AND j.status = ANY($2)))
+     ORDER BY c.created_at, c.id LIMIT $1 FOR UPDATE OF c SKIP LOCKED`,
+    [limit, FINAL_JOB_STATES],
   );
+  const ordered = [...new Set(rows.filter((r) => r.order_nonce !== null).map((r) => r.job_id))];
+  if (ordered.length === 0) return rows;
+  const counts: { job_id: string; n: string }[] = await tx.query(
+    `SELECT job_id, count(*) AS n FROM charges WHERE job_id = ANY($1::uuid[]) AND settlement_batch IS NULL AND debt_batch IS NULL GROUP BY job_id`,
+    [ordered],
+  );
+  const taken = new Map<string, number>();
+  for (const r of rows) taken.set(r.job_id, (taken.get(r.job_id) ?? 0) + 1);
+  const partial = new Set(counts.filter((c) => Number(c.n) !== taken.get(c.job_id)).map((c) => c.job_id));
+  return rows.filter((r) => r.order_nonce === null || !partial.has(r.job_id));
 }
 
-/** The charges of a batch, oldest first, locked. */
-export function chargesOfBatch(tx: Db, batchId: string): Promise<ChargeRow[]> {
-  return tx.query(`SELECT ${CHARGE_COLUMNS} WHERE c.settlement_batch = $1 ORDER BY c.created_at, c.id FOR UPDATE OF c`, [batchId]);
+/** The charges of a batch, oldest first, locked (in the caller's transaction) unless `lock` is false. */
+export function chargesOfBatch(tx: Db, batchId: string, lock = true): Promise<ChargeRow[]> {
+  return tx.query(`SELECT ${CHARGE_COLUMNS} WHERE c.settlement_batch = $1 ORDER BY c.created_at, c.id${lock ? " FOR UPDATE OF c" : ""}`, [batchId]);
 }
 
 /** bytes32 of a job id (a UUID): its 16 bytes, left-aligned. */
@@ -68,12 +98,9 @@ export function jobIdBytes32(uuid: string): string {
   return `0x${uuid.replace(/-/g, "").padEnd(64, "0")}`;
 }
 
-/**
- * Records a new PENDING batch of `rows` (its exact settle() arguments, the fee of each charge) and moves the charges
- * into it, in the caller's transaction. Returns the new batch id.
- */
-export async function insertBatch(tx: Db, scope: BatchScope, rows: readonly ChargeRow[], extra: Pick<BatchPayload, "retry" | "notBefore"> = {}): Promise<bigint> {
-  const jobs: SettledJob[] = rows.map((r) => {
+/** The charges as a batch's jobs (leaves): amounts, fee, result, and how each is covered. */
+export function settledJobsOf(scope: BatchScope, rows: readonly ChargeRow[]): SettledJob[] {
+  return rows.map((r) => {
     const debit = BigInt(r.amount_wei);
     return {
       jobId: jobIdBytes32(r.job_id),
@@ -82,8 +109,24 @@ export async function insertBatch(tx: Db, scope: BatchScope, rows: readonly Char
       debitWei: debit,
       creditWei: debit - feeWei(debit, scope.feeBps),
       resultHash: `0x${(r.result_hash ?? "").padStart(64, "0")}`,
+      ...coverOf(scope, r),
     };
   });
+}
+
+/** How a charge is covered on chain: its job's signed order (for this chain and escrow), else the allowance when the escrow asks for one. */
+function coverOf(scope: BatchScope, r: ChargeRow): Pick<SettledJob, "order" | "allowance"> {
+  const signedHere = r.order_nonce !== null && r.order_digest !== null && r.order_chain_id === scope.chainId.toString() && r.order_escrow === scope.escrow.toLowerCase();
+  if (signedHere) return { order: { nonce: BigInt(r.order_nonce!), hash: r.order_digest! } };
+  return scope.allowanceForUnsigned === true ? { allowance: true } : {};
+}
+
+/**
+ * Records a new PENDING batch of `rows` (its exact settle() arguments, the fee of each charge) and moves the charges
+ * into it, in the caller's transaction. Returns the new batch id.
+ */
+export async function insertBatch(tx: Db, scope: BatchScope, rows: readonly ChargeRow[], extra: Pick<BatchPayload, "retry" | "notBefore"> = {}): Promise<bigint> {
+  const jobs = settledJobsOf(scope, rows);
   const [{ batch_id }] = await tx.query(`SELECT nextval(pg_get_serial_sequence('settlements', 'batch_id')) AS batch_id`);
   const batch = buildSettlement(BigInt(batch_id), jobs);
   const payload: BatchPayload = {
@@ -151,4 +194,39 @@ export async function moveBatch(db: Db, batchId: string, from: readonly string[]
   }
   const rows = await updateReturning(db, `UPDATE settlements SET ${sets.join(", ")} WHERE ${where} RETURNING batch_id`, params);
   return rows.length === 1;
+}
+
+/** A challenge of a batch's client entry, opened on chain (ChallengeOpened) and not yet resolved, as the indexer mirrored it. */
+export interface OpenChallengeRow {
+  batchId: string;
+  clientIndex: number;
+  client: string;
+  deadline: bigint;
+}
+
+/** Challenges of `escrow`'s batches that no ChallengeResolved has closed yet, oldest first. */
+export async function openChallenges(db: Db, escrow: string): Promise<OpenChallengeRow[]> {
+  const rows: { args: { batchId: string; clientIndex: string; client: string; deadline: string } }[] = await db.query(
+    `SELECT o.args FROM chain_events o WHERE o.address = $1 AND o.name = 'ChallengeOpened'
+        AND NOT EXISTS (SELECT 1 FROM chain_events r WHERE r.chain_id = o.chain_id AND r.address = o.address AND r.name = 'ChallengeResolved'
+                          AND r.args->>'batchId' = o.args->>'batchId' AND r.args->>'clientIndex' = o.args->>'clientIndex')
+      ORDER BY o.block_number, o.log_index`,
+    [escrow.toLowerCase()],
+  );
+  return rows.map(({ args }) => ({ batchId: args.batchId, clientIndex: Number(args.clientIndex), client: args.client, deadline: BigInt(args.deadline) }));
+}
+
+/** A batch's commitment as its BatchCommitted event gave it (the settler, fee recipient and time the contract hashed). */
+export async function batchCommitment(db: Db, escrow: string, batchId: string): Promise<{ settler: string; feeRecipient: string; settledAt: bigint } | undefined> {
+  const [row] = await db.query(`SELECT args FROM chain_events WHERE address = $1 AND name = 'BatchCommitted' AND args->>'batchId' = $2 ORDER BY block_number DESC LIMIT 1`, [escrow.toLowerCase(), batchId]);
+  return row ? { settler: row.args.settler, feeRecipient: row.args.feeRecipient, settledAt: BigInt(row.args.settledAt) } : undefined;
+}
+
+/** One batch of this chain and escrow. */
+export async function batchOf(db: Db, scope: Pick<BatchScope, "chainId" | "escrow">, batchId: string): Promise<BatchRow | undefined> {
+  const [row] = await db.query(
+    `SELECT batch_id, status, payload, tx_hash, gas_used, submitted_at FROM settlements WHERE chain_id = $1 AND escrow = $2 AND batch_id = $3`,
+    [scope.chainId.toString(), scope.escrow.toLowerCase(), batchId],
+  );
+  return row;
 }

@@ -1,0 +1,174 @@
+import { createHash } from "node:crypto";
+import { MaxUint256, Wallet, ZeroHash, id, parseUnits, type TypedDataField } from "ethers";
+import { ROLES, escrowAt, tokenAt } from "../../../contracts";
+import { buildSettlement, settleTuple } from "../../../contracts/batch";
+import { Watchtower, readCommittedBatch } from "../../../contracts/watchtower";
+import { actor, eventually, freshModel, jobInput, type Actor } from "../builders";
+import { op } from "../contract";
+import { privateDatabaseUrl } from "../databases";
+import { freePort, gql, signIn, startTestServer, type TestServer } from "../harness";
+
+/**
+ * The challenge window through the whole system (api, worker, indexer, settlement on an in-process chain whose escrow
+ * has a 600 s window): a client's wallet signs its job's order through prepareJobOrder; the marketplace's batch marks
+ * the order's nonce; a challenge of the client's entry is answered by the marketplace from the stored order, and the
+ * provider is paid once the window has passed. A thief holding a settler key takes a client's whole balance in a
+ * batch of its own: a watchtower challenges it, nobody can answer, and the client gets all of it back, the thief's
+ * bond going to the watchtower; chain and API agree to the wei at the end.
+ */
+jest.setTimeout(300_000);
+
+const WINDOW = 600;
+const THIEF = 16;
+const WATCHER = 17;
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer(
+    {
+      DATABASE_URL: await privateDatabaseUrl("challenge"),
+      CHAIN_PORT: String(await freePort()),
+      DEV_CHALLENGE_WINDOW_SECONDS: String(WINDOW),
+      INDEXER_POLL_MS: "100",
+      CHAIN_CONFIRMATIONS: "2",
+      SETTLEMENT_MAX_AGE_SECONDS: "1",
+      SETTLEMENT_INTERVAL_MS: "300",
+      FEE_BPS: "500",
+    },
+    { api: true, worker: true, indexer: true },
+  );
+  // a second settler key (the stolen one), granted before the marketplace's settler sends anything
+  const admin = escrowAt(await escrowAddress(), chain().signer(0));
+  await (await admin.getFunction("grantRole")(ROLES.SETTLER_ROLE, chain().accounts[THIEF].address)).wait();
+});
+afterAll(() => server.stop());
+
+const OGPU = 10n ** 18n;
+/** 36 OGPU per GPU-hour for at least 60 s: 0.6 OGPU, 5% of it the fee. */
+const COST = (36n * OGPU * 60n) / 3600n;
+const CREDIT = COST - (COST * 500n) / 10_000n;
+const chain = () => server.system.devChain!;
+const wei = (ogpu: string) => parseUnits(ogpu, 18);
+const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+const PREPARE = `mutation Prepare($input: SubmitJobInput!) { prepareJobOrder(input: $input) { jobId nonce expiry maxCostWei market digest typedData } }`;
+
+async function contracts(): Promise<Record<string, string>> {
+  const status = await gql(server.url, op("IndexerStatus"));
+  return Object.fromEntries(status.data!.indexerStatus.contracts.map((c: { name: string; address: string }) => [c.name, c.address]));
+}
+const escrowAddress = async () => (await contracts()).escrow;
+
+/** A signed-in dev-chain wallet with `deposit` OGPU in escrow, as the API mirrors it. */
+async function walletClient(index: number, deposit: bigint) {
+  const { escrow: address, token: tokenAddress } = await contracts();
+  const wallet = new Wallet(chain().accounts[index].privateKey, chain().provider);
+  const { token } = await signIn(server.url, wallet as unknown as ReturnType<typeof Wallet.createRandom>);
+  const escrow = escrowAt(address, wallet);
+  await (await tokenAt(tokenAddress, wallet).approve(address, MaxUint256)).wait();
+  await (await escrow.deposit(deposit)).wait();
+  const shown = async () => {
+    const r = await gql(server.url, `query { me { escrow { deposited held available } } }`, {}, token);
+    return r.data!.me.escrow as { deposited: string; held: string; available: string };
+  };
+  await eventually(async () => (wei((await shown()).deposited) === deposit ? true : undefined), 20_000, "the deposit mirrored");
+  return { token, wallet, escrow, shown };
+}
+
+async function offer(provider: Actor, gpu: { model: string; vramGb: number; count: number }): Promise<string> {
+  const node = await gql(server.url, op("RegisterNode"), { input: { name: `rig-${Math.random()}`, region: "eu-central", gpus: [gpu] } }, provider.token);
+  const nodeId = node.data!.registerNode.id as string;
+  await gql(server.url, op("Heartbeat"), { nodeId }, provider.token);
+  const posted = await gql(server.url, op("PostOffer"), { input: { nodeId, pricePerGpuHour: "36", gpuCount: 1, minDurationSeconds: 60 } }, provider.token);
+  if (posted.errors) throw new Error(JSON.stringify(posted.errors));
+  return nodeId;
+}
+
+/** What the client's wallet does with the typed data: eth_signTypedData_v4. */
+async function sign(wallet: Wallet, typedData: string): Promise<string> {
+  const t = JSON.parse(typedData) as { domain: Record<string, unknown>; types: Record<string, TypedDataField[]>; message: Record<string, unknown> };
+  const { EIP712Domain: _domain, ...types } = t.types;
+  return wallet.signTypedData(t.domain, types, t.message);
+}
+
+async function runToCompletion(provider: Actor, nodeId: string): Promise<void> {
+  const a = await eventually(async () => (await gql(server.url, op("PendingAssignments"), { nodeId }, provider.token)).data!.assignments[0] as { id: string } | undefined, 20_000, "the assignment");
+  await gql(server.url, op("StartAssignment"), { id: a.id }, provider.token);
+  const done = await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: sha(a.id) }, provider.token);
+  expect(done.data!.completeAssignment.job.status).toBe("COMPLETED");
+}
+
+const earnings = async (p: Actor) => {
+  const nodes = (await gql(server.url, op("MyNodes"), {}, p.token)).data!.myNodes as { earnings: { settled: string; pending: string } }[];
+  return { settled: nodes.reduce((t, n) => t + wei(n.earnings.settled), 0n), pending: nodes.reduce((t, n) => t + wei(n.earnings.pending), 0n) };
+};
+
+it("a signed order's job settles in a windowed batch; the marketplace answers a challenge of it from the stored order; the provider is paid after the window", async () => {
+  const m = freshModel();
+  const provider = await actor(server);
+  const nodeId = await offer(provider, m.gpu(1));
+  const client = await walletClient(10, wei("100"));
+  const input = jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 });
+  const prepared = await gql(server.url, PREPARE, { input }, client.token);
+  const draft = prepared.data!.prepareJobOrder as { jobId: string; nonce: string; expiry: string; maxCostWei: string; market: string; digest: string; typedData: string };
+  const submitted = await gql(server.url, op("SubmitJob"), { input: { ...input, order: { jobId: draft.jobId, nonce: draft.nonce, expiry: draft.expiry, signature: await sign(client.wallet, draft.typedData) } } }, client.token);
+  expect(submitted.errors).toBeUndefined();
+  await runToCompletion(provider, nodeId);
+
+  const { batchId } = await eventually(async () => ((await gql(server.url, op("Job"), { id: draft.jobId }, client.token)).data!.job.settlement ?? undefined) as { batchId: string } | undefined, 90_000, "the job in a batch");
+  const escrow = client.escrow;
+  const [log] = await eventually(async () => {
+    const logs = await escrow.queryFilter(escrow.filters.BatchCommitted(BigInt(batchId)));
+    return logs.length ? logs : undefined;
+  }, 90_000, "the batch on chain");
+  // the chain's digest of the order is the one the API gave the wallet, and the batch marked its nonce
+  const order = { jobId: `0x${draft.jobId.replace(/-/g, "").padEnd(64, "0")}`, client: client.wallet.address, maxCost: BigInt(draft.maxCostWei), market: draft.market, expiry: BigInt(draft.expiry), nonce: BigInt(draft.nonce) };
+  expect(await escrow.orderHash(order)).toBe(draft.digest);
+  expect(await escrow.isNonceUsed(client.wallet.address, BigInt(draft.nonce))).toBe(true);
+  // the credit waits out the window
+  expect(await escrow.pendingOf(provider.wallet.address)).toBe(CREDIT);
+  expect(await escrow.claimableOf(provider.wallet.address)).toBe(0n);
+
+  // anyone challenges the client's entry; the marketplace answers with the client's signed order
+  const committed = await readCommittedBatch(escrow, log);
+  const entry = committed.batch.clients.indexOf(client.wallet.address);
+  const watcher = escrowAt(await escrow.getAddress(), chain().signer(WATCHER));
+  await (await watcher.challenge(committed.batch, committed.commitment, entry)).wait();
+  expect(await escrow.pendingOf(provider.wallet.address)).toBe(0n);
+  await eventually(async () => (Number((await escrow.challengeOf(BigInt(batchId), entry))[2]) === 3 ? true : undefined), 60_000, "the challenge answered and rejected");
+  const [resolved] = await escrow.queryFilter(escrow.filters.ChallengeResolved(BigInt(batchId)));
+  expect(escrow.interface.parseLog(resolved)!.args.upheld).toBe(false);
+
+  // after the window the provider can claim its credit, and the API says the same
+  await chain().increaseTime(2 * WINDOW + 1);
+  expect(await escrow.claimableOf(provider.wallet.address)).toBe(CREDIT);
+  await eventually(async () => ((await earnings(provider)).settled === CREDIT ? true : undefined), 30_000, "the earnings settled");
+  expect(await escrow.balanceOf(client.wallet.address)).toBe(wei("100") - COST);
+  await eventually(async () => (wei((await client.shown()).available) === BigInt(await escrow.freeBalanceOf(client.wallet.address)) ? true : undefined), 30_000, "chain and API agree");
+});
+
+it("a thief with a settler key takes a client's whole balance: the watchtower challenges, nobody can answer, the client gets all of it back and the thief's bond goes to the watchtower", async () => {
+  const client = await walletClient(11, wei("50"));
+  const address = await client.escrow.getAddress();
+  const thief = escrowAt(address, chain().signer(THIEF));
+  await (await tokenAt((await contracts()).token, chain().signer(THIEF)).approve(address, MaxUint256)).wait();
+  await (await thief.postBond(chain().accounts[THIEF].address, wei("10"))).wait();
+  const from = await chain().provider.getBlockNumber();
+  const whole = BigInt(await client.escrow.balanceOf(client.wallet.address));
+  const theft = buildSettlement(10n ** 9n, [{ jobId: id("steal"), client: client.wallet.address, provider: chain().accounts[THIEF].address, debitWei: whole, creditWei: whole, resultHash: ZeroHash }]);
+  await (await thief.settle(settleTuple(theft))).wait();
+  expect(await client.escrow.balanceOf(client.wallet.address)).toBe(0n);
+
+  // the client's watchtower knows what its wallet signed (nothing here) and guards its address
+  const tower = new Watchtower(escrowAt(address, chain().signer(WATCHER)), () => new Map(), { fromBlock: from, clients: [client.wallet.address] });
+  expect((await tower.poll()).map((f) => f.action)).toEqual(["challenged"]);
+  expect(await client.escrow.pendingOf(chain().accounts[THIEF].address)).toBe(0n);
+  const watcherBefore = BigInt(await client.escrow.claimableOf(chain().accounts[WATCHER].address));
+  await chain().increaseTime(WINDOW + 1);
+  await tower.poll();
+  expect(await client.escrow.balanceOf(client.wallet.address)).toBe(whole);
+  expect(await client.escrow.bondOf(chain().accounts[THIEF].address)).toBe(0n);
+  expect(BigInt(await client.escrow.claimableOf(chain().accounts[WATCHER].address)) - watcherBefore).toBe(wei("10"));
+  await chain().increaseTime(2 * WINDOW + 1);
+  expect(await client.escrow.claimableOf(chain().accounts[THIEF].address)).toBe(0n);
+  await eventually(async () => (wei((await client.shown()).available) === BigInt(await client.escrow.freeBalanceOf(client.wallet.address)) ? true : undefined), 30_000, "chain and API agree");
+});
