@@ -64,10 +64,10 @@ const CHARGE_COLUMNS = `c.id, c.job_id, c.amount_wei, c.created_at, ca.address A
    LEFT JOIN job_orders jo ON jo.job_id = c.job_id`;
 
 /**
- * Unbatched charges (not those in an open debt, which wait for it), oldest first, locked (others skip them): at most
+ * Unbatched charges (not those in an open debt, which wait for it), oldest first, locked (others skip them): about
  * `limit`. A job with a signed order is taken whole once it has ended (its order's nonce is marked by one batch, so
- * all of its charges go into that batch): its charges wait while it runs, and are left out when not all of them
- * could be taken (the limit, or another pass holding some).
+ * all of its charges go into that batch): its charges wait while it runs; a job the limit cut brings the rest of its
+ * charges (the batch grows past the limit); one whose charges another pass holds is left out.
  */
 export async function unbatchedCharges(tx: Db, limit: number): Promise<ChargeRow[]> {
   const rows: ChargeRow[] = await tx.query(
@@ -78,14 +78,20 @@ export async function unbatchedCharges(tx: Db, limit: number): Promise<ChargeRow
   );
   const ordered = [...new Set(rows.filter((r) => r.order_nonce !== null).map((r) => r.job_id))];
   if (ordered.length === 0) return rows;
+  const taken = new Set(rows.map((r) => r.id));
+  const rest: ChargeRow[] = await tx.query(
+    `SELECT ${CHARGE_COLUMNS} WHERE c.job_id = ANY($1::uuid[]) AND c.settlement_batch IS NULL AND c.debt_batch IS NULL ORDER BY c.created_at, c.id FOR UPDATE OF c SKIP LOCKED`,
+    [ordered],
+  );
+  const all = [...rows, ...rest.filter((r) => !taken.has(r.id))];
   const counts: { job_id: string; n: string }[] = await tx.query(
     `SELECT job_id, count(*) AS n FROM charges WHERE job_id = ANY($1::uuid[]) AND settlement_batch IS NULL AND debt_batch IS NULL GROUP BY job_id`,
     [ordered],
   );
-  const taken = new Map<string, number>();
-  for (const r of rows) taken.set(r.job_id, (taken.get(r.job_id) ?? 0) + 1);
-  const partial = new Set(counts.filter((c) => Number(c.n) !== taken.get(c.job_id)).map((c) => c.job_id));
-  return rows.filter((r) => r.order_nonce === null || !partial.has(r.job_id));
+  const have = new Map<string, number>();
+  for (const r of all) have.set(r.job_id, (have.get(r.job_id) ?? 0) + 1);
+  const partial = new Set(counts.filter((c) => Number(c.n) !== have.get(c.job_id)).map((c) => c.job_id));
+  return all.filter((r) => r.order_nonce === null || !partial.has(r.job_id));
 }
 
 /** The charges of a batch, oldest first, locked (in the caller's transaction) unless `lock` is false. */
