@@ -12,3 +12,4 @@ export * from "./book-keeper";
 export * from "./job";
 export * from "./manifest";
 export * from "./upload";
+export * from "./order";

@@ -38,7 +38,8 @@ function expectedBig(mb: number): string {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ LEASE_SECONDS: "60", LEASE_SWEEP_MS: "500" });
+  // an escrow address (no chain runs here): the API then prepares and checks signed orders
+  server = await startTestServer({ LEASE_SECONDS: "60", LEASE_SWEEP_MS: "500", ESCROW_ADDRESS: "0x00000000000000000000000000000000000e5c40" });
   dir = mkdtempSync(join(tmpdir(), "gx-cli-"));
   const provider = await actor(server);
   const key = (await gql(server.url, op("CreateApiKey"), { name: "cli-agent" }, provider.token)).data!.createApiKey.secret as string;
@@ -89,12 +90,17 @@ it("gx quote shows the agent's offer", async () => {
   expect(r.stdout).toMatch(/max cost \(held\): 0\.5 OGPU/);
 });
 
-it("gx submit uploads an input file, follows the job's progress and logs to the end, and downloads its outputs", async () => {
+it("gx submit --sign uploads an input file, signs the job's order with the wallet, follows the job's progress and logs to the end, and downloads its outputs", async () => {
   const params = JSON.stringify({ lr: 0.001, epochs: 3 });
   writeFileSync(join(dir, "params.json"), params);
   const env = ["--env", "OUTPUT_MB=1", "--env", "LOG_LINES=5", "--env", "LOG_MS=20"];
-  const r = await gx(["submit", ...need, "--input", "params.json:config/params.json", ...env, "--out", "out", "--", ...DATA_JOB]);
+  const r = await gx(["submit", "--sign", ...need, "--input", "params.json:config/params.json", ...env, "--out", "out", "--", ...DATA_JOB]);
   if (r.code !== 0) throw new Error(`gx submit exited ${r.code}\n${r.stderr}\n${agent.log.join("").slice(-3000)}`);
+  // the order the wallet signed is stored with the job: the job's id, at most its hold (3 OGPU/h x 600 s = 0.5)
+  const signedLine = /order (0x[0-9a-f]{64}) signed: at most 0\.5 OGPU for job (\S+) \(nonce 0\)/.exec(r.stderr);
+  expect(signedLine).not.toBeNull();
+  const [order] = await server.system.db.query(`SELECT digest, max_cost_wei, signature FROM job_orders WHERE job_id = $1`, [signedLine![2]]);
+  expect(order).toMatchObject({ digest: signedLine![1], max_cost_wei: (5n * 10n ** 17n).toString() });
   // the workload's stdout lines, live, in order (progress lines are the agent's, not logs)
   expect(r.stdout.split("\n").filter((l) => l.startsWith("log "))).toEqual(["log 0", "log 1", "log 2", "log 3", "log 4"]);
   expect(r.stdout).toContain("stderr 0");

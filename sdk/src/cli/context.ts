@@ -1,3 +1,4 @@
+import type { TypedDataSigner } from "../order";
 import { isAbsolute, resolve } from "node:path";
 import { apiKeyAuth, walletAuth, type MessageSigner, type Session } from "../auth";
 import type { ExchangeClient } from "../client";
@@ -106,6 +107,13 @@ export class Context {
       getAddress: async () => credentials.address,
       signMessage: async (message) => (await readWalletKeyFile(credentials.keyFile, () => this.keyPassword(credentials.passwordFile))).signMessage(message),
     };
+  }
+
+  /** The logged-in wallet, to sign a job's order; exit 3 when gx is logged in with an API key (which cannot sign). */
+  async typedDataSigner(): Promise<TypedDataSigner> {
+    const credentials = (await readConfig(this.configFile)).servers[await this.api()];
+    if (this.env.GX_API_KEY || credentials?.kind !== "wallet") throw new CliError(EXIT.AUTH, "--sign needs a wallet: run gx login --key-file FILE (an API key cannot sign orders)");
+    return readWalletKeyFile(credentials.keyFile, () => this.keyPassword(credentials.passwordFile));
   }
 
   /** A keystore's password: from its password file, else GX_KEY_PASSWORD. */

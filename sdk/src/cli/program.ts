@@ -56,6 +56,7 @@ function program(io: Io, env: CliEnv, contexts: Context[]): Command {
       .option("--client-order-id <id>", "your own id for the job")
       .option("--time-in-force <tif>", "GTC (rest until matched) or IOC (cancel when nothing fills it at once)")
       .option("--checkpoint-interval <s>", "seconds between checkpoints", intArg)
+      .option("--sign", "sign the job's order with your wallet (gx login --key-file): the chain then lets no settlement take more than its hold")
       .option("--no-follow", "print the job id and end")
       .option("--no-logs", "do not follow the logs")
       .option("--no-download", "do not download the outputs"),

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
-import { JobDocument, SubmitJobWithInputsDocument, type EnvVarInput, type JobKind, type TimeInForce } from "../../generated/graphql";
+import { JobDocument, SubmitJobWithInputsDocument, type EnvVarInput, type JobKind, type SubmitJobInput, type TimeInForce } from "../../generated/graphql";
+import { signedJobInput } from "../../order";
 import { followJob } from "../../job";
 import { downloadOutputs, uploadFile } from "../../node";
 import type { Context } from "../context";
@@ -19,6 +20,8 @@ export interface SubmitFlags extends RequirementFlags {
   clientOrderId?: string;
   timeInForce?: string;
   checkpointInterval?: number;
+  /** Sign the job's order with the logged-in wallet's key file (prepareJobOrder, then submitJob with the signature). */
+  sign?: boolean;
   follow: boolean;
   download: boolean;
   logs: boolean;
@@ -57,8 +60,7 @@ export async function submit(ctx: Context, command: string[], flags: SubmitFlags
     inputs.push({ artifactId: uploaded.artifactId, path });
   }
   const env = [...(flags.env ?? []).map((e) => envVar(e, false)), ...(flags.secretEnv ?? []).map((e) => envVar(e, true))];
-  const { submitJob } = await client.request(SubmitJobWithInputsDocument, {
-    input: {
+  const input: SubmitJobInput = {
       kind: flags.kind.toUpperCase() as JobKind,
       image: flags.image,
       sourceId: flags.source,
@@ -70,8 +72,14 @@ export async function submit(ctx: Context, command: string[], flags: SubmitFlags
       clientOrderId: flags.clientOrderId,
       timeInForce: flags.timeInForce?.toUpperCase() as TimeInForce | undefined,
       checkpointIntervalSeconds: flags.checkpointInterval,
-    },
-  });
+  };
+  let signed = input;
+  if (flags.sign) {
+    const { input: withOrder, draft } = await signedJobInput(client, input, await ctx.typedDataSigner());
+    status.done(`order ${draft.digest} signed: at most ${draft.maxCost} OGPU for job ${draft.jobId} (nonce ${draft.nonce})`);
+    signed = withOrder;
+  }
+  const { submitJob } = await client.request(SubmitJobWithInputsDocument, { input: signed });
   const jobId = submitJob.id;
   if (!flags.follow) {
     ctx.io.out(ctx.json ? `${JSON.stringify(submitJob)}\n` : `${jobId}\n`);
