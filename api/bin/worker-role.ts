@@ -23,6 +23,7 @@ export async function startWorkerRole({ config, logger, db, redis, matchQueue, m
     logger,
     sweepMs: config.OFFER_EXPIRY_SWEEP_MS,
     chargeRelayJobs: () => services.relay.chargeEnded(),
+    expireJobs: async () => services.jobs.expire(await services.jobOrders.dueToExpire(), "its signed order expires before the job could run and settle; submit it again with a new order"),
     retention: { sweep: () => services.retention.sweep(), everyMs: config.ARTIFACT_SWEEP_MS },
   });
   shutdown.add("maintenance", () => maintenance.stop());

@@ -13,7 +13,7 @@ export const MAINTENANCE_QUEUE = "maintenance";
 
 /**
  * The maintenance queue: a job scheduler runs the sweep every `sweepMs` — expiring offers past their
- * expiresAt (with book deltas), withdrawing the cancel-on-disconnect offers of silent nodes, charging relay jobs that ended, deleting sign-in challenges that expired
+ * expiresAt (with book deltas), expiring pending jobs whose signed order ends too soon, withdrawing the cancel-on-disconnect offers of silent nodes, charging relay jobs that ended, deleting sign-in challenges that expired
  * over an hour ago, and (less often) the retention sweep of stored bytes.
  */
 export async function startMaintenance(deps: {
@@ -27,6 +27,8 @@ export async function startMaintenance(deps: {
   sweepMs: number;
   /** Charges relay jobs that ended (USD at the rate fixed at submit). */
   chargeRelayJobs?: () => Promise<number>;
+  /** Expires PENDING jobs whose signed order expires before they could run and settle. */
+  expireJobs?: () => Promise<number>;
   /** The retention sweep of stored bytes, run at most every `retentionMs`. */
   retention?: { sweep: () => Promise<{ released: Record<string, number>; blobsDeleted: number }>; everyMs: number };
 }) {
@@ -43,6 +45,8 @@ export async function startMaintenance(deps: {
       const expired = await deps.offers.expireDue();
       const withdrawn = await deps.offers.withdrawSilent();
       if (withdrawn > 0) deps.logger.info({ withdrawn }, "withdrew the cancel-on-disconnect offers of silent nodes");
+      const jobsExpired = (await deps.expireJobs?.()) ?? 0;
+      if (jobsExpired > 0) deps.logger.info({ jobs: jobsExpired }, "expired pending jobs whose signed order ends before they could run and settle");
       const charged = (await deps.chargeRelayJobs?.()) ?? 0;
       if (charged > 0) deps.logger.info({ charged }, "charged ended relay jobs");
       await deps.db.query(`DELETE FROM auth_nonces WHERE expires_at < now() - interval '1 hour'`);

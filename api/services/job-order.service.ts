@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { holdWei } from "../../pricing";
-import { issuedOrderNonces, reserveOrderNonce, type JobOrderRow } from "../db/repositories/order.repository";
+import { issuedOrderNonces, jobsWithOrdersExpiring, reserveOrderNonce, type JobOrderRow } from "../db/repositories/order.repository";
 import { badInput } from "./errors";
 import { expiryProblem, jobOrder, jobOrderDigest, orderSigner, typedDataJson, type OrderScope } from "./job-order";
 import type { SubmitJobData, ValidatedJob } from "./job.service";
@@ -72,6 +72,11 @@ export class JobOrderService {
     const jobId = randomUUID();
     const order = jobOrder({ jobId, client: who.address, maxCostWei: holdOf(checked), requestHash: checked.requestHash, expiry, nonce });
     return { jobId, client: order.client, chainId: scope.chainId, escrow: scope.escrow, maxCostWei: order.maxCost, market: order.market, expiry, nonce, digest: jobOrderDigest(scope, order), typedData: typedDataJson(scope, order) };
+  }
+
+  /** PENDING jobs that can no longer run and settle before their signed order expires (JobService.expire ends them). */
+  dueToExpire(now = this.clock.now()): Promise<string[]> {
+    return jobsWithOrdersExpiring(this.db, BigInt(Math.floor(now.getTime() / 1000)), this.settings.settleMarginSeconds);
   }
 
   /**

@@ -299,6 +299,32 @@ export class JobService {
   }
 
   /**
+   * Ends PENDING jobs as EXPIRED (their hold released, their resting bids off the book), for `reason`: jobs whose signed
+   * order would expire before they could run and settle (JobOrderService.dueToExpire). A job no longer PENDING is
+   * left alone. How many were expired.
+   */
+  async expire(ids: readonly string[], reason: string, now = this.clock.now()): Promise<number> {
+    let expired = 0;
+    for (const id of ids) {
+      const deltas = await inTransaction(this.db, async (tx) => {
+        const current = await jobById(tx, id, true);
+        if (!current || current.status !== "PENDING") return [];
+        const changes: LevelChange[] = [];
+        if (current.resting) {
+          for (const market of await marketsForRequirements(tx, current.minVramGb, current.gpuModels)) changes.push({ market, side: "BID", priceWei: current.maxPriceWei });
+        }
+        if (!(await moveJob(tx, id, ["PENDING"], "EXPIRED", { resting: false, costWei: 0n, statusMessage: reason, endedAt: now }))) return [];
+        await settleHold(tx, current.clientId, current.holdWei, 0n);
+        await recordJobEvent(tx, { jobId: id, status: "EXPIRED", progress: current.progress, message: reason, assignmentId: null }, now);
+        expired++;
+        return recordBookChanges(tx, changes);
+      });
+      this.onBookChange(deltas);
+    }
+    return expired;
+  }
+
+  /**
    * A job of the caller's (FORBIDDEN for other accounts): one it submitted, or one it ordered through the relay (whose
    * client on the book is the relay's treasury), to read and follow; acting on a relay job goes through the relay.
    */

@@ -71,3 +71,17 @@ export async function orderOfJob(db: Db, jobId: string): Promise<JobOrderRow | u
   const [row] = await db.query(`SELECT * FROM job_orders WHERE job_id = $1`, [jobId]);
   return row ? toRow(row) : undefined;
 }
+
+/**
+ * PENDING jobs whose signed order expires before they could run and settle: expiry before `now` plus the job's
+ * longest run plus `marginSeconds` (unix seconds). At most `limit`, oldest expiry first.
+ */
+export async function jobsWithOrdersExpiring(db: Db, nowSeconds: bigint, marginSeconds: number, limit = 500): Promise<string[]> {
+  const rows: { job_id: string }[] = await db.query(
+    `SELECT o.job_id FROM job_orders o JOIN jobs j ON j.id = o.job_id
+      WHERE j.status = 'PENDING' AND o.expiry < $1::bigint + j.max_duration_seconds + $2::bigint
+      ORDER BY o.expiry LIMIT $3`,
+    [nowSeconds.toString(), marginSeconds, limit],
+  );
+  return rows.map((r) => r.job_id);
+}

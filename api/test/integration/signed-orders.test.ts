@@ -1,7 +1,8 @@
 import { TypedDataEncoder, Wallet, getAddress, type TypedDataField } from "ethers";
-import { actor, jobInput, type Actor } from "../builders";
+import { actor, eventually, jobInput, type Actor } from "../builders";
 import { op } from "../contract";
 import { codeOf, gql, startTestServer, type TestServer } from "../harness";
+import { SteppedClock } from "../../services/clock";
 
 /**
  * Signed orders through the API: prepareJobOrder gives the typed data of a submission, the client's wallet signs it,
@@ -14,8 +15,9 @@ const CHAIN_ID = 31337n;
 const PREPARE = `mutation Prepare($input: SubmitJobInput!) { prepareJobOrder(input: $input) { jobId client chainId escrow maxCost maxCostWei market expiry nonce digest typedData } }`;
 
 let server: TestServer;
+const clock = new SteppedClock();
 beforeAll(async () => {
-  server = await startTestServer({ ESCROW_ADDRESS: ESCROW, CHAIN_ID: String(CHAIN_ID) });
+  server = await startTestServer({ ESCROW_ADDRESS: ESCROW, CHAIN_ID: String(CHAIN_ID), OFFER_EXPIRY_SWEEP_MS: "200" }, { api: true, worker: true }, clock);
 });
 afterAll(() => server.stop());
 
@@ -126,4 +128,32 @@ test("prepareJobOrder checks the input as submitJob does and needs a signed-in c
   const bad = await gql(server.url, PREPARE, { input: jobInput("H100", { maxDurationSeconds: -5 }) }, client.token);
   expect(codeOf(bad)).toBe("BAD_USER_INPUT");
   expect(Number((await server.system.db.query(`SELECT count(*) FROM order_nonces WHERE account_id = $1`, [client.accountId]))[0].count)).toBe(0);
+});
+
+test("a resting job whose order would expire before it could run and settle is expired, its hold released", async () => {
+  const client = await actor(server, 100n);
+  // no offer for this model: the job rests on the book
+  const input = jobInput("A100", { maxDurationSeconds: 3600 });
+  const draft = await prepare(client, input);
+  const r = await gql(server.url, op("SubmitJob"), { input: { ...input, order: orderOf(draft, await sign(client.wallet, draft.typedData)) } }, client.token);
+  expect(r.errors).toBeUndefined();
+  const heldBefore = await held(client);
+  expect(heldBefore > 0n).toBe(true);
+  const { jobs, jobOrders } = server.system.services;
+  expect(await jobOrders.dueToExpire()).not.toContain(draft.jobId);
+  // the order lasts 7 days; a run of an hour and an hour's settlement margin no longer fit a minute after 7 days - 2 h
+  const expiresInMs = (BigInt(draft.expiry) * 1000n - BigInt(clock.now().getTime()));
+  clock.advance(Number(expiresInMs) - 2 * 3600_000 - 60_000);
+  expect(await jobOrders.dueToExpire()).not.toContain(draft.jobId);
+  clock.advance(120_000);
+  expect(await jobOrders.dueToExpire()).toContain(draft.jobId);
+  // the worker's maintenance sweep expires it
+  const row = await eventually(async () => {
+    const [j] = await server.system.db.query(`SELECT status, resting, status_message FROM jobs WHERE id = $1`, [draft.jobId]);
+    return j.status === "EXPIRED" ? j : undefined;
+  }, 20_000, "the job expired");
+  expect(row).toEqual({ status: "EXPIRED", resting: false, status_message: expect.stringMatching(/signed order expires before the job could run and settle/) });
+  expect(await held(client)).toBe(0n);
+  // expiring again changes nothing
+  expect(await jobs.expire([draft.jobId], "again")).toBe(0);
 });
