@@ -1,5 +1,5 @@
 import { ZeroHash, concat, getAddress, id, keccak256 } from "ethers";
-import { buildSettlement, decodeLine, encodeLine, jobLeaf, merkleTree } from "./batch";
+import { buildSettlement, decodeLine, encodeLine, jobLeaf, merkleTree, reputationLeaf, verifyMerkleProof } from "./batch";
 import type { SettledJob } from "./batch";
 
 /** OpenZeppelin MerkleProof.processProof: fold the proof with sorted-pair keccak256. */
@@ -108,6 +108,25 @@ describe("buildSettlement", () => {
     expect(() => encodeLine(65536, 0, 1n)).toThrow(/client index/);
     expect(() => encodeLine(0, -1, 1n)).toThrow(/provider index/);
     expect(() => encodeLine(0, 0, 1n << 224n)).toThrow(/amount/);
+  });
+
+  test("reputation leaves join the tree: six words (tag, provider, four counters) each, proved against the batch's root", () => {
+    const word = (v: bigint | string) => (typeof v === "string" ? v.toLowerCase().replace(/^0x/, "").padStart(64, "0") : v.toString(16).padStart(64, "0"));
+    const tag = keccak256(Buffer.from("gpu-exchange.reputation.v1", "utf8"));
+    const counters = { provider: getAddress(p), completed: 12, failed: 1, expired: 0, rejected: 3 };
+    const expected = keccak256(`0x${[tag, p, 12n, 1n, 0n, 3n].map(word).join("")}`);
+    expect(reputationLeaf(counters)).toBe(expected);
+    const jobs = [job(1, a, 100n, 90n), job(2, b, 50n, 45n)];
+    const plain = buildSettlement(1n, jobs);
+    const s = buildSettlement(1n, jobs, [counters]);
+    expect(s.merkleRoot).not.toBe(plain.merkleRoot);
+    // the settle arguments are the same: the contract verifies only job leaves
+    expect({ ...s, merkleRoot: "", tree: null, reputation: [] }).toEqual({ ...plain, merkleRoot: "", tree: null, reputation: [] });
+    expect(processProof(s.tree.proofOf(expected), expected)).toBe(s.merkleRoot);
+    expect(verifyMerkleProof(s.merkleRoot, expected, s.tree.proofOf(expected))).toBe(true);
+    for (const leaf of s.leaves) expect(verifyMerkleProof(s.merkleRoot, jobLeaf(leaf), s.tree.proofOf(jobLeaf(leaf)))).toBe(true);
+    // other counters do not prove
+    expect(verifyMerkleProof(s.merkleRoot, reputationLeaf({ ...counters, rejected: 0 }), s.tree.proofOf(expected))).toBe(false);
   });
 
   test("rejects an empty batch and a credit above its debit", () => {

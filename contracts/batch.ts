@@ -28,6 +28,33 @@ export function jobLeaf(job: JobLeaf): string {
   );
 }
 
+/** A provider's reputation counters after a batch, committed in the batch's Merkle tree beside its job leaves. */
+export interface ReputationLeaf {
+  provider: string;
+  completed: number;
+  failed: number;
+  expired: number;
+  rejected: number;
+}
+
+/** The tag that opens a reputation leaf's preimage: keccak256("gpu-exchange.reputation.v1"). */
+export const REPUTATION_TAG = keccak256(Buffer.from("gpu-exchange.reputation.v1", "utf8"));
+
+/**
+ * keccak256(abi.encode(REPUTATION_TAG, provider, completed, failed, expired, rejected)): six words, where a job leaf
+ * has seven, so no reputation leaf is ever a job leaf (the escrow verifies job leaves only).
+ */
+export function reputationLeaf(r: ReputationLeaf): string {
+  return keccak256(
+    coder.encode(["bytes32", "address", "uint256", "uint256", "uint256", "uint256"], [REPUTATION_TAG, getAddress(r.provider), r.completed, r.failed, r.expired, r.rejected]),
+  );
+}
+
+/** Whether `proof` takes `leaf` to `root` in a sorted-pair tree (OpenZeppelin MerkleProof.verify). */
+export function verifyMerkleProof(root: string, leaf: string, proof: readonly string[]): boolean {
+  return proof.reduce((node, sibling) => hashPair(node, sibling), leaf.toLowerCase()) === root.toLowerCase();
+}
+
 /**
  * EscrowChallenge.SignedJob for `leaf` of batch `s`: what an answer posts for one job (the client's order and its
  * signature, the leaf's provider index, amounts and result, and its Merkle proof).
@@ -134,6 +161,8 @@ export interface SettlementBatch {
   tree: MerkleTree;
   /** Each job's leaf, in the jobs' order. */
   leaves: JobLeaf[];
+  /** The providers' reputation counters after the batch, leaves of the same tree. */
+  reputation: ReputationLeaf[];
   /** sum(debits) - sum(credits), in wei. */
   feeWei: bigint;
 }
@@ -229,9 +258,9 @@ function nonceMarksOf(jobs: readonly SettledJob[], keys: readonly string[]): big
  * jobs are separate entries) and one credit per provider (addresses checksummed and sorted), the lines (what each
  * client entry pays each provider), the allowance bitmap, the order nonces to mark, and the Merkle root over the
  * jobs' leaves. Throws on an empty batch, a job whose credit exceeds its debit, an order nonce of two orders, or more
- * than MAX_BATCH_PARTIES client entries or providers.
+ * than MAX_BATCH_PARTIES client entries or providers. `reputation` leaves (the providers' counters) join the tree.
  */
-export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): SettlementBatch {
+export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[], reputation: readonly ReputationLeaf[] = []): SettlementBatch {
   if (jobs.length === 0) throw new Error("buildSettlement: no jobs");
   for (const job of jobs) {
     if (job.debitWei < 0n || job.creditWei < 0n || job.creditWei > job.debitWei) {
@@ -250,7 +279,7 @@ export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): S
     resultHash: j.resultHash,
     orderHash: j.allowance !== true && j.order !== undefined ? j.order.hash : ZeroHash,
   }));
-  const tree = merkleTree(leaves.map(jobLeaf));
+  const tree = merkleTree([...leaves.map(jobLeaf), ...reputation.map(reputationLeaf)]);
   const total = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
   return {
     batchId,
@@ -265,6 +294,7 @@ export function buildSettlement(batchId: bigint, jobs: readonly SettledJob[]): S
     nonceMarks: nonceMarksOf(jobs, keys),
     tree,
     leaves,
+    reputation: [...reputation],
     feeWei: total(debits) - total(credits),
   };
 }

@@ -83,6 +83,8 @@ export function listBounds(settings: BoundSettings): ListBounds {
     ["Source.command", { max: MAX_COMMAND_ARGS }],
     ["JobRequirements.gpuModels", { max: MAX_GPU_MODELS }],
     ["IndexerStatus.contracts", { max: 3 }],
+    // a Merkle proof: one sibling per level of a tree of at most 2^17 leaves (a batch's jobs and providers)
+    ["ReputationProof.proof", { max: 32 }],
   ]);
 }
 

@@ -2,10 +2,10 @@ import { ZeroHash, getAddress, type JsonRpcProvider, type Signer } from "ethers"
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { escrowAt, nextNonce } from "../../contracts";
-import { buildSettlement, signedJobOf } from "../../contracts/batch";
+import { signedJobOf } from "../../contracts/batch";
 import { classifyChainError, decodeRevert } from "../../contracts/chain-errors";
 import { ordersOfJobs } from "../db/repositories/order.repository";
-import { batchCommitment, batchOf, chargesOfBatch, jobIdBytes32, openChallenges, settledJobsOf, type BatchScope } from "../db/repositories/settlement.repository";
+import { batchCommitment, batchOf, chargesOfBatch, jobIdBytes32, openChallenges, rebuiltBatch, type BatchScope } from "../db/repositories/settlement.repository";
 import { callOf } from "../services/settlement-sender";
 import { TX_WAIT_MS } from "./settlement.runner";
 
@@ -46,9 +46,9 @@ export async function answerChallenges(db: DataSource, provider: JsonRpcProvider
     }
     const call = callOf(row);
     const charges = await chargesOfBatch(db, ch.batchId, false);
-    const rebuilt = buildSettlement(call.batchId, settledJobsOf(scope, charges));
-    if (rebuilt.merkleRoot !== call.merkleRoot) {
-      reportOnce(logger, `${ch.batchId}:${ch.clientIndex}`, { ...where, sent: call.merkleRoot, rebuilt: rebuilt.merkleRoot }, "challenge: the batch's charges no longer give the root it was sent with; it cannot be answered");
+    const rebuilt = await rebuiltBatch(db, scope, row);
+    if (!rebuilt) {
+      reportOnce(logger, `${ch.batchId}:${ch.clientIndex}`, { ...where, sent: call.merkleRoot }, "challenge: the batch's charges no longer give the root it was sent with; it cannot be answered");
       continue;
     }
     const client = getAddress(call.clients[ch.clientIndex]);

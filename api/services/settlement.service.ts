@@ -1,5 +1,7 @@
 import type { DataSource } from "typeorm";
-import { insertBatch, unbatchedCharges, type BatchPayload } from "../db/repositories/settlement.repository";
+import { insertBatch, lastBatchWithReputation, rebuiltBatch, unbatchedCharges, type BatchPayload } from "../db/repositories/settlement.repository";
+import { getAddress } from "ethers";
+import { reputationLeaf, type ReputationLeaf } from "../../contracts/batch";
 import { badInput, conflict, notFound } from "./errors";
 import { SettlementSender, type SenderSettings, type SettlementWriter, type SubmitResult } from "./settlement-sender";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
@@ -33,6 +35,17 @@ export interface SettlementView {
   confirmedAt: Date | null;
   /** The batch's lines that became debts on chain (DebtRecorded), and whether each is paid. */
   debts: { debtId: bigint; client: string; amountWei: bigint; paid: boolean }[];
+}
+
+/** A provider's reputation counters as the newest confirmed batch naming it committed them, with the Merkle proof. */
+export interface ReputationProofView {
+  batchId: bigint;
+  txHash: string | null;
+  blockNumber: bigint | null;
+  merkleRoot: string;
+  counters: ReputationLeaf;
+  leaf: string;
+  proof: string[];
 }
 
 /** A job's line in a settled batch: the batch, and what of it is the job's charges. */
@@ -101,6 +114,21 @@ export class SettlementService {
       [jobIds],
     );
     return new Map(rows.map((r: Record<string, unknown>) => [r.job_id as string, { ...toView(r), amountWei: BigInt(r.amount as string) }]));
+  }
+
+  /**
+   * The proof of `address`'s reputation counters on chain: its leaf in the newest confirmed batch that named it (a
+   * provider of that batch), and the path to the batch's Merkle root, which the chain holds (BatchSettled). Null for
+   * an address no confirmed batch names, or when the batch cannot be rebuilt as sent.
+   */
+  async reputationProof(address: string): Promise<ReputationProofView | null> {
+    const row = await lastBatchWithReputation(this.db, this.settings, address);
+    if (!row) return null;
+    const batch = await rebuiltBatch(this.db, this.settings, row);
+    const counters = batch?.reputation.find((r) => r.provider === getAddress(address));
+    if (!batch || !counters) return null;
+    const leaf = reputationLeaf(counters);
+    return { batchId: BigInt(row.batch_id), txHash: row.tx_hash, blockNumber: row.block_number === null ? null : BigInt(row.block_number), merkleRoot: batch.merkleRoot, counters, leaf, proof: batch.tree.proofOf(leaf) };
   }
 
   /** The batches with their debts, as the indexed DebtRecorded and DebtPaid events of this escrow say. */

@@ -1,6 +1,7 @@
+import { getAddress } from "ethers";
 import type { EntityManager } from "typeorm";
 import { feeWei } from "../../../pricing";
-import { buildSettlement, type SettledJob } from "../../../contracts/batch";
+import { buildSettlement, type ReputationLeaf, type SettledJob, type SettlementBatch } from "../../../contracts/batch";
 import { updateReturning } from "../query";
 import { FINAL_JOB_STATES } from "./states";
 
@@ -15,6 +16,8 @@ export interface ChargeRow {
   client: string;
   provider: string;
   result_hash: string | null;
+  /** The fee recorded when the charge was batched (0 before). */
+  fee_wei: string;
   /** The job's signed order (its nonce, digest and scope), null for a job without one. */
   order_nonce: string | null;
   order_digest: string | null;
@@ -38,6 +41,8 @@ export interface BatchPayload {
   /** Escrow.settle's allowance bitmap and order nonce marks (absent in batches built before them: none). */
   allowanceBits?: string[];
   nonceMarks?: string[];
+  /** Each provider's reputation counters when the batch was made: leaves of its Merkle tree (absent in older batches). */
+  reputation?: ReputationLeaf[];
   /** Set on a batch made from the charges of a batch the chain refused. */
   retry?: { of: string; attempt: number; reason: string };
   /** ISO time before which the batch is not sent (a refused single charge waits, with backoff). */
@@ -55,7 +60,7 @@ export interface BatchScope {
   allowanceForUnsigned?: boolean;
 }
 
-const CHARGE_COLUMNS = `c.id, c.job_id, c.amount_wei, c.created_at, ca.address AS client, pa.address AS provider, a.result_hash,
+const CHARGE_COLUMNS = `c.id, c.job_id, c.amount_wei, c.created_at, ca.address AS client, pa.address AS provider, a.result_hash, c.fee_wei,
    jo.nonce AS order_nonce, jo.digest AS order_digest, jo.chain_id AS order_chain_id, jo.escrow AS order_escrow
    FROM charges c
    JOIN accounts ca ON ca.id = c.client_id
@@ -104,8 +109,11 @@ export function jobIdBytes32(uuid: string): string {
   return `0x${uuid.replace(/-/g, "").padEnd(64, "0")}`;
 }
 
-/** The charges as a batch's jobs (leaves): amounts, fee, result, and how each is covered. */
-export function settledJobsOf(scope: BatchScope, rows: readonly ChargeRow[]): SettledJob[] {
+/**
+ * The charges as a batch's jobs (leaves): amounts, fee (at `scope.feeBps`, or with `storedFee` the fee recorded when
+ * they were batched, for a batch rebuilt later), result, and how each is covered.
+ */
+export function settledJobsOf(scope: BatchScope, rows: readonly ChargeRow[], storedFee = false): SettledJob[] {
   return rows.map((r) => {
     const debit = BigInt(r.amount_wei);
     return {
@@ -113,7 +121,7 @@ export function settledJobsOf(scope: BatchScope, rows: readonly ChargeRow[]): Se
       client: r.client,
       provider: r.provider,
       debitWei: debit,
-      creditWei: debit - feeWei(debit, scope.feeBps),
+      creditWei: debit - (storedFee ? BigInt(r.fee_wei) : feeWei(debit, scope.feeBps)),
       resultHash: `0x${(r.result_hash ?? "").padStart(64, "0")}`,
       ...coverOf(scope, r),
     };
@@ -134,7 +142,7 @@ function coverOf(scope: BatchScope, r: ChargeRow): Pick<SettledJob, "order" | "a
 export async function insertBatch(tx: Db, scope: BatchScope, rows: readonly ChargeRow[], extra: Pick<BatchPayload, "retry" | "notBefore"> = {}): Promise<bigint> {
   const jobs = settledJobsOf(scope, rows);
   const [{ batch_id }] = await tx.query(`SELECT nextval(pg_get_serial_sequence('settlements', 'batch_id')) AS batch_id`);
-  const batch = buildSettlement(BigInt(batch_id), jobs);
+  const batch = buildSettlement(BigInt(batch_id), jobs, await reputationOf(tx, [...new Set(rows.map((r) => r.provider))]));
   const payload: BatchPayload = {
     merkleRoot: batch.merkleRoot,
     jobCount: batch.jobCount,
@@ -145,6 +153,7 @@ export async function insertBatch(tx: Db, scope: BatchScope, rows: readonly Char
     lines: batch.lines.map(String),
     allowanceBits: batch.allowanceBits.map(String),
     nonceMarks: batch.nonceMarks.map(String),
+    reputation: batch.reputation,
     ...extra,
   };
   const total = batch.debits.reduce((a, b) => a + b, 0n);
@@ -158,6 +167,35 @@ export async function insertBatch(tx: Db, scope: BatchScope, rows: readonly Char
     [batch_id, rows.map((r) => r.id), jobs.map((j) => (j.debitWei - j.creditWei).toString())],
   );
   return BigInt(batch_id);
+}
+
+/** The reputation counters of `addresses` (providers) as they stand, sorted by address. */
+async function reputationOf(tx: Db, addresses: readonly string[]): Promise<ReputationLeaf[]> {
+  const rows: { address: string; completed_jobs: number; failed_jobs: number; expired_jobs: number; rejected_jobs: number }[] = await tx.query(
+    `SELECT address, completed_jobs, failed_jobs, expired_jobs, rejected_jobs FROM accounts WHERE address = ANY($1) ORDER BY address`,
+    [addresses.map((a) => a.toLowerCase())],
+  );
+  return rows.map((r) => ({ provider: getAddress(r.address), completed: r.completed_jobs, failed: r.failed_jobs, expired: r.expired_jobs, rejected: r.rejected_jobs }));
+}
+
+/**
+ * A stored batch rebuilt from its charges (with the fees recorded then) and its reputation leaves: the tree it was sent
+ * with, for proofs. Null when the rebuilt root is not the one sent (a charge changed since), so no wrong proof is given.
+ */
+export async function rebuiltBatch(db: Db, scope: BatchScope, row: Pick<BatchRow, "batch_id" | "payload">): Promise<SettlementBatch | null> {
+  const rebuilt = buildSettlement(BigInt(row.batch_id), settledJobsOf(scope, await chargesOfBatch(db, row.batch_id, false), true), row.payload.reputation ?? []);
+  return rebuilt.merkleRoot === row.payload.merkleRoot ? rebuilt : null;
+}
+
+/** The newest confirmed batch of this chain and escrow whose reputation leaves name `provider`. */
+export async function lastBatchWithReputation(db: Db, scope: Pick<BatchScope, "chainId" | "escrow">, provider: string): Promise<(BatchRow & { block_number: string | null }) | undefined> {
+  const [row] = await db.query(
+    `SELECT batch_id, status, payload, tx_hash, gas_used, submitted_at, block_number FROM settlements
+      WHERE chain_id = $1 AND escrow = $2 AND status IN ('CONFIRMED', 'FINALIZED') AND payload->'reputation' @> $3::jsonb
+      ORDER BY batch_id DESC LIMIT 1`,
+    [scope.chainId.toString(), scope.escrow.toLowerCase(), JSON.stringify([{ provider: getAddress(provider) }])],
+  );
+  return row;
 }
 
 /** A batch row as the sender reads it. */

@@ -7,7 +7,7 @@ import { toAccount } from "../mappers";
 import { Account } from "../types/account.type";
 import type { SettlementView } from "../../services/settlement.service";
 import { SettlementStatus } from "../enums";
-import { ChainEventConnection, EscrowBalance, IndexerStatus, Settlement, SettlementConnection, StakeBalance } from "../types/chain.type";
+import { ChainEventConnection, EscrowBalance, IndexerStatus, ReputationProof, Settlement, SettlementConnection, StakeBalance } from "../types/chain.type";
 import { LISTED } from "../list-bounds";
 import { Job, JobSettlement } from "../types/job.type";
 import { Me } from "./me.resolver";
@@ -99,6 +99,14 @@ export class AccountChainResolver {
   @FieldResolver(() => StakeBalance, { description: "As the Staking contract's events say." })
   stake(@Root() account: Account, @Ctx() ctx: GraphQLContext): Promise<StakeBalance> {
     return stakeOf(ctx, account.accountId);
+  }
+
+  @FieldResolver(() => ReputationProof, { nullable: true, description: "The provider's reputation counters as the newest confirmed settlement batch naming it committed them on chain, with the Merkle proof; null when none has." })
+  async reputationProof(@Root() account: Account, @Ctx() ctx: GraphQLContext): Promise<ReputationProof | null> {
+    const p = await ctx.services.settlements.reputationProof(account.address);
+    if (!p) return null;
+    const c = p.counters;
+    return { batchId: p.batchId, txHash: p.txHash, blockNumber: p.blockNumber, merkleRoot: p.merkleRoot, completedJobs: c.completed, failedJobs: c.failed, expiredJobs: c.expired, rejectedJobs: c.rejected, leaf: p.leaf, proof: p.proof };
   }
 }
 

@@ -104,3 +104,21 @@ export class SettlementConnection {
   @Field(() => [SettlementEdge]) edges!: SettlementEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
+
+@ObjectType({
+  simpleResolvers: true,
+  description:
+    "A provider's reputation counters as a settlement batch committed them on chain: the batch's Merkle tree holds, beside its job leaves, one leaf per provider, keccak256(abi.encode(keccak256(\"gpu-exchange.reputation.v1\"), provider, completed, failed, expired, rejected)). Check it with OpenZeppelin's MerkleProof (sorted pairs) against the merkleRoot of the batch's BatchSettled event.",
+})
+export class ReputationProof {
+  @Field(() => BigIntScalar) batchId!: bigint;
+  @Field(() => String, { nullable: true }) txHash!: string | null;
+  @Field(() => BigIntScalar, { nullable: true }) blockNumber!: bigint | null;
+  @Field({ description: "The batch's root, as BatchSettled says on chain." }) merkleRoot!: string;
+  @Field(() => Int) completedJobs!: number;
+  @Field(() => Int) failedJobs!: number;
+  @Field(() => Int) expiredJobs!: number;
+  @Field(() => Int) rejectedJobs!: number;
+  @Field({ description: "The provider's leaf." }) leaf!: string;
+  @Field(() => [String], { description: "Sibling hashes from the leaf up to the root." }) proof!: string[];
+}

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { MaxUint256, Wallet, ZeroHash, id, parseUnits, type TypedDataField } from "ethers";
+import { MaxUint256, Wallet, ZeroHash, concat, id, keccak256, parseUnits, type TypedDataField } from "ethers";
 import { ROLES, escrowAt, tokenAt } from "../../../contracts";
 import { buildSettlement, settleTuple } from "../../../contracts/batch";
 import { Watchtower, readCommittedBatch } from "../../../contracts/watchtower";
@@ -124,6 +124,22 @@ it("a signed order's job settles in a windowed batch; the marketplace answers a 
   const order = { jobId: `0x${draft.jobId.replace(/-/g, "").padEnd(64, "0")}`, client: client.wallet.address, maxCost: BigInt(draft.maxCostWei), market: draft.market, expiry: BigInt(draft.expiry), nonce: BigInt(draft.nonce) };
   expect(await escrow.orderHash(order)).toBe(draft.digest);
   expect(await escrow.isNonceUsed(client.wallet.address, BigInt(draft.nonce))).toBe(true);
+  // the provider's reputation counters are committed in the batch's tree: the API's proof leads to the root on chain
+  const settledLog = (await escrow.queryFilter(escrow.filters.BatchSettled(BigInt(batchId))))[0];
+  const chainRoot = escrow.interface.parseLog(settledLog)!.args.merkleRoot as string;
+  const rep = await eventually(async () => {
+    const r = await gql(server.url, `query($a: String!) { account(address: $a) { reputation { completedJobs failedJobs expiredJobs rejectedJobs } reputationProof { batchId merkleRoot completedJobs failedJobs expiredJobs rejectedJobs leaf proof } } }`, { a: provider.wallet.address });
+    return r.data?.account.reputationProof ? r.data.account : undefined;
+  }, 30_000, "the reputation proof");
+  expect(rep.reputationProof).toMatchObject({ batchId, merkleRoot: chainRoot, ...rep.reputation });
+  expect(rep.reputation.completedJobs).toBe(1);
+  const word = (v: string | number) => (typeof v === "string" ? v.toLowerCase().replace(/^0x/, "").padStart(64, "0") : v.toString(16).padStart(64, "0"));
+  const counters = rep.reputationProof;
+  const leaf = keccak256(`0x${[keccak256(Buffer.from("gpu-exchange.reputation.v1")), provider.wallet.address, counters.completedJobs, counters.failedJobs, counters.expiredJobs, counters.rejectedJobs].map(word).join("")}`);
+  expect(counters.leaf).toBe(leaf);
+  const folded = (counters.proof as string[]).reduce((node, sib) => (BigInt(node) < BigInt(sib) ? keccak256(concat([node, sib])) : keccak256(concat([sib, node]))), leaf);
+  expect(folded).toBe(chainRoot);
+
   // the credit waits out the window
   expect(await escrow.pendingOf(provider.wallet.address)).toBe(CREDIT);
   expect(await escrow.claimableOf(provider.wallet.address)).toBe(0n);
