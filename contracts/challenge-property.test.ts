@@ -135,7 +135,9 @@ async function answer(st: State, pick: number): Promise<void> {
     .sort((x, y) => (x.so!.order.nonce < y.so!.order.nonce ? -1 : 1))
     .map(({ leaf, so }) => signedJobOf(b.s, leaf, so!.order, so!.signature));
   if (jobs.length === 0) return;
-  expect(await revertName(f.escrow(SETTLER).answer(b.committed.batch, b.committed.commitment, clientIndex, jobs))).toBe("(no revert)");
+  // only an answer that covers the whole entry is taken; a short one is refused and changes nothing
+  const covers = jobs.reduce((t, j) => t + j.debit, 0n) >= b.s.debits[clientIndex];
+  expect(await revertName(f.escrow(SETTLER).answer(b.committed.batch, b.committed.commitment, clientIndex, jobs))).toBe(covers ? "(no revert)" : "AnswerShort");
 }
 
 async function step(st: State, i: Intent): Promise<void> {

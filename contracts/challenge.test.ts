@@ -173,19 +173,25 @@ test("an answer with the client's signed orders rejects the challenge: the credi
   await expectConserved([1, P1, P2]);
 });
 
-test("an entry debiting more than its orders cover is upheld in part: the client gets the excess back", async () => {
+test("an entry debiting more than its orders cover cannot be answered: after the deadline the client gets its whole debit back and the bond goes to the challenger", async () => {
   await depositFrom(f, 1, 10n * ONE);
   const covered = await orderedJob(1, 1, P1, 2n * ONE, 0n);
   // the second job's order allows 1 OGPU, the settler charged 3
   const over = await orderedJob(2, 1, P2, 3n * ONE, 1n, 1n * ONE);
   const { s, committed } = await settle(1n, [covered.job, over.job]);
   await mined(f.escrow(WATCHER).challenge(committed.batch, committed.commitment, 0));
-  // the over-charged job cannot be part of an answer; the covered one can
+  // the over-charged job cannot be part of an answer; the covered one alone is short, and a short answer is refused
+  // (else a client could answer its own challenge with nothing and take the bond)
   expect(await revertName(f.escrow(SETTLER).answer(committed.batch, committed.commitment, 0, answerOf(s, [covered, over])))).toBe("InvalidSignedJob");
-  const events = await eventsOf(f.escrow(SETTLER).answer(committed.batch, committed.commitment, 0, answerOf(s, [covered])), f.escrow());
-  expect(events).toContainEqual({ name: "ChallengeResolved", args: [1n, 0n, addr(1), true, 2n * ONE, 3n * ONE, BOND] });
-  expect(await f.escrow().balanceOf(addr(1))).toBe(10n * ONE - 2n * ONE);
-  expect(await f.escrow().claimableOf(addr(P1))).toBe((2n * ONE * 9n) / 10n);
+  expect(await revertName(f.escrow(SETTLER).answer(committed.batch, committed.commitment, 0, answerOf(s, [covered])))).toBe("AnswerShort");
+  expect(await revertName(f.escrow(1).answer(committed.batch, committed.commitment, 0, []))).toBe("AnswerShort");
+  expect(await revertName(f.escrow(WATCHER).resolveChallenge(committed.batch, committed.commitment, 0))).toBe("AnswerPeriodNotOver");
+  await f.chain.increaseTime(WINDOW + 1);
+  const events = await eventsOf(f.escrow(WATCHER).resolveChallenge(committed.batch, committed.commitment, 0), f.escrow());
+  expect(events).toContainEqual({ name: "ChallengeResolved", args: [1n, 0n, addr(1), true, 0n, 5n * ONE, BOND] });
+  expect(await f.escrow().balanceOf(addr(1))).toBe(10n * ONE);
+  await f.chain.increaseTime(2 * WINDOW);
+  expect(await f.escrow().claimableOf(addr(P1))).toBe(0n);
   expect(await f.escrow().claimableOf(addr(P2))).toBe(0n);
   expect(await f.escrow().claimableOf(addr(WATCHER))).toBe(BOND);
   await expectConserved([1, P1, P2, WATCHER]);

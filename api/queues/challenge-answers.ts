@@ -5,7 +5,7 @@ import { escrowAt, nextNonce } from "../../contracts";
 import { signedJobOf } from "../../contracts/batch";
 import { classifyChainError, decodeRevert } from "../../contracts/chain-errors";
 import { ordersOfJobs } from "../db/repositories/order.repository";
-import { batchCommitment, batchOf, chargesOfBatch, jobIdBytes32, openChallenges, rebuiltBatch, type BatchScope } from "../db/repositories/settlement.repository";
+import { batchCommitment, batchOf, jobIdBytes32, jobIdsOfBatch, openChallenges, rebuiltBatch, type BatchScope } from "../db/repositories/settlement.repository";
 import { callOf } from "../services/settlement-sender";
 import { TX_WAIT_MS } from "./settlement.runner";
 
@@ -23,8 +23,8 @@ function reportOnce(logger: Logger, key: string, fields: Record<string, unknown>
 /**
  * Answers every open challenge of this marketplace's batches with the clients' signed orders (Escrow.answer): the
  * batch is rebuilt from its stored charges (its Merkle root must be the one sent), and each order leaf of the
- * challenged entry is posted with its client's order, signature and proof. A fully covered entry is rejected (its
- * credits are paid); a partly covered one is upheld in part (its providers keep what the orders justify). The
+ * challenged entry is posted with its client's order, signature and proof, when they cover its whole debit (the
+ * escrow takes no short answer): the challenge is then rejected and the credits paid. The
  * challenges are the indexer's mirror of ChallengeOpened; the chain says whether each is still open. A challenge
  * of a batch this marketplace did not send, or one whose orders are missing, is logged at error. Returns how many
  * answers were sent.
@@ -45,14 +45,23 @@ export async function answerChallenges(db: DataSource, provider: JsonRpcProvider
       continue;
     }
     const call = callOf(row);
-    const charges = await chargesOfBatch(db, ch.batchId, false);
+    const now = BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
+    if (now > ch.deadline) {
+      reportOnce(logger, `${ch.batchId}:${ch.clientIndex}:late`, where, "challenge: its answer period is over before this process could answer; resolveChallenge upholds it");
+      continue;
+    }
+    const allowanceEntry = ch.clientIndex >> 8 < call.allowanceBits.length && ((call.allowanceBits[ch.clientIndex >> 8] >> BigInt(ch.clientIndex & 0xff)) & 1n) === 1n;
+    if (allowanceEntry) {
+      reportOnce(logger, `${ch.batchId}:${ch.clientIndex}`, where, "challenge: an allowance entry the client's allowance did not cover (AllowanceShort) is challenged; signed orders cannot answer it");
+      continue;
+    }
     const rebuilt = await rebuiltBatch(db, scope, row);
     if (!rebuilt) {
       reportOnce(logger, `${ch.batchId}:${ch.clientIndex}`, { ...where, sent: call.merkleRoot }, "challenge: the batch's charges no longer give the root it was sent with; it cannot be answered");
       continue;
     }
     const client = getAddress(call.clients[ch.clientIndex]);
-    const orders = new Map((await ordersOfJobs(db, scope, [...new Set(charges.map((c) => c.job_id))])).map((o) => [jobIdBytes32(o.jobId), o]));
+    const orders = new Map((await ordersOfJobs(db, scope, await jobIdsOfBatch(db, ch.batchId))).map((o) => [jobIdBytes32(o.jobId), o]));
     const signed = rebuilt.leaves
       .filter((l) => l.client === client && l.orderHash !== ZeroHash && orders.has(l.jobId))
       .map((leaf) => ({ leaf, order: orders.get(leaf.jobId)! }))
@@ -61,7 +70,11 @@ export async function answerChallenges(db: DataSource, provider: JsonRpcProvider
         signedJobOf(rebuilt, leaf, { jobId: leaf.jobId, client, maxCost: order.maxCostWei, market: order.market, expiry: order.expiry, nonce: order.nonce }, order.signature),
       );
     const covered = signed.reduce((t, s) => t + s.debit, 0n);
-    if (covered < call.debits[ch.clientIndex]) logger.error({ ...where, debit: call.debits[ch.clientIndex].toString(), covered: covered.toString() }, "challenge: the entry's signed orders do not cover its debit; answering with what they cover");
+    if (covered < call.debits[ch.clientIndex]) {
+      // the escrow takes only a full answer (AnswerShort): this one is upheld at its deadline
+      reportOnce(logger, `${ch.batchId}:${ch.clientIndex}`, { ...where, debit: call.debits[ch.clientIndex].toString(), covered: covered.toString() }, "challenge: the entry's signed orders do not cover its debit; it cannot be answered");
+      continue;
+    }
     try {
       const nonce = await nextNonce(provider, await wallet.getAddress());
       await (await contract.getFunction("answer")(call, commitment, ch.clientIndex, signed, { nonce })).wait(1, TX_WAIT_MS);

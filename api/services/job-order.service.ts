@@ -3,7 +3,9 @@ import type { DataSource } from "typeorm";
 import { holdWei } from "../../pricing";
 import { issuedOrderNonces, jobsWithOrdersExpiring, reserveOrderNonce, type JobOrderRow } from "../db/repositories/order.repository";
 import { badInput } from "./errors";
-import { expiryProblem, jobOrder, jobOrderDigest, orderSigner, typedDataJson, type OrderScope } from "./job-order";
+import { expiryProblem, jobOrder, jobOrderDigest, orderSigner, typedDataJson, type OrderScope, type SignedOrderData } from "./job-order";
+
+export type { SignedOrderData } from "./job-order";
 import type { SubmitJobData, ValidatedJob } from "./job.service";
 import { requirePrincipal, type Principal } from "./principal";
 import type { Clock } from "./clock";
@@ -11,18 +13,10 @@ import type { Clock } from "./clock";
 export interface JobOrderSettings {
   /** The chain and escrow orders are signed for; absent: this server takes no signed orders. */
   scope?: OrderScope;
-  /** How long a prepared order stays valid (ORDER_TTL_SECONDS): its expiry is now plus this. */
+  /** How long a job with a prepared order may rest on the book (ORDER_TTL_SECONDS): its expiry is now plus this, the run and the margin. */
   ttlSeconds: number;
   /** What settlement may take after a job's run (a batch's wait and its mining): an order must leave that much. */
   settleMarginSeconds: number;
-}
-
-/** A submitJob's order as the client sends it back, signed. */
-export interface SignedOrderData {
-  jobId: string;
-  nonce: string;
-  expiry: string;
-  signature: string;
 }
 
 /** What prepareJobOrder returns: the order's terms, its digest, and the typed data for the wallet to sign. */
@@ -67,7 +61,8 @@ export class JobOrderService {
     const scope = this.scope();
     const checked = await this.validate(input);
     const nowSeconds = BigInt(Math.floor(this.clock.now().getTime() / 1000));
-    const expiry = nowSeconds + BigInt(Math.max(this.settings.ttlSeconds, checked.req.maxDurationSeconds + this.settings.settleMarginSeconds));
+    // the job may rest on the book for the TTL, then still run and settle
+    const expiry = nowSeconds + BigInt(this.settings.ttlSeconds + checked.req.maxDurationSeconds + this.settings.settleMarginSeconds);
     const nonce = await reserveOrderNonce(this.db, who.accountId);
     const jobId = randomUUID();
     const order = jobOrder({ jobId, client: who.address, maxCostWei: holdOf(checked), requestHash: checked.requestHash, expiry, nonce });

@@ -2,6 +2,14 @@ import { TypedDataEncoder, getAddress, verifyTypedData } from "ethers";
 import { ORDER_TYPES, orderDigest, orderDomain, type Order } from "../../contracts/orders";
 import { jobIdBytes32 } from "../db/repositories/settlement.repository";
 
+/** A submitJob's order as the client sends it back, signed. */
+export interface SignedOrderData {
+  jobId: string;
+  nonce: string;
+  expiry: string;
+  signature: string;
+}
+
 /** The chain and escrow an order is signed for (its EIP-712 domain). */
 export interface OrderScope {
   chainId: bigint;
@@ -51,7 +59,7 @@ export function orderSigner(scope: OrderScope, order: Order, signature: string):
  * leave the job's whole run and the time to settle after `now` (unix seconds), and fit the contract's uint64.
  */
 export function expiryProblem(expiry: bigint, now: bigint, maxDurationSeconds: number, settleMarginSeconds: number): string | null {
-  if (expiry >= 1n << 64n) return "order.expiry is beyond what the escrow can store (a uint64 of unix seconds)";
+  if (expiry >= 1n << 63n) return "order.expiry is beyond what can be stored (unix seconds below 2^63)";
   const needed = now + BigInt(maxDurationSeconds) + BigInt(settleMarginSeconds);
   if (expiry < needed) return `order.expiry ${expiry} leaves too little time: the job may run ${maxDurationSeconds} s and settlement takes up to ${settleMarginSeconds} s more, so it must be at least ${needed}; prepare a new order`;
   return null;

@@ -37,8 +37,8 @@ import type { BookChangeListener } from "./offer.service";
 import type { ArtifactService } from "./artifact.service";
 import { insertJobInputs } from "../db/repositories/artifact.repository";
 import { systemClock, type Clock } from "./clock";
-import type { JobOrderService, SignedOrderData } from "./job-order.service";
-import { insertJobOrder } from "../db/repositories/order.repository";
+import type { SignedOrderData } from "./job-order";
+import { insertJobOrder, type JobOrderRow } from "../db/repositories/order.repository";
 
 
 /** A submission as `JobService.validate` checked and normalized it. */
@@ -98,7 +98,7 @@ export class JobService {
     private readonly limits: OrderLimits = DEFAULT_ORDER_LIMITS,
     private readonly clock: Clock = systemClock,
     /** Checks submitJob's signed orders; absent: a submission with an order is BAD_USER_INPUT. */
-    private readonly orders?: Pick<JobOrderService, "check">,
+    private readonly orders?: { check(who: Principal, checked: ValidatedJob, signed: SignedOrderData): Promise<JobOrderRow> },
   ) {}
 
   /**
@@ -300,8 +300,8 @@ export class JobService {
 
   /**
    * Ends PENDING jobs as EXPIRED (their hold released, their resting bids off the book), for `reason`: jobs whose signed
-   * order would expire before they could run and settle (JobOrderService.dueToExpire). A job no longer PENDING is
-   * left alone. How many were expired.
+   * order would expire before they could run and settle (JobOrderService.dueToExpire). A job no longer PENDING, or
+   * with a replica assigned, running or done, is left alone. How many were expired.
    */
   async expire(ids: readonly string[], reason: string, now = this.clock.now()): Promise<number> {
     let expired = 0;
@@ -309,6 +309,8 @@ export class JobService {
       const deltas = await inTransaction(this.db, async (tx) => {
         const current = await jobById(tx, id, true);
         if (!current || current.status !== "PENDING") return [];
+        // a job back on the book for a missing replica has work done or under way: it is not expired
+        if ((await assignmentsOfJob(tx, id)).some((a) => a.status === "ASSIGNED" || a.status === "RUNNING" || a.status === "COMPLETED")) return [];
         const changes: LevelChange[] = [];
         if (current.resting) {
           for (const market of await marketsForRequirements(tx, current.minVramGb, current.gpuModels)) changes.push({ market, side: "BID", priceWei: current.maxPriceWei });

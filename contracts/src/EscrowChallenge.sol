@@ -11,14 +11,14 @@ import {EscrowSettlement} from "./EscrowSettlement.sol";
 ///         order-covered client entries. The entry's credits stop maturing (they leave the pending buckets)
 ///         and the settler's side has a window to `answer` with the client's signed orders (EIP-712
 ///         `Order`), each with its job's leaf and Merkle proof. Orders must be signed by the client, name a
-///         nonce this entry marked, not be expired when the batch settled, and cover the job's debit.
+///         nonce this entry marked, not be expired when the batch settled, and cover the job's debits.
 ///         - The answered debits cover the entry's debit: the challenge is rejected, the credits are paid
 ///           (claimable at once) and the challenge deposit goes to the fee recipient.
-///         - They do not, or nobody answers in time (`resolveChallenge`): the challenge is upheld. The client
-///           gets back what the orders do not cover; each provider keeps of its line what its answered jobs
-///           credit it; the fee recipient keeps the rest of the covered part; a debt entry's debt is
-///           cancelled. The batch's settler loses its whole bond to the challenger, which also gets its
-///           deposit back.
+///         - An answer that covers less is refused (`AnswerShort`): a client could otherwise answer its own
+///           challenge with nothing. Nobody answers in full by the deadline (`resolveChallenge`): the
+///           challenge is upheld. The client gets its whole debit back, the entry's providers and fee
+///           recipient nothing of it (an entry is all or nothing), a debt entry's debt is cancelled. The
+///           batch's settler loses its whole bond to the challenger, which also gets its deposit back.
 ///         Challenges work while the escrow is paused (the pause must not run out a client's window).
 abstract contract EscrowChallenge is EscrowSettlement {
     /// @notice What a client signs for one job: the most it pays (`maxCost`, token base units) for job
@@ -82,6 +82,9 @@ abstract contract EscrowChallenge is EscrowSettlement {
     error AnswerPeriodNotOver(uint256 batchId, uint256 clientIndex, uint64 deadline);
     /// @dev Job `index` of an answer does not hold (signer, nonce, expiry, cost, provider or proof).
     error InvalidSignedJob(uint256 index);
+    /// @notice An answer whose signed jobs cover less than the entry's debit: only a full answer rejects a challenge
+    ///         (a partial one would let a client answer its own challenge with nothing and take the bond).
+    error AnswerShort(uint256 batchId, uint256 clientIndex, uint256 justified);
 
     /// @dev Moves `amount` tokens from `from` into the escrow (Escrow: safeTransferFrom).
     function _pullTokens(address from, uint256 amount) internal virtual;
@@ -172,9 +175,9 @@ abstract contract EscrowChallenge is EscrowSettlement {
         _checkCommitment(b, c);
         Challenge memory ch = _openChallenge(b.batchId, clientIndex);
         if (block.timestamp > ch.deadline) revert AnswerPeriodOver(b.batchId, clientIndex, ch.deadline);
-        (uint256 justified, uint256[] memory byProvider) = _justify(b, c, clientIndex, jobs);
-        if (justified >= b.debits[clientIndex]) _reject(b, c, clientIndex, justified);
-        else _uphold(b, c, clientIndex, ch, justified, byProvider);
+        uint256 justified = _justify(b, c, clientIndex, jobs);
+        if (justified < b.debits[clientIndex]) revert AnswerShort(b.batchId, clientIndex, justified);
+        _reject(b, c, clientIndex, justified);
     }
 
     /// @notice Upholds an open challenge nobody answered by its deadline.
@@ -182,7 +185,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
         _checkCommitment(b, c);
         Challenge memory ch = _openChallenge(b.batchId, clientIndex);
         if (block.timestamp <= ch.deadline) revert AnswerPeriodNotOver(b.batchId, clientIndex, ch.deadline);
-        _uphold(b, c, clientIndex, ch, 0, new uint256[](b.providers.length));
+        _uphold(b, c, clientIndex, ch);
     }
 
     /// @notice The challenge of a client entry: challenger, answer deadline, state (0 none, 1 open,
@@ -209,7 +212,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
     /// @dev Takes the entry's credits (its lines, and its fee) back out of the pending buckets of its epoch.
     function _freeze(Batch calldata b, Commitment calldata c, uint256 clientIndex) private {
         uint64 epoch = _epochOf(c.settledAt);
-        uint256 lined = _eachLine(b, clientIndex, epoch, new uint256[](0));
+        uint256 lined = _eachLine(b, clientIndex, epoch);
         uint256 fee = b.debits[clientIndex] - lined;
         if (fee != 0) _unowe(c.feeRecipient, epoch, fee);
         heldByChallenges += b.debits[clientIndex];
@@ -217,21 +220,13 @@ abstract contract EscrowChallenge is EscrowSettlement {
 
     /// @dev For each line of entry `clientIndex`: with `epoch` != 0 takes it back from the provider's bucket;
     ///      else pays the provider the line, or (with `keep`) at most keep[p] of it. Returns the total.
-    function _eachLine(Batch calldata b, uint256 clientIndex, uint64 epoch, uint256[] memory keep)
-        private
-        returns (uint256 total)
-    {
+    function _eachLine(Batch calldata b, uint256 clientIndex, uint64 epoch) private returns (uint256 total) {
         uint256[] calldata lines = b.lines;
-        bool capped = keep.length != 0;
         for (uint256 k; k < lines.length; ++k) {
             uint256 line = lines[k];
             if (line >> 240 != clientIndex) continue;
             uint256 p = (line >> 224) & 0xffff;
             uint256 amount = line & LINE_AMOUNT;
-            if (capped) {
-                if (keep[p] < amount) amount = keep[p];
-                keep[p] -= amount;
-            }
             if (amount == 0) continue;
             if (epoch != 0) _unowe(b.providers[p], epoch, amount);
             else _pay(b.providers[p], amount);
@@ -245,9 +240,8 @@ abstract contract EscrowChallenge is EscrowSettlement {
     function _justify(Batch calldata b, Commitment calldata c, uint256 clientIndex, SignedJob[] calldata jobs)
         private
         view
-        returns (uint256 justified, uint256[] memory byProvider)
+        returns (uint256 justified)
     {
-        byProvider = new uint256[](b.providers.length);
         uint256 run;
         for (uint256 j; j < jobs.length; ++j) {
             SignedJob calldata s = jobs[j];
@@ -256,7 +250,6 @@ abstract contract EscrowChallenge is EscrowSettlement {
             run = same ? run + s.debit : s.debit;
             if (run > s.order.maxCost || !_holds(b, c.settledAt, clientIndex, s)) revert InvalidSignedJob(j);
             justified += s.debit;
-            byProvider[s.providerIndex] += s.credit;
         }
     }
 
@@ -296,7 +289,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
         _challenges[batchId][clientIndex].state = ChallengeState.Rejected;
         if (_entryDebts[batchId][clientIndex] == 0) {
             heldByChallenges -= b.debits[clientIndex];
-            uint256 lined = _eachLine(b, clientIndex, 0, new uint256[](0));
+            uint256 lined = _eachLine(b, clientIndex, 0);
             uint256 fee = b.debits[clientIndex] - lined;
             if (fee != 0) _pay(c.feeRecipient, fee);
         }
@@ -308,14 +301,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
         emit ChallengeResolved(batchId, clientIndex, b.clients[clientIndex], false, justified, 0, 0);
     }
 
-    function _uphold(
-        Batch calldata b,
-        Commitment calldata c,
-        uint256 clientIndex,
-        Challenge memory ch,
-        uint256 justified,
-        uint256[] memory byProvider
-    ) private {
+    function _uphold(Batch calldata b, Commitment calldata c, uint256 clientIndex, Challenge memory ch) private {
         uint256 batchId = b.batchId;
         address client = b.clients[clientIndex];
         _challenges[batchId][clientIndex].state = ChallengeState.Upheld;
@@ -325,10 +311,8 @@ abstract contract EscrowChallenge is EscrowSettlement {
             _cancelDebt(debtPlus1 - 1, batchId, client, b.debits[clientIndex]);
         } else {
             heldByChallenges -= b.debits[clientIndex];
-            refunded = b.debits[clientIndex] - justified;
+            refunded = b.debits[clientIndex];
             _accounts[client].balance += uint128(refunded);
-            uint256 kept = _eachLine(b, clientIndex, 0, byProvider);
-            if (justified > kept) _pay(c.feeRecipient, justified - kept);
         }
         uint256 slashed = _bonds[c.settler];
         if (slashed != 0) {
@@ -340,7 +324,7 @@ abstract contract EscrowChallenge is EscrowSettlement {
             heldByChallenges -= deposit;
             _pay(ch.challenger, deposit);
         }
-        emit ChallengeResolved(batchId, clientIndex, client, true, justified, refunded, slashed);
+        emit ChallengeResolved(batchId, clientIndex, client, true, 0, refunded, slashed);
     }
 
     function _cancelDebt(uint256 debtId, uint256 batchId, address client, uint256 amount) private {

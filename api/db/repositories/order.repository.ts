@@ -74,12 +74,14 @@ export async function orderOfJob(db: Db, jobId: string): Promise<JobOrderRow | u
 
 /**
  * PENDING jobs whose signed order expires before they could run and settle: expiry before `now` plus the job's
- * longest run plus `marginSeconds` (unix seconds). At most `limit`, oldest expiry first.
+ * longest run plus `marginSeconds` (unix seconds), and no replica assigned, running or done (a job back on the book
+ * for a missing replica keeps its work). At most `limit`, oldest expiry first.
  */
 export async function jobsWithOrdersExpiring(db: Db, nowSeconds: bigint, marginSeconds: number, limit = 500): Promise<string[]> {
   const rows: { job_id: string }[] = await db.query(
     `SELECT o.job_id FROM job_orders o JOIN jobs j ON j.id = o.job_id
       WHERE j.status = 'PENDING' AND o.expiry < $1::bigint + j.max_duration_seconds + $2::bigint
+        AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.job_id = j.id AND a.status IN ('ASSIGNED', 'RUNNING', 'COMPLETED'))
       ORDER BY o.expiry LIMIT $3`,
     [nowSeconds.toString(), marginSeconds, limit],
   );

@@ -183,7 +183,9 @@ async function reputationOf(tx: Db, addresses: readonly string[]): Promise<Reput
  * with, for proofs. Null when the rebuilt root is not the one sent (a charge changed since), so no wrong proof is given.
  */
 export async function rebuiltBatch(db: Db, scope: BatchScope, row: Pick<BatchRow, "batch_id" | "payload">): Promise<SettlementBatch | null> {
-  const rebuilt = buildSettlement(BigInt(row.batch_id), settledJobsOf(scope, await chargesOfBatch(db, row.batch_id, false), true), row.payload.reputation ?? []);
+  // a client's charges whose line became a debt moved to debt_batch; they are still leaves of the batch
+  const charges: ChargeRow[] = await db.query(`SELECT ${CHARGE_COLUMNS} WHERE c.settlement_batch = $1 OR c.debt_batch = $1 ORDER BY c.created_at, c.id`, [row.batch_id]);
+  const rebuilt = buildSettlement(BigInt(row.batch_id), settledJobsOf(scope, charges, true), row.payload.reputation ?? []);
   return rebuilt.merkleRoot === row.payload.merkleRoot ? rebuilt : null;
 }
 
@@ -273,4 +275,10 @@ export async function batchOf(db: Db, scope: Pick<BatchScope, "chainId" | "escro
     [scope.chainId.toString(), scope.escrow.toLowerCase(), batchId],
   );
   return row;
+}
+
+/** The jobs whose charges a batch settled, those whose line became a debt included. */
+export async function jobIdsOfBatch(db: Db, batchId: string): Promise<string[]> {
+  const rows: { job_id: string }[] = await db.query(`SELECT DISTINCT job_id FROM charges WHERE settlement_batch = $1 OR debt_batch = $1`, [batchId]);
+  return rows.map((r) => r.job_id);
 }
