@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { JobDocument, SubmitJobWithInputsDocument, type EnvVarInput, type JobKind, type SubmitJobInput, type TimeInForce } from "../../generated/graphql";
 import { signedJobInput } from "../../order";
+import { unitsToDecimal } from "../../decimal";
 import { followJob } from "../../job";
 import { downloadOutputs, uploadFile } from "../../node";
 import type { Context } from "../context";
@@ -75,8 +76,8 @@ export async function submit(ctx: Context, command: string[], flags: SubmitFlags
   };
   let signed = input;
   if (flags.sign) {
-    const { input: withOrder, draft } = await signedJobInput(client, input, await ctx.typedDataSigner());
-    status.done(`order ${draft.digest} signed: at most ${draft.maxCost} OGPU for job ${draft.jobId} (nonce ${draft.nonce})`);
+    const { input: withOrder, draft, maxCostWei } = await signedJobInput(client, input, await ctx.typedDataSigner());
+    status.done(`order ${draft.digest} signed: at most ${unitsToDecimal(maxCostWei)} OGPU for job ${draft.jobId} (nonce ${draft.nonce})`);
     signed = withOrder;
   }
   const { submitJob } = await client.request(SubmitJobWithInputsDocument, { input: signed });
