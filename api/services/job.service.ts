@@ -298,18 +298,13 @@ export class JobService {
     return job;
   }
 
-  /**
-   * Ends PENDING jobs as EXPIRED (their hold released, their resting bids off the book), for `reason`: jobs whose signed
-   * order would expire before they could run and settle (JobOrderService.dueToExpire). A job no longer PENDING, or
-   * with a replica assigned, running or done, is left alone. How many were expired.
-   */
+  /** Ends PENDING jobs (JobOrderService.dueToExpire) as EXPIRED, hold released, bids off the book; how many. */
   async expire(ids: readonly string[], reason: string, now = this.clock.now()): Promise<number> {
     let expired = 0;
     for (const id of ids) {
       const deltas = await inTransaction(this.db, async (tx) => {
         const current = await jobById(tx, id, true);
         if (!current || current.status !== "PENDING") return [];
-        // a job back on the book for a missing replica has work done or under way: it is not expired
         if ((await assignmentsOfJob(tx, id)).some((a) => a.status === "ASSIGNED" || a.status === "RUNNING" || a.status === "COMPLETED")) return [];
         const changes: LevelChange[] = [];
         if (current.resting) {

@@ -3,7 +3,7 @@ import type { ExchangeClient } from "./client";
 import { signedJobInput } from "./order";
 
 /** An API that answers prepareJobOrder with `message` (an order for `wallet` unless changed). */
-function apiAnswering(wallet: Wallet, change: Record<string, string> = {}, domainChange: Record<string, unknown> = {}) {
+function apiAnswering(wallet: { address: string }, change: Record<string, string> = {}, domainChange: Record<string, unknown> = {}) {
   const jobId = "0b8f2d6e-6d4a-4b59-9a52-6f3f5a1c2e11";
   const domain = { name: "gpu-exchange Escrow", version: "1", chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000e5c40", ...domainChange };
   const types = { Order: [{ name: "jobId", type: "bytes32" }, { name: "client", type: "address" }, { name: "maxCost", type: "uint256" }, { name: "market", type: "bytes32" }, { name: "expiry", type: "uint64" }, { name: "nonce", type: "uint256" }] };
