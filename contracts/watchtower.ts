@@ -22,7 +22,8 @@ export interface Finding {
   action: "ok" | "challenged" | "allowance";
 }
 
-const isSet = (bits: readonly bigint[], i: number) => i >> 8 < bits.length && ((bits[i >> 8] >> BigInt(i & 0xff)) & 1n) === 1n;
+/** Whether bit `i` of a bitmap of 256-bit words (Escrow's allowanceBits) is set. */
+export const isSet = (bits: readonly bigint[], i: number) => i >> 8 < bits.length && ((bits[i >> 8] >> BigInt(i & 0xff)) & 1n) === 1n;
 
 /** The nonces entry `clientIndex` marks (nonceMarks pairs). */
 export function markedNonces(batch: CommittedBatch["batch"], clientIndex: number): bigint[] {

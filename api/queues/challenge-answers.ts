@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { escrowAt, nextNonce } from "../../contracts";
 import { signedJobOf } from "../../contracts/batch";
+import { isSet } from "../../contracts/watchtower";
 import { classifyChainError, decodeRevert } from "../../contracts/chain-errors";
 import { ordersOfJobs } from "../db/repositories/order.repository";
 import { batchCommitment, batchOf, jobIdBytes32, jobIdsOfBatch, openChallenges, rebuiltBatch, type BatchScope } from "../db/repositories/settlement.repository";
@@ -50,8 +51,7 @@ export async function answerChallenges(db: DataSource, provider: JsonRpcProvider
       reportOnce(logger, `${ch.batchId}:${ch.clientIndex}:late`, where, "challenge: its answer period is over before this process could answer; resolveChallenge upholds it");
       continue;
     }
-    const allowanceEntry = ch.clientIndex >> 8 < call.allowanceBits.length && ((call.allowanceBits[ch.clientIndex >> 8] >> BigInt(ch.clientIndex & 0xff)) & 1n) === 1n;
-    if (allowanceEntry) {
+    if (isSet(call.allowanceBits, ch.clientIndex)) {
       reportOnce(logger, `${ch.batchId}:${ch.clientIndex}`, where, "challenge: an allowance entry the client's allowance did not cover (AllowanceShort) is challenged; signed orders cannot answer it");
       continue;
     }
