@@ -79,6 +79,11 @@ const schema = z
     CHAIN_START_BLOCK: z.coerce.bigint().nonnegative().default(0n),
     CHAIN_CONFIRMATIONS: intFrom(0, 10_000, 2),
     RELAY_TREASURY_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
+    /** The treasury's key, which signs each relay job's order: in a file outside the project (mode 600), a JSON-RPC signer, or the key itself. */
+    RELAY_TREASURY_KEY_FILE: z.string().min(1).optional(),
+    RELAY_TREASURY_KEY_PASSWORD_FILE: z.string().min(1).optional(),
+    RELAY_TREASURY_SIGNER_URL: z.url({ protocol: /^https?$/ }).optional(),
+    RELAY_TREASURY_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex key").optional(),
     TOKEN_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     ESCROW_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
     STAKING_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address").optional(),
@@ -159,6 +164,12 @@ const schema = z
     }
     if (env.SETTLER_KEY_PASSWORD_FILE && !env.SETTLER_KEY_FILE) {
       ctx.addIssue({ code: "custom", path: ["SETTLER_KEY_PASSWORD_FILE"], message: "is the password of SETTLER_KEY_FILE: set that too" });
+    }
+    if ([env.RELAY_TREASURY_PRIVATE_KEY, env.RELAY_TREASURY_KEY_FILE, env.RELAY_TREASURY_SIGNER_URL].filter(Boolean).length > 1) {
+      ctx.addIssue({ code: "custom", path: ["RELAY_TREASURY_KEY_FILE"], message: "set one of RELAY_TREASURY_PRIVATE_KEY, RELAY_TREASURY_KEY_FILE and RELAY_TREASURY_SIGNER_URL" });
+    }
+    if (env.RELAY_TREASURY_KEY_PASSWORD_FILE && !env.RELAY_TREASURY_KEY_FILE) {
+      ctx.addIssue({ code: "custom", path: ["RELAY_TREASURY_KEY_PASSWORD_FILE"], message: "is the password of RELAY_TREASURY_KEY_FILE: set that too" });
     }
     if (env.NODE_ENV === "production" && !env.PUBLIC_URL) {
       ctx.addIssue({ code: "custom", path: ["PUBLIC_URL"], message: "is required when NODE_ENV=production (sign-in messages name its host)" });

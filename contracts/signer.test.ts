@@ -3,7 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encryptKeystoreJson, Transaction, Wallet, id, parseUnits } from "ethers";
+import { encryptKeystoreJson, Transaction, Wallet, id, parseUnits, verifyTypedData } from "ethers";
+import { ORDER_TYPES, orderDomain } from "./orders";
 import { buildSettlement, settleTuple } from "./batch";
 import { mined, startContractsFixture, type ContractsFixture } from "./fixture";
 import { escrowAt, ROLES } from "./index";
@@ -43,12 +44,17 @@ async function signerService(wallet: Wallet, tamper = false): Promise<{ url: str
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", async () => {
-      const { id: rpcId, method, params } = JSON.parse(body) as { id: number; method: string; params: Record<string, string>[] };
+      const { id: rpcId, method, params } = JSON.parse(body) as { id: number; method: string; params: (Record<string, string> | string)[] };
       calls.push(method);
       const reply = (result: unknown) => res.end(JSON.stringify({ jsonrpc: "2.0", id: rpcId, result }));
       if (method === "eth_accounts") return reply([wallet.address.toLowerCase()]);
+      if (method === "eth_signTypedData_v4") {
+        const { domain, types, message } = JSON.parse(String(params[1]));
+        delete types.EIP712Domain;
+        return reply(await wallet.signTypedData(domain, types, tamper ? { ...message, maxCost: "1" } : message));
+      }
       if (method !== "eth_signTransaction") return res.end(JSON.stringify({ jsonrpc: "2.0", id: rpcId, error: { code: -32601, message: "no such method" } }));
-      const p = params[0];
+      const p = params[0] as Record<string, string>;
       const tx = Transaction.from({
         type: p.maxFeePerGas ? 2 : 0,
         to: p.to,
@@ -116,5 +122,21 @@ it("refuses what a signer returns when it is not the transaction asked for", asy
     expect(await f.escrow(0).isSettled(902n)).toBe(false);
   } finally {
     service.server.close();
+  }
+});
+
+it("signs an order's typed data through the remote signer (eth_signTypedData_v4) and refuses a signature over other data", async () => {
+  const order = { jobId: id("remote-order"), client: key.address, maxCost: 10n ** 18n, market: id("market"), expiry: 2n ** 40n, nonce: 7n };
+  const domain = orderDomain(BigInt(f.chain.chainId), f.deployment.escrow);
+  const honest = await signerService(key);
+  const tampering = await signerService(key, true);
+  try {
+    const signature = await (await RemoteSigner.connect(honest.url, null)).signTypedData(domain, ORDER_TYPES, order);
+    expect(verifyTypedData(domain, ORDER_TYPES, order, signature)).toBe(key.address);
+    expect(honest.calls).toEqual(["eth_accounts", "eth_signTypedData_v4"]);
+    await expect((await RemoteSigner.connect(tampering.url, null)).signTypedData(domain, ORDER_TYPES, order)).rejects.toThrow(/not its account's/);
+  } finally {
+    honest.server.close();
+    tampering.server.close();
   }
 });

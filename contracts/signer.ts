@@ -7,6 +7,8 @@ import {
   hexlify,
   resolveAddress,
   Transaction,
+  TypedDataEncoder,
+  verifyTypedData,
   Wallet,
   type Provider,
   type TransactionLike,
@@ -76,7 +78,8 @@ async function signerCall(url: string, method: string, params: unknown[]): Promi
 
 /**
  * A signer whose key is held by a JSON-RPC signer service: transactions are filled in here (nonce, gas, fees from the
- * chain's provider), signed remotely with `eth_signTransaction`, and sent through the chain's provider.
+ * chain's provider), signed remotely with `eth_signTransaction`, and sent through the chain's provider; typed data
+ * (orders) is signed with `eth_signTypedData_v4`.
  */
 export class RemoteSigner extends AbstractSigner {
   constructor(
@@ -132,8 +135,19 @@ export class RemoteSigner extends AbstractSigner {
     throw new Error("RemoteSigner signs transactions only");
   }
 
-  override async signTypedData(_domain: TypedDataDomain, _types: Record<string, TypedDataField[]>, _value: Record<string, unknown>): Promise<string> {
-    throw new Error("RemoteSigner signs transactions only");
+  /** EIP-712 data signed remotely with `eth_signTypedData_v4` (Clef, Web3Signer); the signature is checked to be this account's. */
+  override async signTypedData(domain: TypedDataDomain, types: Record<string, TypedDataField[]>, value: Record<string, unknown>): Promise<string> {
+    const payload = TypedDataEncoder.getPayload(domain, types, value);
+    const answer = await signerCall(this.url, "eth_signTypedData_v4", [this.address, JSON.stringify(payload)]);
+    if (typeof answer !== "string") throw new Error("RemoteSigner: the signer answered eth_signTypedData_v4 without a signature");
+    let by: string | undefined;
+    try {
+      by = getAddress(verifyTypedData(domain, types, value, answer));
+    } catch {
+      by = undefined;
+    }
+    if (by !== this.address) throw new Error("RemoteSigner: the signer returned a signature that is not its account's over the data asked for");
+    return answer;
   }
 }
 

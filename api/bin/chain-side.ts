@@ -16,6 +16,8 @@ export interface ChainSide {
   dev?: DevChain;
   /** The dev chain's relay treasury (account #19, with escrow deposited). */
   devTreasury?: string;
+  /** Its key (the public test mnemonic's #19): the relay signs its jobs' orders with it in dev. */
+  devTreasuryKey?: string;
   chainId: bigint;
   provider: JsonRpcProvider;
   /** The node's WebSocket endpoint, for new heads (CHAIN_WS_URL, or the dev chain's). */
@@ -50,7 +52,7 @@ export async function connectChain(config: Config, logger: Logger): Promise<Chai
       stop: async () => provider.destroy(),
     };
   }
-  const { startDevChain, deployDevContracts, depositDevTreasury } = devChainModule();
+  const { startDevChain, deployDevContracts, depositDevTreasury, DEV_TREASURY_INDEX } = devChainModule();
   const dev = await startDevChain({ port: config.CHAIN_PORT, chainId: Number(config.CHAIN_ID) });
   const deployment = await deployDevContracts(dev, { challengeWindowSeconds: config.DEV_CHALLENGE_WINDOW_SECONDS });
   const devTreasury = await depositDevTreasury(dev, deployment);
@@ -64,6 +66,7 @@ export async function connectChain(config: Config, logger: Logger): Promise<Chai
   return {
     dev,
     devTreasury,
+    devTreasuryKey: dev.accounts[DEV_TREASURY_INDEX].privateKey,
     chainId: BigInt(dev.chainId),
     provider: dev.provider,
     wsUrl: config.CHAIN_WS_URL ?? dev.url.replace(/^http/, "ws"),

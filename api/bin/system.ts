@@ -20,6 +20,7 @@ import { EventHub } from "../queues/event-hub";
 import { startChainMonitor } from "../queues/chain-monitor";
 import type { IndexerRunner } from "../queues/indexer.runner";
 import { createServices, type Services } from "../services";
+import { relayTreasury } from "./relay-treasury";
 import { systemClock, type Clock } from "../services/clock";
 import { parseDecimal, parseUsd } from "../../pricing";
 import { createRpcProvider } from "../../contracts/rpc";
@@ -124,6 +125,8 @@ export async function startSystem(config: Config, roles: Roles, options: SystemO
   const monitorProvider =
     !chainSide && config.CHAIN_RPC_URL && roles.api ? createRpcProvider(config.CHAIN_RPC_URL, config.CHAIN_ID, { timeoutMs: config.CHAIN_RPC_TIMEOUT_MS, retries: 0 }) : undefined;
   const blobStore = createBlobStore(config);
+  // only a process that serves the relay holds the treasury's key
+  const treasury = roles.api ? await relayTreasury(config, chainSide) : { address: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury };
   const services = createServices(db, {
     publicUrl: config.PUBLIC_URL,
     chainId: config.CHAIN_ID,
@@ -135,7 +138,8 @@ export async function startSystem(config: Config, roles: Roles, options: SystemO
     offerListMaxAgeMs: config.OFFERS_CACHE_MAX_AGE_MS,
     matchCandidateLimit: config.MATCH_CANDIDATE_LIMIT,
     usdRates: { standingMicros: config.OGPU_USD_RATE === undefined ? undefined : parseUsd(config.OGPU_USD_RATE), maxAgeSeconds: config.USD_RATE_MAX_AGE_SECONDS },
-    relayTreasuryAddress: config.RELAY_TREASURY_ADDRESS ?? chainSide?.devTreasury,
+    relayTreasuryAddress: treasury.address,
+    relayTreasurySigner: treasury.signer,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
     settlementFeeBps: config.FEE_BPS,
     orders: { ttlSeconds: config.ORDER_TTL_SECONDS, settleMarginSeconds: config.ORDER_SETTLE_MARGIN_SECONDS },

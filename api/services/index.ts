@@ -28,6 +28,7 @@ import { DEFAULT_ORDER_LIMITS, type OrderLimits } from "./order-limits";
 import { OfferListFreshness } from "./freshness";
 import { systemClock, type Clock } from "./clock";
 import { JobOrderService, type JobOrderSettings } from "./job-order.service";
+import type { TypedDataSigner } from "./job-order";
 
 export interface ServiceSettings extends AuthSettings {
   heartbeatWindowSeconds: number;
@@ -39,6 +40,8 @@ export interface ServiceSettings extends AuthSettings {
   usdRates: RateSettings;
   /** The account whose escrow funds relay jobs in OGPU; unset: the relay takes no jobs. */
   relayTreasuryAddress?: string;
+  /** The treasury's key (RELAY_TREASURY_KEY_FILE, _SIGNER_URL, _PRIVATE_KEY; the dev chain's #19 in dev): it signs each relay job's order. */
+  relayTreasurySigner?: TypedDataSigner;
   /** The marketplace's minimum provider stake in wei; null for none. */
   minProviderStakeWei: bigint | null;
   lifecycle: LifecycleSettings;
@@ -132,7 +135,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     jobs,
     jobOrders,
     sources,
-    relay: new RelayService(db, jobs, settings.usdRates, settings.relayTreasuryAddress, { artifacts, logs }),
+    relay: new RelayService(db, jobs, settings.usdRates, settings.relayTreasuryAddress, { artifacts, logs }, settings.relayTreasurySigner ? { signer: settings.relayTreasurySigner, orders: jobOrders } : undefined),
     matching: new MatchingService(db, matchingSettings, announce),
     quotes: new QuoteService(db, matchingSettings, models),
     chain: new ChainService(db, deps.chain),

@@ -58,8 +58,18 @@ export class JobOrderService {
   /** The order for `input` (validated as submitJob would), with a nonce reserved for the caller. */
   async prepare(principal: Principal | undefined, input: SubmitJobData): Promise<JobOrderDraft> {
     const who = requirePrincipal(principal);
+    this.scope();
+    return this.draft(who, await this.validate(input));
+  }
+
+  /** Whether this server takes signed orders (it has an escrow to sign them for). */
+  get enabled(): boolean {
+    return this.settings.scope !== undefined;
+  }
+
+  /** The order for a submission already validated, with a nonce reserved for `who`. */
+  async draft(who: Principal, checked: ValidatedJob): Promise<JobOrderDraft> {
     const scope = this.scope();
-    const checked = await this.validate(input);
     const nowSeconds = BigInt(Math.floor(this.clock.now().getTime() / 1000));
     // the job may rest on the book for the TTL, then still run and settle
     const expiry = nowSeconds + BigInt(this.settings.ttlSeconds + checked.req.maxDurationSeconds + this.settings.settleMarginSeconds);

@@ -1,4 +1,4 @@
-import { TypedDataEncoder, getAddress, verifyTypedData } from "ethers";
+import { TypedDataEncoder, getAddress, verifyTypedData, type TypedDataDomain, type TypedDataField } from "ethers";
 import { ORDER_TYPES, orderDigest, orderDomain, type Order } from "../../contracts/orders";
 import { jobIdBytes32 } from "../db/repositories/settlement.repository";
 
@@ -63,4 +63,17 @@ export function expiryProblem(expiry: bigint, now: bigint, maxDurationSeconds: n
   const needed = now + BigInt(maxDurationSeconds) + BigInt(settleMarginSeconds);
   if (expiry < needed) return `order.expiry ${expiry} leaves too little time: the job may run ${maxDurationSeconds} s and settlement takes up to ${settleMarginSeconds} s more, so it must be at least ${needed}; prepare a new order`;
   return null;
+}
+
+/** What signs EIP-712 typed data with one key (an ethers Signer: a Wallet, a key file's, a remote signer's). */
+export interface TypedDataSigner {
+  getAddress(): Promise<string>;
+  signTypedData(domain: TypedDataDomain, types: Record<string, TypedDataField[]>, value: Record<string, unknown>): Promise<string>;
+}
+
+/** A prepared order (prepareJobOrder's draft) signed by `signer`, in the form submitJob takes it. */
+export async function signDraft(draft: { jobId: string; nonce: bigint; expiry: bigint; typedData: string }, signer: TypedDataSigner): Promise<SignedOrderData> {
+  const { domain, types, message } = JSON.parse(draft.typedData) as { domain: TypedDataDomain; types: Record<string, TypedDataField[]>; message: Record<string, unknown> };
+  const { EIP712Domain: _domainType, ...orderTypes } = types;
+  return { jobId: draft.jobId, nonce: draft.nonce.toString(), expiry: draft.expiry.toString(), signature: await signer.signTypedData(domain, orderTypes, message) };
 }

@@ -8,7 +8,9 @@ import { FINAL_JOB_STATES } from "../db/repositories/states";
 import { updateReturning } from "../db/query";
 import { badInput, conflict, forbidden, notFound, ServiceError, unavailable } from "./errors";
 import { inTransaction } from "../db/transaction";
-import type { JobService, SubmitJobData } from "./job.service";
+import type { JobService, SubmitJobData, ValidatedJob } from "./job.service";
+import { signDraft, type TypedDataSigner } from "./job-order";
+import type { JobOrderDraft } from "./job-order.service";
 import { parseRelayJob } from "./relay-input";
 import { hasControlCharacters } from "./workload";
 import { assertId, requirePrincipal, type Principal } from "./principal";
@@ -82,7 +84,16 @@ export class RelayService {
     /** The account whose escrow funds relay jobs in OGPU; unset: the relay refuses jobs (503). */
     private readonly treasuryAddress?: string,
     private readonly data?: { artifacts: ArtifactService; logs: LogService },
+    /** The treasury's key, which signs each relay job's order (the escrow then bounds what settlement takes to it); absent: relay jobs go unsigned. */
+    private readonly signing?: { signer: TypedDataSigner; orders: { readonly enabled: boolean; draft(who: Principal, checked: ValidatedJob): Promise<JobOrderDraft> } },
   ) {}
+
+  /** The treasury's signed order for a relay job, when it has a key and the server takes orders. */
+  private async treasuryOrder(validated: ValidatedJob): Promise<SubmitJobData["order"]> {
+    if (!this.signing?.orders.enabled) return undefined;
+    const draft = await this.signing.orders.draft(await this.treasury(this.db), validated);
+    return signDraft(draft, this.signing.signer);
+  }
 
   /** The treasury as the principal its relay jobs are submitted under (its account made on first use). */
   private async treasury(tx: Pick<EntityManager, "query">): Promise<Principal> {
@@ -158,6 +169,8 @@ export class RelayService {
     const hold = holdWei(maxPriceWei, req.gpuCount, req.maxDurationSeconds, req.redundancy);
     const maxUsd = usdOfWeiCeil(hold, rate);
     if (maxUsd > MAX_USD_MICROS) throw badInput(`this job may cost up to ${usdText(maxUsd)} USD, more than the relay takes at once (${usdText(MAX_USD_MICROS)} USD); lower the cap, GPUs or duration`);
+    // the treasury signs the job's order before anything is held (a nonce whose job is never stored is just never marked)
+    data.order = await this.treasuryOrder(validated);
     const result = await inTransaction(this.db, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${who.accountId}:${key}`]);
       const concurrent = await replay(tx);

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { MaxUint256, Wallet, ZeroHash, concat, id, keccak256, parseUnits, type TypedDataField } from "ethers";
+import { MaxUint256, Wallet, ZeroHash, concat, id, keccak256, parseUnits, verifyTypedData, type TypedDataField } from "ethers";
+import { ORDER_TYPES, orderDomain } from "../../../contracts/orders";
 import { ROLES, escrowAt, tokenAt } from "../../../contracts";
 import { buildSettlement, settleTuple } from "../../../contracts/batch";
-import { Watchtower, readCommittedBatch } from "../../../contracts/watchtower";
+import { Watchtower, isSet, readCommittedBatch } from "../../../contracts/watchtower";
+import { DEV_TREASURY_INDEX } from "../../../contracts/dev-chain";
 import { actor, eventually, freshModel, jobInput, type Actor } from "../builders";
 import { op } from "../contract";
 import { privateDatabaseUrl } from "../databases";
@@ -21,6 +23,7 @@ jest.setTimeout(300_000);
 const WINDOW = 600;
 const THIEF = 16;
 const WATCHER = 17;
+const ADMIN = { user: "ops", password: "a-long-admin-password" };
 
 let server: TestServer;
 beforeAll(async () => {
@@ -34,6 +37,9 @@ beforeAll(async () => {
       SETTLEMENT_MAX_AGE_SECONDS: "1",
       SETTLEMENT_INTERVAL_MS: "300",
       FEE_BPS: "500",
+      ADMIN_USER: ADMIN.user,
+      ADMIN_PASSWORD: ADMIN.password,
+      OGPU_USD_RATE: "0.5",
     },
     { api: true, worker: true, indexer: true },
   );
@@ -187,4 +193,48 @@ it("a thief with a settler key takes a client's whole balance: the watchtower ch
   await chain().increaseTime(2 * WINDOW + 1);
   expect(await client.escrow.claimableOf(chain().accounts[THIEF].address)).toBe(0n);
   await eventually(async () => (wei((await client.shown()).available) === BigInt(await client.escrow.freeBalanceOf(client.wallet.address)) ? true : undefined), 30_000, "chain and API agree");
+});
+
+it("the relay's treasury signs each relay job's order with its key: the batch marks the treasury's nonce, the entry is order-covered, not on the allowance", async () => {
+  const m = freshModel();
+  const provider = await actor(server);
+  const nodeId = await offer(provider, m.gpu(1));
+  const who = await actor(server);
+  const key = (await gql(server.url, op("CreateApiKey"), { name: "relay" }, who.token)).data!.createApiKey.secret as string;
+  const base = server.url.replace("/graphql", "");
+  const admin = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString("base64")}`;
+  const credit = await fetch(`${base}/admin/usd-credits`, { method: "POST", headers: { "content-type": "application/json", authorization: admin }, body: JSON.stringify({ address: who.wallet.address, usd: "10" }) });
+  expect(credit.status).toBe(201);
+  // 18 USD a GPU-hour at 0.5 USD/OGPU: 36 OGPU, the offer's price
+  const body = { kind: "BATCH", command: ["true"], requirements: { gpuCount: 1, minVramGb: m.gpu(1).vramGb, gpuModels: [m.model], maxPriceUsdPerGpuHour: "18", maxDurationSeconds: 600 } };
+  const posted = await fetch(`${base}/relay/v1/jobs`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}`, "idempotency-key": "signed-1" }, body: JSON.stringify(body) });
+  expect(posted.status).toBe(201);
+  const jobId = ((await posted.json()) as { id: string }).id;
+
+  // the stored order is the treasury's own signature over the job's order
+  const treasury = chain().accounts[DEV_TREASURY_INDEX].address;
+  const [row] = await server.system.db.query(`SELECT o.nonce, o.max_cost_wei, o.market, o.expiry, o.signature, a.address FROM job_orders o JOIN accounts a ON a.id = o.client_id WHERE o.job_id = $1`, [jobId]);
+  expect(row.address).toBe(treasury.toLowerCase());
+  const escrow = escrowAt(await escrowAddress(), chain().provider);
+  const order = { jobId: `0x${jobId.replace(/-/g, "").padEnd(64, "0")}`, client: treasury, maxCost: BigInt(row.max_cost_wei), market: row.market, expiry: BigInt(row.expiry), nonce: BigInt(row.nonce) };
+  expect(verifyTypedData(orderDomain(BigInt(chain().chainId), await escrow.getAddress()), ORDER_TYPES, order, row.signature)).toBe(treasury);
+  expect(order.maxCost).toBe((36n * OGPU * 600n) / 3600n);
+
+  await runToCompletion(provider, nodeId);
+  const [{ settlement_batch: batchId }] = await eventually(async () => {
+    const rows = await server.system.db.query(`SELECT settlement_batch FROM charges WHERE job_id = $1 AND settlement_batch IS NOT NULL`, [jobId]);
+    return rows.length ? rows : undefined;
+  }, 90_000, "the relay job in a batch");
+  const [log] = await eventually(async () => {
+    const logs = await escrow.queryFilter(escrow.filters.BatchCommitted(BigInt(batchId)));
+    return logs.length ? logs : undefined;
+  }, 90_000, "the batch on chain");
+  const committed = await readCommittedBatch(escrow, log);
+  const entry = committed.batch.clients.indexOf(treasury);
+  expect(entry).toBeGreaterThanOrEqual(0);
+  expect(isSet(committed.batch.allowanceBits, entry)).toBe(false);
+  expect(await escrow.isNonceUsed(treasury, order.nonce)).toBe(true);
+  // a watchtower that knows the treasury's signed order finds the entry covered
+  const tower = new Watchtower(escrowAt(await escrow.getAddress(), chain().signer(WATCHER)), () => new Map([[order.nonce, order.maxCost]]), { fromBlock: log.blockNumber, clients: [treasury] });
+  expect((await tower.poll()).filter((f) => f.batchId === BigInt(batchId)).map((f) => f.action)).toEqual(["ok"]);
 });
