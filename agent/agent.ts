@@ -16,6 +16,7 @@ import { nodeRegistration, registerNode, startHeartbeats } from "./node-session"
 import { OfferManager } from "./offer-manager";
 import { Runner } from "./runner";
 import { createHttpTransfer, type Transfer } from "./transfer";
+import { startWatchtowerMode } from "./watchtower-mode";
 
 /** Seconds a stopping agent gives workloads to checkpoint, exit and upload. */
 export const SHUTDOWN_GRACE_MS = 30_000;
@@ -68,6 +69,8 @@ export async function startAgent(deps: AgentDeps, signal?: AbortSignal): Promise
 
   let onFatal!: (err: unknown) => void;
   const fatal = new Promise<unknown>((resolve) => (onFatal = resolve));
+  // before anything runs: a bad watchtower key or chain node refuses to start
+  const watchtower = config.watchtower ? await startWatchtowerMode(client, config.watchtower, logger, onFatal) : undefined;
   const heartbeats = startHeartbeats({
     client,
     nodeId,
@@ -110,6 +113,7 @@ export async function startAgent(deps: AgentDeps, signal?: AbortSignal): Promise
       (stopping ??= (async () => {
         logger.info({ running: runner.active }, "agent stopping");
         await offerLoop.stop();
+        await watchtower?.stop();
         await offers.cancel();
         await runner.stop(SHUTDOWN_GRACE_MS);
         await heartbeats.stop();

@@ -157,3 +157,26 @@ describe("rootRefusal", () => {
     expect(rootRefusal(undefined, false)).toBeNull();
   });
 });
+
+describe("watchtower mode", () => {
+  it("is off by default, on with a chain node and a key file (from flags or environment)", () => {
+    expect(parseAgentConfig(base, {}, defaults).watchtower).toBeUndefined();
+    expect(parseAgentConfig([...base, "--watchtower-rpc", "http://node:8545", "--watchtower-key-file", "~/tower.key"], {}, defaults).watchtower).toEqual({
+      rpcUrl: "http://node:8545",
+      keyFile: "/home/prov/tower.key",
+      intervalS: 30,
+    });
+    expect(parseAgentConfig(base, { GX_WATCHTOWER_RPC: "https://rpc.ogpu", GX_WATCHTOWER_KEY_FILE: "keys/t.key", GX_WATCHTOWER_S: "5" }, defaults).watchtower).toEqual({
+      rpcUrl: "https://rpc.ogpu",
+      keyFile: "/srv/keys/t.key",
+      intervalS: 5,
+    });
+  });
+
+  it("refuses one without the other, a URL that is not http(s), and a bad interval", () => {
+    expect(flagOf(() => parseAgentConfig([...base, "--watchtower-rpc", "http://node:8545"], {}, defaults))).toBe("--watchtower-key-file");
+    expect(flagOf(() => parseAgentConfig([...base, "--watchtower-key-file", "/k"], {}, defaults))).toBe("--watchtower-rpc");
+    expect(flagOf(() => parseAgentConfig([...base, "--watchtower-rpc", "ws://node:8546", "--watchtower-key-file", "/k"], {}, defaults))).toBe("--watchtower-rpc");
+    expect(flagOf(() => parseAgentConfig([...base, "--watchtower-rpc", "http://n", "--watchtower-key-file", "/k", "--watchtower-s", "0"], {}, defaults))).toBe("--watchtower-s");
+  });
+});

@@ -34,6 +34,8 @@ export interface AgentConfig {
   /** GPUs to offer; null offers the whole offered group. */
   offerGpus: number | null;
   logLevel: LogLevel;
+  /** Watchtower mode: the chain node and the key that answers challenges of batches crediting this provider. */
+  watchtower?: { rpcUrl: string; keyFile: string; intervalS: number };
 }
 
 /** Facts about the host the defaults come from, passed in so that parsing stays pure. */
@@ -76,6 +78,9 @@ export const ENV_FALLBACKS = {
   "upload-tries": "GX_UPLOAD_TRIES",
   "offer-gpus": "GX_OFFER_GPUS",
   "log-level": "GX_LOG_LEVEL",
+  "watchtower-rpc": "GX_WATCHTOWER_RPC",
+  "watchtower-key-file": "GX_WATCHTOWER_KEY_FILE",
+  "watchtower-s": "GX_WATCHTOWER_S",
 } as const;
 type Flag = keyof typeof ENV_FALLBACKS;
 
@@ -225,6 +230,12 @@ function configSchema(defaults: ConfigDefaults) {
       "upload-tries": whole(1, 20).default(8),
       "offer-gpus": whole(1, 1024).optional(),
       "log-level": z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+      "watchtower-rpc": z
+        .string()
+        .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), "must be an http:// or https:// URL of the chain's JSON-RPC node")
+        .optional(),
+      "watchtower-key-file": z.string().min(1).optional(),
+      "watchtower-s": whole(1, 3600).default(30),
     })
     .superRefine((c, ctx) => {
       if (c["api-key"] === undefined && c["api-key-file"] === undefined) {
@@ -232,6 +243,9 @@ function configSchema(defaults: ConfigDefaults) {
       }
       if (c["api-key"] !== undefined && c["api-key-file"] !== undefined) {
         ctx.addIssue({ code: "custom", path: ["api-key-file"], message: "give either --api-key or --api-key-file, not both" });
+      }
+      if ((c["watchtower-rpc"] === undefined) !== (c["watchtower-key-file"] === undefined)) {
+        ctx.addIssue({ code: "custom", path: [c["watchtower-rpc"] === undefined ? "watchtower-rpc" : "watchtower-key-file"], message: "watchtower mode needs both --watchtower-rpc and --watchtower-key-file" });
       }
       const floor = c["price-floor"];
       const ceiling = c["price-ceiling"];
@@ -269,6 +283,9 @@ function configSchema(defaults: ConfigDefaults) {
         uploadTries: c["upload-tries"],
         offerGpus: c["offer-gpus"] ?? null,
         logLevel: c["log-level"],
+        ...(c["watchtower-rpc"] !== undefined && c["watchtower-key-file"] !== undefined
+          ? { watchtower: { rpcUrl: c["watchtower-rpc"], keyFile: path.resolve(defaults.cwd, expandHome(c["watchtower-key-file"])), intervalS: c["watchtower-s"] } }
+          : {}),
       }),
     );
 }

@@ -27,6 +27,14 @@ Flags (environment variable in brackets):
   --upload-tries N          tries of each output upload while the store is unavailable, 1..20 [GX_UPLOAD_TRIES] (default 8)
   --offer-gpus N            GPUs to offer [GX_OFFER_GPUS] (default: all of the offered group)
   --log-level LEVEL         fatal, error, warn, info, debug, trace or silent [GX_LOG_LEVEL] (default info)
+  --watchtower-rpc URL      watchtower mode: the chain's JSON-RPC node [GX_WATCHTOWER_RPC]; with --watchtower-key-file,
+                            the agent answers open challenges of settlement batches that credit this provider with
+                            the clients' signed orders (from the API; the escrow checks them) when the marketplace
+                            has not answered them by its next check, so a dead or stolen settler cannot cost its pay
+  --watchtower-key-file PATH
+                            a file holding the 0x hex key that sends the answers and pays their gas (mode 600,
+                            outside any repository; any funded account will do) [GX_WATCHTOWER_KEY_FILE]
+  --watchtower-s N          seconds between watchtower checks [GX_WATCHTOWER_S] (default 30)
   -h, --help                print this text
 
 Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 on a fatal error (root, rejected key), 78 on bad configuration.

@@ -14,6 +14,8 @@ describe("the ledger", () => {
       ev("DebtRecorded", { client, amount: "70" }),
       ev("Withdrawn", { client, amount: "400" }),
       ev("DebtPaid", { client, amount: "20" }),
+      ev("DebtRecorded", { client, amount: "15" }),
+      ev("DebtCancelled", { debtId: "3", batchId: "9", client, amount: "15", newDebt: "50" }),
       ev("Staked", { provider, amount: "100" }),
       ev("UnstakeRequested", { provider, amount: "30", unlockAt: "9000" }),
       ev("Slashed", { provider, amount: "80" }),

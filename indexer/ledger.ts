@@ -3,7 +3,8 @@ import type { ChainEvent } from "./types";
 /**
  * What the indexer mirrors of one address, kept up to date from each event's delta (never re-summed from history):
  * - escrow (Escrow events naming a `client`): deposited = sum(Deposited) - sum(Withdrawn); withdrawing and its
- *   unlock time from the newest WithdrawRequested, cleared by a Withdrawn; debt = sum(DebtRecorded) - sum(DebtPaid).
+ *   unlock time from the newest WithdrawRequested, cleared by a Withdrawn; debt = sum(DebtRecorded) - sum(DebtPaid)
+ *   - sum(DebtCancelled) (an upheld challenge cancels the debt its entry recorded).
  *   Settlement debits are left out of deposited on purpose (the marketplace counts what a job spent itself);
  * - holds: the newest HoldsUpdated `held` or Debited `newHeld` (what the chain holds for the client);
  * - stake (Staking events naming a `provider`): Staked adds, UnstakeRequested moves to unbonding and sets the unlock
@@ -31,7 +32,7 @@ export type Family = "escrow" | "holds" | "stake";
 /** Each changed field's value before the event (decimal strings, null for no time): restoring them undoes it. */
 export type Undo = Partial<Record<StateField, string | null>>;
 
-export const ESCROW_EVENTS: readonly string[] = ["Deposited", "Withdrawn", "WithdrawRequested", "DebtRecorded", "DebtPaid"];
+export const ESCROW_EVENTS: readonly string[] = ["Deposited", "Withdrawn", "WithdrawRequested", "DebtRecorded", "DebtPaid", "DebtCancelled"];
 export const HOLD_EVENTS: readonly string[] = ["HoldsUpdated", "Debited"];
 /** Staking events (they name a `provider`; Escrow's Withdrawn names a `client` instead). */
 export const STAKE_EVENTS: readonly string[] = ["Staked", "UnstakeRequested", "Withdrawn", "Slashed"];
@@ -72,7 +73,7 @@ export function applyEvent(s: AccountState, e: Pick<ChainEvent, "name" | "args">
       set("withdrawing", amount);
       set("withdrawUnlockAt", amount > 0n ? big(e.args.unlockAt) : null);
     } else if (e.name === "DebtRecorded") set("debt", s.debt + amount);
-    else if (e.name === "DebtPaid") set("debt", s.debt - amount);
+    else if (e.name === "DebtPaid" || e.name === "DebtCancelled") set("debt", s.debt - amount);
   } else if (t.family === "holds") {
     set("held", big(e.name === "Debited" ? e.args.newHeld : e.args.held));
   } else if (e.name === "Staked") set("staked", s.staked + amount);

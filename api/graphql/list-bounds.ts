@@ -30,6 +30,8 @@ export const LISTED = {
   jobAssignments: 200,
   /** Settlement.debts: the first ones by debt id (a batch has one line per client; a hundred unpaid is already an incident). */
   settlementDebts: 100,
+  /** Query.settlementChallenges: the oldest open ones (each builds its answer). */
+  challenges: 100,
 } as const;
 
 /** The settings some bounds follow. */
@@ -63,6 +65,7 @@ export function listBounds(settings: BoundSettings): ListBounds {
     ["Query.candles", { max: MAX_CANDLES }],
     ["Query.assignments", { arg: "first", default: MAX_NODE_ASSIGNMENTS_LISTED, max: MAX_NODE_ASSIGNMENTS_LISTED }],
     ["Query.assignmentInputs", { max: settings.jobMaxInputs }],
+    ["Query.settlementChallenges", { max: LISTED.challenges }],
     // lists of objects
     ["OrderBook.asks", { arg: "depth", default: DEFAULT_BOOK_DEPTH, max: MAX_BOOK_DEPTH, of: "parent" }],
     ["OrderBook.bids", { arg: "depth", default: DEFAULT_BOOK_DEPTH, max: MAX_BOOK_DEPTH, of: "parent" }],

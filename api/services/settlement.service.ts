@@ -1,5 +1,7 @@
 import type { DataSource } from "typeorm";
-import { insertBatch, lastBatchWithReputation, rebuiltBatch, unbatchedCharges, type BatchPayload } from "../db/repositories/settlement.repository";
+import { batchesCrediting, insertBatch, lastBatchWithReputation, openChallenges, rebuiltBatch, unbatchedCharges, type BatchPayload } from "../db/repositories/settlement.repository";
+import { escrowAt } from "../../contracts";
+import { challengeAnswer, UNANSWERABLE } from "./challenge-answer";
 import { getAddress } from "ethers";
 import { reputationLeaf, type ReputationLeaf } from "../../contracts/batch";
 import { badInput, conflict, notFound } from "./errors";
@@ -38,6 +40,21 @@ export interface SettlementView {
 }
 
 /** A provider's reputation counters as the newest confirmed batch naming it committed them, with the Merkle proof. */
+/** An open challenge of one of this marketplace's batch entries, and the answer anyone may post to it. */
+export interface ChallengeView {
+  batchId: bigint;
+  clientIndex: number;
+  client: string;
+  /** Unix seconds: the last moment an answer is taken. */
+  deadline: bigint;
+  escrow: string;
+  debitWei: bigint | null;
+  /** Escrow.answer's calldata (send it to `escrow`), or null when the stored orders cannot answer. */
+  answerCalldata: string | null;
+  answerOrders: number;
+  unanswerable: string | null;
+}
+
 export interface ReputationProofView {
   batchId: bigint;
   txHash: string | null;
@@ -129,6 +146,32 @@ export class SettlementService {
     if (!batch || !counters) return null;
     const leaf = reputationLeaf(counters);
     return { batchId: BigInt(row.batch_id), txHash: row.tx_hash, blockNumber: row.block_number === null ? null : BigInt(row.block_number), merkleRoot: batch.merkleRoot, counters, leaf, proof: batch.tree.proofOf(leaf) };
+  }
+
+  /**
+   * Open challenges of this marketplace's batches (as the indexer mirrored ChallengeOpened), oldest first; with
+   * `creditedTo`, those of batches crediting that address. Each comes with the calldata of Escrow.answer built from
+   * the clients' stored signed orders, when they cover the entry: anyone may send it (a provider's agent defends its
+   * credit so), the escrow checks every signature and proof. At most `limit`.
+   */
+  async challenges(creditedTo: string | null, limit: number): Promise<ChallengeView[]> {
+    let open = await openChallenges(this.db, this.settings.escrow);
+    if (creditedTo !== null) {
+      const crediting = await batchesCrediting(this.db, open.map((c) => c.batchId), getAddress(creditedTo));
+      open = open.filter((c) => crediting.has(c.batchId));
+    }
+    const escrow = escrowAt(this.settings.escrow);
+    const views: ChallengeView[] = [];
+    for (const ch of open.slice(0, limit)) {
+      const a = await challengeAnswer(this.db, this.settings, ch.batchId, ch.clientIndex);
+      const base = { batchId: BigInt(ch.batchId), clientIndex: ch.clientIndex, client: getAddress(ch.client), deadline: ch.deadline, escrow: getAddress(this.settings.escrow) };
+      if ("unanswerable" in a) views.push({ ...base, debitWei: a.debit ?? null, answerCalldata: null, answerOrders: 0, unanswerable: UNANSWERABLE[a.unanswerable] });
+      else {
+        const answerCalldata = escrow.interface.encodeFunctionData("answer", [a.call, a.commitment, a.clientIndex, a.signed]);
+        views.push({ ...base, debitWei: a.debit, answerCalldata, answerOrders: a.signed.length, unanswerable: null });
+      }
+    }
+    return views;
   }
 
   /** The batches with their debts, as the indexed DebtRecorded and DebtPaid events of this escrow say. */

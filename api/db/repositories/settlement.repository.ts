@@ -262,6 +262,16 @@ export async function openChallenges(db: Db, escrow: string): Promise<OpenChalle
   return rows.map(({ args }) => ({ batchId: args.batchId, clientIndex: Number(args.clientIndex), client: args.client, deadline: BigInt(args.deadline) }));
 }
 
+/** Which of `batchIds` hold a charge crediting `provider` (an address). */
+export async function batchesCrediting(db: Db, batchIds: readonly string[], provider: string): Promise<Set<string>> {
+  if (batchIds.length === 0) return new Set();
+  const rows: { batch_id: string }[] = await db.query(
+    `SELECT DISTINCT c.settlement_batch AS batch_id FROM charges c JOIN accounts pa ON pa.id = c.provider_id WHERE c.settlement_batch = ANY($1::bigint[]) AND pa.address = $2`,
+    [batchIds, provider.toLowerCase()],
+  );
+  return new Set(rows.map((r) => String(r.batch_id)));
+}
+
 /** A batch's commitment as its BatchCommitted event gave it (the settler, fee recipient and time the contract hashed). */
 export async function batchCommitment(db: Db, escrow: string, batchId: string): Promise<{ settler: string; feeRecipient: string; settledAt: bigint } | undefined> {
   const [row] = await db.query(`SELECT args FROM chain_events WHERE address = $1 AND name = 'BatchCommitted' AND args->>'batchId' = $2 ORDER BY block_number DESC LIMIT 1`, [escrow.toLowerCase(), batchId]);

@@ -11,6 +11,8 @@ import { ChainEventConnection, EscrowBalance, IndexerStatus, ReputationProof, Se
 import { LISTED } from "../list-bounds";
 import { Job, JobSettlement } from "../types/job.type";
 import { Me } from "./me.resolver";
+import { SettlementChallenge } from "../types/challenge.type";
+import { badInput } from "../../services/errors";
 
 const NEWCOMER = { score: reputationOf({ completed: 0, failed: 0, expired: 0, rejected: 0 }), completedJobs: 0, failedJobs: 0, expiredJobs: 0, rejectedJobs: 0 };
 
@@ -62,6 +64,15 @@ export class SettlementResolver {
       edges: page.settlements.map((s, i) => ({ cursor: page.cursors[i], node: toSettlement(s) })),
       pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
     };
+  }
+
+  @Query(() => [SettlementChallenge], {
+    description: "Open challenges of this marketplace's settlement batches, oldest first (at most 100); with creditedTo, those of batches crediting that address (a provider's agent answers them to defend its credit).",
+  })
+  async settlementChallenges(@Arg("creditedTo", () => String, { nullable: true }) creditedTo: string | null, @Ctx() ctx: GraphQLContext): Promise<SettlementChallenge[]> {
+    if (creditedTo !== null && !/^0x[0-9a-fA-F]{40}$/.test(creditedTo)) throw badInput("creditedTo must be a 0x address (40 hex digits)");
+    const views = await ctx.services.settlements.challenges(creditedTo, LISTED.challenges);
+    return views.map(({ debitWei, ...v }) => ({ ...v, debit: debitWei }));
   }
 }
 

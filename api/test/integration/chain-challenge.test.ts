@@ -1,6 +1,13 @@
 import { createHash } from "node:crypto";
 import { MaxUint256, Wallet, ZeroHash, concat, id, keccak256, parseUnits, verifyTypedData, type TypedDataField } from "ethers";
 import { ORDER_TYPES, orderDomain } from "../../../contracts/orders";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { createGraphqlClient } from "../../../agent/client";
+import { loadContract } from "../../../agent/contract";
+import { startWatchtowerMode } from "../../../agent/watchtower-mode";
 import { ROLES, escrowAt, tokenAt } from "../../../contracts";
 import { buildSettlement, settleTuple } from "../../../contracts/batch";
 import { Watchtower, isSet, readCommittedBatch } from "../../../contracts/watchtower";
@@ -23,6 +30,8 @@ jest.setTimeout(300_000);
 const WINDOW = 600;
 const THIEF = 16;
 const WATCHER = 17;
+/** The provider agent's watchtower key (any funded account: it pays the answer's gas). */
+const AGENT_TOWER = 18;
 const ADMIN = { user: "ops", password: "a-long-admin-password" };
 
 let server: TestServer;
@@ -96,6 +105,26 @@ async function sign(wallet: Wallet, typedData: string): Promise<string> {
   return wallet.signTypedData(t.domain, types, t.message);
 }
 
+/** Prepares `input`'s order, has the client's wallet sign it, and submits the job with it; the draft. */
+async function submitSigned(client: { token: string; wallet: Wallet }, input: Record<string, unknown>) {
+  const prepared = await gql(server.url, PREPARE, { input }, client.token);
+  const draft = prepared.data!.prepareJobOrder as { jobId: string; nonce: string; expiry: string; maxCostWei: string; market: string; digest: string; typedData: string };
+  const submitted = await gql(server.url, op("SubmitJob"), { input: { ...input, order: { jobId: draft.jobId, nonce: draft.nonce, expiry: draft.expiry, signature: await sign(client.wallet, draft.typedData) } } }, client.token);
+  expect(submitted.errors).toBeUndefined();
+  return draft;
+}
+
+/** The batch holding `jobId` once the chain has committed it: its id and BatchCommitted log. */
+async function committedBatchOf(jobId: string, token: string) {
+  const { batchId } = await eventually(async () => ((await gql(server.url, op("Job"), { id: jobId }, token)).data!.job.settlement ?? undefined) as { batchId: string } | undefined, 90_000, "the job in a batch");
+  const escrow = escrowAt(await escrowAddress(), chain().provider);
+  const [log] = await eventually(async () => {
+    const logs = await escrow.queryFilter(escrow.filters.BatchCommitted(BigInt(batchId)));
+    return logs.length ? logs : undefined;
+  }, 90_000, "the batch on chain");
+  return { batchId, log };
+}
+
 async function runToCompletion(provider: Actor, nodeId: string): Promise<void> {
   const a = await eventually(async () => (await gql(server.url, op("PendingAssignments"), { nodeId }, provider.token)).data!.assignments[0] as { id: string } | undefined, 20_000, "the assignment");
   await gql(server.url, op("StartAssignment"), { id: a.id }, provider.token);
@@ -113,19 +142,10 @@ it("a signed order's job settles in a windowed batch; the marketplace answers a 
   const provider = await actor(server);
   const nodeId = await offer(provider, m.gpu(1));
   const client = await walletClient(10, wei("100"));
-  const input = jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 });
-  const prepared = await gql(server.url, PREPARE, { input }, client.token);
-  const draft = prepared.data!.prepareJobOrder as { jobId: string; nonce: string; expiry: string; maxCostWei: string; market: string; digest: string; typedData: string };
-  const submitted = await gql(server.url, op("SubmitJob"), { input: { ...input, order: { jobId: draft.jobId, nonce: draft.nonce, expiry: draft.expiry, signature: await sign(client.wallet, draft.typedData) } } }, client.token);
-  expect(submitted.errors).toBeUndefined();
+  const draft = await submitSigned(client, jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 }));
   await runToCompletion(provider, nodeId);
-
-  const { batchId } = await eventually(async () => ((await gql(server.url, op("Job"), { id: draft.jobId }, client.token)).data!.job.settlement ?? undefined) as { batchId: string } | undefined, 90_000, "the job in a batch");
+  const { batchId, log } = await committedBatchOf(draft.jobId, client.token);
   const escrow = client.escrow;
-  const [log] = await eventually(async () => {
-    const logs = await escrow.queryFilter(escrow.filters.BatchCommitted(BigInt(batchId)));
-    return logs.length ? logs : undefined;
-  }, 90_000, "the batch on chain");
   // the chain's digest of the order is the one the API gave the wallet, and the batch marked its nonce
   const order = { jobId: `0x${draft.jobId.replace(/-/g, "").padEnd(64, "0")}`, client: client.wallet.address, maxCost: BigInt(draft.maxCostWei), market: draft.market, expiry: BigInt(draft.expiry), nonce: BigInt(draft.nonce) };
   expect(await escrow.orderHash(order)).toBe(draft.digest);
@@ -237,4 +257,61 @@ it("the relay's treasury signs each relay job's order with its key: the batch ma
   // a watchtower that knows the treasury's signed order finds the entry covered
   const tower = new Watchtower(escrowAt(await escrow.getAddress(), chain().signer(WATCHER)), () => new Map([[order.nonce, order.maxCost]]), { fromBlock: log.blockNumber, clients: [treasury] });
   expect((await tower.poll()).filter((f) => f.batchId === BigInt(batchId)).map((f) => f.action)).toEqual(["ok"]);
+});
+
+it("with the marketplace's settler unable to answer, the provider's agent in watchtower mode answers the challenge of its credit with the client's signed orders, and is paid after the window", async () => {
+  const m = freshModel();
+  const provider = await actor(server);
+  const nodeId = await offer(provider, m.gpu(1));
+  const client = await walletClient(12, wei("100"));
+  const draft = await submitSigned(client, jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 }));
+  await runToCompletion(provider, nodeId);
+  const { batchId, log } = await committedBatchOf(draft.jobId, client.token);
+  const escrow = client.escrow;
+  const committed = await readCommittedBatch(escrow, log);
+  const entry = committed.batch.clients.indexOf(client.wallet.address);
+
+  // the marketplace's settler can pay no gas: it cannot answer
+  const settler = chain().accounts[0].address;
+  const settlerEth = await chain().provider.getBalance(settler);
+  await chain().provider.send("hardhat_setBalance", [settler, "0x0"]);
+  const dir = mkdtempSync(join(tmpdir(), "gx-tower-"));
+  try {
+    await (await escrowAt(await escrow.getAddress(), chain().signer(WATCHER)).challenge(committed.batch, committed.commitment, entry)).wait();
+    // the API offers the answer to whoever its batch credits
+    const listed = await eventually(async () => {
+      const r = await gql(server.url, `query($p: String) { settlementChallenges(creditedTo: $p) { batchId clientIndex answerCalldata answerOrders unanswerable } }`, { p: provider.wallet.address });
+      return (r.data?.settlementChallenges as { batchId: string; answerOrders: number; unanswerable: string | null }[] | undefined)?.find((c) => c.batchId === batchId);
+    }, 30_000, "the challenge listed");
+    expect(listed).toMatchObject({ clientIndex: entry, answerOrders: 1, unanswerable: null });
+    const other = await gql(server.url, `query($p: String) { settlementChallenges(creditedTo: $p) { batchId } }`, { p: Wallet.createRandom().address });
+    expect(other.data!.settlementChallenges).toEqual([]);
+    const bad = await gql(server.url, `query { settlementChallenges(creditedTo: "0x12") { batchId } }`);
+    expect(bad.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+
+    // the provider's agent: its API key, and a key file that pays the answer's gas
+    const apiKey = (await gql(server.url, op("CreateApiKey"), { name: "agent" }, provider.token)).data!.createApiKey.secret as string;
+    const keyFile = join(dir, "tower.key");
+    writeFileSync(keyFile, chain().accounts[AGENT_TOWER].privateKey);
+    chmodSync(keyFile, 0o600);
+    const logger = pino({ level: "silent" });
+    const api = createGraphqlClient({ apiUrl: server.url, apiKey, operations: loadContract(), logger });
+    const fatal: unknown[] = [];
+    const mode = await startWatchtowerMode(api, { rpcUrl: chain().url, keyFile, intervalS: 1 }, logger, (err) => fatal.push(err));
+    try {
+      await eventually(async () => (Number((await escrow.challengeOf(BigInt(batchId), entry))[2]) === 3 ? true : undefined), 60_000, "the agent's answer");
+    } finally {
+      await mode.stop();
+      await api.close();
+    }
+    expect(fatal).toEqual([]);
+    const [resolved] = await escrow.queryFilter(escrow.filters.ChallengeResolved(BigInt(batchId)));
+    expect(escrow.interface.parseLog(resolved)!.args.upheld).toBe(false);
+    expect((await resolved.getTransaction()).from).toBe(chain().accounts[AGENT_TOWER].address);
+  } finally {
+    await chain().provider.send("hardhat_setBalance", [settler, `0x${settlerEth.toString(16)}`]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await chain().increaseTime(2 * WINDOW + 1);
+  expect(await escrow.claimableOf(provider.wallet.address)).toBe(CREDIT);
 });
