@@ -9,6 +9,7 @@ import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
 import { ethersSettlementWriter, payDebts, sendSlashes, startSettlement, syncHolds, TX_WAIT_MS, type SettlementRunner } from "../queues/settlement.runner";
 import { minWithdrawDelaySeconds } from "../services/settlement-plan";
 import { SettlementService, type SettlementSettings } from "../services/settlement.service";
+import { syncAllowances } from "../queues/allowance-sync";
 import { answerChallenges } from "../queues/challenge-answers";
 import type { ChainSide } from "./chain-side";
 import type { Infrastructure } from "./infrastructure";
@@ -71,6 +72,7 @@ export async function startIndexerRole({ config, logger, db, shutdown, chainHeal
     holds: () => syncHolds(db, chain.provider, chain.escrow, settler),
     debts: () => payDebts(db, chain.provider, chain.escrow, settler, logger),
     challenges: () => answerChallenges(db, chain.provider, settlementSettings, settler, logger),
+    allowances: () => syncAllowances(db, chain.provider, settlementSettings),
     maxBackoffMs: config.SETTLEMENT_MAX_BACKOFF_SECONDS * 1000,
   });
   settling.runner = settlement;

@@ -57,7 +57,7 @@ export interface SettlementRunner {
 }
 
 /**
- * Every `intervalMs`: answers open challenges, mirrors holds, gathers due charges into batches, sends them and follows what was sent, then
+ * Every `intervalMs`: mirrors the clients' spending allowances, answers open challenges, mirrors holds, gathers due charges into batches, sends them and follows what was sent, then
  * pays settlement debts that the clients' balances now cover, and sends slashes. One pass at a time. A pass stopped by a retryable failure (the node, the network, the settler's gas
  * money or nonce) is logged at warn and the next waits `intervalMs` doubled per failure in a row, at most
  * `maxBackoffMs` (default 5 minutes); a batch the chain refused is logged at warn with why and where its charges went,
@@ -75,6 +75,8 @@ export function startSettlement(deps: {
   debts?: () => Promise<number>;
   /** Answers open challenges of this marketplace's batches with the clients' signed orders (answerChallenges). */
   challenges?: () => Promise<number>;
+  /** Mirrors the escrow's window and the clients' spending allowances (syncAllowances). */
+  allowances?: () => Promise<number>;
   clock?: () => Date;
 }): SettlementRunner {
   const clock = deps.clock ?? (() => new Date());
@@ -83,6 +85,8 @@ export function startSettlement(deps: {
   let notBefore = 0;
   const pass = async (now = clock()) => {
     // first: a challenge's answer has a deadline
+    // read-only, first: a settler that cannot send (no gas) still leaves admission its allowances
+    await deps.allowances?.();
     await deps.challenges?.();
     const held = (await deps.holds?.()) ?? 0;
     if (held) deps.logger.info({ accounts: held }, "settlement: holds mirrored on chain");

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { holdWei } from "../../pricing";
+import { formatDecimal } from "../../pricing";
 import { issuedOrderNonces, jobsWithOrdersExpiring, reserveOrderNonce, type JobOrderRow } from "../db/repositories/order.repository";
-import { badInput } from "./errors";
+import { allowanceLeft, escrowWindow } from "../db/repositories/allowance.repository";
+import { badInput, ServiceError } from "./errors";
 import { expiryProblem, jobOrder, jobOrderDigest, orderSigner, typedDataJson, type OrderScope, type SignedOrderData } from "./job-order";
 
 export type { SignedOrderData } from "./job-order";
@@ -77,6 +79,39 @@ export class JobOrderService {
     const jobId = randomUUID();
     const order = jobOrder({ jobId, client: who.address, maxCostWei: holdOf(checked), requestHash: checked.requestHash, expiry, nonce });
     return { jobId, client: order.client, chainId: scope.chainId, escrow: scope.escrow, maxCostWei: order.maxCost, market: order.market, expiry, nonce, digest: jobOrderDigest(scope, order), typedData: typedDataJson(scope, order) };
+  }
+
+  private windowed?: boolean;
+
+  /**
+   * Whether a job without a signed order must be covered by its client's on-chain spending allowance: the escrow has
+   * a challenge window (the only other cover it takes), as the settlement runner mirrored it (not read yet: no).
+   */
+  async unsignedNeedsAllowance(): Promise<boolean> {
+    if (!this.settings.scope) return false;
+    if (this.windowed === undefined) {
+      const window = await escrowWindow(this.db, this.settings.scope);
+      if (window === undefined) return false;
+      this.windowed = window > 0n; // fixed at deployment
+    }
+    return this.windowed;
+  }
+
+  /**
+   * INSUFFICIENT_FUNDS unless the client's spending allowance, as mirrored, covers the unsigned job just inserted in
+   * `tx` beside its other unsigned work, and lasts until the job could have run and settled.
+   */
+  async coverUnsigned(tx: Pick<DataSource, "query">, who: Principal, checked: ValidatedJob): Promise<void> {
+    const { leftWei, until, readAs } = await allowanceLeft(tx, this.scope(), who.accountId, who.address);
+    const needUntil = BigInt(Math.floor(this.clock.now().getTime() / 1000) + checked.req.maxDurationSeconds + this.settings.settleMarginSeconds);
+    if (leftWei >= 0n && until >= needUntil) return;
+    const hold = holdOf(checked);
+    const has = readAs === null ? "you have set none" : `yours has ${formatDecimal(leftWei + hold < 0n ? 0n : leftWei + hold)} OGPU left beside your other unsigned jobs, until unix time ${until}`;
+    throw new ServiceError(
+      "INSUFFICIENT_FUNDS",
+      `this escrow pays a job without a signed order only from your on-chain spending allowance (Escrow.approveSpending), and it must cover the job's ${formatDecimal(hold)} OGPU until unix time ${needUntil}: ${has}. ` +
+        "Sign the job's order (prepareJobOrder, then submitJob with order) or raise your allowance",
+    );
   }
 
   /** PENDING jobs that can no longer run and settle before their signed order expires (JobService.expire ends them). */

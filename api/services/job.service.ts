@@ -40,7 +40,6 @@ import { systemClock, type Clock } from "./clock";
 import type { SignedOrderData } from "./job-order";
 import { insertJobOrder, type JobOrderRow } from "../db/repositories/order.repository";
 
-
 /** A submission as `JobService.validate` checked and normalized it. */
 export type ValidatedJob = Awaited<ReturnType<JobService["validate"]>>;
 
@@ -70,13 +69,11 @@ export interface MatchRequests {
   offerChanged(offerId: string): Promise<void>;
 }
 
-/** Statuses a client may cancel from. */
 /** The states a job may be cancelled from, as the transition table says. */
 const CANCELLABLE: readonly JobStatusValue[] = jobStatesInto("CANCELLED");
 
 export const MAX_CHECKPOINT_INTERVAL_SECONDS = 86400;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
-
 
 export interface JobPage {
   jobs: JobRecord[];
@@ -97,8 +94,8 @@ export class JobService {
     private readonly artifacts?: Pick<ArtifactService, "checkJobInputs">,
     private readonly limits: OrderLimits = DEFAULT_ORDER_LIMITS,
     private readonly clock: Clock = systemClock,
-    /** Checks submitJob's signed orders; absent: a submission with an order is BAD_USER_INPUT. */
-    private readonly orders?: { check(who: Principal, checked: ValidatedJob, signed: SignedOrderData): Promise<JobOrderRow> },
+    /** Checks submitJob's signed orders, and on a windowed escrow covers unsigned jobs by the client's allowance; absent: an order is BAD_USER_INPUT. */
+    private readonly orders?: { check(who: Principal, checked: ValidatedJob, signed: SignedOrderData): Promise<JobOrderRow>; unsignedNeedsAllowance(): Promise<boolean>; coverUnsigned(tx: EntityManager, who: Principal, checked: ValidatedJob): Promise<void> },
   ) {}
 
   /**
@@ -162,6 +159,7 @@ export class JobService {
     const checked = validated ?? (await this.validate(input));
     const holdAmount = holdWei(checked.req.maxPriceWei!, checked.req.gpuCount, checked.req.maxDurationSeconds, checked.req.redundancy);
     const order = input.order ? await this.checkOrder(who, checked, input.order) : undefined;
+    const byAllowance = !order && this.orders !== undefined && (await this.orders.unsignedNeedsAllowance());
     const record: NewJob = {
       id: order?.jobId ?? null,
       clientId: who.accountId,
@@ -212,10 +210,11 @@ export class JobService {
       await assertJobLimit(m, this.limits, limitAccount, orderedBy !== undefined);
       await addInputs(m, inserted.id);
       if (order) await insertJobOrder(m, order);
+      if (byAllowance) await this.orders!.coverUnsigned(m, who, checked);
       return inserted;
     };
     try {
-      if (record.idempotencyKey === null && inputs.length === 0 && !tx && !order) {
+      if (record.idempotencyKey === null && inputs.length === 0 && !tx && !order && !byAllowance) {
         // the hot path, one statement: the hold, the pending-job limit and the insert together
         const inserted = await insertJobWithHold(this.db, record, this.limits.maxPendingJobsPerAccount);
         if (inserted) return { job: inserted, created: true };

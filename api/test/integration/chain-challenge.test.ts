@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { MaxUint256, Wallet, ZeroHash, concat, id, keccak256, parseUnits, verifyTypedData, type TypedDataField } from "ethers";
+import { MaxUint256, Wallet, ZeroHash, concat, id, keccak256, verifyTypedData, type TypedDataField } from "ethers";
 import { ORDER_TYPES, orderDomain } from "../../../contracts/orders";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,10 +11,11 @@ import { ROLES, escrowAt, tokenAt } from "../../../contracts";
 import { buildSettlement, settleTuple } from "../../../contracts/batch";
 import { Watchtower, isSet, readCommittedBatch } from "../../../contracts/watchtower";
 import { DEV_TREASURY_INDEX } from "../../../contracts/dev-chain";
-import { actor, eventually, freshModel, jobInput, type Actor } from "../builders";
+import { actor, eventually, freshModel, jobInput } from "../builders";
+import { chainSystem, OGPU, wei } from "../chain-system";
 import { op } from "../contract";
 import { privateDatabaseUrl } from "../databases";
-import { freePort, gql, signIn, startTestServer, type TestServer } from "../harness";
+import { freePort, gql, startTestServer, type TestServer } from "../harness";
 
 /**
  * The challenge window through the whole system (api, worker, indexer, settlement on an in-process chain whose escrow
@@ -58,45 +58,12 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const OGPU = 10n ** 18n;
 /** 36 OGPU per GPU-hour for at least 60 s: 0.6 OGPU, 5% of it the fee. */
 const COST = (36n * OGPU * 60n) / 3600n;
 const CREDIT = COST - (COST * 500n) / 10_000n;
-const chain = () => server.system.devChain!;
-const wei = (ogpu: string) => parseUnits(ogpu, 18);
-const sha = (t: string) => createHash("sha256").update(t).digest("hex");
-const PREPARE = `mutation Prepare($input: SubmitJobInput!) { prepareJobOrder(input: $input) { jobId nonce expiry maxCostWei market digest typedData } }`;
-
-async function contracts(): Promise<Record<string, string>> {
-  const status = await gql(server.url, op("IndexerStatus"));
-  return Object.fromEntries(status.data!.indexerStatus.contracts.map((c: { name: string; address: string }) => [c.name, c.address]));
-}
+const { chain, contracts, walletClient, offer, runToCompletion, earnings } = chainSystem(() => server);
 const escrowAddress = async () => (await contracts()).escrow;
-
-/** A signed-in dev-chain wallet with `deposit` OGPU in escrow, as the API mirrors it. */
-async function walletClient(index: number, deposit: bigint) {
-  const { escrow: address, token: tokenAddress } = await contracts();
-  const wallet = new Wallet(chain().accounts[index].privateKey, chain().provider);
-  const { token } = await signIn(server.url, wallet as unknown as ReturnType<typeof Wallet.createRandom>);
-  const escrow = escrowAt(address, wallet);
-  await (await tokenAt(tokenAddress, wallet).approve(address, MaxUint256)).wait();
-  await (await escrow.deposit(deposit)).wait();
-  const shown = async () => {
-    const r = await gql(server.url, `query { me { escrow { deposited held available } } }`, {}, token);
-    return r.data!.me.escrow as { deposited: string; held: string; available: string };
-  };
-  await eventually(async () => (wei((await shown()).deposited) === deposit ? true : undefined), 20_000, "the deposit mirrored");
-  return { token, wallet, escrow, shown };
-}
-
-async function offer(provider: Actor, gpu: { model: string; vramGb: number; count: number }): Promise<string> {
-  const node = await gql(server.url, op("RegisterNode"), { input: { name: `rig-${Math.random()}`, region: "eu-central", gpus: [gpu] } }, provider.token);
-  const nodeId = node.data!.registerNode.id as string;
-  await gql(server.url, op("Heartbeat"), { nodeId }, provider.token);
-  const posted = await gql(server.url, op("PostOffer"), { input: { nodeId, pricePerGpuHour: "36", gpuCount: 1, minDurationSeconds: 60 } }, provider.token);
-  if (posted.errors) throw new Error(JSON.stringify(posted.errors));
-  return nodeId;
-}
+const PREPARE = `mutation Prepare($input: SubmitJobInput!) { prepareJobOrder(input: $input) { jobId nonce expiry maxCostWei market digest typedData } }`;
 
 /** What the client's wallet does with the typed data: eth_signTypedData_v4. */
 async function sign(wallet: Wallet, typedData: string): Promise<string> {
@@ -124,18 +91,6 @@ async function committedBatchOf(jobId: string, token: string) {
   }, 90_000, "the batch on chain");
   return { batchId, log };
 }
-
-async function runToCompletion(provider: Actor, nodeId: string): Promise<void> {
-  const a = await eventually(async () => (await gql(server.url, op("PendingAssignments"), { nodeId }, provider.token)).data!.assignments[0] as { id: string } | undefined, 20_000, "the assignment");
-  await gql(server.url, op("StartAssignment"), { id: a.id }, provider.token);
-  const done = await gql(server.url, op("CompleteAssignment"), { id: a.id, resultHash: sha(a.id) }, provider.token);
-  expect(done.data!.completeAssignment.job.status).toBe("COMPLETED");
-}
-
-const earnings = async (p: Actor) => {
-  const nodes = (await gql(server.url, op("MyNodes"), {}, p.token)).data!.myNodes as { earnings: { settled: string; pending: string } }[];
-  return { settled: nodes.reduce((t, n) => t + wei(n.earnings.settled), 0n), pending: nodes.reduce((t, n) => t + wei(n.earnings.pending), 0n) };
-};
 
 it("a signed order's job settles in a windowed batch; the marketplace answers a challenge of it from the stored order; the provider is paid after the window", async () => {
   const m = freshModel();

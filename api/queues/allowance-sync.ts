@@ -1,0 +1,24 @@
+import type { JsonRpcProvider } from "ethers";
+import type { DataSource } from "typeorm";
+import { escrowAt } from "../../contracts";
+import { allowancesToRead, escrowWindow, saveAllowance, saveEscrowWindow } from "../db/repositories/allowance.repository";
+
+/**
+ * Mirrors what covers unsigned jobs on a windowed escrow, for the API's admission (JobOrderService.coverUnsigned):
+ * the escrow's challenge window, read once (it is fixed at deployment), and the spending allowance of every client
+ * with an allowance event (Escrow.allowanceOf, at the head), read again after a new allowance event or a settled
+ * batch the indexer mirrored since its last read. Returns how many allowances were read.
+ */
+export async function syncAllowances(db: DataSource, provider: JsonRpcProvider, scope: { chainId: bigint; escrow: string }): Promise<number> {
+  const escrow = escrowAt(scope.escrow, provider);
+  if ((await escrowWindow(db, scope)) === undefined) await saveEscrowWindow(db, scope, BigInt(await escrow.getFunction("challengeWindow")()));
+  const clients = await allowancesToRead(db, scope);
+  if (clients.length === 0) return 0;
+  const block = BigInt(await provider.getBlockNumber());
+  for (const client of clients) {
+    const [amount, until, nextAmount, nextUntil, nextAt] = (await escrow.getFunction("allowanceOf")(client, { blockTag: Number(block) })) as bigint[];
+    const next = BigInt(nextAt) === 0n ? null : { amountWei: BigInt(nextAmount), until: BigInt(nextUntil), at: BigInt(nextAt) };
+    await saveAllowance(db, scope, client, { amountWei: BigInt(amount), until: BigInt(until), next, readBlock: block });
+  }
+  return clients.length;
+}

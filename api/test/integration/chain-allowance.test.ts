@@ -1,0 +1,90 @@
+import { readCommittedBatch, isSet } from "../../../contracts/watchtower";
+import { actor, eventually, freshModel, jobInput } from "../builders";
+import { chainSystem, OGPU, wei } from "../chain-system";
+import { op } from "../contract";
+import { privateDatabaseUrl } from "../databases";
+import { freePort, gql, startTestServer, type TestServer } from "../harness";
+
+/**
+ * No work on money the chain will not pay with, for jobs without a signed order: on an escrow with a challenge window
+ * such a job is paid only from the client's on-chain spending allowance (Escrow.approveSpending), so submitJob refuses
+ * one the allowance (as the settlement runner mirrors it, less the client's other unsigned work) does not cover.
+ * Once the client approves spending the job is taken, runs, and settles as an allowance entry (no AllowanceShort,
+ * unchallengeable); what the batch debited comes off the allowance, on chain and in the API's accounting alike.
+ */
+jest.setTimeout(300_000);
+
+const WINDOW = 600;
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer(
+    {
+      DATABASE_URL: await privateDatabaseUrl("allowance"),
+      CHAIN_PORT: String(await freePort()),
+      DEV_CHALLENGE_WINDOW_SECONDS: String(WINDOW),
+      INDEXER_POLL_MS: "100",
+      CHAIN_CONFIRMATIONS: "2",
+      SETTLEMENT_MAX_AGE_SECONDS: "1",
+      SETTLEMENT_INTERVAL_MS: "300",
+    },
+    { api: true, worker: true, indexer: true },
+  );
+});
+afterAll(() => server.stop());
+
+const { chain, walletClient, offer, runToCompletion } = chainSystem(() => server);
+/** 36 OGPU per GPU-hour for up to 600 s: each job holds 6 OGPU and costs 0.6 (billed at least 60 s). */
+const HOLD = (36n * OGPU * 600n) / 3600n;
+const COST = (36n * OGPU * 60n) / 3600n;
+
+it("refuses an unsigned job its client's allowance does not cover, takes it once the allowance does, and the settled debit comes off the allowance", async () => {
+  const m = freshModel();
+  const provider = await actor(server);
+  const nodeId = await offer(provider, m.gpu(1));
+  const client = await walletClient(5, wei("100"));
+  const input = jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 });
+  const submit = () => gql(server.url, op("SubmitJob"), { input }, client.token);
+  // the runner has read the escrow's window
+  await eventually(async () => ((await server.system.db.query(`SELECT 1 FROM escrow_windows`)).length ? true : undefined), 30_000, "the window mirrored");
+
+  // money in escrow is not enough: with a window, an unsigned job needs an allowance
+  const none = await submit();
+  expect(none.errors?.[0].extensions?.code).toBe("INSUFFICIENT_FUNDS");
+  expect(none.errors?.[0].message).toMatch(/spending allowance.*you have set none.*prepareJobOrder/);
+  const [{ n: stored }] = await server.system.db.query(`SELECT count(*)::int AS n FROM jobs j JOIN accounts a ON a.id = j.client_id WHERE a.address = $1`, [client.wallet.address.toLowerCase()]);
+  expect(stored).toBe(0);
+
+  // one and a half jobs' worth, for a month
+  const until = BigInt((await chain().provider.getBlock("latest"))!.timestamp) + 30n * 86_400n;
+  await client.send((o) => client.escrow.approveSpending((HOLD * 3n) / 2n, until, o));
+  const first = await eventually(async () => {
+    const r = await submit();
+    return r.errors ? undefined : (r.data!.submitJob.id as string);
+  }, 30_000, "the allowance mirrored and the job taken");
+  // the second would take more than is left beside the first
+  const second = await submit();
+  expect(second.errors?.[0].extensions?.code).toBe("INSUFFICIENT_FUNDS");
+  expect(second.errors?.[0].message).toContain("3 OGPU left beside your other unsigned jobs");
+
+  await runToCompletion(provider, nodeId);
+  const { batchId } = await eventually(async () => ((await gql(server.url, op("Job"), { id: first }, client.token)).data!.job.settlement ?? undefined) as { batchId: string } | undefined, 90_000, "the job settled");
+  const escrow = client.escrow;
+  const [log] = await escrow.queryFilter(escrow.filters.BatchCommitted(BigInt(batchId)));
+  const committed = await readCommittedBatch(escrow, log);
+  const entry = committed.batch.clients.indexOf(client.wallet.address);
+  expect(isSet(committed.batch.allowanceBits, entry)).toBe(true);
+  expect(await escrow.queryFilter(escrow.filters.AllowanceShort(BigInt(batchId)))).toEqual([]);
+  const [left] = (await escrow.allowanceOf(client.wallet.address)) as bigint[];
+  expect(left).toBe((HOLD * 3n) / 2n - COST);
+
+  // the debit came off the allowance; what is left (8.4 OGPU) covers another job, and the mirror says what the chain says
+  const again = await eventually(async () => {
+    const r = await submit();
+    return r.errors ? undefined : (r.data!.submitJob.id as string);
+  }, 30_000, "the next job taken");
+  expect(again).not.toBe(first);
+  // (it was taken on the old reading less the batch's unread debit; the runner then reads the allowance again)
+  const mirrored = async () => (await server.system.db.query(`SELECT amount_wei, until FROM spending_allowances WHERE address = $1`, [client.wallet.address.toLowerCase()]))[0];
+  await eventually(async () => ((await mirrored()).amount_wei === left.toString() ? true : undefined), 30_000, "the allowance read again");
+  expect(await mirrored()).toEqual({ amount_wei: left.toString(), until: until.toString() });
+});
