@@ -1,10 +1,8 @@
-import { createHash } from "node:crypto";
-import { MaxUint256, Wallet, parseUnits } from "ethers";
-import { escrowAt, tokenAt } from "../../../contracts";
 import { actor, eventually, freshModel, jobInput, type Actor } from "../builders";
 import { op } from "../contract";
 import { privateDatabaseUrl } from "../databases";
-import { freePort, gql, signIn, startTestServer, type TestServer } from "../harness";
+import { freePort, gql, startTestServer, type TestServer } from "../harness";
+import { chainSystem, OGPU, sha, wei } from "../chain-system";
 
 /**
  * The withdraw-before-mirror attack against the whole system (api, worker, indexer, settlement on the in-process
@@ -33,56 +31,11 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const OGPU = 10n ** 18n;
 /** 36 OGPU per GPU-hour for at least 60 s: every job here costs 0.6 OGPU, of which 5% is the fee. */
 const COST = (36n * OGPU * 60n) / 3600n;
 const CREDIT = COST - (COST * 500n) / 10_000n;
 
-const chain = () => server.system.devChain!;
-const wei = (ogpu: string) => parseUnits(ogpu, 18);
-const sha = (t: string) => createHash("sha256").update(t).digest("hex");
-
-async function contracts(): Promise<Record<string, string>> {
-  const status = await gql(server.url, op("IndexerStatus"));
-  return Object.fromEntries(status.data!.indexerStatus.contracts.map((c: { name: string; address: string }) => [c.name, c.address]));
-}
-
-/** A signed-in dev-chain wallet with `deposit` OGPU in escrow, as the API mirrors it. */
-async function walletClient(index: number, deposit: bigint) {
-  const { escrow: escrowAddress, token: tokenAddress } = await contracts();
-  const wallet = new Wallet(chain().accounts[index].privateKey, chain().provider);
-  const { token } = await signIn(server.url, wallet as unknown as ReturnType<typeof Wallet.createRandom>);
-  const escrow = escrowAt(escrowAddress, wallet);
-  const nonce = () => chain().provider.getTransactionCount(wallet.address, "latest");
-  const send = async (call: (n: { nonce: number }) => Promise<{ wait: () => Promise<unknown> }>) => (await call({ nonce: await nonce() })).wait();
-  await send((o) => tokenAt(tokenAddress, wallet).approve(escrowAddress, MaxUint256, o));
-  const client = { token, wallet, escrow, send, shown: () => escrowShown(token) };
-  if (deposit > 0n) await depositMirrored(client, deposit);
-  return client;
-}
-type WalletClient = Awaited<ReturnType<typeof walletClient>>;
-
-async function depositMirrored(c: WalletClient, amount: bigint): Promise<void> {
-  const before = BigInt(await c.escrow.balanceOf(c.wallet.address));
-  await c.send((o) => c.escrow.deposit(amount, o));
-  await eventually(async () => (wei((await c.shown()).deposited) === before + amount ? true : undefined), 20_000, "the deposit mirrored");
-}
-
-async function escrowShown(token: string) {
-  const r = await gql(server.url, `query { me { escrow { deposited held available withdrawing debt } } }`, {}, token);
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  return r.data!.me.escrow as { deposited: string; held: string; available: string; withdrawing: string; debt: string };
-}
-
-/** An online node with one GPU offered at `price` (36) OGPU per GPU-hour, billed at least 60 s. */
-async function offer(provider: Actor, gpu: { model: string; vramGb: number; count: number }, price = "36"): Promise<string> {
-  const node = await gql(server.url, op("RegisterNode"), { input: { name: `rig-${Math.random()}`, region: "eu-central", gpus: [gpu] } }, provider.token);
-  const nodeId = node.data!.registerNode.id as string;
-  await gql(server.url, op("Heartbeat"), { nodeId }, provider.token);
-  const posted = await gql(server.url, op("PostOffer"), { input: { nodeId, pricePerGpuHour: price, gpuCount: 1, minDurationSeconds: 60 } }, provider.token);
-  if (posted.errors) throw new Error(JSON.stringify(posted.errors));
-  return nodeId;
-}
+const { chain, walletClient, depositMirrored, offer, earnings } = chainSystem(() => server);
 
 const submit = async (token: string, model: string) => {
   const r = await gql(server.url, op("SubmitJob"), { input: jobInput(model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 }) }, token);
@@ -101,10 +54,6 @@ async function complete(provider: Actor, assignmentId: string): Promise<void> {
   expect(done.data!.completeAssignment.job.status).toBe("COMPLETED");
 }
 
-const earnings = async (p: Actor) => {
-  const nodes = (await gql(server.url, op("MyNodes"), {}, p.token)).data!.myNodes as { earnings: { settled: string; pending: string } }[];
-  return { settled: nodes.reduce((t, n) => t + wei(n.earnings.settled), 0n), pending: nodes.reduce((t, n) => t + wei(n.earnings.pending), 0n) };
-};
 async function batchOfJob(token: string, jobId: string) {
   return eventually(async () => ((await gql(server.url, op("Job"), { id: jobId }, token)).data!.job.settlement ?? undefined) as { batchId: string } | undefined, 90_000, "the job settled");
 }
