@@ -38,6 +38,9 @@ export function ethersSettlementWriter(provider: JsonRpcProvider, escrow: string
         await new Promise((resolve) => setTimeout(resolve, Math.min(250, until - Date.now())));
       }
     },
+    async nonceUsed(client, nonce) {
+      return Boolean(await contract.getFunction("isNonceUsed")(client, nonce));
+    },
     async lookup(txHash) {
       const tx = await provider.getTransaction(txHash);
       if (!tx) return "unknown";
@@ -95,6 +98,9 @@ export function startSettlement(deps: {
     const result = await deps.service.submit(deps.writer, now);
     for (const r of result.resent) deps.logger.warn({ batchId: r.batchId.toString(), txHash: r.txHash }, "settlement: a batch's transaction is no longer on the chain (dropped, replaced, or a chain reset); sent again under the same id");
     for (const r of result.refused) deps.logger.warn({ batchId: r.batchId.toString(), reason: r.reason, into: r.into.map(String) }, "settlement: the chain refused a batch; its charges were re-batched");
+    for (const r of result.refused.filter((x) => x.burnedOrders)) {
+      deps.logger.error({ batchId: r.batchId.toString(), jobs: r.burnedOrders }, "settlement: a batch this marketplace did not send marked these jobs' order nonces first (a settler key used elsewhere?); their orders are burned and they settle without them");
+    }
     if (made || result.sent) deps.logger.info({ batches: made, sent: result.sent }, "settlement: batches sent");
     const paid = (await deps.debts?.()) ?? 0;
     if (paid) deps.logger.info({ debts: paid }, "settlement: debts paid from the clients' new deposits");

@@ -3,6 +3,7 @@ import { classifyChainError, type ChainFailure } from "../../contracts/chain-err
 import type { SettleArgs } from "../../contracts/batch";
 import { batchesIn, chargesOfBatch, insertBatch, moveBatch, type BatchPayload, type BatchRow, type BatchScope } from "../db/repositories/settlement.repository";
 import { judgeSubmitted, planRetry, type TxLookup } from "./settlement-plan";
+import { burnJobOrder } from "../db/repositories/order.repository";
 
 /** The arguments of Escrow.settle for one batch. */
 export type SettleCall = SettleArgs;
@@ -24,6 +25,8 @@ export interface SettlementWriter {
   receipt(txHash: string, waitMs: number): Promise<SettleReceipt | null>;
   /** What the node knows of a transaction that has no receipt. */
   lookup(txHash: string): Promise<TxLookup>;
+  /** Whether `client`'s order nonce is marked on chain (Escrow.isNonceUsed). */
+  nonceUsed(client: string, nonce: bigint): Promise<boolean>;
 }
 
 export interface SenderSettings extends BatchScope {
@@ -41,6 +44,8 @@ export interface SenderSettings extends BatchScope {
 export interface RefusedBatch {
   batchId: bigint;
   reason: string;
+  /** Jobs whose signed order was burned: its nonce was marked by a batch this marketplace did not send. */
+  burnedOrders?: string[];
   into: bigint[];
 }
 
@@ -227,6 +232,27 @@ export class SettlementSender {
       await moveBatch(this.db, row.batch_id, ["PENDING", "SUBMITTED"], { status: "SUBMITTED", error: null });
       return;
     }
-    result.refused.push({ batchId, reason: failure.reason, into: await this.refuse(row.batch_id, failure.reason, now) });
+    const burnedOrders = NONCE_REUSED.test(failure.reason) ? await this.burnMarkedOrders(writer, row.batch_id) : [];
+    result.refused.push({ batchId, reason: failure.reason, into: await this.refuse(row.batch_id, failure.reason, now, burnedOrders.length === 0), ...(burnedOrders.length ? { burnedOrders } : {}) });
+  }
+
+  /**
+   * The batch was refused because a nonce it marks is marked on chain already. This marketplace marks each order's
+   * nonce in one batch only, so another settler key marked it (a thief's batch, which a challenge undoes, but not
+   * its nonce marks): each such order is burned, and its job's charges settle without it (on a windowed escrow
+   * from the client's allowance). The jobs whose orders were burned.
+   */
+  private async burnMarkedOrders(writer: SettlementWriter, batchId: string): Promise<string[]> {
+    const seen = new Set<string>();
+    const burned: string[] = [];
+    for (const c of await chargesOfBatch(this.db, batchId, false)) {
+      if (c.order_nonce === null || seen.has(c.job_id)) continue;
+      seen.add(c.job_id);
+      if ((await writer.nonceUsed(c.client, BigInt(c.order_nonce))) && (await burnJobOrder(this.db, c.job_id))) burned.push(c.job_id);
+    }
+    return burned;
   }
 }
+
+/** Escrow's revert when a batch marks a nonce that is marked already. */
+const NONCE_REUSED = /NonceReused/;

@@ -3,7 +3,9 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
 /**
  * What the chain says of unsigned jobs' cover on a windowed escrow, as the settlement runner reads it (one writer):
  * the escrow's challenge window (immutable, read once), and each client's spending allowance (Escrow.allowanceOf)
- * with its pending decrease, re-read after any allowance event or settled batch the indexer mirrored since.
+ * with its pending decrease, re-read after any allowance event or settled batch the indexer mirrored since. And a
+ * signed order whose nonce a batch this marketplace did not send marked first (a settler key used elsewhere) is
+ * burned: its job's charges then settle without it.
  */
 export class SpendingAllowances1765900000000 implements MigrationInterface {
   name = "SpendingAllowances1765900000000";
@@ -31,9 +33,11 @@ export class SpendingAllowances1765900000000 implements MigrationInterface {
         read_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (chain_id, escrow, address)
       )`);
+    await q.query(`ALTER TABLE job_orders ADD COLUMN burned_at timestamptz`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE job_orders DROP COLUMN burned_at`);
     await q.query(`DROP TABLE spending_allowances`);
     await q.query(`DROP TABLE escrow_windows`);
   }

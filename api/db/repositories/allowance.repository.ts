@@ -81,9 +81,9 @@ export async function allowanceLeft(tx: Db, scope: { chainId: bigint; escrow: st
   const [used] = await tx.query(
     `SELECT
        COALESCE((SELECT sum(j.hold_wei) FROM jobs j WHERE j.client_id = $1 AND NOT (j.status = ANY($2::text[]))
-                  AND NOT EXISTS (SELECT 1 FROM job_orders o WHERE o.job_id = j.id)), 0)
+                  AND NOT EXISTS (SELECT 1 FROM job_orders o WHERE o.job_id = j.id AND o.burned_at IS NULL)), 0)
      + COALESCE((SELECT sum(c.amount_wei) FROM charges c JOIN jobs j ON j.id = c.job_id LEFT JOIN settlements s ON s.batch_id = c.settlement_batch
-                  WHERE c.client_id = $1 AND j.status = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM job_orders o WHERE o.job_id = c.job_id)
+                  WHERE c.client_id = $1 AND j.status = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM job_orders o WHERE o.job_id = c.job_id AND o.burned_at IS NULL)
                     AND (s.batch_id IS NULL OR s.status NOT IN ('CONFIRMED', 'FINALIZED') OR s.block_number IS NULL OR s.block_number > $3)), 0) AS wei`,
     [clientId, FINAL_JOB_STATES, readAs.readBlock.toString()],
   );

@@ -62,7 +62,7 @@ const toRow = (r: any): JobOrderRow => ({
 /** The signed orders of `jobIds` for one chain and escrow. */
 export async function ordersOfJobs(db: Db, scope: { chainId: bigint; escrow: string }, jobIds: readonly string[]): Promise<JobOrderRow[]> {
   if (jobIds.length === 0) return [];
-  const rows = await db.query(`SELECT * FROM job_orders WHERE job_id = ANY($1::uuid[]) AND chain_id = $2 AND escrow = $3`, [jobIds, scope.chainId.toString(), scope.escrow.toLowerCase()]);
+  const rows = await db.query(`SELECT * FROM job_orders WHERE job_id = ANY($1::uuid[]) AND chain_id = $2 AND escrow = $3 AND burned_at IS NULL`, [jobIds, scope.chainId.toString(), scope.escrow.toLowerCase()]);
   return rows.map(toRow);
 }
 
@@ -86,4 +86,10 @@ export async function jobsWithOrdersExpiring(db: Db, nowSeconds: bigint, marginS
     [nowSeconds.toString(), marginSeconds, limit],
   );
   return rows.map((r) => r.job_id);
+}
+
+/** Burns a job's signed order (its nonce was marked by a batch this marketplace did not send): its charges settle without it. */
+export async function burnJobOrder(db: Db, jobId: string): Promise<boolean> {
+  const rows = await db.query(`UPDATE job_orders SET burned_at = now() WHERE job_id = $1 AND burned_at IS NULL RETURNING job_id`, [jobId]);
+  return (rows[0]?.length ?? 0) > 0;
 }

@@ -66,7 +66,7 @@ const CHARGE_COLUMNS = `c.id, c.job_id, c.amount_wei, c.created_at, ca.address A
    JOIN accounts ca ON ca.id = c.client_id
    JOIN accounts pa ON pa.id = c.provider_id
    JOIN assignments a ON a.id = c.assignment_id
-   LEFT JOIN job_orders jo ON jo.job_id = c.job_id`;
+   LEFT JOIN job_orders jo ON jo.job_id = c.job_id AND jo.burned_at IS NULL`;
 
 /**
  * Unbatched charges (not those in an open debt, which wait for it), oldest first, locked (others skip them): about

@@ -1,3 +1,6 @@
+import { ZeroHash, id, type TypedDataField, type Wallet } from "ethers";
+import { ROLES, escrowAt } from "../../../contracts";
+import { buildSettlement, settleTuple } from "../../../contracts/batch";
 import { readCommittedBatch, isSet } from "../../../contracts/watchtower";
 import { actor, eventually, freshModel, jobInput } from "../builders";
 import { chainSystem, OGPU, wei } from "../chain-system";
@@ -15,6 +18,7 @@ import { freePort, gql, startTestServer, type TestServer } from "../harness";
 jest.setTimeout(300_000);
 
 const WINDOW = 600;
+const THIEF = 16;
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer(
@@ -29,10 +33,13 @@ beforeAll(async () => {
     },
     { api: true, worker: true, indexer: true },
   );
+  // a second settler key (a stolen one)
+  const admin = escrowAt((await contracts()).escrow, chain().signer(0));
+  await (await admin.getFunction("grantRole")(ROLES.SETTLER_ROLE, chain().accounts[THIEF].address)).wait();
 });
 afterAll(() => server.stop());
 
-const { chain, walletClient, offer, runToCompletion } = chainSystem(() => server);
+const { chain, contracts, walletClient, offer, runToCompletion } = chainSystem(() => server);
 /** 36 OGPU per GPU-hour for up to 600 s: each job holds 6 OGPU and costs 0.6 (billed at least 60 s). */
 const HOLD = (36n * OGPU * 600n) / 3600n;
 const COST = (36n * OGPU * 60n) / 3600n;
@@ -87,4 +94,45 @@ it("refuses an unsigned job its client's allowance does not cover, takes it once
   const mirrored = async () => (await server.system.db.query(`SELECT amount_wei, until FROM spending_allowances WHERE address = $1`, [client.wallet.address.toLowerCase()]))[0];
   await eventually(async () => ((await mirrored()).amount_wei === left.toString() ? true : undefined), 30_000, "the allowance read again");
   expect(await mirrored()).toEqual({ amount_wei: left.toString(), until: until.toString() });
+});
+
+/** What the client's wallet does with the typed data: eth_signTypedData_v4. */
+async function sign(wallet: Wallet, typedData: string): Promise<string> {
+  const t = JSON.parse(typedData) as { domain: Record<string, unknown>; types: Record<string, TypedDataField[]>; message: Record<string, unknown> };
+  const { EIP712Domain: _domain, ...types } = t.types;
+  return wallet.signTypedData(t.domain, types, t.message);
+}
+
+it("a thief's batch marks an honest order's nonce first: the marketplace's batch is refused, the order burned, and the job settles from the client's allowance", async () => {
+  const m = freshModel();
+  const provider = await actor(server);
+  const nodeId = await offer(provider, m.gpu(1));
+  const client = await walletClient(6, wei("100"));
+  const until = BigInt((await chain().provider.getBlock("latest"))!.timestamp) + 30n * 86_400n;
+  await client.send((o) => client.escrow.approveSpending(wei("10"), until, o));
+  const input = jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 });
+  const prepared = await gql(server.url, `mutation($input: SubmitJobInput!) { prepareJobOrder(input: $input) { jobId nonce expiry typedData } }`, { input }, client.token);
+  const draft = prepared.data!.prepareJobOrder as { jobId: string; nonce: string; expiry: string; typedData: string };
+  const submitted = await gql(server.url, op("SubmitJob"), { input: { ...input, order: { jobId: draft.jobId, nonce: draft.nonce, expiry: draft.expiry, signature: await sign(client.wallet, draft.typedData) } } }, client.token);
+  expect(submitted.errors).toBeUndefined();
+
+  // the thief marks the order's nonce in a batch of its own (debiting nothing: the nonce is what it is after)
+  const thief = escrowAt(await client.escrow.getAddress(), chain().signer(THIEF));
+  const burn = buildSettlement(10n ** 12n, [{ jobId: id("burn"), client: client.wallet.address, provider: chain().accounts[THIEF].address, debitWei: 0n, creditWei: 0n, resultHash: ZeroHash, order: { nonce: BigInt(draft.nonce), hash: id("fake") } }]);
+  await (await thief.settle(settleTuple(burn))).wait();
+  expect(await client.escrow.isNonceUsed(client.wallet.address, BigInt(draft.nonce))).toBe(true);
+
+  await runToCompletion(provider, nodeId);
+  const { batchId } = await eventually(async () => ((await gql(server.url, op("Job"), { id: draft.jobId }, client.token)).data!.job.settlement ?? undefined) as { batchId: string } | undefined, 90_000, "the job settled");
+  const [row] = await server.system.db.query(`SELECT burned_at FROM job_orders WHERE job_id = $1`, [draft.jobId]);
+  expect(row.burned_at).not.toBeNull();
+  // the batch that settled it took the client's allowance, not the burned order
+  const [log] = await client.escrow.queryFilter(client.escrow.filters.BatchCommitted(BigInt(batchId)));
+  const committed = await readCommittedBatch(client.escrow, log);
+  const entry = committed.batch.clients.indexOf(client.wallet.address);
+  expect(isSet(committed.batch.allowanceBits, entry)).toBe(true);
+  expect(committed.batch.nonceMarks).toEqual([]);
+  expect(await client.escrow.queryFilter(client.escrow.filters.AllowanceShort(BigInt(batchId)))).toEqual([]);
+  expect((await client.escrow.allowanceOf(client.wallet.address))[0]).toBe(wei("10") - COST);
+  expect(await client.escrow.pendingOf(provider.wallet.address)).toBe(COST);
 });

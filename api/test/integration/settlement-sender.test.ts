@@ -61,6 +61,9 @@ class FakeEscrow implements SettlementWriter {
     const tx = this.txs.get(txHash);
     return !tx || tx.dropped ? ("unknown" as const) : ("pending" as const);
   }
+  async nonceUsed() {
+    return false;
+  }
 }
 
 async function seedCharges(n: number): Promise<string[]> {
