@@ -152,7 +152,7 @@ it("a thief with a settler key takes a client's whole balance: the watchtower ch
   const from = await chain().provider.getBlockNumber();
   const whole = BigInt(await client.escrow.balanceOf(client.wallet.address));
   const theft = buildSettlement(10n ** 9n, [{ jobId: id("steal"), client: client.wallet.address, provider: chain().accounts[THIEF].address, debitWei: whole, creditWei: whole, resultHash: ZeroHash }]);
-  await (await thief.settle(settleTuple(theft))).wait();
+  await (await thief.settle(settleTuple(theft), { gasLimit: 2_000_000 })).wait();
   expect(await client.escrow.balanceOf(client.wallet.address)).toBe(0n);
 
   // the client's watchtower knows what its wallet signed (nothing here) and guards its address
