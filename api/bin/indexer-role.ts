@@ -10,7 +10,7 @@ import { ethersSettlementWriter, payDebts, sendSlashes, startSettlement, syncHol
 import { minWithdrawDelaySeconds } from "../services/settlement-plan";
 import { SettlementService, type SettlementSettings } from "../services/settlement.service";
 import { syncAllowances } from "../queues/allowance-sync";
-import { answerChallenges } from "../queues/challenge-answers";
+import { answerChallenges, mirrorUpheld } from "../queues/challenge-answers";
 import type { ChainSide } from "./chain-side";
 import type { Infrastructure } from "./infrastructure";
 
@@ -71,7 +71,8 @@ export async function startIndexerRole({ config, logger, db, shutdown, chainHeal
     slashes: () => sendSlashes(db, chain.provider, chain.staking, slasher, logger),
     holds: () => syncHolds(db, chain.provider, chain.escrow, settler),
     debts: () => payDebts(db, chain.provider, chain.escrow, settler, logger),
-    challenges: () => answerChallenges(db, chain.provider, settlementSettings, settler, logger),
+    // the mirror first: it needs no gas money, answering does
+    challenges: async () => (await mirrorUpheld(db, settlementSettings, logger)) + (await answerChallenges(db, chain.provider, settlementSettings, settler, logger)),
     allowances: () => syncAllowances(db, chain.provider, settlementSettings),
     maxBackoffMs: config.SETTLEMENT_MAX_BACKOFF_SECONDS * 1000,
   });

@@ -5,6 +5,8 @@ import { escrowAt, nextNonce } from "../../contracts";
 import { classifyChainError, decodeRevert } from "../../contracts/chain-errors";
 import { openChallenges, type BatchScope } from "../db/repositories/settlement.repository";
 import { challengeAnswer, UNANSWERABLE } from "../services/challenge-answer";
+import { refundEntry, upheldEntriesToApply } from "../db/repositories/challenge.repository";
+import { inTransaction } from "../db/transaction";
 import { TX_WAIT_MS } from "./settlement.runner";
 
 /** Escrow's challenge states (challengeOf): only an open one can be answered. */
@@ -60,4 +62,19 @@ export async function answerChallenges(db: DataSource, provider: JsonRpcProvider
     }
   }
   return answered;
+}
+
+/**
+ * Mirrors upheld challenges of this marketplace's batches (final ChallengeResolved, upheld: nobody answered): the
+ * entry's charges are marked refunded and their amount taken off the client's spent escrow, so the API's balances
+ * and providers' earnings agree with the chain, which gave the debit back and took the credits back. Logged at
+ * error: an upheld entry of an honest batch means the orders could not answer it. How many entries were applied.
+ */
+export async function mirrorUpheld(db: DataSource, scope: BatchScope, logger: Logger): Promise<number> {
+  const entries = await upheldEntriesToApply(db, scope);
+  for (const entry of entries) {
+    const refunded = await inTransaction(db, (tx) => refundEntry(tx, entry));
+    logger.error({ batchId: entry.batchId, clientIndex: entry.clientIndex, client: entry.client, refunded: refunded.toString(), onChain: entry.refunded.toString() }, "challenge: upheld on chain; the entry's charges are refunded to the client and its providers are not paid for them");
+  }
+  return entries.length;
 }

@@ -106,7 +106,8 @@ export class NodeService {
 
   /**
    * What a node's work earned its provider, in wei: `settled`, in batches the chain confirmed (claimable there), and
-   * `pending`, charged and not yet confirmed; both less the protocol fee where a batch has fixed it. Undefined for a
+   * `pending`, charged and not yet confirmed; both less the protocol fee where a batch has fixed it, and neither
+   * counting charges a challenge refunded to their client. Undefined for a
    * caller who is not the node's provider: earnings are private.
    */
   async earnings(principal: Principal | undefined, node: { id: string; providerId: string }): Promise<{ settled: bigint; pending: bigint } | undefined> {
@@ -115,7 +116,7 @@ export class NodeService {
       `SELECT coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IN ('CONFIRMED', 'FINALIZED')), 0)::text AS settled,
               coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IS NULL OR s.status NOT IN ('CONFIRMED', 'FINALIZED')), 0)::text AS pending
          FROM charges c JOIN assignments a ON a.id = c.assignment_id LEFT JOIN settlements s ON s.batch_id = c.settlement_batch
-        WHERE a.node_id = $1`,
+        WHERE a.node_id = $1 AND c.refunded_at IS NULL`,
       [node.id],
     );
     return { settled: BigInt(row.settled), pending: BigInt(row.pending) };

@@ -270,3 +270,42 @@ it("with the marketplace's settler unable to answer, the provider's agent in wat
   await chain().increaseTime(2 * WINDOW + 1);
   expect(await escrow.claimableOf(provider.wallet.address)).toBe(CREDIT);
 });
+
+it("a challenge of an honest batch nobody answers is upheld: the client gets its debit back, the provider's credit goes, and the API's balance and earnings follow the chain to the wei", async () => {
+  const m = freshModel();
+  const provider = await actor(server);
+  const nodeId = await offer(provider, m.gpu(1));
+  const client = await walletClient(13, wei("100"));
+  const draft = await submitSigned(client, jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 }));
+  await runToCompletion(provider, nodeId);
+  const { batchId, log } = await committedBatchOf(draft.jobId, client.token);
+  const escrow = client.escrow;
+  const committed = await readCommittedBatch(escrow, log);
+  const entry = committed.batch.clients.indexOf(client.wallet.address);
+  await eventually(async () => ((await earnings(provider)).settled === CREDIT ? true : undefined), 30_000, "the earnings settled");
+
+  // nobody answers: the marketplace's settler has no gas money, and no agent watches
+  const settler = chain().accounts[0].address;
+  const settlerEth = await chain().provider.getBalance(settler);
+  await chain().provider.send("hardhat_setBalance", [settler, "0x0"]);
+  const watcher = escrowAt(await escrow.getAddress(), chain().signer(WATCHER));
+  try {
+    await (await watcher.challenge(committed.batch, committed.commitment, entry)).wait();
+    await chain().increaseTime(WINDOW + 1);
+    await (await watcher.resolveChallenge(committed.batch, committed.commitment, entry)).wait();
+  } finally {
+    await chain().provider.send("hardhat_setBalance", [settler, `0x${settlerEth.toString(16)}`]);
+  }
+  const [resolved] = await escrow.queryFilter(escrow.filters.ChallengeResolved(BigInt(batchId)));
+  expect(escrow.interface.parseLog(resolved)!.args.upheld).toBe(true);
+  expect(await escrow.balanceOf(client.wallet.address)).toBe(wei("100"));
+  expect(await escrow.pendingOf(provider.wallet.address)).toBe(0n);
+  await chain().mine(3);
+
+  // the API follows: the charge is refunded, the provider earned nothing for it
+  await eventually(async () => (wei((await client.shown()).available) === BigInt(await escrow.freeBalanceOf(client.wallet.address)) ? true : undefined), 30_000, "chain and API agree");
+  expect(wei((await client.shown()).available)).toBe(wei("100"));
+  expect(await earnings(provider)).toEqual({ settled: 0n, pending: 0n });
+  const [charge] = await server.system.db.query(`SELECT refunded_at FROM charges WHERE job_id = $1`, [draft.jobId]);
+  expect(charge.refunded_at).not.toBeNull();
+});
