@@ -6,6 +6,7 @@ import { PAGE_DEFAULT, PAGE_MAX } from "../services/offer.service";
 import { MAX_COMMAND_ARGS, MAX_ENV_VARS } from "../services/workload";
 import { MAX_LOG_LINES_READ, DEFAULT_LOG_LINES_READ } from "../services/log.service";
 import { MAX_NODE_ASSIGNMENTS_LISTED } from "../services/assignment.service";
+import { SIGNED_ORDERS_PAGE } from "../services/job-order.service";
 import { ExclusionReason } from "./enums";
 import type { ListBound, ListBounds } from "./query-cost";
 
@@ -72,6 +73,7 @@ export function listBounds(settings: BoundSettings): ListBounds {
     ["Node.gpus", { max: MAX_GPU_GROUPS }],
     ["Node.offers", { arg: "first", default: LISTED.nodeOffersDefault, max: LISTED.nodeOffers }],
     ["Me.apiKeys", { max: LISTED.apiKeys }],
+    ["Me.signedOrders", { arg: "first", default: SIGNED_ORDERS_PAGE.default, max: SIGNED_ORDERS_PAGE.max }],
     ["Job.assignments", { max: LISTED.jobAssignments }],
     ["Job.checkpoints", { max: LISTED.checkpoints }],
     ["Settlement.debts", { max: LISTED.settlementDebts }],

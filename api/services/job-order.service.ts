@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { holdWei } from "../../pricing";
 import { formatDecimal } from "../../pricing";
-import { issuedOrderNonces, jobsWithOrdersExpiring, reserveOrderNonce, type JobOrderRow } from "../db/repositories/order.repository";
+import { issuedOrderNonces, jobsWithOrdersExpiring, reserveOrderNonce, signedOrdersOf, type JobOrderRow } from "../db/repositories/order.repository";
 import { allowanceLeft, escrowWindow } from "../db/repositories/allowance.repository";
 import { badInput, ServiceError } from "./errors";
 import { expiryProblem, jobOrder, jobOrderDigest, orderSigner, typedDataJson, type OrderScope, type SignedOrderData } from "./job-order";
@@ -11,6 +11,9 @@ export type { SignedOrderData } from "./job-order";
 import type { SubmitJobData, ValidatedJob } from "./job.service";
 import { requirePrincipal, type Principal } from "./principal";
 import type { Clock } from "./clock";
+import { getAddress } from "ethers";
+import type { Order } from "../../contracts/orders";
+import { jobIdBytes32 } from "../db/repositories/settlement.repository";
 
 export interface JobOrderSettings {
   /** The chain and escrow orders are signed for; absent: this server takes no signed orders. */
@@ -34,6 +37,22 @@ export interface JobOrderDraft {
   digest: string;
   typedData: string;
 }
+
+/** A signed order as its client (or a watchtower acting for it) lists it: Escrow's Order, its signature and scope. */
+export interface SignedOrderView {
+  /** The job's id (a UUID); `order.jobId` is its bytes32 form. */
+  jobId: string;
+  order: Order;
+  signature: string;
+  digest: string;
+  chainId: bigint;
+  escrow: string;
+  /** Its nonce was marked by a batch this marketplace did not send: the job's charges settled without it. */
+  burned: boolean;
+}
+
+/** Me.signedOrders(first): its default and most. */
+export const SIGNED_ORDERS_PAGE = { default: 100, max: 500 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DIGITS = /^[0-9]{1,30}$/;
@@ -112,6 +131,30 @@ export class JobOrderService {
       `this escrow pays a job without a signed order only from your on-chain spending allowance (Escrow.approveSpending), and it must cover the job's ${formatDecimal(hold)} OGPU until unix time ${needUntil}: ${has}. ` +
         "Sign the job's order (prepareJobOrder, then submitJob with order) or raise your allowance",
     );
+  }
+
+  /**
+   * The caller's signed orders for this server's chain and escrow with a nonce above `afterNonce`, by nonce, at most
+   * `first` (default 100, at most 500); none when the server takes no signed orders. What a watchtower needs to tell a
+   * batch entry its client signed for from one it did not.
+   */
+  async listSigned(principal: Principal | undefined, afterNonce: bigint | null, first: number | null): Promise<SignedOrderView[]> {
+    const who = requirePrincipal(principal);
+    const limit = first ?? SIGNED_ORDERS_PAGE.default;
+    if (!Number.isInteger(limit) || limit < 1 || limit > SIGNED_ORDERS_PAGE.max) throw badInput(`first must be between 1 and ${SIGNED_ORDERS_PAGE.max}`);
+    if (afterNonce !== null && afterNonce < 0n) throw badInput("afterNonce must be at least 0");
+    const scope = this.settings.scope;
+    if (!scope) return [];
+    const rows = await signedOrdersOf(this.db, who.accountId, scope, afterNonce, limit);
+    return rows.map((r) => ({
+      jobId: r.jobId,
+      order: { jobId: jobIdBytes32(r.jobId), client: getAddress(who.address), maxCost: r.maxCostWei, market: r.market, expiry: r.expiry, nonce: r.nonce },
+      signature: r.signature,
+      digest: r.digest,
+      chainId: r.chainId,
+      escrow: getAddress(r.escrow),
+      burned: r.burned,
+    }));
   }
 
   /** PENDING jobs that can no longer run and settle before their signed order expires (JobService.expire ends them). */

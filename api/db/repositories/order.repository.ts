@@ -93,3 +93,22 @@ export async function burnJobOrder(db: Db, jobId: string): Promise<boolean> {
   const rows = await db.query(`UPDATE job_orders SET burned_at = now() WHERE job_id = $1 AND burned_at IS NULL RETURNING job_id`, [jobId]);
   return (rows[0]?.length ?? 0) > 0;
 }
+
+/** A signed order as its client lists it: the stored order, and whether it was burned. */
+export interface ListedJobOrderRow extends JobOrderRow {
+  burned: boolean;
+}
+
+/**
+ * The signed orders of account `clientId` in one chain and escrow with a nonce above `afterNonce` (all when null),
+ * by nonce, at most `limit` (the unique key (client, chain, escrow, nonce) serves it); burned ones too.
+ */
+export async function signedOrdersOf(db: Db, clientId: string, scope: { chainId: bigint; escrow: string }, afterNonce: bigint | null, limit: number): Promise<ListedJobOrderRow[]> {
+  const rows = await db.query(
+    `SELECT * FROM job_orders WHERE client_id = $1 AND chain_id = $2 AND escrow = $3 AND ($4::numeric IS NULL OR nonce > $4::numeric)
+      ORDER BY nonce LIMIT $5`,
+    [clientId, scope.chainId.toString(), scope.escrow.toLowerCase(), afterNonce?.toString() ?? null, limit],
+  );
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return rows.map((r: any) => ({ ...toRow(r), burned: r.burned_at !== null }));
+}

@@ -13,6 +13,9 @@ import { Job, JobSettlement } from "../types/job.type";
 import { Me } from "./me.resolver";
 import { SettlementChallenge } from "../types/challenge.type";
 import { badInput } from "../../services/errors";
+import { BigIntScalar } from "../scalars";
+import { SignedOrder } from "../types/order.type";
+import { SIGNED_ORDERS_PAGE } from "../../services/job-order.service";
 
 const NEWCOMER = { score: reputationOf({ completed: 0, failed: 0, expired: 0, rejected: 0 }), completedJobs: 0, failedJobs: 0, expiredJobs: 0, rejectedJobs: 0 };
 
@@ -131,6 +134,19 @@ export class MeChainResolver {
   @FieldResolver(() => StakeBalance, { description: "As the Staking contract's events say." })
   stake(@Root() _me: Me, @Ctx() ctx: GraphQLContext): Promise<StakeBalance> {
     return stakeOf(ctx, requirePrincipal(ctx.principal).accountId);
+  }
+
+  @FieldResolver(() => [SignedOrder], {
+    description: `Your wallet's signed orders for this marketplace's escrow with a nonce above afterNonce, by nonce (first: default ${SIGNED_ORDERS_PAGE.default}, at most ${SIGNED_ORDERS_PAGE.max}); page on with the last one's nonce. A watchtower reads them (npm run watchtower -- --api).`,
+  })
+  async signedOrders(
+    @Root() _me: Me,
+    @Arg("afterNonce", () => BigIntScalar, { nullable: true }) afterNonce: bigint | null,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SignedOrder[]> {
+    const views = await ctx.services.jobOrders.listSigned(ctx.principal, afterNonce, first);
+    return views.map((v) => ({ jobId: v.jobId, orderJobId: v.order.jobId, client: v.order.client, chainId: v.chainId, escrow: v.escrow, maxCost: v.order.maxCost, maxCostWei: v.order.maxCost, market: v.order.market, expiry: v.order.expiry, nonce: v.order.nonce, signature: v.signature, digest: v.digest, burned: v.burned }));
   }
 }
 

@@ -10,6 +10,9 @@ import { startWatchtowerMode } from "../../../agent/watchtower-mode";
 import { ROLES, escrowAt, tokenAt } from "../../../contracts";
 import { buildSettlement, settleTuple } from "../../../contracts/batch";
 import { Watchtower, isSet, readCommittedBatch } from "../../../contracts/watchtower";
+import { fetchSignedOrders, verifySignedOrders } from "../../../contracts/watchtower-orders";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { DEV_TREASURY_INDEX } from "../../../contracts/dev-chain";
 import { actor, eventually, freshModel, jobInput } from "../builders";
 import { chainSystem, OGPU, wei } from "../chain-system";
@@ -81,6 +84,16 @@ async function submitSigned(client: { token: string; wallet: Wallet }, input: Re
   return draft;
 }
 
+/** `npm run watchtower -- --once` against the dev chain's escrow, reading the API's signed orders with `token`; its JSON lines. */
+async function watchtowerProcess(args: string[], token: string): Promise<Record<string, unknown>[]> {
+  const escrow = await escrowAddress();
+  const { stdout } = await promisify(execFile)(process.execPath, ["-r", "@swc-node/register", "contracts/watchtower-main.ts", "--rpc", chain().url, "--chain-id", String(chain().chainId), "--escrow", escrow, "--once", ...args], {
+    env: { ...process.env, WATCHTOWER_PRIVATE_KEY: chain().accounts[WATCHER].privateKey, WATCHTOWER_API_TOKEN: token },
+    timeout: 60_000,
+  });
+  return stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 /** The batch holding `jobId` once the chain has committed it: its id and BatchCommitted log. */
 async function committedBatchOf(jobId: string, token: string) {
   const { batchId } = await eventually(async () => ((await gql(server.url, op("Job"), { id: jobId }, token)).data!.job.settlement ?? undefined) as { batchId: string } | undefined, 90_000, "the job in a batch");
@@ -121,6 +134,15 @@ it("a signed order's job settles in a windowed batch; the marketplace answers a 
   const folded = (counters.proof as string[]).reduce((node, sib) => (BigInt(node) < BigInt(sib) ? keccak256(concat([node, sib])) : keccak256(concat([sib, node]))), leaf);
   expect(folded).toBe(chainRoot);
 
+  // the client's watchtower reads its signed orders from the API (me.signedOrders), checks their signatures itself,
+  // and finds the marketplace's entry covered: no challenge
+  const fromApi = await fetchSignedOrders(server.url, client.token);
+  expect(fromApi.entries.map((e) => e.order)).toEqual([{ jobId: order.jobId, client: order.client, maxCost: draft.maxCostWei, market: draft.market, expiry: draft.expiry, nonce: draft.nonce }]);
+  const verified = verifySignedOrders(fromApi.entries, BigInt(chain().chainId), await escrow.getAddress());
+  expect(verified.ignored).toBe(0);
+  const apiTower = new Watchtower(escrowAt(await escrow.getAddress(), chain().signer(WATCHER)), (c) => verified.byClient.get(c) ?? new Map(), { fromBlock: log.blockNumber, clients: [client.wallet.address] });
+  expect((await apiTower.poll()).map((x) => [String(x.batchId), x.action, x.covered])).toEqual([[batchId, "ok", BigInt(draft.maxCostWei)]]);
+
   // the credit waits out the window
   expect(await escrow.pendingOf(provider.wallet.address)).toBe(CREDIT);
   expect(await escrow.claimableOf(provider.wallet.address)).toBe(0n);
@@ -155,13 +177,17 @@ it("a thief with a settler key takes a client's whole balance: the watchtower ch
   await (await thief.settle(settleTuple(theft), { gasLimit: 2_000_000 })).wait();
   expect(await client.escrow.balanceOf(client.wallet.address)).toBe(0n);
 
-  // the client's watchtower knows what its wallet signed (nothing here) and guards its address
-  const tower = new Watchtower(escrowAt(address, chain().signer(WATCHER)), () => new Map(), { fromBlock: from, clients: [client.wallet.address] });
-  expect((await tower.poll()).map((f) => f.action)).toEqual(["challenged"]);
+  // the client's watchtower (npm run watchtower) reads what its wallet signed from the API (nothing here) and guards
+  // the client it signs in as
+  const tower = (...args: string[]) => watchtowerProcess(["--api", server.url, "--from-block", String(from), ...args], client.token);
+  const first = await tower();
+  expect(first).toEqual([expect.objectContaining({ msg: "watchtower started", clients: [], ignoredOrders: 0 })]);
+  const guarded = await tower("--clients", client.wallet.address);
+  expect(guarded.slice(1).map((f) => f.action)).toEqual(["challenged"]);
   expect(await client.escrow.pendingOf(chain().accounts[THIEF].address)).toBe(0n);
   const watcherBefore = BigInt(await client.escrow.claimableOf(chain().accounts[WATCHER].address));
   await chain().increaseTime(WINDOW + 1);
-  await tower.poll();
+  await tower("--clients", client.wallet.address);
   expect(await client.escrow.balanceOf(client.wallet.address)).toBe(whole);
   expect(await client.escrow.bondOf(chain().accounts[THIEF].address)).toBe(0n);
   expect(BigInt(await client.escrow.claimableOf(chain().accounts[WATCHER].address)) - watcherBefore).toBe(wei("10"));

@@ -157,3 +157,46 @@ test("a resting job whose order would expire before it could run and settle is e
   // expiring again changes nothing
   expect(await jobs.expire([draft.jobId], "again")).toBe(0);
 });
+
+const SIGNED_ORDERS = `query Orders($after: BigInt, $first: Int) { me { signedOrders(afterNonce: $after, first: $first) { jobId orderJobId client chainId escrow maxCostWei market expiry nonce signature digest burned } } }`;
+
+test("me.signedOrders lists the caller's own signed orders by nonce, pages on by afterNonce, and refuses bad bounds", async () => {
+  const client = await actor(server, 100n);
+  const stranger = await actor(server, 100n);
+  const input = jobInput("H100", { maxPricePerGpuHour: "1", maxDurationSeconds: 3600 });
+  const submitted: { draft: Draft; signature: string }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const draft = await prepare(client, input);
+    const signature = await sign(client.wallet, draft.typedData);
+    expect((await gql(server.url, op("SubmitJob"), { input: { ...input, order: orderOf(draft, signature) } }, client.token)).errors).toBeUndefined();
+    submitted.push({ draft, signature });
+  }
+  // a prepared order never submitted is not listed: nothing signed it as far as the API knows
+  await prepare(client, input);
+  const list = async (who: Actor, vars: Record<string, unknown>) => gql(server.url, SIGNED_ORDERS, vars, who.token);
+
+  const all = (await list(client, {})).data!.me.signedOrders as Record<string, unknown>[];
+  expect(all).toEqual(
+    submitted.map(({ draft, signature }) => ({
+      jobId: draft.jobId,
+      orderJobId: JSON.parse(draft.typedData).message.jobId,
+      client: client.wallet.address,
+      chainId: CHAIN_ID.toString(),
+      escrow: getAddress(ESCROW),
+      maxCostWei: draft.maxCostWei,
+      market: draft.market,
+      expiry: draft.expiry,
+      nonce: draft.nonce,
+      signature,
+      digest: draft.digest,
+      burned: false,
+    })),
+  );
+  const page = (await list(client, { after: submitted[0].draft.nonce, first: 1 })).data!.me.signedOrders as { nonce: string }[];
+  expect(page.map((o) => o.nonce)).toEqual([submitted[1].draft.nonce]);
+  expect((await list(client, { after: submitted[2].draft.nonce })).data!.me.signedOrders).toEqual([]);
+  expect((await list(stranger, {})).data!.me.signedOrders).toEqual([]);
+
+  for (const bad of [{ first: 0 }, { first: 501 }, { after: "-1" }]) expect(codeOf(await list(client, bad))).toBe("BAD_USER_INPUT");
+  expect(codeOf(await gql(server.url, SIGNED_ORDERS, {}))).toBe("UNAUTHENTICATED");
+});
