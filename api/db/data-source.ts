@@ -24,10 +24,11 @@ import { ChainLedger1765710000000 } from "./migrations/1765710000000-chain-ledge
 import { NodeHeartbeatIndex1765720000000 } from "./migrations/1765720000000-node-heartbeat-index";
 import { SignedOrders1765800000000 } from "./migrations/1765800000000-signed-orders";
 import { SpendingAllowances1765900000000 } from "./migrations/1765900000000-spending-allowances";
+import { ChainTime1766000000000 } from "./migrations/1766000000000-chain-time";
 import { UsdRates1765000000000 } from "./migrations/1765000000000-usd-rates";
 
 export const ENTITIES = [AccountEntity, AuthNonceEntity, ApiKeyEntity, NodeEntity, MarketEntity, OfferEntity, OutboxEntity];
-export const MIGRATIONS = [Foundation1764000000000, Jobs1764100000000, Lifecycle1764200000000, Chain1764300000000, Settlement1764400000000, Stakes1764500000000, Slashes1764600000000, ChainHolds1764700000000, Sources1764800000000, Relay1764900000000, UsdRates1765000000000, MinBilledSeconds1765100000000, Artifacts1765200000000, OrderRules1765250000000, WithdrawalsDebts1765600000000, ChainLedger1765710000000, NodeHeartbeatIndex1765720000000, SignedOrders1765800000000, SpendingAllowances1765900000000];
+export const MIGRATIONS = [Foundation1764000000000, Jobs1764100000000, Lifecycle1764200000000, Chain1764300000000, Settlement1764400000000, Stakes1764500000000, Slashes1764600000000, ChainHolds1764700000000, Sources1764800000000, Relay1764900000000, UsdRates1765000000000, MinBilledSeconds1765100000000, Artifacts1765200000000, OrderRules1765250000000, WithdrawalsDebts1765600000000, ChainLedger1765710000000, NodeHeartbeatIndex1765720000000, SignedOrders1765800000000, SpendingAllowances1765900000000, ChainTime1766000000000];
 
 /** How long a request waits for a pooled connection before it is answered UNAVAILABLE (it never hangs on a full pool). */
 export const POOL_WAIT_MS = 5000;

@@ -31,6 +31,21 @@ export type NodeStatusValue = "ONLINE" | "OFFLINE";
 export const MAX_GPU_GROUPS = 16;
 export const MAX_GPUS_PER_GROUP = 64;
 
+/**
+ * Whether the credits of confirmed batch `s` are still pending on chain (one row, open): the escrow has a
+ * challenge window w and the chain's time as last read (escrow_windows.chain_time) has not reached the epoch in which
+ * they mature. Escrow's rule (EscrowLedger._mature): a credit of time t is claimable once floor(now / w) >=
+ * floor(t / w) + 2, t being the batch's settledAt (its BatchCommitted event, in the same block as BatchSettled). A
+ * windowed batch whose time or the chain's is not mirrored yet counts as open.
+ */
+const CREDIT_IN_WINDOW = `
+  SELECT coalesce(bool_or(w.challenge_window_seconds > 0 AND (w.chain_time IS NULL OR e.args IS NULL
+           OR w.chain_time / w.challenge_window_seconds < (e.args->>'settledAt')::bigint / w.challenge_window_seconds + 2)), false) AS open
+    FROM escrow_windows w
+    LEFT JOIN chain_events e ON e.chain_id = s.chain_id AND e.name = 'BatchCommitted' AND e.block_number = s.block_number
+         AND e.address = s.escrow AND e.args->>'batchId' = s.batch_id::text
+   WHERE w.chain_id = s.chain_id AND w.escrow = s.escrow`;
+
 /** Whether a node's last heartbeat is within `heartbeatWindowSeconds` of `now` (never, before its first). */
 export function isOnline(node: Pick<NodeEntity, "lastHeartbeatAt">, now: Date, heartbeatWindowSeconds: number): boolean {
   return node.lastHeartbeatAt !== null && now.getTime() - node.lastHeartbeatAt.getTime() <= heartbeatWindowSeconds * 1000;
@@ -105,21 +120,24 @@ export class NodeService {
   }
 
   /**
-   * What a node's work earned its provider, in wei: `settled`, in batches the chain confirmed (claimable there), and
-   * `pending`, charged and not yet confirmed; both less the protocol fee where a batch has fixed it, and neither
-   * counting charges a challenge refunded to their client. Undefined for a
-   * caller who is not the node's provider: earnings are private.
+   * What a node's work earned its provider, in wei: `settled`, in batches the chain confirmed whose credits are
+   * claimable there; `pending`, charged and not claimable yet, of which `inWindow` is in confirmed batches still in
+   * the escrow's challenge window; all less the protocol fee where a batch has fixed it, and none counting charges a
+   * challenge refunded to their client. Undefined for a caller who is not the node's provider: earnings are private.
    */
-  async earnings(principal: Principal | undefined, node: { id: string; providerId: string }): Promise<{ settled: bigint; pending: bigint } | undefined> {
+  async earnings(principal: Principal | undefined, node: { id: string; providerId: string }): Promise<{ settled: bigint; pending: bigint; inWindow: bigint } | undefined> {
     if (!principal || principal.accountId !== node.providerId) return undefined;
     const [row] = await this.db.query(
-      `SELECT coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IN ('CONFIRMED', 'FINALIZED')), 0)::text AS settled,
-              coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IS NULL OR s.status NOT IN ('CONFIRMED', 'FINALIZED')), 0)::text AS pending
+      `SELECT coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IN ('CONFIRMED', 'FINALIZED') AND NOT win.open), 0)::text AS settled,
+              coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IN ('CONFIRMED', 'FINALIZED') AND win.open), 0)::text AS in_window,
+              coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IS NULL OR s.status NOT IN ('CONFIRMED', 'FINALIZED')), 0)::text AS unconfirmed
          FROM charges c JOIN assignments a ON a.id = c.assignment_id LEFT JOIN settlements s ON s.batch_id = c.settlement_batch
+         LEFT JOIN LATERAL (${CREDIT_IN_WINDOW}) win ON true
         WHERE a.node_id = $1 AND c.refunded_at IS NULL`,
       [node.id],
     );
-    return { settled: BigInt(row.settled), pending: BigInt(row.pending) };
+    const inWindow = BigInt(row.in_window);
+    return { settled: BigInt(row.settled), pending: BigInt(row.unconfirmed) + inWindow, inWindow };
   }
 
   /** The node, if the caller owns it: NOT_FOUND when it does not exist, FORBIDDEN when it is another's. */

@@ -18,6 +18,11 @@ export async function escrowWindow(db: Db, scope: { chainId: bigint; escrow: str
   return row ? BigInt(row.challenge_window_seconds) : undefined;
 }
 
+/** Records the chain's time (its latest block's timestamp, unix seconds) as read now, for an escrow whose window is saved. */
+export async function saveChainTime(db: Db, scope: { chainId: bigint; escrow: string }, seconds: bigint): Promise<void> {
+  await db.query(`UPDATE escrow_windows SET chain_time = $3::bigint WHERE chain_id = $1 AND escrow = $2`, [...chainOf(scope), seconds.toString()]);
+}
+
 export async function saveEscrowWindow(db: Db, scope: { chainId: bigint; escrow: string }, seconds: bigint): Promise<void> {
   await db.query(
     `INSERT INTO escrow_windows (chain_id, escrow, challenge_window_seconds) VALUES ($1, $2, $3)

@@ -10,10 +10,11 @@ export class GpuGroup {
   @Field(() => ID, { description: "The market these GPUs sell in, e.g. H100-80GB." }) market!: string;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ simpleResolvers: true, description: "What a node's work earned its provider, OGPU, less the protocol fee; charges a challenge refunded to their client count nowhere." })
 export class NodeEarnings {
-  @Field(() => DecimalScalar) settled!: bigint;
-  @Field(() => DecimalScalar) pending!: bigint;
+  @Field(() => DecimalScalar, { description: "In batches the chain confirmed whose credits are claimable there (Escrow.claim)." }) settled!: bigint;
+  @Field(() => DecimalScalar, { description: "Charged and not claimable yet: not in a confirmed batch, or in one still in the escrow's challenge window (inWindow)." }) pending!: bigint;
+  @Field(() => DecimalScalar, { description: "The part of pending in confirmed batches still in the challenge window: claimable once it has passed, unless a challenge upholds." }) inWindow!: bigint;
 }
 
 @ObjectType({ simpleResolvers: true, description: "A provider's machine." })

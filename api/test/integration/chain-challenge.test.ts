@@ -68,6 +68,12 @@ const { chain, contracts, walletClient, offer, runToCompletion, earnings } = cha
 const escrowAddress = async () => (await contracts()).escrow;
 const PREPARE = `mutation Prepare($input: SubmitJobInput!) { prepareJobOrder(input: $input) { jobId nonce expiry maxCostWei market digest typedData } }`;
 
+/** The provider's node earnings as the API shows them (decimal OGPU strings). */
+async function nodeEarnings(provider: { token: string }): Promise<{ settled: string; pending: string; inWindow: string }> {
+  const r = await gql(server.url, `{ myNodes { earnings { settled pending inWindow } } }`, {}, provider.token);
+  return r.data!.myNodes[0].earnings;
+}
+
 /** What the client's wallet does with the typed data: eth_signTypedData_v4. */
 async function sign(wallet: Wallet, typedData: string): Promise<string> {
   const t = JSON.parse(typedData) as { domain: Record<string, unknown>; types: Record<string, TypedDataField[]>; message: Record<string, unknown> };
@@ -143,9 +149,11 @@ it("a signed order's job settles in a windowed batch; the marketplace answers a 
   const apiTower = new Watchtower(escrowAt(await escrow.getAddress(), chain().signer(WATCHER)), (c) => verified.byClient.get(c) ?? new Map(), { fromBlock: log.blockNumber, clients: [client.wallet.address] });
   expect((await apiTower.poll()).map((x) => [String(x.batchId), x.action, x.covered])).toEqual([[batchId, "ok", BigInt(draft.maxCostWei)]]);
 
-  // the credit waits out the window
+  // the credit waits out the window, and the API says so: confirmed, in the window, not settled
   expect(await escrow.pendingOf(provider.wallet.address)).toBe(CREDIT);
   expect(await escrow.claimableOf(provider.wallet.address)).toBe(0n);
+  const shown = await nodeEarnings(provider);
+  expect([wei(shown.settled), wei(shown.pending), wei(shown.inWindow)]).toEqual([0n, CREDIT, CREDIT]);
 
   // anyone challenges the client's entry; the marketplace answers with the client's signed order
   const committed = await readCommittedBatch(escrow, log);
@@ -308,7 +316,8 @@ it("a challenge of an honest batch nobody answers is upheld: the client gets its
   const escrow = client.escrow;
   const committed = await readCommittedBatch(escrow, log);
   const entry = committed.batch.clients.indexOf(client.wallet.address);
-  await eventually(async () => ((await earnings(provider)).settled === CREDIT ? true : undefined), 30_000, "the earnings settled");
+  await eventually(async () => (wei((await nodeEarnings(provider)).inWindow) === CREDIT ? true : undefined), 30_000, "the earnings confirmed, in the window");
+  expect(await earnings(provider)).toEqual({ settled: 0n, pending: CREDIT });
 
   // nobody answers: the marketplace's settler has no gas money, and no agent watches
   const settler = chain().accounts[0].address;
