@@ -23,7 +23,9 @@ export async function startWorkerRole({ config, logger, db, redis, matchQueue, m
     logger,
     sweepMs: config.OFFER_EXPIRY_SWEEP_MS,
     chargeRelayJobs: () => services.relay.chargeEnded(),
-    expireJobs: async () => services.jobs.expire(await services.jobOrders.dueToExpire(), "its signed order expires before the job could run and settle; submit it again with a new order"),
+    expireJobs: async () =>
+      (await services.jobs.expire(await services.jobOrders.dueToExpire(), "its signed order expires before the job could run and settle; submit it again with a new order")) +
+      (await services.jobs.expire(await services.jobOrders.uncoveredUnsigned(), "your on-chain spending allowance no longer covers this job until it could run and settle (a decrease you requested, or its end): raise it with Escrow.approveSpending, or submit the job again with a signed order")),
     retention: { sweep: () => services.retention.sweep(), everyMs: config.ARTIFACT_SWEEP_MS },
   });
   shutdown.add("maintenance", () => maintenance.stop());

@@ -3,9 +3,10 @@ import type { DataSource } from "typeorm";
 import { holdWei } from "../../pricing";
 import { formatDecimal } from "../../pricing";
 import { issuedOrderNonces, jobsWithOrdersExpiring, reserveOrderNonce, signedOrdersOf, type JobOrderRow } from "../db/repositories/order.repository";
-import { allowanceLeft, escrowWindow } from "../db/repositories/allowance.repository";
+import { allowanceLeft, escrowWindow, waitingUnsignedJobs, type WaitingUnsignedJob } from "../db/repositories/allowance.repository";
+import { inTransaction } from "../db/transaction";
 import { badInput, ServiceError } from "./errors";
-import { expiryProblem, jobOrder, jobOrderDigest, orderSigner, typedDataJson, type OrderScope, type SignedOrderData } from "./job-order";
+import { expiryProblem, uncoveredJobs, jobOrder, jobOrderDigest, orderSigner, typedDataJson, type OrderScope, type SignedOrderData } from "./job-order";
 
 export type { SignedOrderData } from "./job-order";
 import type { SubmitJobData, ValidatedJob } from "./job.service";
@@ -155,6 +156,27 @@ export class JobOrderService {
       escrow: getAddress(r.escrow),
       burned: r.burned,
     }));
+  }
+
+  /**
+   * Waiting unsigned jobs (PENDING, nothing of them at work) that their client's spending allowance, as mirrored, no
+   * longer backs on a windowed escrow: a decrease the client requested after they were taken (admission counts a
+   * pending decrease as applied), or an allowance that ends before the job could run and settle. Per client the
+   * newest go first, until what is left covers the rest; JobService.expire ends them, so no provider starts work the
+   * chain would not pay for.
+   */
+  async uncoveredUnsigned(now = this.clock.now()): Promise<string[]> {
+    if (!(await this.unsignedNeedsAllowance())) return [];
+    const scope = this.scope();
+    const nowSeconds = BigInt(Math.floor(now.getTime() / 1000));
+    const byClient = new Map<string, WaitingUnsignedJob[]>();
+    for (const j of await waitingUnsignedJobs(this.db)) byClient.set(j.clientId, [...(byClient.get(j.clientId) ?? []), j]);
+    const out: string[] = [];
+    for (const jobs of byClient.values()) {
+      const { leftWei, until } = await inTransaction(this.db, (tx) => allowanceLeft(tx, scope, jobs[0].clientId, jobs[0].address));
+      out.push(...uncoveredJobs(jobs, { leftWei, until }, nowSeconds, this.settings.settleMarginSeconds));
+    }
+    return out;
   }
 
   /** PENDING jobs that can no longer run and settle before their signed order expires (JobService.expire ends them). */

@@ -65,6 +65,24 @@ export function expiryProblem(expiry: bigint, now: bigint, maxDurationSeconds: n
   return null;
 }
 
+/**
+ * Which of a client's waiting unsigned jobs (newest first) its allowance no longer backs: `leftWei` is the allowance
+ * less all of the client's unsigned work (these jobs' holds included), so while it is short the newest go, each
+ * giving back its hold, until the rest fits; and any whose run and settlement (`settleMarginSeconds`) would end after
+ * the allowance's `until` (unix seconds) goes whatever is left.
+ */
+export function uncoveredJobs<J extends { jobId: string; holdWei: bigint; maxDurationSeconds: number }>(newestFirst: readonly J[], allowance: { leftWei: bigint; until: bigint }, nowSeconds: bigint, settleMarginSeconds: number): string[] {
+  const out: string[] = [];
+  let short = -allowance.leftWei;
+  for (const j of newestFirst) {
+    const tooLate = allowance.until < nowSeconds + BigInt(j.maxDurationSeconds + settleMarginSeconds);
+    if (short <= 0n && !tooLate) continue;
+    out.push(j.jobId);
+    short -= j.holdWei;
+  }
+  return out;
+}
+
 /** What signs EIP-712 typed data with one key (an ethers Signer: a Wallet, a key file's, a remote signer's). */
 export interface TypedDataSigner {
   getAddress(): Promise<string>;

@@ -95,3 +95,29 @@ export async function allowanceLeft(tx: Db, scope: { chainId: bigint; escrow: st
   const left = amount - BigInt(used.wei);
   return { leftWei: left, until, readAs };
 }
+
+/** An unsigned job waiting for a provider, as the allowance sweep weighs it. */
+export interface WaitingUnsignedJob {
+  jobId: string;
+  clientId: string;
+  address: string;
+  holdWei: bigint;
+  maxDurationSeconds: number;
+}
+
+/**
+ * PENDING jobs without a live signed order and with no replica assigned, running or done (nothing of them is at
+ * work), by client, newest first within a client; at most `limit`.
+ */
+export async function waitingUnsignedJobs(db: Db, limit = 500): Promise<WaitingUnsignedJob[]> {
+  const rows = await db.query(
+    `SELECT j.id, j.client_id, a.address, j.hold_wei, j.max_duration_seconds FROM jobs j JOIN accounts a ON a.id = j.client_id
+      WHERE j.status = 'PENDING'
+        AND NOT EXISTS (SELECT 1 FROM job_orders o WHERE o.job_id = j.id AND o.burned_at IS NULL)
+        AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.job_id = j.id AND x.status IN ('ASSIGNED', 'RUNNING', 'COMPLETED'))
+      ORDER BY j.client_id, j.ordinal DESC LIMIT $1`,
+    [limit],
+  );
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return rows.map((r: any) => ({ jobId: r.id, clientId: r.client_id, address: r.address, holdWei: BigInt(r.hold_wei), maxDurationSeconds: Number(r.max_duration_seconds) }));
+}

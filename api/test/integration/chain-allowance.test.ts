@@ -137,3 +137,36 @@ it("a thief's batch marks an honest order's nonce first: the marketplace's batch
   expect((await client.escrow.allowanceOf(client.wallet.address))[0]).toBe(wei("10") - COST);
   expect(await client.escrow.pendingOf(provider.wallet.address)).toBe(COST);
 });
+
+it("a waiting unsigned job its allowance stops covering (a decrease requested after it was taken) is expired, its hold released; the one still covered waits on", async () => {
+  const m = freshModel();
+  // the only offer asks more than the jobs pay: they wait on the book
+  await offer(await actor(server), m.gpu(1), "100");
+  const client = await walletClient(7, wei("100"));
+  const until = BigInt((await chain().provider.getBlock("latest"))!.timestamp) + 30n * 86_400n;
+  await client.send((o) => client.escrow.approveSpending(HOLD * 2n, until, o));
+  const input = jobInput(m.model, { maxPricePerGpuHour: "36", maxDurationSeconds: 600 });
+  const submit = async () => {
+    const r = await gql(server.url, op("SubmitJob"), { input }, client.token);
+    return r.errors ? undefined : (r.data!.submitJob.id as string);
+  };
+  const older = await eventually(submit, 30_000, "the allowance mirrored and the job taken");
+  const newer = (await submit())!;
+  expect(newer).toBeDefined();
+  expect(wei((await client.shown()).held)).toBe(HOLD * 2n);
+  const status = async (id: string) => (await gql(server.url, op("Job"), { id }, client.token)).data!.job as { status: string; statusMessage: string | null };
+
+  // the client lowers its allowance to one job's worth: on chain it applies after the withdrawal delay, and the
+  // marketplace counts it as applied at once, so the newer job no longer has money the chain will pay with
+  await client.send((o) => client.escrow.approveSpending(HOLD, until, o));
+  const [, , nextAmount, , nextAt] = (await client.escrow.allowanceOf(client.wallet.address)) as bigint[];
+  expect([nextAmount, nextAt > 0n]).toEqual([HOLD, true]);
+  const ended = await eventually(async () => {
+    const j = await status(newer);
+    return j.status === "PENDING" ? undefined : j;
+  }, 30_000, "the uncovered job ended");
+  expect(ended.status).toBe("EXPIRED");
+  expect(ended.statusMessage).toMatch(/spending allowance no longer covers this job/);
+  expect((await status(older)).status).toBe("PENDING");
+  expect(wei((await client.shown()).held)).toBe(HOLD);
+});
