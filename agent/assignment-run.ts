@@ -1,13 +1,13 @@
-import { mkdir, rm } from "node:fs/promises";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { PendingAssignment } from "./api-types";
-import { ApiError, type GraphqlClient, isAuthError, isLostError, isPassingError } from "./client";
+import { ApiError, type GraphqlClient, isAuthError, isLostError } from "./client";
+import { downloadInputs } from "./assignment-inputs";
 import type { Clock } from "./clock";
 import { errorText } from "./error-text";
 import type { Executor, OutputLine, Workload, WorkloadExit, WorkloadSpec } from "./executors/types";
 import { type AppendLogsAnswer, type LogLineInput, LogShipper, type LogShipperLimits } from "./log-shipper";
-import { buildManifest, namePathProblem, shownName } from "./manifest";
+import { buildManifest } from "./manifest";
 import { type OutputUploadPolicy, uploadOutputs } from "./output-upload";
 import { collectOutputs, OutputError } from "./outputs";
 import { ProgressReporter } from "./progress-reporter";
@@ -40,14 +40,6 @@ export interface RunContext {
 
 /** The reason sent when a workload exits 0 without writing any output. */
 export const NO_OUTPUT = "the workload exited with code 0 but wrote no output (GX_OUTPUT_DIR is empty and GX_RESULT_FILE was not written)";
-
-/** An AssignmentInputs entry. */
-export interface AssignmentInput {
-  path: string;
-  sizeBytes: string | number;
-  sha256: string;
-  downloadUrl: string;
-}
 
 /** Why a run is being stopped from outside. */
 export type StopReason = "shutdown" | "lost" | "timeout";
@@ -272,49 +264,23 @@ export class AssignmentRun {
     }
   }
 
-  /**
-   * Lists the job's input files (AssignmentInputs), checks their paths, and downloads each under inputs/ with its
-   * sha256 and size checked. Returns null when all are in place, else how the run ends (failed, lost, retry).
-   */
+  /** The job's inputs put in place under inputs/ (assignment-inputs.ts): null when they are, else how the run ends. */
   private async downloadInputs(layout: ScratchLayout): Promise<RunOutcome | null> {
-    let inputs: AssignmentInput[];
-    try {
-      const data = await this.ctx.client.request<{ assignmentInputs: AssignmentInput[] | null }>("AssignmentInputs", { id: this.assignment.id });
-      inputs = data.assignmentInputs ?? [];
-    } catch (err) {
-      if (isAuthError(err)) throw err;
-      if (isLostError(err)) {
-        this.log.warn({ err: errorText(err) }, "the inputs could not be listed; the assignment is no longer this node's");
+    const ctx = { client: this.ctx.client, transfer: this.ctx.transfer, apiUrl: this.ctx.apiUrl, log: this.log, stopping: () => this.stopReason === "shutdown" };
+    const got = await downloadInputs(ctx, this.assignment.id, layout.inputDir);
+    switch (got.kind) {
+      case "ready":
+        return null;
+      case "lost":
         this.reported = true;
         return "lost";
-      }
-      if (isPassingError(err)) {
-        this.log.warn({ err: errorText(err) }, "AssignmentInputs failed; will try again");
+      case "retry":
         return "retry";
-      }
-      return this.failWith(`could not list the job's inputs: ${errorText(err)}`.slice(0, 500));
+      case "stopped":
+        return this.failWith(AGENT_STOPPED);
+      case "failed":
+        return this.failWith(got.reason);
     }
-    const problem = inputListProblem(inputs);
-    if (problem) return this.failWith(problem.slice(0, 500));
-    for (const input of inputs) {
-      if (this.stopReason === "shutdown") return this.failWith(AGENT_STOPPED);
-      const target = path.join(layout.inputDir, ...input.path.split("/"));
-      const url = new URL(input.downloadUrl, this.ctx.apiUrl).toString();
-      let got;
-      try {
-        await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-        got = await this.ctx.transfer.download(url, target);
-      } catch (err) {
-        return this.failWith(`could not download input ${input.path}: ${errorText(err)}`.slice(0, 500));
-      }
-      const sha256 = input.sha256.toLowerCase();
-      const sizeBytes = String(input.sizeBytes);
-      if (got.sha256 !== sha256 || String(got.sizeBytes) !== sizeBytes) {
-        return this.failWith(`input ${input.path} has sha256 ${got.sha256} and ${got.sizeBytes} bytes, expected sha256 ${sha256} and ${sizeBytes} bytes`.slice(0, 500));
-      }
-      this.log.info({ input: input.path, sizeBytes: got.sizeBytes }, "input downloaded");
-    }
-    return null;
   }
 
   /** Sends the last log lines (a bounded wait) and stops the shipper. */
@@ -419,30 +385,4 @@ export class AssignmentRun {
       this.log.error({ err: errorText(err), reason }, "FailAssignment was refused");
     }
   }
-}
-
-/**
- * Why a job's input list cannot be put in place, or null: a path that fails {@link namePathProblem}, the same path
- * twice, a path under another input file, a sha256 that is not 64 hex digits, a size that is not a whole number.
- */
-export function inputListProblem(inputs: readonly AssignmentInput[]): string | null {
-  const files = new Set<string>();
-  for (const input of inputs) {
-    const name = typeof input.path === "string" ? input.path : "";
-    const problem = namePathProblem(name);
-    if (problem) return `input path ${shownName(name)} ${problem}`;
-    if (files.has(name)) return `input path ${shownName(name)} is listed twice`;
-    files.add(name);
-    if (typeof input.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(input.sha256)) return `input ${shownName(name)} has no valid sha256`;
-    if (!/^\d{1,19}$/.test(String(input.sizeBytes))) return `input ${shownName(name)} has no valid size`;
-    if (typeof input.downloadUrl !== "string" || input.downloadUrl === "") return `input ${shownName(name)} has no download URL`;
-  }
-  for (const name of files) {
-    const parts = name.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const folder = parts.slice(0, i).join("/");
-      if (files.has(folder)) return `input path ${shownName(name)} lies under the input file ${shownName(folder)}`;
-    }
-  }
-  return null;
 }

@@ -136,7 +136,8 @@ describe("uploadOutputs", () => {
     api.overrides.delete("CreateOutputUpload");
     api.putAnswers.push({ status: 503, message: "" });
     const run = uploadOutputs(entries.slice(0, 1), ctx());
-    for (let i = 0; i < 100 && clock.pending === 0; i++) await settle();
+    // until the failed PUT's retry waits on the clock (file reads go through the thread pool: slow on a busy machine)
+    for (const giveUpAt = Date.now() + 20_000; clock.pending === 0 && Date.now() < giveUpAt; ) await settle();
     expect(clock.pending).toBe(1);
     lost.abort();
     await expect(run).resolves.toMatchObject({ kind: "lost" });
