@@ -89,7 +89,12 @@ describe("Runner against a fake API", () => {
     expect(api.callsOf("FailAssignment")).toEqual([]);
 
     const progress = api.callsOf("ReportProgress");
-    expect(progress[0]).toEqual({ id: "a1", progress: 0.2, message: "step 1" });
+    // throttled: the newest line at each send (on a busy machine several lines can arrive between two), in order,
+    // ending with the last step
+    const steps = progress.map((p) => Number(/^step (\d)$/.exec(String(p.message))?.[1]));
+    expect(progress).toEqual(steps.map((n) => ({ id: "a1", progress: n / 5, message: `step ${n}` })));
+    expect([...steps].sort()).toEqual(steps);
+    expect(new Set(steps).size).toBe(steps.length);
     expect(progress.at(-1)).toEqual({ id: "a1", progress: 1, message: "step 5" });
     expect(progress.length).toBeLessThanOrEqual(3);
 
@@ -131,7 +136,10 @@ describe("Runner against a fake API", () => {
     start();
     await until(settled("a4"));
     expect(api.callsOf("CompleteAssignment")).toEqual([{ id: "a4", resultHash: manifestHash({ result: chain(5) }) }]);
-    expect(api.callsOf("ReportProgress")[0]).toMatchObject({ progress: 0.8 });
+    // it went on from step 3: no report of an earlier step (throttled, the first may already be step 5 on a busy machine)
+    const reported = api.callsOf("ReportProgress").map((p) => Number(p.progress));
+    expect(reported.length).toBeGreaterThan(0);
+    expect(reported.every((p) => p >= 0.8)).toBe(true);
   });
 
   it("fails instead of starting when the resume checkpoint's sha256 differs", async () => {
