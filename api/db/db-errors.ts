@@ -19,9 +19,14 @@ export function isTransactionConflict(error: unknown): boolean {
 const OUTAGE_SQLSTATE = /^(08\d{3}|57P0[1-4]|53300|57014)$/;
 /** Socket errors of a server that is down or unreachable. */
 const OUTAGE_ERRNO = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"]);
-/** Messages of pg, pg-pool and TypeORM for a connection that failed or is gone (they carry no code). */
+/**
+ * Messages of pg, pg-pool and TypeORM for a connection that failed or is gone (they carry no code). TypeORM releases
+ * a transaction's query runner when its pg connection emits an error, so the transaction's next statement fails with
+ * "connection provided by a query runner was already released" (or "Query runner already released"): the same lost
+ * connection, seen one statement later.
+ */
 const OUTAGE_MESSAGE =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|not queryable|Driver not Connected|the database system is (starting up|shutting down)/i;
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|not queryable|Driver not Connected|the database system is (starting up|shutting down)|connection provided by a query runner was already released|Query runner already released/i;
 
 /** True when the connection failed rather than the statement: Postgres down, starting or gone, the network cut, the pool full. */
 export function isConnectionFailure(error: unknown): boolean {

@@ -19,6 +19,11 @@ describe("classifyError", () => {
     ["a refused connection", Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" })],
     ["a full pool", new Error("timeout exceeded when trying to connect")],
     ["a connection cut mid-query", new Error("Connection terminated unexpectedly")],
+    [
+      "a transaction's next statement after its connection was lost (TypeORM released the runner)",
+      Object.assign(new Error("Database connection provided by a query runner was already released, cannot continue to use its querying methods anymore."), { name: "QueryRunnerProviderAlreadyReleasedError" }),
+    ],
+    ["a statement on a released query runner", Object.assign(new Error("Query runner already released. Cannot run queries anymore."), { name: "QueryRunnerAlreadyReleasedError" })],
     ["Redis gone (ioredis)", Object.assign(new Error("Reached the max retries per request limit (which is 0)."), { name: "MaxRetriesPerRequestError" })],
     ["a deadlock that outlived its retries", queryFailed({ code: "40P01", message: "deadlock detected" })],
     ["a serialization failure", queryFailed({ code: "40001", message: "could not serialize access" })],
