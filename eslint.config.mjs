@@ -27,6 +27,10 @@ const ENV_READERS = [
 /** Pure engines: same input, same output. No clock, no randomness. */
 const PURE_ENGINES = ["pricing/**", "matching/**"];
 
+/** Services call repositories: SQL and the ORM's persistence live in api/db/repositories, never in api/services. */
+const SERVICES = ["api/services/**"];
+const SQL_MESSAGE = "no SQL in api/services: put the statement in a function of api/db/repositories/ and call that.";
+
 const ENV_MESSAGE = "Read configuration in api/config.ts (or an entry point) and pass it in; don't read process.env here.";
 const PURE_MESSAGE = "pricing/ and matching/ are pure: take the time or random values as parameters.";
 
@@ -92,6 +96,21 @@ export default defineConfig([
           selector: "MemberExpression[object.name='crypto'][property.name=/^(randomUUID|getRandomValues)$/]",
           message: `crypto randomness: ${PURE_MESSAGE}`,
         },
+      ],
+    },
+  },
+
+  {
+    files: SERVICES,
+    ignores: TESTS,
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        { selector: "CallExpression[callee.property.name='query']", message: `.query(): ${SQL_MESSAGE}` },
+        { selector: "CallExpression[callee.name=/^(updateReturning|readQuery)$/]", message: `a statement run here: ${SQL_MESSAGE}` },
+        { selector: "CallExpression[callee.property.name=/^(createQueryBuilder|getRepository)$/]", message: `the ORM's persistence: ${SQL_MESSAGE}` },
+        { selector: "TemplateElement[value.raw=/\\b(SELECT|INSERT INTO|DELETE FROM|UPDATE [a-z_]+ SET|ON CONFLICT)\\b/]", message: `SQL text: ${SQL_MESSAGE}` },
+        { selector: "Literal[value=/\\b(SELECT|INSERT INTO|DELETE FROM|UPDATE [a-z_]+ SET|ON CONFLICT)\\b/]", message: `SQL text: ${SQL_MESSAGE}` },
       ],
     },
   },

@@ -2,9 +2,11 @@ import type { DataSource } from "typeorm";
 import {
   artifactsByIds,
   countOutputs,
+  hasOutputNamed,
   inputBytesOf,
   inputsOfJobs,
   insertInput,
+  lockAccountForInputs,
   outputsOfAssignment,
   reserveOutput,
   touchBlob,
@@ -14,6 +16,8 @@ import {
 } from "../db/repositories/artifact.repository";
 import { jobIdOfAssignment, lockAssignment } from "../db/repositories/lifecycle.repository";
 import { lockJob } from "../db/repositories/job.repository";
+import { assignmentAccess } from "../db/repositories/assignment.repository";
+import { isRelayJobOf } from "../db/repositories/job-read.repository";
 import { inTransaction } from "../db/transaction";
 import { assertNoPathUnderAnother, assertRelativeName, outputManifest, sha256Of } from "./artifact-names";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
@@ -77,7 +81,7 @@ export class ArtifactService {
     if (input.sizeBytes > BigInt(this.settings.inputMaxBytes)) throw new ServiceError("PAYLOAD_TOO_LARGE", `an input may be at most ${this.settings.inputMaxBytes} bytes`);
     const artifact = await inTransaction(this.db, async (tx) => {
       // one reservation at a time per account, so two at once cannot both fit under the quota
-      await tx.query(`SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, [who.accountId]);
+      await lockAccountForInputs(tx, who.accountId);
       const used = await inputBytesOf(tx, who.accountId);
       if (used + input.sizeBytes > this.settings.storageQuotaBytes) {
         throw new ServiceError("QUOTA_EXCEEDED", `your inputs keep ${used} bytes; this one (${input.sizeBytes}) would pass your quota of ${this.settings.storageQuotaBytes} bytes. Inputs are released when their jobs end`);
@@ -124,11 +128,11 @@ export class ArtifactService {
   async assignmentInputs(principal: Principal | undefined, assignmentId: string): Promise<Linked<JobInputRecord>[]> {
     const who = requirePrincipal(principal);
     assertId("assignment", assignmentId);
-    const [a] = await this.db.query(`SELECT job_id, provider_id, status FROM assignments WHERE id = $1`, [assignmentId]);
+    const a = await assignmentAccess(this.db, assignmentId);
     if (!a) throw notFound("assignment", assignmentId);
-    if (a.provider_id !== who.accountId) throw forbidden("this assignment belongs to another provider's node");
+    if (a.providerId !== who.accountId) throw forbidden("this assignment belongs to another provider's node");
     if (a.status !== "ASSIGNED" && a.status !== "RUNNING") throw conflict(`this assignment is ${a.status}; its inputs are for live work`);
-    const inputs = await inputsOfJobs(this.db, [a.job_id]);
+    const inputs = await inputsOfJobs(this.db, [a.jobId]);
     return Promise.all(inputs.map(async (i) => ({ record: i, ...(await this.link("input", i.artifact)) })));
   }
 
@@ -149,8 +153,7 @@ export class ArtifactService {
       if (a.providerId !== who.accountId) throw forbidden("this assignment belongs to another provider's node");
       if (a.status !== "RUNNING") throw conflict(`this assignment is ${a.status}; outputs come from running work`);
       if ((await countOutputs(tx, assignmentId)) >= this.settings.maxOutputs) {
-        const [same] = await tx.query(`SELECT 1 FROM artifacts WHERE assignment_id = $1 AND name = $2`, [assignmentId, name]);
-        if (!same) throw badInput(`an assignment may upload at most ${this.settings.maxOutputs} outputs`);
+        if (!(await hasOutputNamed(tx, assignmentId, name))) throw badInput(`an assignment may upload at most ${this.settings.maxOutputs} outputs`);
       }
       await touchBlob(tx, hash, sizeBytes);
       const reserved = await reserveOutput(tx, { jobId, assignmentId, providerId: a.providerId }, name, hash, sizeBytes);
@@ -207,8 +210,7 @@ export class ArtifactService {
   async ownerSees(principal: Principal | undefined, job: JobRef): Promise<boolean> {
     if (!principal) return false;
     if (principal.accountId === job.clientId) return true;
-    const [relayed] = await this.db.query(`SELECT 1 FROM relay_jobs WHERE job_id = $1 AND account_id = $2`, [job.id, principal.accountId]);
-    return relayed !== undefined;
+    return isRelayJobOf(this.db, job.id, principal.accountId);
   }
 
   private async link(kind: "input" | "output", a: ArtifactRecord): Promise<{ url: string; expiresAt: Date }> {

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { assignmentsByIds, lockJob, moveJob, toAssignmentRecord, type AssignmentRecord } from "../db/repositories/job.repository";
+import { assignmentsByIds, lockJob, moveJob, type AssignmentRecord } from "../db/repositories/job.repository";
 import {
   ASSIGNMENT_OFFERED_TOPIC,
   checkpointsOfJobs,
@@ -20,7 +20,6 @@ import {
 } from "../db/repositories/lifecycle.repository";
 import { inTransaction } from "../db/transaction";
 import type { EventStreams } from "./events";
-import { updateReturning } from "../db/query";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
 import { concludeJob } from "./job-conclusion";
 import type { MatchRequests } from "./job.service";
@@ -29,6 +28,7 @@ import { assertId, requirePrincipal, type Principal } from "./principal";
 import type { TransferUrls } from "./transfer-urls";
 import type { ArtifactService } from "./artifact.service";
 import { touchBlob } from "../db/repositories/artifact.repository";
+import { assignmentsOfNode, jobProgress, nodeLastHeartbeat, nodeProviderId, recomputeJobProgress } from "../db/repositories/assignment.repository";
 import { systemClock, type Clock } from "./clock";
 
 export type { AssignmentOfferedEvent, JobProgressEvent } from "../db/repositories/lifecycle.repository";
@@ -86,20 +86,16 @@ export class AssignmentService {
 
   private async ownNode(who: Principal, nodeId: string): Promise<void> {
     assertId("node", nodeId);
-    const [node] = await this.db.query(`SELECT provider_id FROM nodes WHERE id = $1`, [nodeId]);
+    const node = await nodeProviderId(this.db, nodeId);
     if (!node) throw notFound("node", nodeId);
-    if (node.provider_id !== who.accountId) throw forbidden("this node belongs to another provider");
+    if (node.providerId !== who.accountId) throw forbidden("this node belongs to another provider");
   }
 
   /** A node's first `first` assignments (the caller's node), oldest first; optionally of one status. */
   async forNode(principal: Principal | undefined, nodeId: string, status: string | undefined, first = MAX_NODE_ASSIGNMENTS_LISTED): Promise<AssignmentRecord[]> {
     if (!Number.isInteger(first) || first < 1 || first > MAX_NODE_ASSIGNMENTS_LISTED) throw badInput(`first must be from 1 to ${MAX_NODE_ASSIGNMENTS_LISTED}, got ${first}`);
     await this.ownNode(requirePrincipal(principal), nodeId);
-    const rows = await this.db.query(
-      `SELECT * FROM assignments WHERE node_id = $1 AND ($2::varchar IS NULL OR status = $2) ORDER BY created_at, replica LIMIT $3`,
-      [nodeId, status ?? null, first],
-    );
-    return rows.map(toAssignmentRecord);
+    return assignmentsOfNode(this.db, nodeId, status, first);
   }
 
   async byIds(ids: readonly string[]): Promise<AssignmentRecord[]> {
@@ -126,8 +122,8 @@ export class AssignmentService {
       const lease = this.leaseFrom(now);
       if (a.status !== "ASSIGNED" || !(await startAssignment(tx, id, now, lease))) throw conflict(`this assignment is ${a.status}; it cannot start`);
       await moveJob(tx, a.jobId, ["MATCHED"], "RUNNING");
-      const [job] = await tx.query(`SELECT progress FROM jobs WHERE id = $1`, [a.jobId]);
-      await recordJobEvent(tx, { jobId: a.jobId, progress: job.progress, message: "started", assignmentId: a.id }, now);
+      const progress = await jobProgress(tx, a.jobId);
+      await recordJobEvent(tx, { jobId: a.jobId, progress, message: "started", assignmentId: a.id }, now);
       return { result: { ...a, status: "RUNNING" as const, startedAt: now, leaseExpiresAt: lease } };
     });
   }
@@ -141,15 +137,8 @@ export class AssignmentService {
       if (a.status !== "RUNNING" || !(await recordAssignmentProgress(tx, id, progress, message ?? null, lease))) {
         throw conflict(`this assignment is ${a.status}; start it first, or stop: it was taken over`);
       }
-      const [job] = await updateReturning<{ progress: number }>(
-        tx,
-        `UPDATE jobs SET progress = (SELECT min(CASE WHEN status = 'COMPLETED' THEN 1 ELSE progress END) FROM assignments
-                                       WHERE job_id = $1 AND status IN ('ASSIGNED', 'RUNNING', 'COMPLETED')),
-                         status_message = $2, updated_at = now()
-          WHERE id = $1 RETURNING progress`,
-        [a.jobId, message ?? null],
-      );
-      await recordJobEvent(tx, { jobId: a.jobId, progress: job.progress, message: message ?? null, assignmentId: a.id }, now);
+      const jobProgressNow = await recomputeJobProgress(tx, a.jobId, message ?? null);
+      await recordJobEvent(tx, { jobId: a.jobId, progress: jobProgressNow, message: message ?? null, assignmentId: a.id }, now);
       return { result: { ...a, leaseExpiresAt: lease } };
     });
   }
@@ -220,10 +209,10 @@ export class AssignmentService {
         await lockJob(tx, jobId);
         const a = await lockAssignment(tx, id);
         if (!a || (a.status !== "ASSIGNED" && a.status !== "RUNNING")) return undefined;
-        const [node] = await tx.query(`SELECT last_heartbeat_at FROM nodes WHERE id = $1`, [a.nodeId]);
+        const lastHeartbeatAt = await nodeLastHeartbeat(tx, a.nodeId);
         const lapsed = a.leaseExpiresAt !== null && a.leaseExpiresAt < now;
         const silent =
-          silence !== undefined && (!node?.last_heartbeat_at || node.last_heartbeat_at < silence.since) && a.createdAt < silence.since && a.leaseExpiresAt !== null && a.leaseExpiresAt < silence.renewedBefore;
+          silence !== undefined && (!lastHeartbeatAt || lastHeartbeatAt < silence.since) && a.createdAt < silence.since && a.leaseExpiresAt !== null && a.leaseExpiresAt < silence.renewedBefore;
         if (!lapsed && !silent) return undefined;
         const reason = lapsed ? "lease lapsed: no progress or heartbeat in time" : "the node stopped sending heartbeats";
         const ended = await endAssignment(tx, a, "EXPIRED", { reason }, now, freed);

@@ -4,9 +4,11 @@ import { jwtVerify, SignJWT } from "jose";
 import { SiweMessage, generateNonce } from "siwe";
 import { verifyMessage } from "ethers";
 import type { DataSource } from "typeorm";
-import { AccountEntity } from "../db/entities/account.entity";
-import { AuthNonceEntity } from "../db/entities/auth-nonce.entity";
-import { updateReturning } from "../db/query";
+import type { AccountEntity } from "../db/entities/account.entity";
+import type { AuthNonceEntity } from "../db/entities/auth-nonce.entity";
+import { ensureAccount } from "../db/repositories/account.repository";
+import { liveApiKeyBySecretHash, touchApiKey } from "../db/repositories/api-key.repository";
+import { authNonce, consumeAuthNonce, insertAuthNonce } from "../db/repositories/auth.repository";
 import { badInput, ServiceError } from "./errors";
 import type { Principal } from "./principal";
 
@@ -57,14 +59,7 @@ export class AuthService {
     const nonce = generateNonce();
     const expiresAt = new Date(now.getTime() + this.settings.challengeTtlSeconds * 1000);
     const message = this.issued({ nonce, address, chainId: chain, issuedAt: now, expiresAt }).prepareMessage();
-    await this.db.getRepository(AuthNonceEntity).insert({
-      nonce,
-      address: address.toLowerCase(),
-      chainId: chain,
-      issuedAt: now,
-      expiresAt,
-      consumedAt: null,
-    });
+    await insertAuthNonce(this.db, { nonce, address: address.toLowerCase(), chainId: chain, issuedAt: now, expiresAt });
     return { message, nonce, expiresAt };
   }
 
@@ -105,7 +100,7 @@ export class AuthService {
     // recovered here first: siwe writes a raw stack to stderr for a signature it cannot recover (anyone could flood the log)
     if (recoverSigner(message, signature) !== message.address.toLowerCase()) throw unauthenticated("the signature does not match the message and address");
     if (message.expirationTime !== undefined && new Date(message.expirationTime) <= now) throw unauthenticated("the challenge has expired; ask for a new one");
-    const [row] = await this.db.getRepository(AuthNonceEntity).findBy({ nonce: message.nonce.slice(0, 64) });
+    const row = await authNonce(this.db, message.nonce.slice(0, 64));
     if (!row || row.address !== message.address.toLowerCase()) throw unauthenticated("this challenge is unknown, already used or expired; ask for a new one");
     const differs = differenceFromChallenge(message, this.issued(row));
     if (differs) throw unauthenticated(`the message is not the challenge issued: ${differs}; sign the challenge unchanged`);
@@ -117,14 +112,8 @@ export class AuthService {
       throw unauthenticated(expired ? "the challenge has expired; ask for a new one" : "the signature does not match the message and address");
     }
     const address = message.address.toLowerCase();
-    const consumed = await updateReturning(
-      this.db,
-      `UPDATE auth_nonces SET consumed_at = $4
-        WHERE nonce = $1 AND address = $2 AND chain_id = $3 AND consumed_at IS NULL AND expires_at > $4
-        RETURNING nonce`,
-      [message.nonce, address, BigInt(message.chainId).toString(), now],
-    );
-    if (consumed.length !== 1) throw unauthenticated("this challenge is unknown, already used or expired; ask for a new one");
+    const consumed = await consumeAuthNonce(this.db, { nonce: message.nonce, address, chainId: BigInt(message.chainId).toString(), now });
+    if (consumed !== 1) throw unauthenticated("this challenge is unknown, already used or expired; ask for a new one");
     const account = await this.accountFor(address);
     // the token's expiry is in whole seconds: the time told to the client is that one (it was up to 1 s later)
     const expSeconds = Math.floor(now.getTime() / 1000) + this.settings.sessionTtlSeconds;
@@ -153,23 +142,14 @@ export class AuthService {
   }
 
   private async authenticateApiKey(secret: string): Promise<Principal> {
-    const rows: { id: string; account_id: string; address: string }[] = await this.db.query(
-      `SELECT k.id, k.account_id, a.address FROM api_keys k JOIN accounts a ON a.id = k.account_id
-        WHERE k.secret_hash = $1 AND k.revoked_at IS NULL`,
-      [hashSecret(secret)],
-    );
-    if (rows.length === 0) throw unauthenticated("the API key is unknown or revoked");
-    const key = rows[0];
-    void this.db
-      .query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')`, [key.id])
-      .catch(() => undefined);
+    const key = await liveApiKeyBySecretHash(this.db, hashSecret(secret));
+    if (!key) throw unauthenticated("the API key is unknown or revoked");
+    void touchApiKey(this.db, key.id).catch(() => undefined);
     return { accountId: key.account_id, address: key.address, via: "apiKey", apiKeyId: key.id };
   }
 
   private async accountFor(address: string): Promise<AccountEntity> {
-    const repo = this.db.getRepository(AccountEntity);
-    await repo.createQueryBuilder().insert().values({ address }).orIgnore().execute();
-    return repo.findOneByOrFail({ address });
+    return ensureAccount(this.db, address);
   }
 }
 

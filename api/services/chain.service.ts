@@ -2,6 +2,7 @@ import { getAddress } from "ethers";
 import type { DataSource } from "typeorm";
 import type { ChainHealthView } from "../../indexer";
 import { escrowBalance, type EscrowBalance } from "../db/repositories/escrow.repository";
+import { accountIdOfAddress, chainCursorOf, chainEventsPage, stakeOfAccount } from "../db/repositories/chain-read.repository";
 import { badInput } from "./errors";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { pageSize } from "./offer.service";
@@ -54,15 +55,15 @@ export class ChainService {
   ) {}
 
   async status(): Promise<IndexerStatusView> {
-    const [row] = await this.db.query(`SELECT block_number, finalized_block FROM chain_cursor WHERE chain_id = $1`, [this.settings.chainId.toString()]);
-    const indexed = row ? BigInt(row.block_number) : null;
+    const cursor = await chainCursorOf(this.db, this.settings.chainId);
+    const indexed = cursor ? cursor.blockNumber : null;
     const health = this.settings.health?.();
     const head = this.settings.head() ?? health?.headBlock ?? null;
     return {
       chainId: this.settings.chainId,
       headBlock: head,
       indexedBlock: indexed,
-      finalizedBlock: row ? BigInt(row.finalized_block) : null,
+      finalizedBlock: cursor ? cursor.finalizedBlock : null,
       lagBlocks: head !== null ? head - (indexed ?? -1n) : null,
       contracts: this.settings.contracts,
       chainReachable: health?.reachable ?? null,
@@ -79,16 +80,13 @@ export class ChainService {
 
   /** An account's stake as mirrored from the Staking contract (zeros when it never staked). */
   async stakeOf(accountId: string): Promise<{ stakedWei: bigint; unbondingWei: bigint; slashedWei: bigint }> {
-    const [row] = await this.db.query(`SELECT staked_wei, unbonding_wei, slashed_wei FROM stakes WHERE account_id = $1`, [accountId]);
-    if (!row) return { stakedWei: 0n, unbondingWei: 0n, slashedWei: 0n };
-    return { stakedWei: BigInt(row.staked_wei), unbondingWei: BigInt(row.unbonding_wei), slashedWei: BigInt(row.slashed_wei) };
+    return stakeOfAccount(this.db, accountId);
   }
 
   /** An address's account id, if it has one; BAD_USER_INPUT for a malformed address. */
   async accountIdOf(address: string): Promise<string | undefined> {
     if (!ADDRESS.test(address)) throw badInput(`address must be a 0x-prefixed 20-byte hex address, got "${address.slice(0, 64)}"`);
-    const [row] = await this.db.query(`SELECT id FROM accounts WHERE address = $1`, [address.toLowerCase()]);
-    return row?.id;
+    return accountIdOfAddress(this.db, address);
   }
 
   /** Events newest first; with an address, those naming it in any argument. */
@@ -96,15 +94,7 @@ export class ChainService {
     if (address && !ADDRESS.test(address)) throw badInput(`address must be a 0x-prefixed 20-byte hex address, got "${address.slice(0, 64)}"`);
     const size = pageSize(first);
     const before = after ? decodeOrdinalCursor("e", after) : undefined;
-    const rows: { id: string; name: string; address: string; block_number: string; tx_hash: string; log_index: number; final: boolean; args: Record<string, unknown> }[] = await this.db.query(
-      `SELECT id, name, address, block_number, tx_hash, log_index,
-              block_number <= coalesce((SELECT finalized_block FROM chain_cursor WHERE chain_id = $1), -1) AS final, args
-         FROM chain_events
-        WHERE chain_id = $1 AND ($2::bigint IS NULL OR id < $2)
-          AND ($3::varchar IS NULL OR EXISTS (SELECT 1 FROM jsonb_each_text(args) kv WHERE lower(kv.value) = $3))
-        ORDER BY id DESC LIMIT $4`,
-      [this.settings.chainId.toString(), before?.toString() ?? null, address?.toLowerCase() ?? null, size + 1],
-    );
+    const rows = await chainEventsPage(this.db, this.settings.chainId, before, address?.toLowerCase() ?? null, size + 1);
     const events: ChainEventView[] = rows.slice(0, size).map((r) => ({
       id: r.id,
       ordinal: BigInt(r.id),

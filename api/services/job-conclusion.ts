@@ -4,6 +4,7 @@ import { settleHold } from "../db/repositories/escrow.repository";
 import { jobById, moveJob, type JobRecord } from "../db/repositories/job.repository";
 import { assignmentsOfJob, chargeAssignment, countOutcome, endAssignment, recordJobEvent, rejectAssignment } from "../db/repositories/lifecycle.repository";
 import { jobStatesInto } from "../db/repositories/states";
+import { resultUriOf } from "../db/repositories/assignment.repository";
 import { decideJob } from "./job-decision";
 import { decideSlash } from "./slashing";
 
@@ -47,12 +48,12 @@ export async function concludeJob(tx: EntityManager, jobId: string, maxAttempts:
         await countOutcome(tx, a.providerId, "completed_jobs");
       }
       await settleHold(tx, job.clientId, job.holdWei, total);
-      const [uri] = await tx.query(`SELECT result_uri FROM assignments WHERE id = $1`, [winners[0].id]);
+      const resultUri = await resultUriOf(tx, winners[0].id);
       await moveJob(tx, job.id, jobStatesInto("COMPLETED"), "COMPLETED", {
         resting: false,
         progress: 1,
         resultHash: decision.resultHash,
-        resultUri: uri.result_uri,
+        resultUri,
         agreedBy: winners.length,
         costWei: total,
         statusMessage: `completed: ${winners.length} of ${job.redundancy} agree`,

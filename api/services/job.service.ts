@@ -39,6 +39,7 @@ import { insertJobInputs } from "../db/repositories/artifact.repository";
 import { systemClock, type Clock } from "./clock";
 import type { SignedOrderData } from "./job-order";
 import { insertJobOrder, type JobOrderRow } from "../db/repositories/order.repository";
+import { isRelayJobOf } from "../db/repositories/job-read.repository";
 
 /** A submission as `JobService.validate` checked and normalized it. */
 export type ValidatedJob = Awaited<ReturnType<JobService["validate"]>>;
@@ -330,8 +331,7 @@ export class JobService {
     const job = await jobById(this.db, id);
     if (!job) throw notFound("job", id);
     if (job.clientId !== who.accountId) {
-      const [relayed] = await this.db.query(`SELECT 1 FROM relay_jobs WHERE job_id = $1 AND account_id = $2`, [id, who.accountId]);
-      if (!relayed) throw forbidden("this job belongs to another account");
+      if (!(await isRelayJobOf(this.db, id, who.accountId))) throw forbidden("this job belongs to another account");
     }
     return job;
   }

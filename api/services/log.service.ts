@@ -12,6 +12,8 @@ import {
   type LogStreamValue,
 } from "../db/repositories/log.repository";
 import { inTransaction } from "../db/transaction";
+import { assignmentOwnerStatus } from "../db/repositories/assignment.repository";
+import { jobEnv, jobStatus } from "../db/repositories/job-read.repository";
 import { JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
 import { FINAL_JOB_STATES, type JobStatusValue } from "../db/repositories/states";
 import { badInput, conflict, forbidden, notFound } from "./errors";
@@ -44,8 +46,8 @@ export const DEFAULT_LOG_LINES_READ = 100;
 export const MAX_LOG_LINES_READ = 1000;
 
 async function hasEnded(db: DataSource, jobId: string): Promise<boolean> {
-  const [job] = await db.query(`SELECT status FROM jobs WHERE id = $1`, [jobId]);
-  return !job || FINAL_JOB_STATES.includes(job.status);
+  const status = await jobStatus(db, jobId);
+  return !status || FINAL_JOB_STATES.includes(status);
 }
 
 /**
@@ -69,12 +71,11 @@ export class LogService {
     if (!jobId) throw notFound("assignment", assignmentId);
     return inTransaction(this.db, async (tx) => {
       await lockJob(tx, jobId);
-      const [a] = await tx.query(`SELECT provider_id, status FROM assignments WHERE id = $1`, [assignmentId]);
-      if (a.provider_id !== who.accountId) throw forbidden("this assignment belongs to another provider's node");
+      const a = (await assignmentOwnerStatus(tx, assignmentId))!;
+      if (a.providerId !== who.accountId) throw forbidden("this assignment belongs to another provider's node");
       if (a.status !== "RUNNING") throw conflict(`this assignment is ${a.status}; logs come from running work`);
       const counters = (await lockLogCounters(tx, assignmentId))!;
-      const [job] = await tx.query(`SELECT env FROM jobs WHERE id = $1`, [jobId]);
-      const secrets = ((job.env ?? []) as { value: string; secret?: boolean }[]).filter((e) => e.secret).map((e) => e.value);
+      const secrets = ((await jobEnv(tx, jobId)) ?? []).filter((e) => e.secret).map((e) => e.value);
       const kept: { stream: LogStreamValue; line: string; at: Date; bytes: number }[] = [];
       let count = counters.lines;
       let bytes = counters.bytes;

@@ -18,6 +18,7 @@ import { TRADE_TOPIC, type TradeEvent } from "../db/repositories/match.repositor
 import { NO_EVENTS, type EventStreams } from "./events";
 import { StateHub } from "./state-hub";
 import { accountAddresses } from "../db/repositories/related-accounts";
+import { marketBooks, type MarketBookRow } from "../db/repositories/market.repository";
 import {
   bidsOn,
   latestPartyTrades,
@@ -34,20 +35,10 @@ import type { BookCache } from "./book-cache";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { pageSize } from "./offer.service";
 
-export interface MarketSummary {
-  id: string;
-  gpuModel: string;
-  vramGb: number;
-  sequence: bigint;
-  bestAskWei: bigint | null;
-  openOffers: number;
-  availableGpus: number;
-  offeredGpus: number;
+/** A market's book figures (MarketBookRow) with its utilization, tape and reference price. */
+export interface MarketSummary extends MarketBookRow {
   /** GPUs in use / GPUs offered over open offers, 0 when nothing is offered. */
   utilization: number;
-  bestBidWei: bigint | null;
-  /** GPUs of the resting bids, as the book shows them. */
-  bidGpus: number;
   /** The latest trade's price and the GPUs matched in 24 h: every trade, as the tape shows them. */
   lastPriceWei: bigint | null;
   volume24hGpus: number;
@@ -248,52 +239,35 @@ export class MarketService {
 
   /** Markets with their book, bids and trade figures; `suggest` adds the reference and suggested prices. */
   private async summaries(id: string | undefined, now = new Date(), suggest = true): Promise<MarketSummary[]> {
-    const rows: Record<string, string | number | null>[] = await this.db.query(
-      `SELECT m.id, m.gpu_model, m.vram_gb, m.sequence, a.best_ask, a.open_offers, a.available, a.offered, b.best_bid, b.bid_gpus
-         FROM markets m
-         CROSS JOIN LATERAL (
-           SELECT min(o.price_wei) FILTER (WHERE o.available_gpus > 0) AS best_ask,
-                  count(o.id)::int AS open_offers,
-                  coalesce(sum(o.available_gpus), 0)::int AS available,
-                  coalesce(sum(o.gpu_count), 0)::int AS offered
-             FROM offers o WHERE o.market = m.id AND o.status = 'OPEN' AND o.withdrawn_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > $2)
-         ) a
-         CROSS JOIN LATERAL (
-           SELECT max(j.max_price_wei) AS best_bid, coalesce(sum(j.gpu_count * j.redundancy), 0)::int AS bid_gpus
-             FROM jobs j WHERE j.status = 'PENDING' AND j.resting AND j.min_vram_gb <= m.vram_gb AND (j.gpu_models IS NULL OR m.gpu_model = ANY(j.gpu_models))
-         ) b
-        WHERE $1::varchar IS NULL OR m.id = $1
-        ORDER BY m.id`,
-      [id ?? null, now],
-    );
+    const rows = await marketBooks(this.db, id, now);
     const since = new Date(now.getTime() - DAY_MS);
     const stats = await marketTradeStats(this.db, since, id);
-    const one = id === undefined || rows.length !== 1 ? undefined : { gpuModel: String(rows[0].gpu_model), vramGb: Number(rows[0].vram_gb) };
+    const one = id === undefined || rows.length !== 1 ? undefined : { gpuModel: rows[0].gpuModel, vramGb: rows[0].vramGb };
     const bids: RestingBidRecord[] = suggest && rows.length > 0 ? await restingBids(this.db, one) : [];
     const summaries: MarketSummary[] = [];
     for (const r of rows) {
-      const market = String(r.id);
-      const offered = Number(r.offered);
-      const available = Number(r.available);
+      const market = r.id;
+      const offered = r.offeredGpus;
+      const available = r.availableGpus;
       const utilization = offered === 0 ? 0 : (offered - available) / offered;
-      const bestAskWei = r.best_ask === null ? null : BigInt(r.best_ask as string);
+      const bestAskWei = r.bestAskWei;
       const stat = stats.get(market);
       const reference = suggest ? ((stat && stat.lastPriceWei !== null ? await this.reference(market, stat, since, now) : null) ?? bestAskWei) : null;
-      const on = { gpuModel: String(r.gpu_model), vramGb: Number(r.vram_gb) };
+      const on = { gpuModel: r.gpuModel, vramGb: r.vramGb };
       const demand = reference === null ? 0 : demandGpus(bids.filter((b) => bidsOn(b, on)), reference, now.getTime());
       const suggestion = reference === null ? null : suggestPrice({ referenceWei: reference, utilization, bidGpus: demand, askGpus: available });
       summaries.push({
         id: market,
-        gpuModel: String(r.gpu_model),
-        vramGb: Number(r.vram_gb),
-        sequence: BigInt(r.sequence as string),
+        gpuModel: r.gpuModel,
+        vramGb: r.vramGb,
+        sequence: r.sequence,
         bestAskWei,
-        openOffers: Number(r.open_offers),
+        openOffers: r.openOffers,
         availableGpus: available,
         offeredGpus: offered,
         utilization,
-        bestBidWei: r.best_bid === null ? null : BigInt(r.best_bid as string),
-        bidGpus: Number(r.bid_gpus),
+        bestBidWei: r.bestBidWei,
+        bidGpus: r.bidGpus,
         lastPriceWei: stat?.lastPriceWei ?? null,
         volume24hGpus: stat?.volume24hGpus ?? 0,
         referencePriceWei: reference,

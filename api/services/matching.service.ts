@@ -1,12 +1,12 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { explainShortfall, rankCandidates, type Candidate, type Exclusion } from "../../matching";
 import { marketsForRequirements, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { jobById, jobsByIds, type JobRecord, type JobStatusValue } from "../db/repositories/job.repository";
+import { jobById, jobsByIds, type JobRecord } from "../db/repositories/job.repository";
 import { restingBidsServedBy, selfAccountsOf } from "./self-trade";
 import { holdBackJob, unbackedAccounts } from "../db/repositories/escrow.repository";
 import { assignmentsOfJobIds, JOB_PROGRESS_TOPIC, lastCheckpointSteps, recordEvents } from "../db/repositories/lifecycle.repository";
 import { candidateById, claimOffer, loadCandidates, loadOpenOffers, type Claimed } from "../db/repositories/match.repository";
-import { updateReturning } from "../db/query";
+import { lockPendingJobs, markJobsMatched, recordUnfilledAttempt, restJob, rollbackReplicaClaims, savepointReplicaClaims } from "../db/repositories/matching.repository";
 import { inTransaction } from "../db/transaction";
 import type { BookChangeListener } from "./offer.service";
 import { requirementsOf, type CheckedRequirements } from "./requirements";
@@ -187,11 +187,7 @@ export class MatchingService {
    * rolled back to its savepoint and left for resting.
    */
   private async place(tx: EntityManager, plans: readonly Planned[], now: Date, model: OfferReadModel | undefined, claims: Claims) {
-    const lockedRows: { id: string }[] = await tx.query(
-      `SELECT id FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING' ORDER BY id FOR UPDATE SKIP LOCKED`,
-      [plans.map((p) => p.job.id)],
-    );
-    const locked = new Set(lockedRows.map((r) => r.id));
+    const locked = new Set(await lockPendingJobs(tx, plans.map((p) => p.job.id)));
     const resumeSteps = await lastCheckpointSteps(tx, [...locked]);
     const leaseExpiresAt = new Date(now.getTime() + this.settings.leaseMs);
     const onlineSince = this.onlineSince(now);
@@ -205,7 +201,7 @@ export class MatchingService {
       const { job, needed } = plan;
       if (needed.length === 0) continue;
       const savepoint = needed.length > 1;
-      if (savepoint) await tx.query("SAVEPOINT replica_claims");
+      if (savepoint) await savepointReplicaClaims(tx);
       const used = new Set<string>(plan.busyProviders);
       const claimed: Claimed[] = [];
       const tried = new Set<string>();
@@ -243,7 +239,7 @@ export class MatchingService {
         claimed.push(got);
       }
       if (claimed.length < needed.length) {
-        if (savepoint) await tx.query("ROLLBACK TO SAVEPOINT replica_claims");
+        if (savepoint) await rollbackReplicaClaims(tx);
         for (const got of claimed) claims.reread.add(got.offerId);
         unplaced.push(plan);
         continue;
@@ -255,13 +251,7 @@ export class MatchingService {
       matched.set(job.id, claimed.length);
     }
     if (matched.size > 0) {
-      const updated = await updateReturning<{ id: string; status: JobStatusValue; progress: number }>(
-        tx,
-        `UPDATE jobs SET status = CASE WHEN EXISTS (SELECT 1 FROM assignments a WHERE a.job_id = jobs.id AND a.status = 'RUNNING') THEN 'RUNNING' ELSE 'MATCHED' END,
-                resting = false, excluded = NULL, matched_at = coalesce(matched_at, $2), match_attempted_at = $2, updated_at = now()
-          WHERE id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING id, status, progress`,
-        [[...matched.keys()], now],
-      );
+      const updated = await markJobsMatched(tx, [...matched.keys()], now);
       await recordEvents(
         tx,
         JOB_PROGRESS_TOPIC,
@@ -277,7 +267,7 @@ export class MatchingService {
       const current = await jobById(tx, jobId, true);
       if (!current || current.status !== "PENDING" || current.matchedAt !== null) return;
       const why = excluded.length > 0 ? `: ${excluded.map((e) => e.message).join("; ")}` : ": no open offers";
-      await tx.query(`UPDATE jobs SET excluded = $2, match_attempted_at = $3 WHERE id = $1`, [jobId, JSON.stringify(excluded), now]);
+      await recordUnfilledAttempt(tx, jobId, excluded, now);
       await failJob(tx, current, `immediate-or-cancel: no offer could fill it at once${why}`, now, "CANCELLED");
     });
   }
@@ -287,7 +277,7 @@ export class MatchingService {
     const deltas = await inTransaction(this.db, async (tx) => {
       const current = await jobById(tx, jobId, true);
       if (!current || current.status !== "PENDING") return [] as BookDelta[];
-      await tx.query(`UPDATE jobs SET resting = true, excluded = $2, match_attempted_at = $3, updated_at = now() WHERE id = $1`, [jobId, JSON.stringify(excluded), now]);
+      await restJob(tx, jobId, excluded, now);
       if (current.resting) return [];
       const markets = await marketsForRequirements(tx, current.minVramGb, current.gpuModels);
       return recordBookChanges(tx, markets.map((market) => ({ market, side: "BID" as const, priceWei: current.maxPriceWei })));

@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { marketGpuModels } from "../db/repositories/model.repository";
 
 /**
  * The GPU models of existing markets (markets are born with their first offer and never go), cached in the
@@ -20,7 +21,6 @@ export class ModelCatalog {
   }
 
   private async read(): Promise<void> {
-    const rows: { gpu_model: string }[] = await this.db.query(`SELECT DISTINCT gpu_model FROM markets`);
-    this.models = new Set(rows.map((r) => r.gpu_model));
+    this.models = new Set(await marketGpuModels(this.db));
   }
 }

@@ -1,8 +1,22 @@
 import { marketIdOf, regionById } from "../../matching";
 import { assertNodeLimit, DEFAULT_ORDER_LIMITS, lockAccountOrders, type OrderLimits } from "./order-limits";
 import type { DataSource, EntityManager } from "typeorm";
-import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
+import type { NodeEntity, NodeGpuGroup } from "../db/entities/node.entity";
 import { renewNodeLeases } from "../db/repositories/lifecycle.repository";
+import { nodeEarnings } from "../db/repositories/earnings.repository";
+import {
+  insertNodeIfNew,
+  lockNodeByName,
+  moveNodeOffersToRegion,
+  nodeById,
+  nodeByIdOrFail,
+  nodesByIds,
+  nodesOfProvider,
+  openOfferGpusOfNode,
+  providerHasNode,
+  recordHeartbeat,
+  updateNodeSpec,
+} from "../db/repositories/node.repository";
 import { badInput, conflict, forbidden, notFound } from "./errors";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 
@@ -30,21 +44,6 @@ export interface NodeMetricsData {
 export type NodeStatusValue = "ONLINE" | "OFFLINE";
 export const MAX_GPU_GROUPS = 16;
 export const MAX_GPUS_PER_GROUP = 64;
-
-/**
- * Whether the credits of confirmed batch `s` are still pending on chain (one row, open): the escrow has a
- * challenge window w and the chain's time as last read (escrow_windows.chain_time) has not reached the epoch in which
- * they mature. Escrow's rule (EscrowLedger._mature): a credit of time t is claimable once floor(now / w) >=
- * floor(t / w) + 2, t being the batch's settledAt (its BatchCommitted event, in the same block as BatchSettled). A
- * windowed batch whose time or the chain's is not mirrored yet counts as open.
- */
-const CREDIT_IN_WINDOW = `
-  SELECT coalesce(bool_or(w.challenge_window_seconds > 0 AND (w.chain_time IS NULL OR e.args IS NULL
-           OR w.chain_time / w.challenge_window_seconds < (e.args->>'settledAt')::bigint / w.challenge_window_seconds + 2)), false) AS open
-    FROM escrow_windows w
-    LEFT JOIN chain_events e ON e.chain_id = s.chain_id AND e.name = 'BatchCommitted' AND e.block_number = s.block_number
-         AND e.address = s.escrow AND e.args->>'batchId' = s.batch_id::text
-   WHERE w.chain_id = s.chain_id AND w.escrow = s.escrow`;
 
 /** Whether a node's last heartbeat is within `heartbeatWindowSeconds` of `now` (never, before its first). */
 export function isOnline(node: Pick<NodeEntity, "lastHeartbeatAt">, now: Date, heartbeatWindowSeconds: number): boolean {
@@ -78,20 +77,15 @@ export class NodeService {
     const who = requirePrincipal(principal);
     const data = validateRegistration(input);
     return this.db.transaction(async (tx) => {
-      const repo = tx.getRepository(NodeEntity);
       await lockAccountOrders(tx, who.accountId, "nodes");
-      const [existing] = await tx.query(`SELECT 1 FROM nodes WHERE provider_id = $1 AND name = $2`, [who.accountId, data.name]);
+      const existing = await providerHasNode(tx, who.accountId, data.name);
       if (!existing) await assertNodeLimit(tx, this.hooks.limits ?? DEFAULT_ORDER_LIMITS, who.accountId);
-      await tx.query(
-        `INSERT INTO nodes (provider_id, name, region, gpus, cpu_cores, ram_gb, agent_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, name) DO NOTHING`,
-        [who.accountId, data.name, data.region, JSON.stringify(data.gpus), data.cpuCores, data.ramGb, data.agentVersion],
-      );
-      const [locked] = await tx.query(`SELECT id FROM nodes WHERE provider_id = $1 AND name = $2 FOR UPDATE`, [who.accountId, data.name]);
-      await assertOffersFit(tx, locked.id, data.gpus);
-      await repo.update({ id: locked.id }, { region: data.region, gpus: data.gpus, cpuCores: data.cpuCores, ramGb: data.ramGb, agentVersion: data.agentVersion });
-      await tx.query(`UPDATE offers SET region = $2 WHERE node_id = $1 AND region <> $2`, [locked.id, data.region]);
-      return repo.findOneByOrFail({ id: locked.id });
+      await insertNodeIfNew(tx, who.accountId, data);
+      const lockedId = await lockNodeByName(tx, who.accountId, data.name);
+      await assertOffersFit(tx, lockedId, data.gpus);
+      await updateNodeSpec(tx, lockedId, data);
+      await moveNodeOffersToRegion(tx, lockedId, data.region);
+      return nodeByIdOrFail(tx, lockedId);
     });
   }
 
@@ -100,23 +94,16 @@ export class NodeService {
     const who = requirePrincipal(principal);
     const node = await this.owned(who, nodeId);
     const m = validateMetrics(metrics ?? {});
-    await this.db.query(
-      `UPDATE nodes SET last_heartbeat_at = now(),
-         gpu_utilization = coalesce($2, gpu_utilization),
-         gpu_temperature_c = coalesce($3, gpu_temperature_c),
-         measured_latency_ms = coalesce($4, measured_latency_ms)
-       WHERE id = $1`,
-      [node.id, m.gpuUtilization ?? null, m.gpuTemperatureC ?? null, m.measuredLatencyMs ?? null],
-    );
+    await recordHeartbeat(this.db, node.id, { gpuUtilization: m.gpuUtilization ?? null, gpuTemperatureC: m.gpuTemperatureC ?? null, measuredLatencyMs: m.measuredLatencyMs ?? null });
     await renewNodeLeases(this.db, node.id, new Date(Date.now() + this.leaseMs));
     await this.hooks.afterHeartbeat?.(node.id);
-    return this.db.getRepository(NodeEntity).findOneByOrFail({ id: node.id });
+    return nodeByIdOrFail(this.db, node.id);
   }
 
   /** The caller's nodes, oldest first. */
   async mine(principal: Principal | undefined): Promise<NodeEntity[]> {
     const who = requirePrincipal(principal);
-    return this.db.getRepository(NodeEntity).find({ where: { providerId: who.accountId }, order: { createdAt: "ASC", id: "ASC" } });
+    return nodesOfProvider(this.db, who.accountId);
   }
 
   /**
@@ -127,30 +114,21 @@ export class NodeService {
    */
   async earnings(principal: Principal | undefined, node: { id: string; providerId: string }): Promise<{ settled: bigint; pending: bigint; inWindow: bigint } | undefined> {
     if (!principal || principal.accountId !== node.providerId) return undefined;
-    const [row] = await this.db.query(
-      `SELECT coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IN ('CONFIRMED', 'FINALIZED') AND NOT win.open), 0)::text AS settled,
-              coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IN ('CONFIRMED', 'FINALIZED') AND win.open), 0)::text AS in_window,
-              coalesce(sum(c.amount_wei - c.fee_wei) FILTER (WHERE s.status IS NULL OR s.status NOT IN ('CONFIRMED', 'FINALIZED')), 0)::text AS unconfirmed
-         FROM charges c JOIN assignments a ON a.id = c.assignment_id LEFT JOIN settlements s ON s.batch_id = c.settlement_batch
-         LEFT JOIN LATERAL (${CREDIT_IN_WINDOW}) win ON true
-        WHERE a.node_id = $1 AND c.refunded_at IS NULL`,
-      [node.id],
-    );
-    const inWindow = BigInt(row.in_window);
-    return { settled: BigInt(row.settled), pending: BigInt(row.unconfirmed) + inWindow, inWindow };
+    const { settled, inWindow, unconfirmed } = await nodeEarnings(this.db, node.id);
+    return { settled, pending: unconfirmed + inWindow, inWindow };
   }
 
   /** The node, if the caller owns it: NOT_FOUND when it does not exist, FORBIDDEN when it is another's. */
   async owned(who: Principal, nodeId: string, tx?: EntityManager): Promise<NodeEntity> {
     assertId("node", nodeId);
-    const node = await (tx ?? this.db.manager).getRepository(NodeEntity).findOneBy({ id: nodeId });
+    const node = await nodeById(tx ?? this.db.manager, nodeId);
     if (!node) throw notFound("node", nodeId);
     if (node.providerId !== who.accountId) throw forbidden("this node belongs to another provider");
     return node;
   }
 
   async byIds(ids: readonly string[]): Promise<NodeEntity[]> {
-    return this.db.getRepository(NodeEntity).createQueryBuilder("n").where("n.id IN (:...ids)", { ids }).getMany();
+    return nodesByIds(this.db, ids);
   }
 }
 
@@ -201,10 +179,7 @@ function validateMetrics(m: NodeMetricsData): NodeMetricsData {
 }
 
 async function assertOffersFit(tx: EntityManager, nodeId: string, gpus: NodeGpuGroup[]): Promise<void> {
-  const rows: { market: string; gpus: number }[] = await tx.query(
-    `SELECT market, sum(gpu_count)::int AS gpus FROM offers WHERE node_id = $1 AND status = 'OPEN' GROUP BY market`,
-    [nodeId],
-  );
+  const rows = await openOfferGpusOfNode(tx, nodeId);
   for (const row of rows) {
     const have = gpus.find((g) => g.market === row.market)?.count ?? 0;
     if (row.gpus > have) {

@@ -1,9 +1,27 @@
 import { normalizeGpuModel, parseMarketId, regionById } from "../../matching";
 import type { DataSource, EntityManager } from "typeorm";
 import { ensureMarket, recordAskChanges, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { NodeEntity, type NodeGpuGroup } from "../db/entities/node.entity";
-import { updateReturning } from "../db/query";
-import { OfferEntity, type OfferStatusValue } from "../db/entities/offer.entity";
+import type { NodeEntity, NodeGpuGroup } from "../db/entities/node.entity";
+import { lockNodeEntity, lockNodeRow, nodeByIdOrFail } from "../db/repositories/node.repository";
+import type { OfferEntity, OfferStatusValue } from "../db/entities/offer.entity";
+import {
+  expireOffer,
+  gpusInOpenOffers,
+  hasWithdrawnOffers,
+  insertOffer,
+  lockOffer,
+  lockSilentNode,
+  offerById,
+  offerOwner,
+  offersDue,
+  offersOfNodes,
+  offerStatus,
+  requeueOffer,
+  returnNodeOffers,
+  silentNodesWithLiveOffers,
+  updateOffer,
+  withdrawNodeOffers,
+} from "../db/repositories/offer-write.repository";
 import { decodeOfferCursor, listOffers, type OfferFilterData, type OfferPage } from "../db/repositories/offer.repository";
 import { accountViewOf, type AccountView } from "./account.service";
 import { badInput, conflict, forbidden, notFound } from "./errors";
@@ -81,10 +99,9 @@ export class OfferService {
       await assertOfferLimits(tx, this.rules.limits, who.accountId, group.market, now);
       const { gpuModel } = parseMarketId(group.market);
       await ensureMarket(tx, group.market, gpuModel, group.vramGb);
-      const repo = tx.getRepository(OfferEntity);
       const cancelOnDisconnect = input.cancelOnDisconnect === true;
       const silent = !isOnline(node, now, this.rules.heartbeatWindowSeconds);
-      const inserted = await repo.insert({
+      const id = await insertOffer(tx, {
         nodeId: node.id,
         providerId: who.accountId,
         market: group.market,
@@ -102,10 +119,9 @@ export class OfferService {
         cancelOnDisconnect,
         withdrawnAt: cancelOnDisconnect && silent ? now : null,
       });
-      const id = inserted.identifiers[0].id as string;
       if (input.postOnly === true) await this.assertPostOnly(tx, id, now);
       const deltas = await recordAskChanges(tx, group.market, [input.priceWei]);
-      return { offer: await repo.findOneByOrFail({ id }), deltas };
+      return { offer: await offerById(tx, id), deltas };
     });
     this.onBookChange(deltas);
     await this.onOfferChange(offer.id);
@@ -123,7 +139,7 @@ export class OfferService {
     validateOptional(input, now);
     const { offer, deltas } = await this.db.transaction(async (tx) => {
       const current = await this.lockOwnedOffer(tx, who, id, now);
-      const node = await tx.getRepository(NodeEntity).findOneByOrFail({ id: current.nodeId });
+      const node = await nodeByIdOrFail(tx, current.nodeId);
       const inUse = current.gpuCount - current.availableGpus;
       const gpuCount = input.gpuCount ?? current.gpuCount;
       if (gpuCount < inUse) throw conflict(`${inUse} GPUs of this offer are in use; it cannot shrink below that`);
@@ -133,21 +149,18 @@ export class OfferService {
       const priceWei = input.priceWei ?? current.priceWei;
       // price-time priority: a new price or more GPUs is a new order in the queue; fewer GPUs keep their place
       const losesPriority = priceWei !== current.priceWei || gpuCount > current.gpuCount;
-      if (losesPriority) await tx.query(`UPDATE offers SET ordinal = nextval('offers_ordinal_seq') WHERE id = $1`, [id]);
-      await tx.getRepository(OfferEntity).update(
-        { id },
-        {
-          priceWei,
-          gpuCount,
-          availableGpus: gpuCount - inUse,
-          minDurationSeconds: input.minDurationSeconds ?? current.minDurationSeconds,
-          expiresAt: input.expiresAt ?? current.expiresAt,
-        },
-      );
+      if (losesPriority) await requeueOffer(tx, id);
+      await updateOffer(tx, id, {
+        priceWei,
+        gpuCount,
+        availableGpus: gpuCount - inUse,
+        minDurationSeconds: input.minDurationSeconds ?? current.minDurationSeconds,
+        expiresAt: input.expiresAt ?? current.expiresAt,
+      });
       const changed = priceWei !== current.priceWei || gpuCount !== current.gpuCount;
       if (current.postOnly && losesPriority) await this.assertPostOnly(tx, id, now);
       const deltas = changed ? await recordAskChanges(tx, current.market, [current.priceWei, priceWei]) : [];
-      return { offer: await tx.getRepository(OfferEntity).findOneByOrFail({ id }), deltas };
+      return { offer: await offerById(tx, id), deltas };
     });
     this.onBookChange(deltas);
     if (deltas.length > 0) await this.onOfferChange(offer.id);
@@ -180,16 +193,15 @@ export class OfferService {
     const who = requirePrincipal(principal);
     assertId("offer", id);
     const { offer, deltas } = await this.db.transaction(async (tx) => {
-      const [row] = await tx.query(`SELECT status FROM offers WHERE id = $1`, [id]);
-      if (row?.status === "CANCELLED") {
-        const existing = await tx.getRepository(OfferEntity).findOneByOrFail({ id });
+      if ((await offerStatus(tx, id)) === "CANCELLED") {
+        const existing = await offerById(tx, id);
         if (existing.providerId !== who.accountId) throw forbidden("this offer belongs to another provider");
         return { offer: existing, deltas: [] };
       }
       const current = await this.lockOwnedOffer(tx, who, id, now);
-      await tx.getRepository(OfferEntity).update({ id }, { status: "CANCELLED" });
+      await updateOffer(tx, id, { status: "CANCELLED" });
       const deltas = await recordAskChanges(tx, current.market, [current.priceWei]);
-      return { offer: await tx.getRepository(OfferEntity).findOneByOrFail({ id }), deltas };
+      return { offer: await offerById(tx, id), deltas };
     });
     this.onBookChange(deltas);
     return offer;
@@ -201,22 +213,12 @@ export class OfferService {
    */
   async withdrawSilent(now = new Date(), limit = 500): Promise<number> {
     const onlineSince = new Date(now.getTime() - this.rules.heartbeatWindowSeconds * 1000);
-    const nodes: { node_id: string }[] = await this.db.query(
-      `SELECT DISTINCT o.node_id FROM offers o JOIN nodes n ON n.id = o.node_id
-        WHERE o.status = 'OPEN' AND o.cancel_on_disconnect AND o.withdrawn_at IS NULL AND (n.last_heartbeat_at IS NULL OR n.last_heartbeat_at < $1)
-        LIMIT $2`,
-      [onlineSince, limit],
-    );
+    const nodes = await silentNodesWithLiveOffers(this.db, onlineSince, limit);
     let withdrawn = 0;
-    for (const { node_id } of nodes) {
+    for (const nodeId of nodes) {
       const deltas = await this.db.transaction(async (tx) => {
-        const [node] = await tx.query(`SELECT id FROM nodes WHERE id = $1 AND (last_heartbeat_at IS NULL OR last_heartbeat_at < $2) FOR UPDATE`, [node_id, onlineSince]);
-        if (!node) return [];
-        const offers = await updateReturning<{ market: string; price_wei: string }>(
-          tx,
-          `UPDATE offers SET withdrawn_at = $2, updated_at = now() WHERE node_id = $1 AND status = 'OPEN' AND cancel_on_disconnect AND withdrawn_at IS NULL RETURNING market, price_wei`,
-          [node_id, now],
-        );
+        if (!(await lockSilentNode(tx, nodeId, onlineSince))) return [];
+        const offers = await withdrawNodeOffers(tx, nodeId, now);
         withdrawn += offers.length;
         return recordBookChanges(tx, askLevelsOf(offers));
       });
@@ -227,15 +229,10 @@ export class OfferService {
 
   /** A node's heartbeat brings its withdrawn offers back to the book (with their deltas), and resting bids may match them. */
   async returnNode(nodeId: string): Promise<void> {
-    const [any] = await this.db.query(`SELECT 1 FROM offers WHERE node_id = $1 AND status = 'OPEN' AND withdrawn_at IS NOT NULL LIMIT 1`, [nodeId]);
-    if (!any) return;
+    if (!(await hasWithdrawnOffers(this.db, nodeId))) return;
     const { deltas, ids } = await this.db.transaction(async (tx) => {
-      await tx.query(`SELECT id FROM nodes WHERE id = $1 FOR UPDATE`, [nodeId]);
-      const offers = await updateReturning<{ id: string; market: string; price_wei: string }>(
-        tx,
-        `UPDATE offers SET withdrawn_at = NULL, updated_at = now() WHERE node_id = $1 AND status = 'OPEN' AND withdrawn_at IS NOT NULL RETURNING id, market, price_wei`,
-        [nodeId],
-      );
+      await lockNodeRow(tx, nodeId);
+      const offers = await returnNodeOffers(tx, nodeId);
       const deltas = await recordBookChanges(tx, askLevelsOf(offers));
       return { deltas, ids: offers.map((o) => o.id) };
     });
@@ -245,19 +242,12 @@ export class OfferService {
 
   /** Marks OPEN offers whose expiresAt has passed EXPIRED, each with its book delta. Returns how many. */
   async expireDue(now = new Date(), limit = 500): Promise<number> {
-    const due: { id: string; node_id: string }[] = await this.db.query(
-      `SELECT id, node_id FROM offers WHERE status = 'OPEN' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
-      [now, limit],
-    );
+    const due = await offersDue(this.db, now, limit);
     let expired = 0;
     for (const { id, node_id } of due) {
       const deltas = await this.db.transaction(async (tx) => {
-        await tx.query(`SELECT id FROM nodes WHERE id = $1 FOR UPDATE`, [node_id]);
-        const [offer] = await updateReturning<{ market: string; price_wei: string }>(
-          tx,
-          `UPDATE offers SET status = 'EXPIRED', updated_at = now() WHERE id = $1 AND status = 'OPEN' AND expires_at <= $2 RETURNING market, price_wei`,
-          [id, now],
-        );
+        await lockNodeRow(tx, node_id);
+        const offer = await expireOffer(tx, id, now);
         return offer ? recordAskChanges(tx, offer.market, [BigInt(offer.price_wei)]) : [];
       });
       if (deltas.length > 0) expired++;
@@ -295,16 +285,16 @@ export class OfferService {
   }
 
   async byNode(nodeIds: readonly string[], status: OfferStatusValue | undefined, now = new Date()): Promise<OfferEntity[]> {
-    const rows = await this.db.getRepository(OfferEntity).createQueryBuilder("o").where("o.node_id IN (:...nodeIds)", { nodeIds }).orderBy("o.ordinal", "ASC").getMany();
+    const rows = await offersOfNodes(this.db, nodeIds);
     return status ? rows.filter((o) => OfferService.visibleStatus(o, now) === status) : rows;
   }
 
   private async lockOwnedOffer(tx: EntityManager, who: Principal, id: string, now: Date): Promise<OfferEntity> {
-    const [found] = await tx.query(`SELECT node_id, provider_id FROM offers WHERE id = $1`, [id]);
+    const found = await offerOwner(tx, id);
     if (!found) throw notFound("offer", id);
-    if (found.provider_id !== who.accountId) throw forbidden("this offer belongs to another provider");
-    await tx.query(`SELECT id FROM nodes WHERE id = $1 FOR UPDATE`, [found.node_id]);
-    const offer = await tx.getRepository(OfferEntity).createQueryBuilder("o").setLock("pessimistic_write").where("o.id = :id", { id }).getOneOrFail();
+    if (found.providerId !== who.accountId) throw forbidden("this offer belongs to another provider");
+    await lockNodeRow(tx, found.nodeId);
+    const offer = await lockOffer(tx, id);
     const status = OfferService.visibleStatus(offer, now);
     if (status !== "OPEN") throw conflict(`this offer is ${status}; post a new one`);
     return offer;
@@ -324,7 +314,7 @@ export function pageSize(first: number | undefined | null): number {
 }
 
 async function lockOwnedNode(tx: EntityManager, who: Principal, nodeId: string): Promise<NodeEntity> {
-  const node = await tx.getRepository(NodeEntity).createQueryBuilder("n").setLock("pessimistic_write").where("n.id = :id", { id: nodeId }).getOne();
+  const node = await lockNodeEntity(tx, nodeId);
   if (!node) throw notFound("node", nodeId);
   if (node.providerId !== who.accountId) throw forbidden("this node belongs to another provider");
   return node;
@@ -344,14 +334,10 @@ function chooseGroup(node: NodeEntity, gpuModel: string | null | undefined): Nod
 }
 
 async function assertCapacity(tx: EntityManager, nodeId: string, group: NodeGpuGroup, gpuCount: number, exceptOfferId: string | undefined): Promise<void> {
-  const [row] = await tx.query(
-    `SELECT coalesce(sum(gpu_count), 0)::int AS gpus FROM offers
-      WHERE node_id = $1 AND market = $2 AND status = 'OPEN' AND ($3::uuid IS NULL OR id <> $3::uuid)`,
-    [nodeId, group.market, exceptOfferId ?? null],
-  );
-  const free = group.count - row.gpus;
+  const inOffers = await gpusInOpenOffers(tx, nodeId, group.market, exceptOfferId);
+  const free = group.count - inOffers;
   if (gpuCount > free) {
-    throw badInput(`this node has ${group.count} GPUs of ${group.market} and ${row.gpus} are in other open offers; offer at most ${Math.max(free, 0)}`);
+    throw badInput(`this node has ${group.count} GPUs of ${group.market} and ${inOffers} are in other open offers; offer at most ${Math.max(free, 0)}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { advisoryXactLock, nodeCountOf, offerCountsOf, pendingJobCount } from "../db/repositories/limits.repository";
 import { ServiceError } from "./errors";
 
 type Db = Pick<EntityManager, "query">;
@@ -41,7 +42,7 @@ export type OrderKind = "nodes" | "offers";
  * so it cannot join a deadlock), making the count-then-insert of the limits exact under concurrent requests.
  */
 export async function lockAccountOrders(tx: Db, accountId: string, kind: OrderKind): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`gx:${kind}:${accountId}`]);
+  await advisoryXactLock(tx, `gx:${kind}:${accountId}`);
 }
 
 /** LIMIT_EXCEEDED for a count at its limit: "<what>: limit <setting> is <value>; <how to go on>". */
@@ -51,29 +52,23 @@ export function limitExceeded(setting: keyof OrderLimits, value: number, what: s
 
 /** Refuses a new offer of `providerId` in `market` when any offer limit would be passed (call under lockAccountOrders). */
 export async function assertOfferLimits(tx: Db, limits: OrderLimits, providerId: string, market: string, now: Date): Promise<void> {
-  const [row] = await tx.query(
-    `SELECT count(*) FILTER (WHERE status = 'OPEN')::int AS open,
-            count(*) FILTER (WHERE status = 'OPEN' AND market = $2)::int AS in_market,
-            count(*) FILTER (WHERE created_at > $3)::int AS recent
-       FROM offers WHERE provider_id = $1 AND (status = 'OPEN' OR created_at > $3)`,
-    [providerId, market, new Date(now.getTime() - 60_000)],
-  );
+  const row = await offerCountsOf(tx, providerId, market, new Date(now.getTime() - 60_000));
   if (row.recent >= limits.maxOffersPerMinute) {
     throw new ServiceError("RATE_LIMITED", `${row.recent} offers posted in the last 60 s: limit maxOffersPerMinute is ${limits.maxOffersPerMinute}; reprice open offers with updateOffer instead of posting new ones`, 60);
   }
   if (row.open >= limits.maxOpenOffersPerAccount) {
     throw limitExceeded("maxOpenOffersPerAccount", limits.maxOpenOffersPerAccount, `this account has ${row.open} open offers`, "cancel some or resize one with updateOffer");
   }
-  if (row.in_market >= limits.maxOpenOffersPerMarket) {
-    throw limitExceeded("maxOpenOffersPerMarket", limits.maxOpenOffersPerMarket, `this account has ${row.in_market} open offers in ${market}`, "cancel some or resize one with updateOffer");
+  if (row.inMarket >= limits.maxOpenOffersPerMarket) {
+    throw limitExceeded("maxOpenOffersPerMarket", limits.maxOpenOffersPerMarket, `this account has ${row.inMarket} open offers in ${market}`, "cancel some or resize one with updateOffer");
   }
 }
 
 /** Refuses a new node of `providerId` at the node limit (call under lockAccountOrders). */
 export async function assertNodeLimit(tx: Db, limits: OrderLimits, providerId: string): Promise<void> {
-  const [row] = await tx.query(`SELECT count(*)::int AS n FROM nodes WHERE provider_id = $1`, [providerId]);
-  if (row.n >= limits.maxNodesPerAccount) {
-    throw limitExceeded("maxNodesPerAccount", limits.maxNodesPerAccount, `this account has ${row.n} nodes`, "register GPUs on an existing node or ask the operator for a higher limit");
+  const nodes = await nodeCountOf(tx, providerId);
+  if (nodes >= limits.maxNodesPerAccount) {
+    throw limitExceeded("maxNodesPerAccount", limits.maxNodesPerAccount, `this account has ${nodes} nodes`, "register GPUs on an existing node or ask the operator for a higher limit");
   }
 }
 
@@ -84,14 +79,9 @@ export async function assertNodeLimit(tx: Db, limits: OrderLimits, providerId: s
  * one account may pass the limit by at most the number in flight at once (a flood still stops there).
  */
 export async function assertJobLimit(tx: Db, limits: OrderLimits, accountId: string, viaRelay: boolean, beforeInsert = false): Promise<void> {
-  const [row] = await tx.query(
-    viaRelay
-      ? `SELECT count(*)::int AS n FROM relay_jobs r JOIN jobs j ON j.id = r.job_id WHERE r.account_id = $1 AND j.status = 'PENDING'`
-      : `SELECT count(*)::int AS n FROM jobs WHERE client_id = $1 AND status = 'PENDING'`,
-    [accountId],
-  );
+  const n = await pendingJobCount(tx, accountId, viaRelay);
   // a new job inserted is counted (the relay's row is written after it, so there it is not yet)
-  const pending = viaRelay || beforeInsert ? row.n : row.n - 1;
+  const pending = viaRelay || beforeInsert ? n : n - 1;
   if (pending >= limits.maxPendingJobsPerAccount) {
     throw limitExceeded("maxPendingJobsPerAccount", limits.maxPendingJobsPerAccount, `this account has ${pending} jobs waiting for offers`, "cancel some or wait for them to match");
   }

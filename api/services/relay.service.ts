@@ -4,8 +4,26 @@ import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { formatDecimal, formatUsd, holdWei, MAX_PRICE_WEI, MAX_USD_MICROS, parseUsd, PricingError, usdCapToWei, usdCharge, usdOfWeiCeil, usdOfWeiFloor } from "../../pricing";
 import { jobById, type JobRecord } from "../db/repositories/job.repository";
-import { FINAL_JOB_STATES } from "../db/repositories/states";
-import { updateReturning } from "../db/query";
+import { upsertAccountId } from "../db/repositories/account.repository";
+import {
+  availableUsd,
+  creditUsd,
+  endedUnchargedRelayJobs,
+  holdUsd,
+  insertRelayJob,
+  insertUsdCredit,
+  insertUsdRate,
+  latestUsdRate,
+  lockRelayKey,
+  lockUnchargedRelayJob,
+  relayCharges,
+  relayJobAccount,
+  relayJobById,
+  relayJobByKey,
+  setRelayCharge,
+  settleUsdHold,
+  usdBalance,
+} from "../db/repositories/relay.repository";
 import { badInput, conflict, forbidden, notFound, ServiceError, unavailable } from "./errors";
 import { inTransaction } from "../db/transaction";
 import type { JobService, SubmitJobData, ValidatedJob } from "./job.service";
@@ -38,12 +56,6 @@ function label(value: unknown, field: string, max: number): string {
 }
 
 export const usdText = formatUsd;
-
-/** The id of the account of a lower-case address, made on first sight. */
-async function accountIdOf(db: Pick<EntityManager, "query">, address: string): Promise<string> {
-  const [acct] = await db.query(`INSERT INTO accounts (address) VALUES ($1) ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id`, [address]);
-  return acct.id;
-}
 
 export interface RelayQuote {
   usdPerGpuHour: string;
@@ -99,7 +111,7 @@ export class RelayService {
   private async treasury(tx: Pick<EntityManager, "query">): Promise<Principal> {
     if (!this.treasuryAddress) throw unavailable("the relay takes no jobs: the operator has not configured its OGPU treasury (RELAY_TREASURY_ADDRESS)");
     const address = this.treasuryAddress.toLowerCase();
-    return { accountId: await accountIdOf(tx, address), address, via: "apiKey" };
+    return { accountId: await upsertAccountId(tx, address), address, via: "apiKey" };
   }
 
   /**
@@ -107,10 +119,7 @@ export class RelayService {
    * the standing OGPU_USD_RATE; undefined when there is neither (a feed that stopped, with no standing rate).
    */
   async rate(db: Pick<EntityManager, "query"> = this.db): Promise<QuotedRate | undefined> {
-    const [fed] = await db.query(
-      `SELECT usd_per_ogpu_micros, source, created_at FROM usd_rates WHERE created_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`,
-      [this.rates.maxAgeSeconds],
-    );
+    const fed = await latestUsdRate(db, this.rates.maxAgeSeconds);
     if (fed) {
       const micros = BigInt(fed.usd_per_ogpu_micros);
       return { usdPerOgpu: usdText(micros), source: fed.source, at: fed.created_at, micros };
@@ -130,7 +139,7 @@ export class RelayService {
     const micros = parseUsdMicros(usdPerOgpu, "usdPerOgpu");
     if (micros <= 0n) throw badInput("usdPerOgpu must be more than 0");
     const from = label(source === undefined ? "admin" : source, "source (where the rate comes from)", 100);
-    await this.db.query(`INSERT INTO usd_rates (usd_per_ogpu_micros, source) VALUES ($1, $2)`, [micros.toString(), from]);
+    await insertUsdRate(this.db, micros, from);
     return usdText(micros);
   }
 
@@ -149,11 +158,11 @@ export class RelayService {
     // the parsed body in its canonical form (fields in a fixed order, defaults applied, the price in micro-dollars)
     const requestHash = createHash("sha256").update(JSON.stringify({ ...job, requirements: { ...rest, usdPerGpuHourMicros: usdPerGpuHour.toString() } })).digest("hex");
     const replay = async (db: Pick<EntityManager, "query">) => {
-      const [existing] = await db.query(`SELECT * FROM relay_jobs WHERE account_id = $1 AND idempotency_key = $2`, [who.accountId, key]);
+      const existing = await relayJobByKey(db, who.accountId, key);
       if (!existing) return undefined;
       if (existing.request_hash !== requestHash) throw conflict(`Idempotency-Key "${key}" was used for another job with a different body; use a new key`);
       const stored = await jobById(db, existing.job_id);
-      return { created: false, jobId: existing.job_id as string, status: stored!.status, perHour: BigInt(existing.usd_per_gpu_hour_micros), maxUsd: BigInt(existing.max_usd_micros), rate: BigInt(existing.usd_per_ogpu_micros) };
+      return { created: false, jobId: existing.job_id, status: stored!.status, perHour: BigInt(existing.usd_per_gpu_hour_micros), maxUsd: BigInt(existing.max_usd_micros), rate: BigInt(existing.usd_per_ogpu_micros) };
     };
     const earlier = await replay(this.db);
     if (earlier) return this.reply(earlier);
@@ -172,17 +181,12 @@ export class RelayService {
     // the treasury signs the job's order before anything is held (a nonce whose job is never stored is just never marked)
     data.order = await this.treasuryOrder(validated);
     const result = await inTransaction(this.db, async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${who.accountId}:${key}`]);
+      await lockRelayKey(tx, who.accountId, key);
       const concurrent = await replay(tx);
       if (concurrent) return concurrent;
-      const held = await updateReturning(
-        tx,
-        `UPDATE usd_accounts SET held_micros = held_micros + $2, updated_at = now() WHERE account_id = $1 AND credited_micros - held_micros - spent_micros >= $2 RETURNING account_id`,
-        [who.accountId, maxUsd.toString()],
-      );
-      if (held.length === 0) {
-        const [row] = await tx.query(`SELECT credited_micros - held_micros - spent_micros AS available FROM usd_accounts WHERE account_id = $1`, [who.accountId]);
-        throw new ServiceError("INSUFFICIENT_FUNDS", `this job may cost up to ${usdText(maxUsd)} USD and your balance is ${usdText(BigInt(row?.available ?? 0))} USD; add funds or lower the cap, GPUs or duration`);
+      if (!(await holdUsd(tx, who.accountId, maxUsd))) {
+        const available = await availableUsd(tx, who.accountId);
+        throw new ServiceError("INSUFFICIENT_FUNDS", `this job may cost up to ${usdText(maxUsd)} USD and your balance is ${usdText(available)} USD; add funds or lower the cap, GPUs or duration`);
       }
       const treasury = await this.treasury(tx);
       const { job: stored } = await this.jobs.submitIn(tx, treasury, data, validated, who.accountId).catch((err: unknown) => {
@@ -191,10 +195,7 @@ export class RelayService {
         }
         throw err;
       });
-      await tx.query(
-        `INSERT INTO relay_jobs (job_id, account_id, idempotency_key, request_hash, usd_per_ogpu_micros, usd_per_gpu_hour_micros, max_usd_micros) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [stored.id, who.accountId, key, requestHash, rate.toString(), usdPerGpuHour.toString(), maxUsd.toString()],
-      );
+      await insertRelayJob(tx, { jobId: stored.id, accountId: who.accountId, key, requestHash, usdPerOgpuMicros: rate, usdPerGpuHourMicros: usdPerGpuHour, maxUsdMicros: maxUsd });
       return { created: true, jobId: stored.id, status: stored.status, perHour: usdPerGpuHour, maxUsd, rate };
     });
     if (result.created) this.jobs.queueMatching(result.jobId);
@@ -208,7 +209,7 @@ export class RelayService {
   async get(principal: Principal | undefined, jobId: string) {
     const who = requirePrincipal(principal);
     assertId("job", jobId);
-    const [row] = await this.db.query(`SELECT * FROM relay_jobs WHERE job_id = $1`, [jobId]);
+    const row = await relayJobById(this.db, jobId);
     if (!row) throw notFound("job", jobId);
     if (row.account_id !== who.accountId) throw forbidden("this job belongs to another account");
     const job = (await jobById(this.db, jobId))!;
@@ -255,24 +256,18 @@ export class RelayService {
   async cancel(principal: Principal | undefined, jobId: string) {
     const who = requirePrincipal(principal);
     assertId("job", jobId);
-    const [row] = await this.db.query(`SELECT account_id FROM relay_jobs WHERE job_id = $1`, [jobId]);
-    if (!row) throw notFound("job", jobId);
-    if (row.account_id !== who.accountId) throw forbidden("this job belongs to another account");
+    const owner = await relayJobAccount(this.db, jobId);
+    if (!owner) throw notFound("job", jobId);
+    if (owner !== who.accountId) throw forbidden("this job belongs to another account");
     await this.jobs.cancel(await this.treasury(this.db), jobId);
     return this.get(principal, jobId);
   }
 
   async usage(principal: Principal | undefined) {
     const who = requirePrincipal(principal);
-    const [acct] = await this.db.query(`SELECT credited_micros, held_micros, spent_micros FROM usd_accounts WHERE account_id = $1`, [who.accountId]);
-    const charges = await this.db.query(
-      `SELECT job_id, charged_usd_micros, created_at FROM relay_jobs WHERE account_id = $1 AND charged_usd_micros IS NOT NULL ORDER BY created_at DESC LIMIT 100`,
-      [who.accountId],
-    );
+    const { credited, held, spent } = await usdBalance(this.db, who.accountId);
+    const charges = await relayCharges(this.db, who.accountId);
     const rate = await this.rate();
-    const credited = BigInt(acct?.credited_micros ?? 0);
-    const held = BigInt(acct?.held_micros ?? 0);
-    const spent = BigInt(acct?.spent_micros ?? 0);
     return {
       balanceUsd: usdText(credited - held - spent),
       heldUsd: usdText(held),
@@ -280,7 +275,7 @@ export class RelayService {
       creditedUsd: usdText(credited),
       /** What new jobs are quoted at now. */
       usdPerOgpu: rate?.usdPerOgpu ?? null,
-      charges: charges.map((c: { job_id: string; charged_usd_micros: string; created_at: Date }) => ({ jobId: c.job_id, usd: usdText(BigInt(c.charged_usd_micros)), at: c.created_at })),
+      charges: charges.map((c) => ({ jobId: c.job_id, usd: usdText(BigInt(c.charged_usd_micros)), at: c.created_at })),
     };
   }
 
@@ -291,36 +286,24 @@ export class RelayService {
     if (micros <= 0n) throw badInput("usd must be more than 0");
     const noted = note === undefined ? null : label(note, "note", 200);
     return this.db.transaction(async (tx) => {
-      const accountId = await accountIdOf(tx, address.toLowerCase());
-      await tx.query(`INSERT INTO usd_credits (account_id, amount_micros, note) VALUES ($1, $2, $3)`, [accountId, micros.toString(), noted]);
-      const [row] = await tx.query(
-        `INSERT INTO usd_accounts (account_id, credited_micros) VALUES ($1, $2)
-         ON CONFLICT (account_id) DO UPDATE SET credited_micros = usd_accounts.credited_micros + excluded.credited_micros, updated_at = now()
-         RETURNING credited_micros - held_micros - spent_micros AS balance`,
-        [accountId, micros.toString()],
-      );
-      return usdText(BigInt(row.balance));
+      const accountId = await upsertAccountId(tx, address.toLowerCase());
+      await insertUsdCredit(tx, accountId, micros, noted);
+      return usdText(await creditUsd(tx, accountId, micros));
     });
   }
 
   /** Charges relay jobs that ended: their OGPU cost at the rate fixed at submit (rounded down), the rest of the hold released. */
   async chargeEnded(limit = 500): Promise<number> {
-    const due: { job_id: string }[] = await this.db.query(
-      `SELECT r.job_id FROM relay_jobs r JOIN jobs j ON j.id = r.job_id WHERE r.charged_usd_micros IS NULL AND j.status = ANY($1) LIMIT $2`,
-      [FINAL_JOB_STATES, limit],
-    );
+    const due = await endedUnchargedRelayJobs(this.db, limit);
     let charged = 0;
-    for (const { job_id } of due) {
+    for (const job_id of due) {
       await this.db.transaction(async (tx: EntityManager) => {
-        const [r] = await tx.query(`SELECT * FROM relay_jobs WHERE job_id = $1 AND charged_usd_micros IS NULL FOR UPDATE`, [job_id]);
+        const r = await lockUnchargedRelayJob(tx, job_id);
         if (!r) return;
         const job = (await jobById(tx, job_id))!;
         const charge = usdCharge(job.costWei ?? 0n, BigInt(r.usd_per_ogpu_micros), BigInt(r.max_usd_micros));
-        await tx.query(`UPDATE relay_jobs SET charged_usd_micros = $2 WHERE job_id = $1`, [job_id, charge.toString()]);
-        await tx.query(
-          `UPDATE usd_accounts SET held_micros = held_micros - $2, spent_micros = spent_micros + $3, updated_at = now() WHERE account_id = $1`,
-          [r.account_id, r.max_usd_micros, charge.toString()],
-        );
+        await setRelayCharge(tx, job_id, charge);
+        await settleUsdHold(tx, r.account_id, r.max_usd_micros, charge);
         charged++;
       });
     }

@@ -1,9 +1,10 @@
 import type { DataSource } from "typeorm";
 import { classifyChainError, type ChainFailure } from "../../contracts/chain-errors";
 import type { SettleArgs } from "../../contracts/batch";
-import { batchesIn, chargesOfBatch, insertBatch, moveBatch, type BatchPayload, type BatchRow, type BatchScope } from "../db/repositories/settlement.repository";
+import { batchesIn, chargesOfBatch, insertBatch, moveBatch, type BatchRow, type BatchScope } from "../db/repositories/settlement.repository";
 import { judgeSubmitted, planRetry, type TxLookup } from "./settlement-plan";
 import { burnJobOrder } from "../db/repositories/order.repository";
+import { lockBatchPayload, strandedBatches } from "../db/repositories/settlement-batch.repository";
 
 /** The arguments of Escrow.settle for one batch. */
 export type SettleCall = SettleArgs;
@@ -127,10 +128,10 @@ export class SettlementSender {
    */
   async refuse(batchId: string, reason: string, now: Date, wait = true): Promise<bigint[]> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.query(`SELECT payload FROM settlements WHERE batch_id = $1 FOR UPDATE`, [batchId]);
+      const row = await lockBatchPayload(tx, batchId);
       if (!row) return [];
       await moveBatch(tx, batchId, ["PENDING", "SUBMITTED", "FAILED"], { status: "FAILED", error: reason });
-      const payload = row.payload as BatchPayload;
+      const payload = row.payload;
       const charges = await chargesOfBatch(tx, batchId);
       const into: bigint[] = [];
       const backoff = { baseMs: this.settings.retryBaseMs ?? 30_000, maxMs: this.settings.retryMaxMs ?? 3_600_000 };
@@ -157,11 +158,7 @@ export class SettlementSender {
 
   /** FAILED batches that still hold charges (refused before charges were re-batched): re-batched now. */
   private async rebatchStranded(writer: SettlementWriter, now: Date, result: SubmitResult): Promise<void> {
-    const rows: { batch_id: string; error: string | null }[] = await this.db.query(
-      `SELECT s.batch_id, s.error FROM settlements s WHERE s.status = 'FAILED' AND s.chain_id = $1 AND s.escrow = $2
-          AND EXISTS (SELECT 1 FROM charges c WHERE c.settlement_batch = s.batch_id) ORDER BY s.batch_id`,
-      [this.settings.chainId.toString(), this.settings.escrow.toLowerCase()],
-    );
+    const rows = await strandedBatches(this.db, this.settings);
     for (const r of rows) {
       if (await writer.isSettled(BigInt(r.batch_id))) {
         await moveBatch(this.db, r.batch_id, ["FAILED"], { status: "SUBMITTED", error: null });

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { batchesCrediting, insertBatch, lastBatchWithReputation, openChallenges, rebuiltBatch, unbatchedCharges, type BatchPayload } from "../db/repositories/settlement.repository";
+import { batchesCrediting, insertBatch, lastBatchWithReputation, openChallenges, rebuiltBatch, unbatchedCharges } from "../db/repositories/settlement.repository";
 import { escrowAt } from "../../contracts";
 import { challengeAnswer, UNANSWERABLE } from "./challenge-answer";
 import { getAddress } from "ethers";
@@ -8,7 +8,7 @@ import { badInput, conflict, notFound } from "./errors";
 import { SettlementSender, type SenderSettings, type SettlementWriter, type SubmitResult } from "./settlement-sender";
 import { decodeOrdinalCursor, ordinalCursor } from "./paging";
 import { pageSize } from "./offer.service";
-import { readQuery } from "../db/query";
+import { batchForRebatch, clearBatchBackoff, debtsOfBatches, jobSettlementRows, settlementsPage, type SettlementListRow } from "../db/repositories/settlement-batch.repository";
 
 export interface SettlementSettings extends Omit<SenderSettings, "chainId" | "escrow" | "feeBps"> {
   chainId: bigint;
@@ -111,26 +111,15 @@ export class SettlementService {
   async list(first: number | null | undefined, after: string | null | undefined): Promise<{ settlements: SettlementView[]; cursors: string[]; hasNextPage: boolean }> {
     const size = pageSize(first);
     const before = after ? decodeOrdinalCursor("s", after) : undefined;
-    const rows = await readQuery<Record<string, unknown>>(
-      this.db,
-      `SELECT batch_id, status, job_count, total_amount, tx_hash, block_number, gas_used, confirmed_at FROM settlements
-        WHERE $1::bigint IS NULL OR batch_id < $1 ORDER BY batch_id DESC LIMIT $2`,
-      [before?.toString() ?? null, size + 1],
-    );
+    const rows = await settlementsPage(this.db, before, size + 1);
     const settlements: SettlementView[] = await this.withDebts(rows.slice(0, size).map(toView));
     return { settlements, cursors: settlements.map((s) => ordinalCursor("s", s.batchId)), hasNextPage: rows.length > size };
   }
 
   /** Each job's line in a confirmed batch: the batch and what the job paid. */
   async ofJobs(jobIds: readonly string[]): Promise<Map<string, JobSettlementLine>> {
-    const rows = await this.db.query(
-      `SELECT c.job_id, sum(c.amount_wei) AS amount, s.batch_id, s.status, s.job_count, s.total_amount, s.tx_hash, s.block_number, s.gas_used, s.confirmed_at
-         FROM charges c JOIN settlements s ON s.batch_id = c.settlement_batch
-        WHERE c.job_id = ANY($1::uuid[]) AND s.status IN ('CONFIRMED', 'FINALIZED')
-        GROUP BY c.job_id, s.batch_id`,
-      [jobIds],
-    );
-    return new Map(rows.map((r: Record<string, unknown>) => [r.job_id as string, { ...toView(r), amountWei: BigInt(r.amount as string) }]));
+    const rows = await jobSettlementRows(this.db, jobIds);
+    return new Map(rows.map((r) => [r.job_id, { ...toView(r), amountWei: BigInt(r.amount) }]));
   }
 
   /**
@@ -177,14 +166,7 @@ export class SettlementService {
   /** The batches with their debts, as the indexed DebtRecorded and DebtPaid events of this escrow say. */
   private async withDebts(views: SettlementView[]): Promise<SettlementView[]> {
     if (views.length === 0) return views;
-    const rows = await readQuery<{ batch_id: string; debt_id: string; client: string; amount: string; paid: boolean }>(
-      this.db,
-      `SELECT r.args->>'batchId' AS batch_id, r.args->>'debtId' AS debt_id, r.args->>'client' AS client, r.args->>'amount' AS amount,
-              EXISTS (SELECT 1 FROM chain_events p WHERE p.chain_id = r.chain_id AND p.address = r.address AND p.name = 'DebtPaid' AND p.args->>'debtId' = r.args->>'debtId') AS paid
-         FROM chain_events r WHERE r.chain_id = $1 AND r.address = $2 AND r.name = 'DebtRecorded' AND r.args->>'batchId' = ANY($3::text[])
-        ORDER BY (r.args->>'debtId')::numeric`,
-      [this.settings.chainId.toString(), this.settings.escrow.toLowerCase(), views.map((v) => v.batchId.toString())],
-    );
+    const rows = await debtsOfBatches(this.db, this.settings, views.map((v) => v.batchId.toString()));
     return views.map((v) => ({
       ...v,
       debts: rows.filter((r) => r.batch_id === v.batchId.toString()).map((r) => ({ debtId: BigInt(r.debt_id), client: r.client, amountWei: BigInt(r.amount), paid: r.paid })),
@@ -198,23 +180,19 @@ export class SettlementService {
    */
   async rebatch(batchIdText: string, now = new Date()): Promise<{ batchId: bigint; action: "rebatched" | "retry-now"; into: bigint[] }> {
     if (!/^[1-9][0-9]{0,18}$/.test(batchIdText)) throw badInput(`batch id must be a positive integer, got "${batchIdText.slice(0, 40)}"`);
-    const [row]: { status: string; payload: BatchPayload; tx_hash: string | null; error: string | null; charges: number }[] = await this.db.query(
-      `SELECT status, payload, tx_hash, error, (SELECT count(*)::int FROM charges c WHERE c.settlement_batch = s.batch_id) AS charges FROM settlements s WHERE batch_id = $1`,
-      [batchIdText],
-    );
+    const row = await batchForRebatch(this.db, batchIdText);
     const batchId = BigInt(batchIdText);
     if (!row) throw notFound("settlement batch", batchIdText);
     if (row.status === "FAILED" && row.charges > 0) return { batchId, action: "rebatched", into: await this.sender.refuse(batchIdText, row.error ?? "re-batched by an operator", now, false) };
     if (row.status === "PENDING" && row.tx_hash === null && row.payload.notBefore) {
-      await this.db.query(`UPDATE settlements SET payload = payload - 'notBefore' WHERE batch_id = $1 AND status = 'PENDING'`, [batchIdText]);
+      await clearBatchBackoff(this.db, batchIdText);
       return { batchId, action: "retry-now", into: [] };
     }
     throw conflict(`batch ${batchIdText} is ${row.status}${row.status === "FAILED" ? " and its charges were already re-batched" : ""}: nothing to re-batch`);
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function toView(r: any): SettlementView {
+function toView(r: SettlementListRow): SettlementView {
   return {
     batchId: BigInt(r.batch_id),
     status: r.status,

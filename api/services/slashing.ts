@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { EntityManager } from "typeorm";
 import { bpsOf } from "../../pricing";
+import { insertSlash, rejectionsSince, slashableStake } from "../db/repositories/slashing.repository";
 
 /** The slashing rule: a provider with this many REJECTED results within the window... */
 export const SLASH_AFTER_REJECTIONS = 3;
@@ -14,16 +15,10 @@ export const SLASH_BPS = 500;
  * sends it to Staking.slash; nothing is recorded for a provider without stake.
  */
 export async function decideSlash(tx: Pick<EntityManager, "query">, providerId: string, jobId: string, now: Date): Promise<void> {
-  const [{ n }] = await tx.query(
-    `SELECT count(*)::int AS n FROM assignments WHERE provider_id = $1 AND status = 'REJECTED' AND coalesce(ended_at, created_at) > $2`,
-    [providerId, new Date(now.getTime() - SLASH_WINDOW_DAYS * 86_400_000)],
-  );
+  const n = await rejectionsSince(tx, providerId, new Date(now.getTime() - SLASH_WINDOW_DAYS * 86_400_000));
   if (n < SLASH_AFTER_REJECTIONS) return;
-  const [stake] = await tx.query(`SELECT staked_wei + unbonding_wei AS total FROM stakes WHERE account_id = $1`, [providerId]);
-  const amount = stake ? bpsOf(BigInt(stake.total), SLASH_BPS) : 0n;
+  const total = await slashableStake(tx, providerId);
+  const amount = total !== undefined ? bpsOf(total, SLASH_BPS) : 0n;
   if (amount <= 0n) return;
-  await tx.query(
-    `INSERT INTO slashes (provider_id, job_id, amount_wei, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (provider_id, job_id) DO NOTHING`,
-    [providerId, jobId, amount.toString(), `0x${createHash("sha256").update(`lost validation:${jobId}`).digest("hex")}`],
-  );
+  await insertSlash(tx, providerId, jobId, amount, `0x${createHash("sha256").update(`lost validation:${jobId}`).digest("hex")}`);
 }

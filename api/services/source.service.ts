@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { insertSourceVersion, sourceById, sourcesBefore, type SourceRow } from "../db/repositories/source.repository";
 import { badInput, notFound } from "./errors";
 import type { JobKindValue } from "./job-kinds";
 import { checkCommand, checkEnv, checkImage, checkKind } from "./workload";
@@ -31,15 +32,14 @@ export interface PublishSourceData {
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function toSource(r: any): SourceRecord {
+function toSource(r: SourceRow): SourceRecord {
   return {
     id: r.id,
     ordinal: BigInt(r.ordinal),
     ownerId: r.owner_id,
     name: r.name,
     version: r.version,
-    kind: r.kind,
+    kind: r.kind as JobKindValue,
     image: r.image,
     command: r.command,
     env: r.env,
@@ -63,12 +63,7 @@ export class SourceService {
     if (input.description && input.description.length > 2000) throw badInput("description may be at most 2000 characters");
     for (let attempt = 0; ; attempt++) {
       try {
-        const [row] = await this.db.query(
-          `INSERT INTO sources (owner_id, name, version, kind, image, command, env, description)
-           SELECT $1::uuid, $2::varchar, coalesce(max(version), 0) + 1, $3, $4, $5::jsonb, $6::jsonb, $7 FROM sources WHERE owner_id = $1::uuid AND name = $2::varchar
-           RETURNING *`,
-          [who.accountId, input.name, input.kind, image, command === null ? null : JSON.stringify(command), env === null ? null : JSON.stringify(env), input.description ?? null],
-        );
+        const row = await insertSourceVersion(this.db, { ownerId: who.accountId, name: input.name, kind: input.kind, image, command, env, description: input.description ?? null });
         return toSource(row);
       } catch (err) {
         // two publishes of one name at once: the loser takes the next version
@@ -80,7 +75,7 @@ export class SourceService {
 
   async byId(id: string): Promise<SourceRecord> {
     assertId("source", id);
-    const [row] = await this.db.query(`SELECT * FROM sources WHERE id = $1`, [id]);
+    const row = await sourceById(this.db, id);
     if (!row) throw notFound("source", id);
     return toSource(row);
   }
@@ -89,7 +84,7 @@ export class SourceService {
   async list(first: number | null | undefined, after: string | null | undefined) {
     const size = pageSize(first);
     const before = after ? decodeOrdinalCursor("src", after) : undefined;
-    const rows = await this.db.query(`SELECT * FROM sources WHERE $1::bigint IS NULL OR ordinal < $1 ORDER BY ordinal DESC LIMIT $2`, [before?.toString() ?? null, size + 1]);
+    const rows = await sourcesBefore(this.db, before, size + 1);
     const sources: SourceRecord[] = rows.slice(0, size).map(toSource);
     return { sources, cursors: sources.map((s) => ordinalCursor("src", s.ordinal)), hasNextPage: rows.length > size };
   }

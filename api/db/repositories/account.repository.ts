@@ -1,4 +1,7 @@
-import type { DataSource } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
+import { AccountEntity } from "../entities/account.entity";
+
+type Db = Pick<EntityManager, "query">;
 
 /** An account as reputation needs it: its address, outcome counters and stake. */
 export interface AccountRow {
@@ -17,4 +20,22 @@ export async function accountsByIds(db: DataSource, ids: readonly string[]): Pro
        FROM accounts a LEFT JOIN stakes s ON s.account_id = a.id WHERE a.id = ANY($1::uuid[])`,
     [ids],
   );
+}
+
+/** The id of the account of a lower-case address, made on first sight. */
+export async function upsertAccountId(db: Db, address: string): Promise<string> {
+  const [acct] = await db.query(`INSERT INTO accounts (address) VALUES ($1) ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id`, [address]);
+  return acct.id;
+}
+
+/** Locks an account's row for the transaction (work on one account's keys queues on it). */
+export async function lockAccount(tx: Db, accountId: string): Promise<void> {
+  await tx.query(`SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, [accountId]);
+}
+
+/** The account of a lower-case address, inserted first when there is none. */
+export async function ensureAccount(db: Pick<EntityManager, "getRepository">, address: string): Promise<AccountEntity> {
+  const repo = db.getRepository(AccountEntity);
+  await repo.createQueryBuilder().insert().values({ address }).orIgnore().execute();
+  return repo.findOneByOrFail({ address });
 }
