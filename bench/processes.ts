@@ -9,16 +9,20 @@ export interface ServerProcess {
   child: ChildProcess;
   /** The last lines it wrote, for failure reports. */
   tail: string[];
+  /** How many lines it wrote. */
+  lines: () => number;
   stop(): Promise<void>;
 }
 
-/** Starts `dist/api/bin/<script>` with this environment on top of the bench's own. */
-export function startProcess(script: "api.js" | "worker.js", env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, "dist", "api", "bin", script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** Starts `dist/api/bin/<script>` with this environment on top of the bench's own (and these node flags). */
+export function startProcess(script: "api.js" | "worker.js", env: Record<string, string>, nodeArgs: string[] = []): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist", "api", "bin", script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const tail: string[] = [];
+  let count = 0;
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n")) {
       if (!line.trim()) continue;
+      count++;
       tail.push(line.slice(0, 1000));
       if (tail.length > 40) tail.shift();
     }
@@ -29,10 +33,14 @@ export function startProcess(script: "api.js" | "worker.js", env: Record<string,
   return {
     child,
     tail,
+    lines: () => count,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+      const timer = setTimeout(() => {
+        process.stderr.write(`bench: ${script} did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM; killing it\n`);
+        child.kill("SIGKILL");
+      }, STOP_GRACE_MS);
       await exited;
       clearTimeout(timer);
     },

@@ -34,3 +34,6 @@ export function writeSections(file: string, sections: [name: string, body: strin
   const existing = existsSync(file) ? readFileSync(file, "utf8") : undefined;
   writeFileSync(file, mergeSections(existing, sections));
 }
+
+/** A number as the reports print it: en-US grouping, `digits` decimals. */
+export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });

@@ -19,18 +19,18 @@
  *   BENCH_JOBS           jobs submitted in the submit-to-matched phase (3000; 0 skips it)
  *   BENCH_JOB_CONCURRENCY  submissions in flight at once (50)
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { Wallet } from "ethers";
 import { Client } from "pg";
 import { benchSubmitToMatched, type JobsBenchResult } from "./jobs";
+import { startProcess, waitReady, type ServerProcess } from "./processes";
+import { cpuText, withCpu } from "./cpu";
+import { fmt, writeSections } from "./report";
+import { jobsReport, report, table, targets, type Measured, type Seeded } from "./reads-report";
 import { listReadScenarios, seedListReads, type Scenario } from "./list-reads";
 import { envInt } from "./env";
-import { writeSections } from "./report";
 import { freePort, gql, HEARTBEAT, must, OFFERS, ORDER_BOOK, POST_OFFER, REGISTER_NODE, signIn, SUBMIT_JOB } from "./client";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -56,7 +56,7 @@ const MARKET = "H100-80GB";
 const GPU = { model: "NVIDIA H100 80GB HBM3", vramGb: 80, count: 8 };
 const REGIONS = ["us-east", "eu-central", "ap-northeast", "us-west", "eu-west"];
 const PROVIDERS = 5;
-const TARGET = { orderBookShareOfTrivial: 0.8, orderBookP99Ms: 25, offersShareOfTrivial: 0.5, offersP99Ms: 50 };
+const RUN = { connections: settings.connections, durationS: settings.durationS, warmupS: settings.warmupS, market: MARKET, gpu: GPU, regions: REGIONS };
 
 // ------------------------------------------------------------------ server process
 
@@ -70,88 +70,29 @@ async function dropDatabase(): Promise<void> {
   }
 }
 
-interface Server {
-  child: ChildProcess;
+interface Server extends ServerProcess {
   base: string;
-  /** The last lines the server wrote, for failure reports. */
-  tail: string[];
-  /** How many lines the server wrote (LOG_LEVEL=warn: warnings and errors). */
-  lines: () => number;
-  stop(): Promise<void>;
 }
-
-const STOP_GRACE_MS = 5_000;
 
 function startServer(port: number, script: "api.js" | "worker.js"): Server {
-  const child = spawn(process.execPath, [...(script === "api.js" ? settings.serverArgs : []), path.join(ROOT, "dist", "api", "bin", script)], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATABASE_URL: `${settings.pgUrl}/${settings.dbName}`,
-      REDIS_URL: settings.redisUrl,
-      QUEUE_PREFIX: "gxbench",
-      LOG_LEVEL: "warn",
-      NODE_ENV: "production",
-      JWT_SECRET: randomBytes(32).toString("hex"),
-      RATE_LIMIT_PER_MINUTE: "0",
-      // the bench's nodes beat once: their matched work must not be taken over (and matched again) mid-run
-      FAILOVER_SILENCE_SECONDS: "0",
-      PUBLIC_URL: `http://localhost:${port}`,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const tail: string[] = [];
-  let count = 0;
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line.trim()) continue;
-      count++;
-      tail.push(line.slice(0, 1000));
-      if (tail.length > 40) tail.shift();
-    }
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: `${settings.pgUrl}/${settings.dbName}`,
+    REDIS_URL: settings.redisUrl,
+    QUEUE_PREFIX: "gxbench",
+    LOG_LEVEL: "warn",
+    NODE_ENV: "production",
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    RATE_LIMIT_PER_MINUTE: "0",
+    // the bench's nodes beat once: their matched work must not be taken over (and matched again) mid-run
+    FAILOVER_SILENCE_SECONDS: "0",
+    PUBLIC_URL: `http://localhost:${port}`,
   };
-  child.stdout?.on("data", collect);
-  child.stderr?.on("data", collect);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    child,
-    base: `http://127.0.0.1:${port}`,
-    tail,
-    lines: () => count,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => {
-        console.error(`bench: the server did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM; killing it`);
-        child.kill("SIGKILL");
-      }, STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function waitReady(server: Server, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no answer";
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null) throw new Error(`the server exited with ${server.child.exitCode} before it was ready`);
-    try {
-      const res = await fetch(`${server.base}/readyz`);
-      if (res.status === 200) return;
-      last = `${res.status} ${(await res.text()).slice(0, 300)}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the server was not ready within ${timeoutMs / 1000} s (last: ${last})`);
+  return { ...startProcess(script, env, script === "api.js" ? settings.serverArgs : []), base: `http://127.0.0.1:${port}` };
 }
 
 // ------------------------------------------------------------------ seed
-
 
 /** Runs `work` over `items` with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -161,16 +102,6 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
       while (next < items.length) await work(items[next++]);
     }),
   );
-}
-
-interface Seeded {
-  providers: number;
-  nodes: number;
-  offers: number;
-  gpus: number;
-  askLevels: number;
-  priceRange: string;
-  seconds: number;
 }
 
 async function seed(url: string): Promise<Seeded> {
@@ -255,71 +186,6 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-interface Measured {
-  scenario: Scenario;
-  sample: string;
-  result: autocannon.Result;
-  /** 2xx answers whose body carried GraphQL errors. */
-  errorBodies: number;
-  /** non-2xx + connection errors/timeouts + error bodies. */
-  failures: number;
-  cpu: CpuShare;
-}
-
-// ------------------------------------------------------------------ CPU accounting (Linux /proc; "n/a" elsewhere)
-
-interface CpuShare {
-  /** CPU time of the bench process (autocannon) over wall time, 100 = one core. */
-  loadgen: number;
-  /** CPU time of the server process over wall time, 100 = one core; NaN where /proc is missing. */
-  server: number;
-  /** Busy share of all the machine's cores, 100 = all busy; NaN where /proc is missing. */
-  machine: number;
-}
-
-const CLOCK_TICKS = 100;
-
-function processTicks(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return NaN;
-  }
-}
-
-function machineTicks(): { busy: number; total: number } {
-  try {
-    const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-    const total = cpu.reduce((a, b) => a + b, 0);
-    return { busy: total - cpu[3] - (cpu[4] ?? 0), total };
-  } catch {
-    return { busy: NaN, total: NaN };
-  }
-}
-
-/** Measures CPU shares while `work` runs. */
-async function withCpu<T>(serverPid: number | undefined, work: () => Promise<T>): Promise<[T, CpuShare]> {
-  const wall = process.hrtime.bigint();
-  const self = process.cpuUsage();
-  const server = processTicks(serverPid);
-  const machine = machineTicks();
-  const value = await work();
-  const wallUs = Number(process.hrtime.bigint() - wall) / 1000;
-  const used = process.cpuUsage(self);
-  const serverAfter = processTicks(serverPid);
-  const machineAfter = machineTicks();
-  return [
-    value,
-    {
-      loadgen: (100 * (used.user + used.system)) / wallUs,
-      server: (100 * ((serverAfter - server) / CLOCK_TICKS) * 1e6) / wallUs,
-      machine: (100 * (machineAfter.busy - machine.busy)) / (machineAfter.total - machine.total),
-    },
-  ];
-}
-
 function load(url: string, scenario: Scenario, seconds: number, title: string): Promise<{ result: autocannon.Result; errorBodies: number }> {
   let errorBodies = 0;
   const body = JSON.stringify({ query: scenario.query, variables: scenario.variables });
@@ -358,136 +224,7 @@ async function measure(url: string, scenario: Scenario, serverPid: number | unde
   return { scenario, sample: described, result, errorBodies, failures, cpu };
 }
 
-// ------------------------------------------------------------------ report
-
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const pct = (n: number) => (Number.isFinite(n) ? `${fmt(n)}%` : "n/a");
-const cpuText = (c: CpuShare) => `server ${pct(c.server)} of a core, load generator ${pct(c.loadgen)} of a core, machine ${pct(c.machine)} busy`;
-
-function table(rows: Measured[]): string {
-  const trivial = rows.find((r) => r.scenario.name === "trivial")?.result.requests.average ?? NaN;
-  const lines = [
-    "| scenario | req/s | p50 ms | p99 ms | non-2xx/errors | % of trivial |",
-    "|---|---:|---:|---:|---:|---:|",
-    ...rows.map((r) => {
-      const { result } = r;
-      const failures = `${result.non2xx}/${result.errors + result.timeouts + r.errorBodies}`;
-      const share = r.scenario.name === "trivial" ? "100%" : Number.isNaN(trivial) ? "n/a" : `${fmt((100 * result.requests.average) / trivial, 1)}%`;
-      return `| ${r.scenario.name} | ${fmt(result.requests.average)} | ${result.latency.p50} | ${result.latency.p99} | ${failures} | ${share} |`;
-    }),
-  ];
-  return lines.join("\n");
-}
-
-function targets(rows: Measured[]): { lines: string[]; met: boolean } {
-  const trivial = rows.find((r) => r.scenario.name === "trivial")?.result;
-  const book = rows.find((r) => r.scenario.name === "orderBook")?.result;
-  if (!trivial || !book) return { met: false, lines: ["- targets need the trivial and orderBook scenarios"] };
-  const checks = [
-    { name: "orderBook", share: TARGET.orderBookShareOfTrivial, p99Ms: TARGET.orderBookP99Ms },
-    { name: "offers", share: TARGET.offersShareOfTrivial, p99Ms: TARGET.offersP99Ms },
-    { name: "offersSignedIn", share: TARGET.offersShareOfTrivial, p99Ms: TARGET.offersP99Ms },
-  ];
-  const lines: string[] = [];
-  let met = true;
-  for (const check of checks) {
-    const r = check.name === "orderBook" ? book : rows.find((x) => x.scenario.name === check.name)?.result;
-    if (!r) continue;
-    const share = r.requests.average / trivial.requests.average;
-    const shareOk = share >= check.share;
-    const p99Ok = r.latency.p99 < check.p99Ms;
-    met &&= shareOk && p99Ok;
-    lines.push(
-      `- ${check.name} throughput ≥ ${check.share * 100}% of trivial at ${settings.connections} connections: ` +
-        `**${shareOk ? "PASS" : "MISS"}** (${fmt(100 * share, 1)}%: ${fmt(r.requests.average)} vs ${fmt(trivial.requests.average)} req/s)`,
-      `- ${check.name} p99 < ${check.p99Ms} ms at ${settings.connections} connections: **${p99Ok ? "PASS" : "MISS"}** (p99 ${r.latency.p99} ms)`,
-    );
-  }
-  return { met, lines };
-}
-
-function machine(): string {
-  const cpus = os.cpus();
-  return [
-    `- CPU: ${cpus[0]?.model.trim() ?? "unknown"}, ${cpus.length} cores (os.cpus)`,
-    `- Memory: ${fmt(os.totalmem() / 2 ** 30, 1)} GiB`,
-    `- Node: ${process.version}`,
-    `- OS: ${os.type()} ${os.release()} (${os.platform()}/${os.arch()})`,
-  ].join("\n");
-}
-
-function report(rows: Measured[], seeded: Seeded, when: Date, serverLines: number): string {
-  const t = targets(rows);
-  return `## API reads (autocannon)
-
-Run on ${when.toISOString()} by \`npm run bench\` (bench/run.ts); BENCH_DURATION_S=${settings.durationS}, BENCH_CONNECTIONS=${settings.connections}.
-
-### Machine
-
-${machine()}
-
-The load generator (autocannon, in the bench process), the server (an api process and a worker process),
-Postgres and Redis all share this machine's cores, so absolute numbers understate what a dedicated server does;
-the ratios to the trivial baseline on the same server in the same run are the meaningful figures. With few cores,
-expect several percent of variation between runs: repeat before drawing conclusions from a near miss.
-
-### Set-up
-
-The server is \`node dist/api/bin/api.js\` beside \`node dist/api/bin/worker.js\` (the production layout), with NODE_ENV=production and LOG_LEVEL=warn on a freshly dropped and
-migrated database. Load: POST /graphql with a JSON body, ${settings.connections} connections, no pipelining, anonymous
-requests unless a scenario says it is signed in; a ${settings.warmupS} s warm-up then ${settings.durationS} s measured per scenario.
-The same request repeated is what a market page's visitors send; anonymous order-book and offers answers are served from the
-response cache while their market's book is unchanged (offers: for at most OFFERS_CACHE_MAX_AGE_MS, 1 s), and the
-signed-in scenarios measure the uncached path.
-
-Seeded book: market ${MARKET}, ${seeded.providers} providers (wallet sign-in), ${seeded.nodes} nodes of ${GPU.count} × ${GPU.model}
-(${GPU.vramGb} GB) over regions ${REGIONS.join(", ")}; ${seeded.offers} open offers of 1 GPU each at ${seeded.askLevels} price levels
-(${seeded.priceRange} OGPU per GPU-hour), ${seeded.gpus} GPUs on the ask side, no bids. Seeding took ${fmt(seeded.seconds, 1)} s.
-
-Scenarios:
-
-${rows.map((r) => `- **${r.scenario.name}**: ${r.scenario.description}. Sample answer checked before the run: ${r.sample}.`).join("\n")}
-
-### Results
-
-${table(rows)}
-
-req/s is autocannon's average of per-second samples; p50/p99 are autocannon's latency.p50/latency.p99.
-non-2xx/errors: non-2xx answers / (connection errors + timeouts + 2xx answers whose body carried GraphQL \`errors\`).
-CPU during each measured run (/proc): ${rows.map((r) => `${r.scenario.name}: ${cpuText(r.cpu)}`).join("; ")}.
-The api is one Node process (reads need no worker), so about 100% of a core is its ceiling; when the load generator is also near a full
-core, the trivial baseline measures the load generator as much as the server.
-The server wrote ${serverLines} log line${serverLines === 1 ? "" : "s"} at level warn or above during the run.
-
-### Targets
-
-${t.lines.join("\n")}
-`;
-}
-
 // ------------------------------------------------------------------ main
-
-const JOBS_TARGET_PER_S = 500;
-
-function jobsReport(j: JobsBenchResult, when: Date): string {
-  const met = j.jobsPerSecond >= JOBS_TARGET_PER_S;
-  return [
-    "## Submit to matched, end to end (GraphQL submitJob -> BullMQ -> matching worker -> Postgres)",
-    "",
-    `Run on ${when.toISOString()} by \`npm run bench\` (bench/jobs.ts), same server and machine as the reads above.`,
-    "",
-    `${fmt(j.jobs)} jobs of 1 GPU (A100 80GB, cap 2 OGPU) submitted by 20 wallets, ${j.concurrency} submissions in flight, against ` +
-      `${j.offers} offers of 64 GPUs on 100 online nodes (${fmt(j.gpusOffered)} GPUs, asks 1.00–1.19). The api process takes the submits; the ` +
-      "worker process places them (jobs that arrive while a placement transaction runs go together in the next, up to 64). Latency is the server's own: jobs.matched_at - jobs.created_at; throughput is matched jobs over the " +
-      "span from the first submit to the last match.",
-    "",
-    "| jobs | jobs/s | matched p50 ms | matched p99 ms | submit p50 ms | submit p99 ms | submit phase s | errors |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    `| ${fmt(j.jobs)} | ${fmt(j.jobsPerSecond)} | ${fmt(j.matchedP50Ms, 1)} | ${fmt(j.matchedP99Ms, 1)} | ${fmt(j.submitP50Ms, 1)} | ${fmt(j.submitP99Ms, 1)} | ${fmt(j.submitSeconds, 1)} | ${j.errors} |`,
-    "",
-    `- end to end ≥ ${JOBS_TARGET_PER_S} jobs/s on this machine: **${met ? "PASS" : "MISS"}** (${fmt(j.jobsPerSecond)} jobs/s)`,
-  ].join("\n");
-}
 
 /** Runs `work` with a client of the bench's database. */
 async function withPg<T>(work: (pg: Client) => Promise<T>): Promise<T> {
@@ -511,7 +248,7 @@ async function main(): Promise<number> {
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
-    await waitReady(server);
+    await waitReady(server.base, server);
     worker = startServer(port, "worker.js");
     const url = `${server.base}/graphql`;
     const seeded = await seed(url);
@@ -542,11 +279,11 @@ async function main(): Promise<number> {
 
     console.log(table(rows));
     console.log();
-    console.log(targets(rows).lines.join("\n"));
+    console.log(targets(rows, RUN).lines.join("\n"));
     if (chosen.length < all.length) {
       console.error("bench: a subset of the scenarios ran; no report written");
     } else if (settings.output !== "-") {
-      const sections: [string, string][] = [["api-reads", report(rows, seeded, when, serverLines)]];
+      const sections: [string, string][] = [["api-reads", report(rows, seeded, when, serverLines, RUN)]];
       if (jobs) sections.push(["api-jobs", jobsReport(jobs, when)]);
       writeSections(settings.output, sections);
       console.error(`bench: wrote ${settings.output}`);
