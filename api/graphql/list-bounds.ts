@@ -2,7 +2,7 @@ import { REGIONS } from "../../matching";
 import { MAX_GPU_MODELS } from "../services/requirements";
 import { MAX_CANDLES, DEFAULT_BOOK_DEPTH, MAX_BOOK_DEPTH } from "../services/market.service";
 import { MAX_GPU_GROUPS } from "../services/node.service";
-import { PAGE_DEFAULT, PAGE_MAX } from "../services/offer.service";
+import { PAGE_DEFAULT, PAGE_MAX } from "../services/paging";
 import { MAX_COMMAND_ARGS, MAX_ENV_VARS } from "../services/workload";
 import { MAX_LOG_LINES_READ, DEFAULT_LOG_LINES_READ } from "../services/log.service";
 import { MAX_NODE_ASSIGNMENTS_LISTED } from "../services/assignment.service";

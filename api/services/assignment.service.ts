@@ -23,7 +23,7 @@ import type { EventStreams } from "./events";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
 import { concludeJob } from "./job-conclusion";
 import type { MatchRequests } from "./job.service";
-import type { BookChangeListener } from "./offer.service";
+import type { BookChangeListener } from "./book-changes";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 import type { TransferUrls } from "./transfer-urls";
 import type { ArtifactService } from "./artifact.service";

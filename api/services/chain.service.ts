@@ -4,8 +4,7 @@ import type { ChainHealthView } from "../../indexer";
 import { escrowBalance, type EscrowBalance } from "../db/repositories/escrow.repository";
 import { accountIdOfAddress, chainCursorOf, chainEventsPage, stakeOfAccount } from "../db/repositories/chain-read.repository";
 import { badInput } from "./errors";
-import { decodeOrdinalCursor, ordinalCursor } from "./paging";
-import { pageSize } from "./offer.service";
+import { decodeOrdinalCursor, ordinalCursor, pageSize } from "./paging";
 
 export interface ChainSettings {
   chainId: bigint;

@@ -32,8 +32,7 @@ import {
 } from "../db/repositories/trade.repository";
 import { badInput } from "./errors";
 import type { BookCache } from "./book-cache";
-import { decodeOrdinalCursor, ordinalCursor } from "./paging";
-import { pageSize } from "./offer.service";
+import { decodeOrdinalCursor, ordinalCursor, pageSize } from "./paging";
 
 /** A market's book figures (MarketBookRow) with its utilization, tape and reference price. */
 export interface MarketSummary extends MarketBookRow {

@@ -8,7 +8,7 @@ import { assignmentsOfJobIds, JOB_PROGRESS_TOPIC, lastCheckpointSteps, recordEve
 import { candidateById, claimOffer, loadCandidates, loadOpenOffers, type Claimed } from "../db/repositories/match.repository";
 import { lockPendingJobs, markJobsMatched, recordUnfilledAttempt, restJob, rollbackReplicaClaims, savepointReplicaClaims } from "../db/repositories/matching.repository";
 import { inTransaction } from "../db/transaction";
-import type { BookChangeListener } from "./offer.service";
+import type { BookChangeListener } from "./book-changes";
 import { requirementsOf, type CheckedRequirements } from "./requirements";
 import { failJob } from "./job-conclusion";
 import type { OfferReadModel } from "./offer-read-model";

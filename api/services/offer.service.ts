@@ -1,6 +1,8 @@
 import { normalizeGpuModel, parseMarketId, regionById } from "../../matching";
 import type { DataSource, EntityManager } from "typeorm";
-import { ensureMarket, recordAskChanges, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
+import type { BookChangeListener } from "./book-changes";
+import { pageSize } from "./paging";
+import { ensureMarket, recordAskChanges, recordBookChanges, type LevelChange } from "../db/repositories/book.repository";
 import type { NodeEntity, NodeGpuGroup } from "../db/entities/node.entity";
 import { lockNodeEntity, lockNodeRow, nodeByIdOrFail } from "../db/repositories/node.repository";
 import type { OfferEntity, OfferStatusValue } from "../db/entities/offer.entity";
@@ -56,8 +58,6 @@ export interface UpdateOfferData {
 
 export const MAX_MIN_DURATION_SECONDS = 30 * 86400;
 export const MAX_OFFER_LIFETIME_MS = 366 * 86400 * 1000;
-export const PAGE_DEFAULT = 20;
-export const PAGE_MAX = 100;
 
 /** What the offer rules need to know: the account limits, and how long a silent node still counts as online. */
 export interface OfferRules {
@@ -67,8 +67,6 @@ export interface OfferRules {
 
 export const DEFAULT_OFFER_RULES: OfferRules = { limits: DEFAULT_ORDER_LIMITS, heartbeatWindowSeconds: 60 };
 
-/** Called after a commit that changed books, with the deltas it recorded (cache invalidation). */
-export type BookChangeListener = (deltas: readonly BookDelta[]) => void;
 
 /** A page of offers, with its providers as account views. */
 export type OfferListing = Omit<OfferPage, "providers"> & { providers: AccountView[] };
@@ -306,12 +304,6 @@ function askLevelsOf(offers: readonly { market: string; price_wei: string }[]): 
   return offers.map((o) => ({ market: o.market, side: "ASK", priceWei: BigInt(o.price_wei) }));
 }
 
-/** The page size asked for: 1 to 100, 20 when left out; BAD_USER_INPUT otherwise. */
-export function pageSize(first: number | undefined | null): number {
-  if (first === undefined || first === null) return PAGE_DEFAULT;
-  if (!Number.isInteger(first) || first < 1 || first > PAGE_MAX) throw badInput(`first must be from 1 to ${PAGE_MAX}, got ${first}`);
-  return first;
-}
 
 async function lockOwnedNode(tx: EntityManager, who: Principal, nodeId: string): Promise<NodeEntity> {
   const node = await lockNodeEntity(tx, nodeId);

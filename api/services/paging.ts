@@ -11,3 +11,13 @@ export function decodeOrdinalCursor(kind: string, cursor: string): bigint {
   if (!match) throw badInput("after is not a cursor of this list; pass an endCursor or cursor it returned");
   return BigInt(match[1]);
 }
+
+export const PAGE_DEFAULT = 20;
+export const PAGE_MAX = 100;
+
+/** The page size asked for: 1 to 100, 20 when left out; BAD_USER_INPUT otherwise. */
+export function pageSize(first: number | undefined | null): number {
+  if (first === undefined || first === null) return PAGE_DEFAULT;
+  if (!Number.isInteger(first) || first < 1 || first > PAGE_MAX) throw badInput(`first must be from 1 to ${PAGE_MAX}, got ${first}`);
+  return first;
+}

@@ -6,8 +6,7 @@ import { getAddress } from "ethers";
 import { reputationLeaf, type ReputationLeaf } from "../../contracts/batch";
 import { badInput, conflict, notFound } from "./errors";
 import { SettlementSender, type SenderSettings, type SettlementWriter, type SubmitResult } from "./settlement-sender";
-import { decodeOrdinalCursor, ordinalCursor } from "./paging";
-import { pageSize } from "./offer.service";
+import { decodeOrdinalCursor, ordinalCursor, pageSize } from "./paging";
 import { batchForRebatch, clearBatchBackoff, debtsOfBatches, jobSettlementRows, settlementsPage, type SettlementListRow } from "../db/repositories/settlement-batch.repository";
 
 export interface SettlementSettings extends Omit<SenderSettings, "chainId" | "escrow" | "feeBps"> {

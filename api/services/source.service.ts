@@ -3,8 +3,7 @@ import { insertSourceVersion, sourceById, sourcesBefore, type SourceRow } from "
 import { badInput, notFound } from "./errors";
 import type { JobKindValue } from "./job-kinds";
 import { checkCommand, checkEnv, checkImage, checkKind } from "./workload";
-import { decodeOrdinalCursor, ordinalCursor } from "./paging";
-import { pageSize } from "./offer.service";
+import { decodeOrdinalCursor, ordinalCursor, pageSize } from "./paging";
 import { assertId, requirePrincipal, type Principal } from "./principal";
 
 export interface SourceRecord {

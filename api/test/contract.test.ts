@@ -4,7 +4,7 @@ import { buildSchema, getNullableType, getVariableValues, isEnumType, isInputObj
 import { loadConfig } from "../config";
 import { listBounds } from "../graphql/list-bounds";
 import { queryCost } from "../graphql/query-cost";
-import { PAGE_MAX } from "../services/offer.service";
+import { PAGE_MAX } from "../services/paging";
 import { MAX_BOOK_DEPTH } from "../services/market.service";
 import { MAX_LOG_LINES_READ } from "../services/log.service";
 import { CONTRACT_DIR, contractOperations, IMPLEMENTED_OPERATIONS } from "./contract";
