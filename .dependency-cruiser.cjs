@@ -3,7 +3,9 @@
  *   npx depcruise api pricing matching bench scripts ormconfig.ts --config .dependency-cruiser.cjs
  * (add indexer agent contracts to the list when they exist; the rules already cover them)
  *
- * Layers: api/graphql -> api/services -> {api/db, api/queues, pricing, matching}; matching -> pricing.
+ * Layers: api/graphql -> api/services -> {api/db, api/queues, pricing, matching}; matching -> pricing. The
+ * infrastructure loops (api/queues: BullMQ queues; api/pubsub: outbox relay and event fan-out; api/chain: the
+ * indexer, settlement sender and chain watchers) sit beside services and are wired by api/bin.
  * Paths are relative to the repository root. `import type` edges are recorded (tsPreCompilationDeps)
  * and count as dependencies everywhere, except where a rule says otherwise.
  */
@@ -163,15 +165,15 @@ module.exports = {
     {
       name: "db-is-the-bottom-layer",
       severity: "error",
-      comment: "api/db must not import api/services, api/graphql, api/queues (nor api/http, api/bin, api/relay).",
+      comment: "api/db must not import api/services, api/graphql, api/queues, api/pubsub, api/chain (nor api/http, api/bin, api/relay).",
       from: { path: "^api/db/" },
-      to: { path: "^api/(services|graphql|queues|http|bin|relay)/" },
+      to: { path: "^api/(services|graphql|queues|pubsub|chain|http|bin|relay)/" },
     },
     {
       name: "queues-not-to-graphql",
       severity: "error",
-      comment: "api/queues must not import api/graphql.",
-      from: { path: "^api/queues/" },
+      comment: "api/queues, api/pubsub and api/chain must not import api/graphql.",
+      from: { path: "^api/(queues|pubsub|chain)/" },
       to: { path: "^api/graphql/" },
     },
     {
@@ -202,7 +204,7 @@ module.exports = {
         "Only entry points and infrastructure modules construct Redis/Postgres clients (ioredis, pg). " +
         "Everyone else receives them as parameters; `import type` from them is allowed for that.",
       from: {
-        pathNot: "^(api/(bin|db|queues|http|test)/|api/app[^/]*\\.ts$|ormconfig\\.ts$|bench/|scripts/)",
+        pathNot: "^(api/(bin|db|queues|pubsub|chain|http|test)/|api/app[^/]*\\.ts$|ormconfig\\.ts$|bench/|scripts/)",
       },
       to: {
         path: "(^|/)node_modules/(@types/)?(ioredis|pg)/",

@@ -5,7 +5,7 @@ import { Follower, type ChainPort, type FollowerSettings, type StepResult, type 
 import { subscribeHeads } from "../indexer/adapters/ws-heads";
 import { dedicatedConnections } from "../api/db/dedicated";
 import { PgChainStore } from "../api/db/repositories/chain-store";
-import { startIndexer } from "../api/queues/indexer.runner";
+import { startIndexer } from "../api/chain/indexer.runner";
 import { PgChainStore as LegacyStore } from "./legacy/chain-store";
 import { step as legacyStep } from "./legacy/follower";
 

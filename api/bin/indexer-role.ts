@@ -5,12 +5,12 @@ import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { subscribeHeads } from "../../indexer/adapters/ws-heads";
 import { dedicatedConnections } from "../db/dedicated";
 import { PgChainStore } from "../db/repositories/chain-store";
-import { startIndexer, type IndexerRunner } from "../queues/indexer.runner";
-import { ethersSettlementWriter, payDebts, sendSlashes, startSettlement, syncHolds, TX_WAIT_MS, type SettlementRunner } from "../queues/settlement.runner";
+import { startIndexer, type IndexerRunner } from "../chain/indexer.runner";
+import { ethersSettlementWriter, payDebts, sendSlashes, startSettlement, syncHolds, TX_WAIT_MS, type SettlementRunner } from "../chain/settlement.runner";
 import { minWithdrawDelaySeconds } from "../services/settlement-plan";
 import { SettlementService, type SettlementSettings } from "../services/settlement.service";
-import { syncAllowances } from "../queues/allowance-sync";
-import { answerChallenges, mirrorUpheld } from "../queues/challenge-answers";
+import { syncAllowances } from "../chain/allowance-sync";
+import { answerChallenges, mirrorUpheld } from "../chain/challenge-answers";
 import type { ChainSide } from "./chain-side";
 import type { Infrastructure } from "./infrastructure";
 

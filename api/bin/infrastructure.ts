@@ -4,7 +4,7 @@ import type { JsonRpcProvider } from "ethers";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
-import type { EventHub } from "../queues/event-hub";
+import type { EventHub } from "../pubsub/event-hub";
 import type { MatchQueue } from "../queues/matching.queue";
 import type { Services } from "../services";
 import type { Clock } from "../services/clock";

@@ -1,8 +1,8 @@
 import { dedicatedConnections } from "../db/dedicated";
 import { startMaintenance } from "../queues/maintenance.queue";
 import { startMatching } from "../queues/matching.queue";
-import { followOfferFeed } from "../queues/offer-feed";
-import { OutboxRelay } from "../queues/outbox-relay";
+import { followOfferFeed } from "../pubsub/offer-feed";
+import { OutboxRelay } from "../pubsub/outbox-relay";
 import { OfferReadModel } from "../services/offer-read-model";
 import type { Infrastructure } from "./infrastructure";
 

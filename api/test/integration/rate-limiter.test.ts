@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { Redis } from "ioredis";
-import { redisRateLimiter } from "../../queues/rate-limiter";
-import { busiestWindow as busiestIn } from "../../queues/test-windows";
+import { redisRateLimiter } from "../../http/rate-limiter";
+import { busiestWindow as busiestIn } from "../../http/test-windows";
 
 const WINDOW = 60_000;
 let a: Redis;

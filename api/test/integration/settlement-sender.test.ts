@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { Wallet } from "ethers";
 import { createDataSource } from "../../db/data-source";
-import { holdsToSync } from "../../queues/settlement.runner";
+import { holdsToSync } from "../../chain/settlement.runner";
 import { SettlementService, type SettlementWriter } from "../../services/settlement.service";
 import { SettlementRetry, type SettleCall } from "../../services/settlement-sender";
 import { fileDatabaseUrl } from "../harness";
