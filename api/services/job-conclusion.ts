@@ -1,6 +1,6 @@
 import type { EntityManager } from "typeorm";
 import type { LevelChange } from "../db/repositories/book.repository";
-import { settleHold } from "../db/repositories/escrow.repository";
+import { releaseHold } from "../db/repositories/escrow.repository";
 import { jobById, moveJob, type JobRecord } from "../db/repositories/job.repository";
 import { assignmentsOfJob, chargeAssignment, countOutcome, endAssignment, recordJobEvent, rejectAssignment } from "../db/repositories/lifecycle.repository";
 import { jobStatesInto } from "../db/repositories/states";
@@ -47,7 +47,7 @@ export async function concludeJob(tx: EntityManager, jobId: string, maxAttempts:
         total += await chargeAssignment(tx, job, a, a.endedAt ?? now);
         await countOutcome(tx, a.providerId, "completed_jobs");
       }
-      await settleHold(tx, job.clientId, job.holdWei, total);
+      await releaseHold(tx, job.clientId, job.holdWei, total);
       const resultUri = await resultUriOf(tx, winners[0].id);
       await moveJob(tx, job.id, jobStatesInto("COMPLETED"), "COMPLETED", {
         resting: false,
@@ -89,7 +89,7 @@ export async function concludeJob(tx: EntityManager, jobId: string, maxAttempts:
  */
 export async function failJob(tx: EntityManager, job: JobRecord, message: string, now: Date, status: "FAILED" | "CANCELLED" = "FAILED"): Promise<boolean> {
   if (!(await moveJob(tx, job.id, jobStatesInto(status), status, { resting: false, statusMessage: message.slice(0, 500), endedAt: now }))) return false;
-  await settleHold(tx, job.clientId, job.holdWei, 0n);
+  await releaseHold(tx, job.clientId, job.holdWei, 0n);
   await recordJobEvent(tx, { jobId: job.id, progress: job.progress, message, assignmentId: null, status }, now);
   return true;
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { formatDecimal, holdWei } from "../../pricing";
 import { marketsForRequirements, recordBookChanges, type BookDelta, type LevelChange } from "../db/repositories/book.repository";
-import { escrowBalance, holdEscrow, settleHold } from "../db/repositories/escrow.repository";
+import { escrowBalance, holdEscrow, releaseHold } from "../db/repositories/escrow.repository";
 import {
   assignmentsOfJobs,
   insertJob,
@@ -287,7 +287,7 @@ export class JobService {
       if (!(await moveJob(tx, id, [current.status], "CANCELLED", { resting: false, costWei: spent, statusMessage: "cancelled by the client", endedAt: now }))) {
         throw conflict(`this job changed while it was being cancelled; it is no longer ${current.status}`);
       }
-      await settleHold(tx, current.clientId, current.holdWei, spent);
+      await releaseHold(tx, current.clientId, current.holdWei, spent);
       await recordJobEvent(tx, { jobId: id, status: "CANCELLED", progress: current.progress, message: "cancelled by the client", assignmentId: null }, now);
       const deltas = await recordBookChanges(tx, changes);
       return { job: (await jobById(tx, id))!, deltas };
@@ -310,7 +310,7 @@ export class JobService {
           for (const market of await marketsForRequirements(tx, current.minVramGb, current.gpuModels)) changes.push({ market, side: "BID", priceWei: current.maxPriceWei });
         }
         if (!(await moveJob(tx, id, ["PENDING"], "EXPIRED", { resting: false, costWei: 0n, statusMessage: reason, endedAt: now }))) return [];
-        await settleHold(tx, current.clientId, current.holdWei, 0n);
+        await releaseHold(tx, current.clientId, current.holdWei, 0n);
         await recordJobEvent(tx, { jobId: id, status: "EXPIRED", progress: current.progress, message: reason, assignmentId: null }, now);
         expired++;
         return recordBookChanges(tx, changes);

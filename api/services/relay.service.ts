@@ -21,7 +21,7 @@ import {
   relayJobById,
   relayJobByKey,
   setRelayCharge,
-  settleUsdHold,
+  releaseUsdHold,
   usdBalance,
 } from "../db/repositories/relay.repository";
 import { badInput, conflict, forbidden, notFound, ServiceError, unavailable } from "./errors";
@@ -303,7 +303,7 @@ export class RelayService {
         const job = (await jobById(tx, job_id))!;
         const charge = usdCharge(job.costWei ?? 0n, BigInt(r.usd_per_ogpu_micros), BigInt(r.max_usd_micros));
         await setRelayCharge(tx, job_id, charge);
-        await settleUsdHold(tx, r.account_id, r.max_usd_micros, charge);
+        await releaseUsdHold(tx, r.account_id, r.max_usd_micros, charge);
         charged++;
       });
     }

@@ -79,7 +79,7 @@ export async function escrowBalance(db: Db, accountId: string): Promise<EscrowBa
 }
 
 /** At a job's end: releases its whole hold and records what it spent (its charges, settled on chain later). */
-export async function settleHold(tx: Db, accountId: string, holdWei: bigint, spentWei: bigint): Promise<void> {
+export async function releaseHold(tx: Db, accountId: string, holdWei: bigint, spentWei: bigint): Promise<void> {
   const rows = await updateReturning(
     tx,
     `UPDATE escrow_balances SET held_wei = held_wei - $2, spent_wei = spent_wei + $3, updated_at = now()

@@ -153,7 +153,7 @@ export async function setRelayCharge(tx: Db, jobId: string, chargeMicros: bigint
 }
 
 /** Releases a relay job's hold (`heldMicros`, as stored) from an account's USD and spends its charge. */
-export async function settleUsdHold(tx: Db, accountId: string, heldMicros: string, chargeMicros: bigint): Promise<void> {
+export async function releaseUsdHold(tx: Db, accountId: string, heldMicros: string, chargeMicros: bigint): Promise<void> {
   await tx.query(
     `UPDATE usd_accounts SET held_micros = held_micros - $2, spent_micros = spent_micros + $3, updated_at = now() WHERE account_id = $1`,
     [accountId, heldMicros, chargeMicros.toString()],
