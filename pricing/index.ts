@@ -1,13 +1,13 @@
-export * from "./errors";
-export * from "./units";
-export * from "./order-book";
-export * from "./cost";
-export * from "./reference";
-export * from "./candles";
-export * from "./suggested-price";
-export * from "./quote";
-export * from "./usd";
-export * from "./parties";
-export * from "./share-caps";
-export * from "./robust-reference";
-export * from "./demand";
+// The names other folders use of pricing/ (each module exports more for its own tests): import from here.
+export { PRICING_ERROR_CODES, PricingError, type PricingErrorCode } from "./errors";
+export { formatDecimal, MAX_PRICE_WEI, parseDecimal } from "./units";
+export { compareBigint } from "./order-book";
+export { bpsOf, costWei, feeWei, holdWei } from "./cost";
+export type { TradePoint } from "./reference";
+export { buildCandles, type Candle, CANDLE_INTERVAL_MS, type CandleInterval } from "./candles";
+export { suggestPrice } from "./suggested-price";
+export { quoteOf, type QuoteResult } from "./quote";
+export { formatUsd, MAX_USD_MICROS, parseUsd, usdCapToWei, usdCharge, usdOfWeiCeil, usdOfWeiFloor } from "./usd";
+export { type AccountAddress, relatedGroups } from "./parties";
+export { isArmsLength, lastArmsLengthPriceWei, type PartyTrade, robustReferenceWei } from "./robust-reference";
+export { demandGpus, type RestingBid } from "./demand";
