@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, environment, loadConfig } from "./config";
+import { ConfigError, environment, loadConfig, settlementConfig } from "./config";
 
 describe("loadConfig", () => {
   it("has local defaults", () => {
@@ -62,5 +62,12 @@ describe("loadConfig", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("settlementConfig", () => {
+  it("gives the API and the indexer one settlement group, from the settings as set", () => {
+    const c = loadConfig({ SETTLEMENT_BATCH_SIZE: "7", SETTLEMENT_MAX_AGE_SECONDS: "9", FEE_BPS: "25", SETTLEMENT_DROP_AFTER_SECONDS: "120", SETTLEMENT_RETRY_BASE_SECONDS: "4", SETTLEMENT_RETRY_MAX_SECONDS: "600" });
+    expect(settlementConfig(c)).toEqual({ batchSize: 7, maxAgeMs: 9000, feeBps: 25, dropAfterMs: 120_000, retryBaseMs: 4000, retryMaxMs: 600_000 });
   });
 });

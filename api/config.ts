@@ -220,3 +220,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     OGPU_USD_RATE: c.OGPU_USD_RATE ?? (c.NODE_ENV === "production" ? undefined : "0.5"),
   };
 }
+
+/** Settlement's settings as the configuration gives them: the API's settlement reads and the indexer's sender take this one group. */
+export interface SettlementConfig {
+  batchSize: number;
+  maxAgeMs: number;
+  feeBps: number;
+  dropAfterMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export function settlementConfig(c: Config): SettlementConfig {
+  return {
+    batchSize: c.SETTLEMENT_BATCH_SIZE,
+    maxAgeMs: c.SETTLEMENT_MAX_AGE_SECONDS * 1000,
+    feeBps: c.FEE_BPS,
+    dropAfterMs: c.SETTLEMENT_DROP_AFTER_SECONDS * 1000,
+    retryBaseMs: c.SETTLEMENT_RETRY_BASE_SECONDS * 1000,
+    retryMaxMs: c.SETTLEMENT_RETRY_MAX_SECONDS * 1000,
+  };
+}

@@ -3,6 +3,7 @@ import { abiOf, escrowAt } from "../../contracts";
 import { loadSigner, type SignerSource } from "../../contracts/signer";
 import { EthersChain } from "../../indexer/adapters/ethers-chain";
 import { subscribeHeads } from "../../indexer/adapters/ws-heads";
+import { settlementConfig } from "../config";
 import { dedicatedConnections } from "../db/dedicated";
 import { PgChainStore } from "../db/repositories/chain-store";
 import { startIndexer, type IndexerRunner } from "../chain/indexer.runner";
@@ -55,12 +56,7 @@ export async function startIndexerRole({ config, logger, db, shutdown, chainHeal
   const settlementSettings: SettlementSettings = {
     chainId: chain.chainId,
     escrow: chain.escrow,
-    batchSize: config.SETTLEMENT_BATCH_SIZE,
-    maxAgeMs: config.SETTLEMENT_MAX_AGE_SECONDS * 1000,
-    feeBps: config.FEE_BPS,
-    dropAfterMs: config.SETTLEMENT_DROP_AFTER_SECONDS * 1000,
-    retryBaseMs: config.SETTLEMENT_RETRY_BASE_SECONDS * 1000,
-    retryMaxMs: config.SETTLEMENT_RETRY_MAX_SECONDS * 1000,
+    ...settlementConfig(config),
     windowed: async () => BigInt(await escrowAt(chain.escrow, chain.provider).getFunction("challengeWindow")()) > 0n,
   };
   const settlement = startSettlement({

@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import type { DataSource } from "typeorm";
 import type { App } from "../app";
-import type { Config } from "../config";
+import { settlementConfig, type Config } from "../config";
 import { createDataSource } from "../db/data-source";
 import { ensureDatabase } from "../db/ensure-database";
 import { ASSIGNMENT_OFFERED_TOPIC, JOB_PROGRESS_TOPIC } from "../db/repositories/lifecycle.repository";
@@ -141,7 +141,7 @@ export async function startSystem(config: Config, roles: Roles, options: SystemO
     relayTreasuryAddress: treasury.address,
     relayTreasurySigner: treasury.signer,
     minProviderStakeWei: parseDecimal(config.MIN_PROVIDER_STAKE) > 0n ? parseDecimal(config.MIN_PROVIDER_STAKE) : null,
-    settlementFeeBps: config.FEE_BPS,
+    settlement: settlementConfig(config),
     orders: { ttlSeconds: config.ORDER_TTL_SECONDS, settleMarginSeconds: config.ORDER_SETTLE_MARGIN_SECONDS },
     orderLimits: {
       maxNodesPerAccount: config.MAX_NODES_PER_ACCOUNT,

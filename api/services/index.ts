@@ -12,7 +12,7 @@ import { QuoteService } from "./quote.service";
 import { ModelCatalog } from "./model-catalog";
 import type { EventStreams } from "./events";
 import { ChainService, type ChainSettings } from "./chain.service";
-import { SettlementService } from "./settlement.service";
+import { SettlementService, type SettlementSettings } from "./settlement.service";
 import { SourceService } from "./source.service";
 import { RelayService, type RateSettings } from "./relay.service";
 import { AssignmentService, type LifecycleSettings } from "./assignment.service";
@@ -51,8 +51,8 @@ export interface ServiceSettings extends AuthSettings {
   logs: LogSettings;
   /** What one account may hold on the book (nodes, open offers, offers a minute, pending jobs); defaults when absent. */
   orderLimits?: OrderLimits;
-  /** The protocol fee (FEE_BPS): batches an operator re-batches through this process are priced with it (default 0). */
-  settlementFeeBps?: number;
+  /** Settlement's batch size, age, fee and retry settings (the configuration's group: batches an operator re-batches through this process follow them). */
+  settlement: Pick<SettlementSettings, "batchSize" | "maxAgeMs" | "feeBps" | "dropAfterMs" | "retryBaseMs" | "retryMaxMs">;
   /** Signed orders: how long a prepared one is valid, and what settlement may take after a job's run (7 days and 1 hour when absent). */
   orders?: Omit<JobOrderSettings, "scope">;
 }
@@ -142,9 +142,7 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     settlements: new SettlementService(db, {
       chainId: deps.chain.chainId,
       escrow: escrow ?? "",
-      batchSize: 100,
-      maxAgeMs: 60_000,
-      feeBps: settings.settlementFeeBps ?? 0,
+      ...settings.settlement,
     }),
     assignments: new AssignmentService(db, settings.lifecycle, announce, deps.matchRequests, deps.onError, deps.events, urls, artifacts, clock),
     artifacts,
