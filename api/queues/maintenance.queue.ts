@@ -2,6 +2,7 @@ import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
+import { deleteExpiredAuthNonces } from "../db/repositories/auth.repository";
 import type { OfferService } from "../services/offer.service";
 import { logConnectionErrors } from "./connection-errors";
 import { within } from "./within";
@@ -49,7 +50,7 @@ export async function startMaintenance(deps: {
       if (jobsExpired > 0) deps.logger.info({ jobs: jobsExpired }, "expired pending jobs whose signed order ends before they could run and settle");
       const charged = (await deps.chargeRelayJobs?.()) ?? 0;
       if (charged > 0) deps.logger.info({ charged }, "charged ended relay jobs");
-      await deps.db.query(`DELETE FROM auth_nonces WHERE expires_at < now() - interval '1 hour'`);
+      await deleteExpiredAuthNonces(deps.db);
       if (expired > 0) deps.logger.info({ expired }, "expired offers");
       if (deps.retention && Date.now() - retentionRanAt >= deps.retention.everyMs) {
         const swept = await deps.retention.sweep();

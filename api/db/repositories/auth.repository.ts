@@ -37,3 +37,8 @@ export async function consumeAuthNonce(db: Db, c: { nonce: string; address: stri
   );
   return consumed.length;
 }
+
+/** Deletes sign-in challenges expired over an hour ago (the maintenance sweep). */
+export async function deleteExpiredAuthNonces(db: Db): Promise<void> {
+  await db.query(`DELETE FROM auth_nonces WHERE expires_at < now() - interval '1 hour'`);
+}
