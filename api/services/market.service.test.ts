@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import type { BookCache } from "./book-cache";
+import type { PartyTradeRecord, RestingBidRecord } from "../db/repositories/trade.repository";
 import { MarketService } from "./market.service";
 
 const OGPU = 10n ** 18n;
@@ -7,42 +8,53 @@ const OGPU = 10n ** 18n;
 const CLIENT = "00000000-0000-4000-8000-00000000000c";
 const PROVIDER = "00000000-0000-4000-8000-00000000000d";
 
-/** A database that answers the reads behind market summaries, and counts the reads of a day of trades. */
-function fakeDb() {
-  const trade = (priceOgpu: bigint, agoMs: number, clientId = CLIENT, providerId = PROVIDER) => ({
-    price_wei: (priceOgpu * OGPU).toString(),
+/** The repositories' answers behind market summaries (in memory), counting the reads of a day of trades. */
+function fakeState() {
+  const trade = (priceOgpu: bigint, agoMs: number, clientId = CLIENT, providerId = PROVIDER): PartyTradeRecord => ({
+    priceWei: priceOgpu * OGPU,
     gpus: 2,
-    executed_at: new Date(Date.now() - agoMs),
-    client_id: clientId,
-    provider_id: providerId,
+    executedAtMs: Date.now() - agoMs,
+    clientId,
+    providerId,
   });
-  const state = {
-    lastPrice: (2n * OGPU).toString(),
+  return {
+    lastPrice: 2n * OGPU,
     volume: 2,
     trades: [trade(2n, 60_000)],
-    bids: [] as { gpus: number; hold_wei: string; resting_since: Date; min_vram_gb: number; gpu_models: string[] | null }[],
+    bids: [] as RestingBidRecord[],
     addresses: [
-      { account_id: CLIENT, address: "0x000000000000000000000000000000000000000c" },
-      { account_id: PROVIDER, address: "0x000000000000000000000000000000000000000d" },
+      { accountId: CLIENT, address: "0x000000000000000000000000000000000000000c" },
+      { accountId: PROVIDER, address: "0x000000000000000000000000000000000000000d" },
     ],
     tradeReads: 0,
     trade,
   };
-  const db = {
-    query: async (sql: string) => {
-      if (sql.includes("CROSS JOIN LATERAL")) {
-        return [{ id: "L4-24GB", gpu_model: "NVIDIA L4", vram_gb: 24, sequence: "7", best_ask: (3n * OGPU).toString(), open_offers: 1, available: 4, offered: 8, best_bid: null, bid_gpus: 0 }];
-      }
-      if (sql.includes("AS last_price")) return [{ market: "L4-24GB", last_price: state.lastPrice, volume: state.volume }];
-      if (sql.includes("AS resting_since")) return state.bids;
-      if (sql.includes("JOIN offers o ON o.id = t.offer_id")) {
-        state.tradeReads++;
-        return state.trades;
-      }
-      if (sql.includes("FROM accounts a WHERE a.id = ANY")) return state.addresses;
-      throw new Error(`unexpected query: ${sql.slice(0, 80)}`);
-    },
-  } as unknown as DataSource;
+}
+
+let state = fakeState();
+
+jest.mock("../db/repositories/market.repository", () => ({
+  marketBooks: async () => [
+    { id: "L4-24GB", gpuModel: "NVIDIA L4", vramGb: 24, sequence: 7n, bestAskWei: 3n * 10n ** 18n, openOffers: 1, availableGpus: 4, offeredGpus: 8, bestBidWei: null, bidGpus: 0 },
+  ],
+}));
+jest.mock("../db/repositories/trade.repository", () => ({
+  ...jest.requireActual("../db/repositories/trade.repository"),
+  marketTradeStats: async () => new Map([["L4-24GB", { market: "L4-24GB", lastPriceWei: state.lastPrice, volume24hGpus: state.volume }]]),
+  restingBids: async () => state.bids,
+  partyTrades: async () => (state.tradeReads++, [...state.trades]),
+  latestPartyTrades: async () => (state.tradeReads++, [...state.trades]),
+}));
+jest.mock("../db/repositories/related-accounts", () => ({
+  ...jest.requireActual("../db/repositories/related-accounts"),
+  accountAddresses: async () => state.addresses,
+}));
+
+/** The service's database is never reached: every read goes through the repositories above. */
+const db = {} as DataSource;
+
+function fakeDb() {
+  state = fakeState();
   return { db, state };
 }
 
@@ -62,7 +74,7 @@ describe("MarketService reference prices", () => {
     // a trade at 4: the last price and volume change, so the reference is computed again, from both trades (one pair:
     // its volume-weighted price, the trade at 4 clipped to 10% above the median)
     state.trades.push(state.trade(4n, 1_000));
-    state.lastPrice = (4n * OGPU).toString();
+    state.lastPrice = 4n * OGPU;
     state.volume = 4;
     const after = await markets.list();
     expect(state.tradeReads).toBe(2);
@@ -83,7 +95,7 @@ describe("MarketService reference prices", () => {
 
   it("gives trades between accounts sharing an address no weight, falling back to the best ask", async () => {
     const { db, state } = fakeDb();
-    state.addresses.push({ account_id: PROVIDER, address: "0x000000000000000000000000000000000000000c" });
+    state.addresses.push({ accountId: PROVIDER, address: "0x000000000000000000000000000000000000000c" });
     const [market] = await new MarketService(db, {} as BookCache).list();
     expect(market.lastPriceWei).toBe(2n * OGPU);
     expect(market.referencePriceWei).toBe(3n * OGPU);
@@ -92,12 +104,12 @@ describe("MarketService reference prices", () => {
   it("counts resting bids by escrow and time rested", async () => {
     jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate", "queueMicrotask"], now: new Date("2026-11-24T12:00:00Z") });
     const { db, state } = fakeDb();
-    const bid = (gpus: number, holdOgpu: bigint, restedMs: number, gpuModels: string[] | null = null) => ({
+    const bid = (gpus: number, holdOgpu: bigint, restedMs: number, gpuModels: string[] | null = null): RestingBidRecord => ({
       gpus,
-      hold_wei: (holdOgpu * OGPU).toString(),
-      resting_since: new Date(Date.now() - restedMs),
-      min_vram_gb: 16,
-      gpu_models: gpuModels,
+      holdWei: holdOgpu * OGPU,
+      restingSinceMs: Date.now() - restedMs,
+      minVramGb: 16,
+      gpuModels,
     });
     // reference 2: 4 GPUs backed for an hour and rested 10 minutes count 4; 64 GPUs rested 2 s count nothing;
     // 8 GPUs holding 4 OGPU (2 GPU-hours at 2) rested 5.5 minutes count 2 x 0.5; a bid for another model not at all
