@@ -21,7 +21,7 @@ const FIRST_SPAN_BLOCKS = 1n;
 const KEEP_BLOCKS = 64;
 
 /** The indexer role: follows `chain` into Postgres (one leader) and, with a settler key, sends settlement batches, holds and slashes. */
-export async function startIndexerRole({ config, logger, clock, db, shutdown, chainHealth }: Infrastructure, chain: ChainSide): Promise<IndexerRunner> {
+export async function startIndexerRole({ config, logger, db, shutdown, chainHealth }: Infrastructure, chain: ChainSide): Promise<IndexerRunner> {
   const settling: { runner?: SettlementRunner } = {};
   const indexer = await startIndexer({
     connect: dedicatedConnections(config.DATABASE_URL),
@@ -60,7 +60,7 @@ export async function startIndexerRole({ config, logger, clock, db, shutdown, ch
     windowed: async () => BigInt(await escrowAt(chain.escrow, chain.provider).getFunction("challengeWindow")()) > 0n,
   };
   const settlement = startSettlement({
-    service: new SettlementService(db, settlementSettings, clock),
+    service: new SettlementService(db, settlementSettings),
     writer: ethersSettlementWriter(chain.provider, chain.escrow, settler),
     intervalMs: config.SETTLEMENT_INTERVAL_MS,
     logger,

@@ -11,7 +11,6 @@ import { liveApiKeyBySecretHash, touchApiKey } from "../db/repositories/api-key.
 import { authNonce, consumeAuthNonce, insertAuthNonce } from "../db/repositories/auth.repository";
 import { badInput, ServiceError } from "./errors";
 import type { Principal } from "./principal";
-import { systemClock, type Clock } from "./clock";
 
 export interface AuthSettings {
   publicUrl: string;
@@ -45,15 +44,13 @@ export class AuthService {
   constructor(
     private readonly db: DataSource,
     private readonly settings: AuthSettings,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {
     this.key = new TextEncoder().encode(settings.jwtSecret);
     this.domain = new URL(settings.publicUrl).host;
   }
 
   /** Issues an EIP-4361 message for `address` with a fresh single-use nonce. */
-  async challenge(address: string, chainId: bigint | undefined, now = this.clock.now()): Promise<Challenge> {
+  async challenge(address: string, chainId: bigint | undefined, now = new Date()): Promise<Challenge> {
     if (!isAddress(address)) throw badInput(`"${String(address).slice(0, 64)}" is not an Ethereum address (0x and 40 hex digits)`);
     const chain = chainId ?? this.settings.chainId;
     if (chain !== this.settings.chainId) {
@@ -87,7 +84,7 @@ export class AuthService {
    * statement, times; nothing added). The nonce is consumed atomically, so a replay fails; a refused message leaves
    * it unused. Returns a session.
    */
-  async signIn(messageText: string, signature: string, now = this.clock.now()): Promise<Session> {
+  async signIn(messageText: string, signature: string, now = new Date()): Promise<Session> {
     let message: SiweMessage;
     try {
       message = new SiweMessage(messageText);

@@ -107,18 +107,15 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
   const urls = new TransferUrls(settings.publicUrl, settings.jwtSecret, settings.lifecycle.transferUrlTtlSeconds);
   const transfers = new TransferService(db, deps.blobStore, urls, settings.transferLimits, deps.logger, (jobId) => artifacts.resultManifest(jobId));
   const artifacts: ArtifactService = new ArtifactService(db, transfers, settings.artifacts);
-  const logs = new LogService(db, settings.logs, deps.events, clock);
+  const logs = new LogService(db, settings.logs, deps.events);
   const limits = settings.orderLimits ?? DEFAULT_ORDER_LIMITS;
   const escrow = deps.chain.contracts.find((c) => c.name === "escrow")?.address;
   const jobOrders: JobOrderService = new JobOrderService(db, { ttlSeconds: 7 * 86_400, settleMarginSeconds: 3600, ...settings.orders, scope: escrow ? { chainId: deps.chain.chainId, escrow } : undefined }, (input) => jobs.validate(input), clock);
   const jobs: JobService = new JobService(db, deps.matchRequests, announce, deps.onError, models, deps.events, sources, artifacts, limits, clock, jobOrders);
-  const offers = new OfferService(
-    db,
-    announce,
-    async (offerId) => void deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching")),
-    { limits, heartbeatWindowSeconds: settings.heartbeatWindowSeconds },
-    clock,
-  );
+  const offers = new OfferService(db, announce, async (offerId) => void deps.matchRequests.offerChanged(offerId).catch((err) => deps.onError(err, "enqueue resting-bid matching")), {
+    limits,
+    heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
+  });
   const matchingSettings = {
     heartbeatWindowSeconds: settings.heartbeatWindowSeconds,
     candidateLimit: settings.matchCandidateLimit,
@@ -127,44 +124,35 @@ export function createServices(db: DataSource, settings: ServiceSettings, deps: 
     minStakeWei: settings.minProviderStakeWei,
   };
   return {
-    auth: new AuthService(db, settings, clock),
+    auth: new AuthService(db, settings),
     apiKeys: new ApiKeyService(db),
     accounts: new AccountService(db),
-    nodes: new NodeService(db, settings.heartbeatWindowSeconds, settings.lifecycle.leaseMs, { limits, afterHeartbeat: (nodeId) => offers.returnNode(nodeId) }, clock),
+    nodes: new NodeService(db, settings.heartbeatWindowSeconds, settings.lifecycle.leaseMs, { limits, afterHeartbeat: (nodeId) => offers.returnNode(nodeId) }),
     offers,
-    markets: new MarketService(db, books, deps.events, (err) => deps.onError(err, "compute a market ticker"), clock),
+    markets: new MarketService(db, books, deps.events, (err) => deps.onError(err, "compute a market ticker")),
     books,
     offerLists: new OfferListFreshness(books, settings.offerListMaxAgeMs ?? 1000),
     jobs,
     jobOrders,
     sources,
     relay: new RelayService(db, jobs, settings.usdRates, settings.relayTreasuryAddress, { artifacts, logs }, settings.relayTreasurySigner ? { signer: settings.relayTreasurySigner, orders: jobOrders } : undefined),
-    matching: new MatchingService(db, matchingSettings, announce, clock),
-    quotes: new QuoteService(db, matchingSettings, models, clock),
+    matching: new MatchingService(db, matchingSettings, announce),
+    quotes: new QuoteService(db, matchingSettings, models),
     chain: new ChainService(db, deps.chain),
-    settlements: new SettlementService(
-      db,
-      {
-        chainId: deps.chain.chainId,
-        escrow: escrow ?? "",
-        ...settings.settlement,
-      },
-      clock,
-    ),
+    settlements: new SettlementService(db, {
+      chainId: deps.chain.chainId,
+      escrow: escrow ?? "",
+      ...settings.settlement,
+    }),
     assignments: new AssignmentService(db, settings.lifecycle, announce, deps.matchRequests, deps.onError, deps.events, urls, artifacts, clock),
     artifacts,
     transfers,
     logs,
-    retention: new RetentionService(
-      db,
-      deps.blobStore,
-      {
-        resultRetentionMs: settings.artifacts.resultRetentionMs,
-        unusedGraceMs: 86_400_000,
-        checkpointsKept: settings.artifacts.checkpointsKept,
-      },
-      clock,
-    ),
+    retention: new RetentionService(db, deps.blobStore, {
+      resultRetentionMs: settings.artifacts.resultRetentionMs,
+      unusedGraceMs: 86_400_000,
+      checkpointsKept: settings.artifacts.checkpointsKept,
+    }),
   };
 }
 

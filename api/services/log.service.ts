@@ -20,7 +20,6 @@ import { badInput, conflict, forbidden, notFound } from "./errors";
 import { NO_EVENTS, type EventStreams } from "./events";
 import { maskSecrets, cutToBytes } from "./log-lines";
 import { assertId, requirePrincipal, type Principal } from "./principal";
-import { systemClock, type Clock } from "./clock";
 
 export interface LogSettings {
   /** Lines kept per assignment. */
@@ -61,11 +60,9 @@ export class LogService {
     private readonly db: DataSource,
     private readonly settings: LogSettings,
     private readonly events: EventStreams = NO_EVENTS,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {}
 
-  async append(principal: Principal | undefined, assignmentId: string, lines: readonly { stream: string; line: string; at?: Date | null }[], now = this.clock.now()): Promise<AppendResult> {
+  async append(principal: Principal | undefined, assignmentId: string, lines: readonly { stream: string; line: string; at?: Date | null }[], now = new Date()): Promise<AppendResult> {
     const who = requirePrincipal(principal);
     assertId("assignment", assignmentId);
     if (lines.length > this.settings.maxBatch) throw badInput(`send at most ${this.settings.maxBatch} lines at a time`);

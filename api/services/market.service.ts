@@ -33,7 +33,6 @@ import {
 import { badInput } from "./errors";
 import type { BookCache } from "./book-cache";
 import { decodeOrdinalCursor, ordinalCursor, pageSize } from "./paging";
-import { systemClock, type Clock } from "./clock";
 
 /** A market's book figures (MarketBookRow) with its utilization, tape and reference price. */
 export interface MarketSummary extends MarketBookRow {
@@ -99,8 +98,6 @@ export class MarketService {
     private readonly books: BookCache,
     private readonly events: EventStreams = NO_EVENTS,
     onError: (err: unknown) => void = () => undefined,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {
     this.tickers = new StateHub((market) => [this.events.listen(BOOK_DELTA_TOPIC, market), this.events.listen(TRADE_TOPIC, market)], (market) => this.ticker(market), TICKER_MIN_GAP_MS, onError);
   }
@@ -127,7 +124,7 @@ export class MarketService {
     }
   }
 
-  async ticker(market: string, now = this.clock.now()): Promise<MarketTicker> {
+  async ticker(market: string, now = new Date()): Promise<MarketTicker> {
     const [summary] = await this.summaries(market, now, false);
     return {
       market,
@@ -202,7 +199,7 @@ export class MarketService {
    * they are from the reference price: candles chart prices that unrelated parties paid. Trades, lastPrice and volume24h
    * show every trade.
    */
-  async candles(marketText: string, interval: CandleInterval, from: Date, to: Date | undefined | null, now = this.clock.now()): Promise<Candle[]> {
+  async candles(marketText: string, interval: CandleInterval, from: Date, to: Date | undefined | null, now = new Date()): Promise<Candle[]> {
     const market = parseMarketId(marketText).id;
     const end = to ?? now;
     if (Number.isNaN(from.getTime()) || Number.isNaN(end.getTime()) || end.getTime() <= from.getTime()) throw badInput("candles: from must be before to");
@@ -240,7 +237,7 @@ export class MarketService {
   }
 
   /** Markets with their book, bids and trade figures; `suggest` adds the reference and suggested prices. */
-  private async summaries(id: string | undefined, now = this.clock.now(), suggest = true): Promise<MarketSummary[]> {
+  private async summaries(id: string | undefined, now = new Date(), suggest = true): Promise<MarketSummary[]> {
     const rows = await marketBooks(this.db, id, now);
     const since = new Date(now.getTime() - DAY_MS);
     const stats = await marketTradeStats(this.db, since, id);

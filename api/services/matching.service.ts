@@ -12,7 +12,6 @@ import type { BookChangeListener } from "./book-changes";
 import { requirementsOf, type CheckedRequirements } from "./requirements";
 import { failJob } from "./job-conclusion";
 import type { OfferReadModel } from "./offer-read-model";
-import { systemClock, type Clock } from "./clock";
 
 export interface MatchingSettings {
   heartbeatWindowSeconds: number;
@@ -72,8 +71,6 @@ export class MatchingService {
     private readonly db: DataSource,
     private readonly settings: MatchingSettings,
     private readonly onBookChange: BookChangeListener,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Chooses candidates from this read model from now on (undefined: the SQL candidate query). */
@@ -81,12 +78,12 @@ export class MatchingService {
     this.model = model;
   }
 
-  async matchJob(jobId: string, now = this.clock.now()): Promise<MatchOutcome> {
+  async matchJob(jobId: string, now = new Date()): Promise<MatchOutcome> {
     return (await this.matchJobs([jobId], now)).get(jobId)!;
   }
 
   /** Places these jobs (those still PENDING and not being placed by another worker), highest cap first then oldest. */
-  async matchJobs(jobIds: readonly string[], now = this.clock.now()): Promise<Map<string, MatchOutcome>> {
+  async matchJobs(jobIds: readonly string[], now = new Date()): Promise<Map<string, MatchOutcome>> {
     const outcomes = new Map<string, MatchOutcome>();
     const pending = (await jobsByIds(this.db, [...new Set(jobIds)])).filter((j) => j.status === "PENDING");
     for (const id of jobIds) outcomes.set(id, { kind: "skipped", status: "NOT_PENDING" });
@@ -152,7 +149,7 @@ export class MatchingService {
   }
 
   /** Resting jobs this offer can serve, placed highest cap first then oldest. Returns how many matched. */
-  async matchRestingFor(offerId: string, now = this.clock.now()): Promise<number> {
+  async matchRestingFor(offerId: string, now = new Date()): Promise<number> {
     const offer = await candidateById(this.db, offerId, this.onlineSince(now), now);
     if (!offer) return 0;
     const served = (await restingBidsServedBy(this.db, offer)).map((b) => b.jobId);

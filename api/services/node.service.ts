@@ -19,7 +19,6 @@ import {
 } from "../db/repositories/node.repository";
 import { badInput, conflict, forbidden, notFound } from "./errors";
 import { assertId, requirePrincipal, type Principal } from "./principal";
-import { systemClock, type Clock } from "./clock";
 
 export interface GpuInputData {
   model: string;
@@ -63,12 +62,10 @@ export class NodeService {
       /** After each heartbeat: the node's withdrawn (cancel-on-disconnect) offers come back to the book. */
       afterHeartbeat?: (nodeId: string) => Promise<void>;
     } = {},
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {}
 
   /** ONLINE while the last heartbeat is within the window, OFFLINE after (and before the first). */
-  statusOf(node: Pick<NodeEntity, "lastHeartbeatAt">, now = this.clock.now()): NodeStatusValue {
+  statusOf(node: Pick<NodeEntity, "lastHeartbeatAt">, now = new Date()): NodeStatusValue {
     return isOnline(node, now, this.heartbeatWindowSeconds) ? "ONLINE" : "OFFLINE";
   }
 

@@ -34,7 +34,6 @@ import { assertOfferLimits, CLIENT_ORDER_ID, DEFAULT_ORDER_LIMITS, lockAccountOr
 import { restingBidsServedBy } from "./self-trade";
 import { isOnline } from "./node.service";
 import { assertId, requirePrincipal, type Principal } from "./principal";
-import { systemClock, type Clock } from "./clock";
 
 export interface PostOfferData {
   nodeId: string;
@@ -80,11 +79,9 @@ export class OfferService {
     /** Called after an offer is posted, repriced or resized: resting bids it may serve are matched. */
     private readonly onOfferChange: (offerId: string) => Promise<void> = async () => undefined,
     private readonly rules: OfferRules = DEFAULT_OFFER_RULES,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {}
 
-  async post(principal: Principal | undefined, input: PostOfferData, now = this.clock.now()): Promise<OfferEntity> {
+  async post(principal: Principal | undefined, input: PostOfferData, now = new Date()): Promise<OfferEntity> {
     const who = requirePrincipal(principal);
     assertId("node", input.nodeId);
     validatePrice(input.priceWei);
@@ -130,7 +127,7 @@ export class OfferService {
   }
 
   /** Reprices and/or resizes an OPEN offer of the caller's; a resize keeps GPUs in use and fits the node. */
-  async update(principal: Principal | undefined, id: string, input: UpdateOfferData, now = this.clock.now()): Promise<OfferEntity> {
+  async update(principal: Principal | undefined, id: string, input: UpdateOfferData, now = new Date()): Promise<OfferEntity> {
     const who = requirePrincipal(principal);
     assertId("offer", id);
     const fields = [input.priceWei, input.gpuCount, input.minDurationSeconds, input.expiresAt].filter((v) => v !== undefined && v !== null);
@@ -190,7 +187,7 @@ export class OfferService {
   }
 
   /** Cancels an offer of the caller's; cancelling a cancelled offer returns it unchanged, an expired one is CONFLICT. */
-  async cancel(principal: Principal | undefined, id: string, now = this.clock.now()): Promise<OfferEntity> {
+  async cancel(principal: Principal | undefined, id: string, now = new Date()): Promise<OfferEntity> {
     const who = requirePrincipal(principal);
     assertId("offer", id);
     const { offer, deltas } = await this.db.transaction(async (tx) => {
@@ -212,7 +209,7 @@ export class OfferService {
    * Cancel-on-disconnect: takes the OPEN cancel-on-disconnect offers of nodes silent past the heartbeat window off
    * the book (withdrawn, still OPEN), each node in its own transaction with its book deltas. Returns how many.
    */
-  async withdrawSilent(now = this.clock.now(), limit = 500): Promise<number> {
+  async withdrawSilent(now = new Date(), limit = 500): Promise<number> {
     const onlineSince = new Date(now.getTime() - this.rules.heartbeatWindowSeconds * 1000);
     const nodes = await silentNodesWithLiveOffers(this.db, onlineSince, limit);
     let withdrawn = 0;
@@ -242,7 +239,7 @@ export class OfferService {
   }
 
   /** Marks OPEN offers whose expiresAt has passed EXPIRED, each with its book delta. Returns how many. */
-  async expireDue(now = this.clock.now(), limit = 500): Promise<number> {
+  async expireDue(now = new Date(), limit = 500): Promise<number> {
     const due = await offersDue(this.db, now, limit);
     let expired = 0;
     for (const { id, node_id } of due) {
@@ -276,7 +273,7 @@ export class OfferService {
     };
     const cursor = after === undefined || after === null ? undefined : decodeOfferCursor(after);
     if (after && !cursor) throw badInput("after is not a cursor of this list; pass an endCursor or cursor it returned");
-    const page = await listOffers(this.db, checked, size, cursor, options.now ?? this.clock.now(), options.withCount);
+    const page = await listOffers(this.db, checked, size, cursor, options.now ?? new Date(), options.withCount);
     return { ...page, providers: page.providers.map(accountViewOf) };
   }
 
@@ -285,7 +282,7 @@ export class OfferService {
     return offer.status === "OPEN" && offer.expiresAt !== null && offer.expiresAt <= now ? "EXPIRED" : offer.status;
   }
 
-  async byNode(nodeIds: readonly string[], status: OfferStatusValue | undefined, now = this.clock.now()): Promise<OfferEntity[]> {
+  async byNode(nodeIds: readonly string[], status: OfferStatusValue | undefined, now = new Date()): Promise<OfferEntity[]> {
     const rows = await offersOfNodes(this.db, nodeIds);
     return status ? rows.filter((o) => OfferService.visibleStatus(o, now) === status) : rows;
   }

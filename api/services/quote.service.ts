@@ -8,7 +8,6 @@ import { recentWaitSeconds } from "../db/repositories/trade.repository";
 import type { ModelCatalog } from "./model-catalog";
 import { checkRequirements, knownModelsFor, type RequirementsData } from "./requirements";
 import type { MatchingSettings } from "./matching.service";
-import { systemClock, type Clock } from "./clock";
 
 export interface Quote extends QuoteResult {
   excluded: Exclusion[];
@@ -23,12 +22,10 @@ export class QuoteService {
     private readonly db: DataSource,
     private readonly settings: MatchingSettings,
     private readonly models: ModelCatalog,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {}
 
   /** With `accountId` (a signed-in caller), its own and related accounts' offers are left out as SELF_TRADE, as its jobs would. */
-  async quote(input: RequirementsData, now = this.clock.now(), accountId?: string): Promise<Quote> {
+  async quote(input: RequirementsData, now = new Date(), accountId?: string): Promise<Quote> {
     const selfAccounts = accountId ? (await relatedAccounts(this.db, [accountId])).get(accountId) : undefined;
     const req = { ...checkRequirements(input, await knownModelsFor(this.models, input), false), minStakeWei: this.settings.minStakeWei, selfAccounts };
     const onlineSince = new Date(now.getTime() - this.settings.heartbeatWindowSeconds * 1000);

@@ -1,7 +1,6 @@
 import type { DataSource } from "typeorm";
 import { deleteBlobRow, lockOrphanBlobs, releaseExpired, type RetentionRules } from "../db/repositories/retention.repository";
 import type { BlobStore } from "../storage/blob-store";
-import { systemClock, type Clock } from "./clock";
 
 /** Blobs unreferenced for less than this are left alone (an upload's reservation touches its blob). */
 const BLOB_GRACE_MS = 24 * 3600_000;
@@ -16,11 +15,9 @@ export class RetentionService {
     private readonly db: DataSource,
     private readonly store: BlobStore,
     private readonly rules: RetentionRules,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {}
 
-  async sweep(now = this.clock.now(), blobGraceMs = BLOB_GRACE_MS): Promise<{ released: Record<string, number>; blobsDeleted: number }> {
+  async sweep(now = new Date(), blobGraceMs = BLOB_GRACE_MS): Promise<{ released: Record<string, number>; blobsDeleted: number }> {
     const released = await releaseExpired(this.db, this.rules, now);
     let blobsDeleted = 0;
     for (;;) {

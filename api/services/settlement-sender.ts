@@ -5,7 +5,6 @@ import { batchesIn, chargesOfBatch, insertBatch, moveBatch, type BatchRow, type 
 import { judgeSubmitted, planRetry, type TxLookup } from "./settlement-plan";
 import { burnJobOrder } from "../db/repositories/order.repository";
 import { lockBatchPayload, strandedBatches } from "../db/repositories/settlement-batch.repository";
-import { systemClock, type Clock } from "./clock";
 
 /** The arguments of Escrow.settle for one batch. */
 export type SettleCall = SettleArgs;
@@ -107,11 +106,9 @@ export class SettlementSender {
   constructor(
     private readonly db: DataSource,
     private readonly settings: SenderSettings,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {}
 
-  async submit(writer: SettlementWriter, now = this.clock.now()): Promise<SubmitResult> {
+  async submit(writer: SettlementWriter, now = new Date()): Promise<SubmitResult> {
     const result: SubmitResult = { sent: 0, resent: [], refused: [] };
     await this.rebatchStranded(writer, now, result);
     for (const row of await batchesIn(this.db, this.settings, ["SUBMITTED", "CONFIRMED"])) {

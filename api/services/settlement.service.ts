@@ -8,7 +8,6 @@ import { badInput, conflict, notFound } from "./errors";
 import { SettlementSender, type SenderSettings, type SettlementWriter, type SubmitResult } from "./settlement-sender";
 import { decodeOrdinalCursor, ordinalCursor, pageSize } from "./paging";
 import { batchForRebatch, clearBatchBackoff, debtsOfBatches, jobSettlementRows, settlementsPage, type SettlementListRow } from "../db/repositories/settlement-batch.repository";
-import { systemClock, type Clock } from "./clock";
 
 export interface SettlementSettings extends Omit<SenderSettings, "chainId" | "escrow" | "feeBps"> {
   chainId: bigint;
@@ -84,14 +83,12 @@ export class SettlementService {
   constructor(
     private readonly db: DataSource,
     private readonly settings: SettlementSettings,
-    /** The time of what is recorded (the system clock unless a test steps its own). */
-    private readonly clock: Clock = systemClock,
   ) {
-    this.sender = new SettlementSender(db, settings, clock);
+    this.sender = new SettlementSender(db, settings);
   }
 
   /** Takes unsettled charges into a new batch when there are enough, or the oldest waited long enough. */
-  async gather(now = this.clock.now()): Promise<bigint | undefined> {
+  async gather(now = new Date()): Promise<bigint | undefined> {
     if (this.settings.windowed && this.settings.allowanceForUnsigned === undefined) this.settings.allowanceForUnsigned = await this.settings.windowed();
     return this.db.transaction(async (tx) => {
       const rows = await unbatchedCharges(tx, this.settings.batchSize);
@@ -105,7 +102,7 @@ export class SettlementService {
    * Sends what is due and looks after what was sent (SettlementSender): returns what was sent, sent again and refused;
    * throws SettlementRetry when the node, the network or the settler's account stopped the pass.
    */
-  submit(writer: SettlementWriter, now = this.clock.now()): Promise<SubmitResult> {
+  submit(writer: SettlementWriter, now = new Date()): Promise<SubmitResult> {
     return this.sender.submit(writer, now);
   }
 
@@ -180,7 +177,7 @@ export class SettlementService {
    * waiting out a retry backoff is sent on the next pass. Anything else is refused with why (a batch that was sent
    * may still settle under its id, so its charges are never moved).
    */
-  async rebatch(batchIdText: string, now = this.clock.now()): Promise<{ batchId: bigint; action: "rebatched" | "retry-now"; into: bigint[] }> {
+  async rebatch(batchIdText: string, now = new Date()): Promise<{ batchId: bigint; action: "rebatched" | "retry-now"; into: bigint[] }> {
     if (!/^[1-9][0-9]{0,18}$/.test(batchIdText)) throw badInput(`batch id must be a positive integer, got "${batchIdText.slice(0, 40)}"`);
     const row = await batchForRebatch(this.db, batchIdText);
     const batchId = BigInt(batchIdText);
