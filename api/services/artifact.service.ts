@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { lockAccount } from "../db/repositories/account.repository";
 import {
   artifactsByIds,
   countOutputs,
@@ -6,7 +7,6 @@ import {
   inputBytesOf,
   inputsOfJobs,
   insertInput,
-  lockAccountForInputs,
   outputsOfAssignment,
   reserveOutput,
   touchBlob,
@@ -81,7 +81,7 @@ export class ArtifactService {
     if (input.sizeBytes > BigInt(this.settings.inputMaxBytes)) throw new ServiceError("PAYLOAD_TOO_LARGE", `an input may be at most ${this.settings.inputMaxBytes} bytes`);
     const artifact = await inTransaction(this.db, async (tx) => {
       // one reservation at a time per account, so two at once cannot both fit under the quota
-      await lockAccountForInputs(tx, who.accountId);
+      await lockAccount(tx, who.accountId); // serializes the account's input reservations against the quota
       const used = await inputBytesOf(tx, who.accountId);
       if (used + input.sizeBytes > this.settings.storageQuotaBytes) {
         throw new ServiceError("QUOTA_EXCEEDED", `your inputs keep ${used} bytes; this one (${input.sizeBytes}) would pass your quota of ${this.settings.storageQuotaBytes} bytes. Inputs are released when their jobs end`);

@@ -28,7 +28,7 @@ export async function upsertAccountId(db: Db, address: string): Promise<string> 
   return acct.id;
 }
 
-/** Locks an account's row for the transaction (work on one account's keys queues on it). */
+/** Locks an account's row until the caller's transaction ends (its API key issues and its input reservations against the quota queue on it). */
 export async function lockAccount(tx: Db, accountId: string): Promise<void> {
   await tx.query(`SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, [accountId]);
 }

@@ -116,11 +116,6 @@ export async function hasOutputNamed(db: Db, assignmentId: string, name: string)
   return same !== undefined;
 }
 
-/** Locks an account's row until the caller's transaction ends (serializes its input reservations against the quota). */
-export async function lockAccountForInputs(tx: Db, accountId: string): Promise<void> {
-  await tx.query(`SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, [accountId]);
-}
-
 /** An assignment's outputs, by name. */
 export async function outputsOfAssignment(db: Db, assignmentId: string): Promise<ArtifactRecord[]> {
   const rows = await db.query(`SELECT ${COLUMNS} FROM artifacts WHERE assignment_id = $1 ORDER BY name COLLATE "C"`, [assignmentId]);
