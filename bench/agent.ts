@@ -15,7 +15,7 @@ import { Client } from "pg";
 import { creditEscrow, dropDatabase, rssKiB, startAgent, startMarketplace, waitReady, type Proc } from "./cluster";
 import { contractOperation, freePort, must, signIn } from "./client";
 import { envInt } from "./env";
-import { writeSections } from "./report";
+import { fmt, writeSections } from "./report";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PG = (process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/$/, "");
@@ -30,7 +30,6 @@ const WORKLOAD = path.join(ROOT, "agent/examples/checkpoint-counter.js");
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 
 interface Market {
   url: string;

@@ -25,7 +25,7 @@ import { backfill, depositLatency, timedChain, timedStore, type Backfill } from 
 import { INDEXERS, type IndexerUnderTest } from "./chain-indexers";
 import { dropDatabase } from "./cluster";
 import { envInt } from "./env";
-import { writeSections } from "./report";
+import { fmt, writeSections } from "./report";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PG = (process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/$/, "");
@@ -38,7 +38,6 @@ const settings = {
   output: process.env.BENCH_OUTPUT ?? path.join(ROOT, "BENCHMARKS.md"),
 };
 const say = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 
 interface Run {
   indexer: string;

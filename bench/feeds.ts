@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import { dropDatabase, marketplaceEnv, rssKiB, spawnNode, waitReady, type Proc } from "./cluster";
 import { contractOperation, freePort, must, signIn } from "./client";
 import { envInt } from "./env";
-import { writeSections } from "./report";
+import { fmt, writeSections } from "./report";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PG = (process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/$/, "");
@@ -25,7 +25,6 @@ const settings = {
   output: process.env.BENCH_OUTPUT ?? path.join(ROOT, "BENCHMARKS.md"),
 };
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 
 interface Result {
