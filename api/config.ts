@@ -55,6 +55,8 @@ const schema = z
     S3_ACCESS_KEY_ID: z.string().min(1).optional(),
     S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
     S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+    /** Uploads up to 5 GiB go straight to the store by presigned PUT (true), or every upload through the API (false). */
+    S3_DIRECT_UPLOADS: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
     INPUT_MAX_BYTES: intFrom(1, 2 ** 50, 64 * 2 ** 30),
     OUTPUT_MAX_BYTES: intFrom(1, 2 ** 50, 64 * 2 ** 30),
     OUTPUT_MAX_FILES: intFrom(1, 100_000, 1000),

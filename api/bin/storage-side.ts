@@ -15,6 +15,7 @@ export function createBlobStore(config: Config): BlobStore {
       accessKeyId: config.S3_ACCESS_KEY_ID!,
       secretAccessKey: config.S3_SECRET_ACCESS_KEY!,
       forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      directUploads: config.S3_DIRECT_UPLOADS,
     });
   }
   return createFilesystemBlobStore({ root: path.resolve(config.DATA_DIR) });

@@ -21,8 +21,9 @@ import { isRelayJobOf } from "../db/repositories/job-read.repository";
 import { inTransaction } from "../db/transaction";
 import { assertNoPathUnderAnother, assertRelativeName, outputManifest, sha256Of } from "./artifact-names";
 import { ServiceError, badInput, conflict, forbidden, notFound } from "./errors";
-import { assertId, requirePrincipal, type Principal } from "./principal";
+import { assertId, isId, requirePrincipal, type Principal } from "./principal";
 import type { TransferService } from "./transfer.service";
+import { BlobMismatchError, type BlobRef } from "../storage/blob-store";
 import type { EntityManager } from "typeorm";
 
 export interface ArtifactSettings {
@@ -89,8 +90,33 @@ export class ArtifactService {
       await touchBlob(tx, sha256, input.sizeBytes);
       return insertInput(tx, who.accountId, input.name, sha256, input.sizeBytes);
     });
-    const { url, expiresAt } = this.transfers.urls.signed("input", "put", artifact.id);
+    const { url, expiresAt } = (await this.transfers.directUploadUrl("input", artifact.id, artifact)) ?? this.transfers.urls.signed("input", "put", artifact.id);
     return { artifact, uploadUrl: url, expiresAt };
+  }
+
+  /**
+   * Counts the bytes that went straight to the store for the caller's inputs that are not stored yet (before submitJob's
+   * transaction, which then finds them stored). Another's artifact, or one that is not an input, is left to
+   * {@link checkJobInputs} to refuse; bytes that do not match are BAD_USER_INPUT (and deleted).
+   */
+  async confirmInputs(principal: Principal | undefined, inputs: readonly { artifactId: string }[]): Promise<void> {
+    const who = requirePrincipal(principal);
+    const ids = inputs.map((i) => i.artifactId).filter((id) => isId(id));
+    if (ids.length === 0 || ids.length > this.settings.maxInputs) return;
+    const pending = (await artifactsByIds(this.db, ids)).filter((a) => a.kind === "INPUT" && a.accountId === who.accountId && !a.storedAt && !a.purgedAt);
+    for (const a of pending) {
+      try {
+        await this.transfers.confirmDirect("input", a.id);
+      } catch (error) {
+        if (error instanceof BlobMismatchError) throw badInput(`artifact ${a.id}: ${error.message}; PUT its bytes again`);
+        throw error;
+      }
+    }
+  }
+
+  /** {@link TransferService.directUploadUrl} of an output or checkpoint just reserved. */
+  directUploadUrl(kind: "checkpoint" | "output", id: string, ref: BlobRef): Promise<{ url: string; expiresAt: Date } | null> {
+    return this.transfers.directUploadUrl(kind, id, ref);
   }
 
   /**
@@ -137,7 +163,13 @@ export class ArtifactService {
   }
 
   /** Reserves an output file of a RUNNING assignment of the caller's; the bytes go with a PUT to the URL. */
-  async createOutputUpload(principal: Principal | undefined, assignmentId: string, name: string, sha256: string, sizeBytes: bigint): Promise<{ output: ArtifactRecord; uploadUrl: string }> {
+  async createOutputUpload(
+    principal: Principal | undefined,
+    assignmentId: string,
+    name: string,
+    sha256: string,
+    sizeBytes: bigint,
+  ): Promise<{ output: ArtifactRecord; uploadUrl: string; directUploadUrl: string | null }> {
     const who = requirePrincipal(principal);
     assertId("assignment", assignmentId);
     assertRelativeName("name", name);
@@ -160,7 +192,8 @@ export class ArtifactService {
       if (!reserved) throw conflict(`output ${JSON.stringify(name)} is already stored with other bytes`);
       return reserved;
     });
-    return { output, uploadUrl: this.transfers.urls.url("output", "put", output.id) };
+    const direct = output.storedAt ? null : await this.transfers.directUploadUrl("output", output.id, output);
+    return { output, uploadUrl: this.transfers.urls.url("output", "put", output.id), directUploadUrl: direct?.url ?? null };
   }
 
   /**

@@ -74,7 +74,7 @@ export class AssignmentService {
     private readonly onError: (err: unknown, what: string) => void,
     private readonly events: EventStreams,
     private readonly urls: TransferUrls,
-    private readonly artifacts: Pick<ArtifactService, "assertResultOfOutputs">,
+    private readonly artifacts: Pick<ArtifactService, "assertResultOfOutputs" | "directUploadUrl">,
     private readonly clock: Clock = systemClock,
   ) {}
 
@@ -144,19 +144,27 @@ export class AssignmentService {
   }
 
   /** Reserves a checkpoint of a RUNNING assignment and returns where to PUT its bytes. */
-  async createCheckpointUpload(principal: Principal | undefined, id: string, step: number, sha256: string, sizeBytes: bigint): Promise<{ checkpoint: CheckpointRecord; uploadUrl: string }> {
+  async createCheckpointUpload(
+    principal: Principal | undefined,
+    id: string,
+    step: number,
+    sha256: string,
+    sizeBytes: bigint,
+  ): Promise<{ checkpoint: CheckpointRecord; uploadUrl: string; directUploadUrl: string | null }> {
     if (!Number.isInteger(step) || step < 0 || step > MAX_STEP) throw badInput(`step must be a whole number from 0 to ${MAX_STEP}`);
     const hash = sha256.toLowerCase();
     if (!HEX64.test(hash)) throw badInput("sha256 must be 64 hexadecimal characters");
     if (sizeBytes < 0n) throw badInput("sizeBytes must be 0 or more");
     if (sizeBytes > BigInt(this.settings.checkpointMaxBytes)) throw new ServiceError("PAYLOAD_TOO_LARGE", `a checkpoint may be at most ${this.settings.checkpointMaxBytes} bytes; this one declares ${sizeBytes}`);
-    return this.act(principal, id, async (tx, a) => {
+    const reserved = await this.act(principal, id, async (tx, a) => {
       if (a.status !== "RUNNING") throw conflict(`this assignment is ${a.status}; checkpoints come from running work`);
       await touchBlob(tx, hash, sizeBytes);
       const checkpoint = await reserveCheckpoint(tx, a, step, hash, sizeBytes);
       if (!checkpoint) throw conflict(`step ${step} of this assignment is already stored`);
       return { result: { checkpoint, uploadUrl: this.urls.url("checkpoint", "put", checkpoint.id) } };
     });
+    const direct = await this.artifacts.directUploadUrl("checkpoint", reserved.checkpoint.id, { sha256: hash, sizeBytes });
+    return { ...reserved, directUploadUrl: direct?.url ?? null };
   }
 
   /** Completes a RUNNING assignment with its result hash; the same hash again changes nothing, another is CONFLICT. */

@@ -91,7 +91,7 @@ export class JobService {
     private readonly models: ModelCatalog,
     private readonly events: EventStreams = NO_EVENTS,
     private readonly sources: SourceService = new SourceService(db),
-    private readonly artifacts?: Pick<ArtifactService, "checkJobInputs">,
+    private readonly artifacts?: Pick<ArtifactService, "checkJobInputs" | "confirmInputs">,
     private readonly limits: OrderLimits = DEFAULT_ORDER_LIMITS,
     private readonly clock: Clock = systemClock,
     /** Checks submitJob's signed orders, and on a windowed escrow covers unsigned jobs by the client's allowance; absent: an order is BAD_USER_INPUT. */
@@ -199,6 +199,8 @@ export class JobService {
     let created = true;
     const within = <T>(work: (m: EntityManager) => Promise<T>) => (tx ? work(tx) : this.db.transaction(work));
     const inputs = checked.inputs;
+    // bytes PUT straight to the store are counted before the transaction, which then finds them stored
+    if (inputs.length > 0 && this.artifacts) await this.artifacts.confirmInputs(who, inputs);
     const addInputs = async (m: EntityManager, jobId: string) => {
       if (inputs.length === 0) return;
       if (!this.artifacts) throw badInput("this server takes no input files");

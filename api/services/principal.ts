@@ -21,6 +21,11 @@ export function requirePrincipal(principal: Principal | undefined): Principal {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether `id` is a UUID, as every id here is. */
+export function isId(id: string): boolean {
+  return UUID.test(id);
+}
+
 /** Checks an id is a UUID (ids are opaque to clients but UUIDs here); NOT_FOUND otherwise, as no such row can exist. */
 export function assertId(what: string, id: string): void {
   if (!UUID.test(id)) throw new ServiceError("NOT_FOUND", `${what} ${id.slice(0, 64)} does not exist`);

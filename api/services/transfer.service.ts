@@ -4,7 +4,7 @@ import type { DataSource } from "typeorm";
 import type { Logger } from "pino";
 import { artifactById, markArtifactStored } from "../db/repositories/artifact.repository";
 import { checkpointById, storeCheckpoint } from "../db/repositories/lifecycle.repository";
-import type { BlobStore, ByteRange } from "../storage/blob-store";
+import type { BlobRef, BlobStore, ByteRange } from "../storage/blob-store";
 import { ServiceError, badInput, conflict, notFound } from "./errors";
 import type { TransferKind, TransferUrls } from "./transfer-urls";
 
@@ -75,6 +75,36 @@ export class TransferService {
     return this.urls.signed(kind, "get", id);
   }
 
+  /**
+   * A presigned PUT straight to the store for this upload (S3 with direct uploads on, the blob within one PUT), or
+   * null: then the bytes go to the API's own signed URL. Bytes PUT there count once {@link confirmDirect} adopts them.
+   */
+  async directUploadUrl(kind: Exclude<TransferKind, "result">, id: string, ref: BlobRef): Promise<{ url: string; expiresAt: Date } | null> {
+    const uploads = this.store.direct?.uploads;
+    if (!uploads || ref.sizeBytes > uploads.maxBytes) return null;
+    const expiresAt = new Date(Date.now() + this.urls.ttlSeconds * 1000);
+    return { url: await uploads.uploadUrl(`${kind}-${id}`, ref, this.urls.ttlSeconds), expiresAt };
+  }
+
+  /**
+   * Counts a direct upload: when the record is not stored yet and the store holds bytes PUT to its direct URL, they
+   * are checked (size, sha256) and become its blob, and the record is marked stored. True when it is stored (now or
+   * before), false when nothing was uploaded yet. Bytes that do not match are deleted: BAD_USER_INPUT, and the URL
+   * may be used again while it lives.
+   */
+  async confirmDirect(kind: Exclude<TransferKind, "result">, id: string): Promise<boolean> {
+    const target = await this.target(kind, id);
+    return target.stored || (await this.adoptDirect(kind, id, target)) !== null;
+  }
+
+  /** The direct upload of an unstored record made its blob and the record stored, or null when there is none. */
+  private async adoptDirect(kind: Exclude<TransferKind, "result">, id: string, target: Target): Promise<Received | null> {
+    const uploads = this.store.direct?.uploads;
+    if (!uploads || target.sizeBytes > uploads.maxBytes) return null;
+    if (!(await uploads.adopt(`${kind}-${id}`, { sha256: target.sha256, sizeBytes: target.sizeBytes }))) return null;
+    return this.stored(kind, id, target);
+  }
+
   /** Takes the body of a PUT; `declaredLength` is its Content-Length, when it has one. */
   async receive(kind: TransferKind, id: string, expires: string | undefined, signature: string | undefined, body: Readable, declaredLength?: number): Promise<Received> {
     if (kind === "result") throw badInput("a job's result manifest is made by the server; nothing is uploaded to it");
@@ -104,7 +134,13 @@ export class TransferService {
     if (range.total !== target.sizeBytes) throw badInput(`the Content-Range says ${range.total} bytes in all; ${target.sizeBytes} were declared; nothing was stored`);
     const upload = `${kind}-${id}`;
     const ref = { sha256: target.sha256, sizeBytes: target.sizeBytes };
-    if (range.kind === "query") return { status: 202, sha256: target.sha256, sizeBytes: target.sizeBytes, offset: await this.store.resumable.offset(upload, ref) };
+    if (range.kind === "query") {
+      const offset = await this.store.resumable.offset(upload, ref);
+      // "how far is it?" after a PUT straight to the store: its bytes are counted now
+      const adopted = offset === 0n ? await this.adoptDirect(kind, id, target) : null;
+      if (adopted) return { ...adopted, offset: target.sizeBytes };
+      return { status: 202, sha256: target.sha256, sizeBytes: target.sizeBytes, offset };
+    }
     if (declaredLength !== undefined && BigInt(declaredLength) !== range.end - range.start + 1n) {
       throw badInput(`the body is ${declaredLength} bytes (Content-Length); its Content-Range has ${range.end - range.start + 1n}; nothing was stored`);
     }

@@ -90,6 +90,25 @@ export interface ByteRange {
 export interface DirectUrls {
   /** A GET URL of the blob valid `ttlSeconds`, answering with `fileName` as the download's name; Range works. */
   downloadUrl(sha256: string, ttlSeconds: number, fileName: string): Promise<string>;
+  /** Presigned uploads straight to the store; absent where they are turned off (`S3_DIRECT_UPLOADS=false`). */
+  readonly uploads?: DirectUploads;
+}
+
+/**
+ * Uploads that go straight to the store: a presigned PUT stages the bytes under a key of the upload's own, and
+ * {@link DirectUploads.adopt} makes them the blob once their size and sha256 are checked. Nothing is readable as the
+ * blob before that, and the staged object survives an API restart (the store keeps it, not a process).
+ */
+export interface DirectUploads {
+  /** The largest blob one presigned PUT takes; bigger ones go through the API. */
+  readonly maxBytes: bigint;
+  /** A PUT URL for the bytes of `ref` as upload `upload` (a transfer's name), valid `ttlSeconds`. */
+  uploadUrl(upload: string, ref: BlobRef, ttlSeconds: number): Promise<string>;
+  /**
+   * True once upload `upload`'s bytes are the blob `ref` (checked, then stored under the blob's key); false when
+   * nothing has been uploaded to it. Bytes that are not `ref`'s are deleted: {@link BlobMismatchError}.
+   */
+  adopt(upload: string, ref: BlobRef): Promise<boolean>;
 }
 
 /** The body did not have the declared size or sha256; nothing was stored. Permanent. */

@@ -15,6 +15,7 @@ import { classifyS3Error, toBlobStoreError } from "./s3-errors";
 import { assertKeyPrefix, blobObjectKey, DEFAULT_PART_BYTES, rangeHeader, rangeTrim } from "./s3-layout";
 import { consumeVerified, uploadVerified } from "./s3-upload";
 import { createS3Uploads } from "./s3-uploads";
+import { adoptS3Upload, presignStagedPut, S3_MAX_SINGLE_PUT_BYTES } from "./s3-direct";
 
 /** An S3-compatible bucket (AWS S3, MinIO, ...) and how to reach it. */
 export interface S3StoreOptions {
@@ -37,6 +38,8 @@ export interface S3StoreOptions {
   publicEndpoint?: string;
   /** The part size of multipart uploads, at least 5 MiB; default 16 MiB. A put holds about one part in memory. */
   partBytes?: number;
+  /** Presigned PUTs straight to the store for blobs up to 5 GiB (default true); false sends every upload through the API. */
+  directUploads?: boolean;
 }
 
 /** S3's longest presigned URL lifetime (SigV4): 7 days. */
@@ -59,6 +62,7 @@ export function createS3BlobStore(options: S3StoreOptions): BlobStore {
     assertBlobKey(sha256);
     return blobObjectKey(prefix, sha256);
   };
+  const direct = { client, signer, bucket: Bucket, prefix, keyOf };
   const caller =
     (sha256: string) =>
     async <T>(action: string, send: () => Promise<T>): Promise<T> => {
@@ -114,9 +118,7 @@ export function createS3BlobStore(options: S3StoreOptions): BlobStore {
     direct: {
       async downloadUrl(sha256: string, ttlSeconds: number, fileName: string): Promise<string> {
         const Key = keyOf(sha256);
-        if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_PRESIGN_SECONDS) {
-          throw new RangeError(`a presigned URL lives 1 to ${MAX_PRESIGN_SECONDS} seconds: ${ttlSeconds}`);
-        }
+        presignSeconds(ttlSeconds);
         const command = new GetObjectCommand({
           Bucket,
           Key,
@@ -125,8 +127,25 @@ export function createS3BlobStore(options: S3StoreOptions): BlobStore {
         });
         return getSignedUrl(signer, command, { expiresIn: ttlSeconds });
       },
+      ...(options.directUploads === false
+        ? {}
+        : {
+            uploads: {
+              maxBytes: S3_MAX_SINGLE_PUT_BYTES,
+              uploadUrl: (upload: string, ref: BlobRef, ttlSeconds: number) => presignStagedPut(direct, upload, ref, presignSeconds(ttlSeconds)),
+              adopt: (upload: string, ref: BlobRef) => adoptS3Upload(direct, upload, ref),
+            },
+          }),
     },
   };
+}
+
+/** `ttlSeconds` when a presigned URL may live that long (1 second to 7 days); a RangeError otherwise. */
+function presignSeconds(ttlSeconds: number): number {
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_PRESIGN_SECONDS) {
+    throw new RangeError(`a presigned URL lives 1 to ${MAX_PRESIGN_SECONDS} seconds: ${ttlSeconds}`);
+  }
+  return ttlSeconds;
 }
 
 /** Creates the store's bucket unless it is there (for development and tests; production buckets are provisioned). */

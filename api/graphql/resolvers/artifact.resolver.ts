@@ -39,8 +39,8 @@ export class ArtifactResolver {
     @Arg("sizeBytes", () => BigIntScalar) sizeBytes: bigint,
     @Ctx() ctx: GraphQLContext,
   ): Promise<OutputUpload> {
-    const { output, uploadUrl } = await ctx.services.artifacts.createOutputUpload(ctx.principal, id, name, sha256, sizeBytes);
-    return { uploadUrl, output: { name: output.name, sizeBytes: output.sizeBytes, sha256: output.sha256, stored: output.storedAt !== null } };
+    const { output, uploadUrl, directUploadUrl } = await ctx.services.artifacts.createOutputUpload(ctx.principal, id, name, sha256, sizeBytes);
+    return { uploadUrl, directUploadUrl, output: { name: output.name, sizeBytes: output.sizeBytes, sha256: output.sha256, stored: output.storedAt !== null } };
   }
 
   @Mutation(() => AppendLogsResult, { description: "Lines of running work's output, in order (bounded per assignment)." })

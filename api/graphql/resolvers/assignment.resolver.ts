@@ -54,8 +54,8 @@ export class AssignmentResolver {
     @Arg("sizeBytes", () => BigIntScalar) sizeBytes: bigint,
     @Ctx() ctx: GraphQLContext,
   ): Promise<CheckpointUpload> {
-    const { checkpoint, uploadUrl } = await ctx.services.assignments.createCheckpointUpload(ctx.principal, id, step, sha256, sizeBytes);
-    return { uploadUrl, checkpoint: toCheckpoint(checkpoint) };
+    const { checkpoint, uploadUrl, directUploadUrl } = await ctx.services.assignments.createCheckpointUpload(ctx.principal, id, step, sha256, sizeBytes);
+    return { uploadUrl, directUploadUrl, checkpoint: toCheckpoint(checkpoint) };
   }
 
   @Mutation(() => Assignment, { description: "Completes running work with the sha256 of its result; the same hash again changes nothing." })

@@ -19,7 +19,11 @@ export class Artifact {
 @ObjectType()
 export class InputUpload {
   @Field(() => Artifact) artifact!: Artifact;
-  @Field({ description: "PUT the bytes here (signed, short-lived): refused unless size and sha256 are the declared ones." }) uploadUrl!: string;
+  @Field({
+    description:
+      "PUT the bytes here (signed, short-lived; with S3, straight to the store): refused unless size and sha256 are the declared ones. Bytes sent straight to the store count when submitJob names the input.",
+  })
+  uploadUrl!: string;
   @Field() expiresAt!: Date;
 }
 
@@ -59,6 +63,12 @@ export class AssignmentOutput {
 @ObjectType()
 export class OutputUpload {
   @Field({ description: "PUT the bytes here (signed, short-lived)." }) uploadUrl!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Where the store takes the bytes itself (S3 with direct uploads): PUT them here, then PUT uploadUrl with `Content-Range: bytes */<size>` and no body, which counts them (201). Null: use uploadUrl.",
+  })
+  directUploadUrl!: string | null;
   @Field(() => AssignmentOutput) output!: AssignmentOutput;
 }
 

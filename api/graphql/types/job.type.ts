@@ -72,6 +72,12 @@ export class Checkpoint {
 @ObjectType({ simpleResolvers: true })
 export class CheckpointUpload {
   @Field({ description: "PUT the bytes here (short-lived, signed); the checkpoint counts once size and sha256 match." }) uploadUrl!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Where the store takes the bytes itself (S3 with direct uploads): PUT them here, then PUT uploadUrl with `Content-Range: bytes */<size>` and no body, which counts them (201). Null: use uploadUrl.",
+  })
+  directUploadUrl!: string | null;
   @Field(() => Checkpoint) checkpoint!: Checkpoint;
 }
 

@@ -2,41 +2,13 @@
  * The S3 adapter against s3rver, an S3 in this process (bucket data in a temp folder), behind a front that checks
  * presigned URLs' SigV4 signatures as S3 and MinIO do (s3rver checks none). Compose runs MinIO instead.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import S3rver from "s3rver";
 import { BlobStoreUnavailableError } from "../../storage/blob-store";
-import { createS3BlobStore, ensureBucket, type S3StoreOptions } from "../../storage/s3-store";
+import { createS3BlobStore, type S3StoreOptions } from "../../storage/s3-store";
 import { describeBlobStore, generated, refOf } from "../blob-store-behaviour";
-import { signatureGate } from "../s3-signature-gate";
+import { s3rverStore } from "../s3rver-store";
 
 jest.setTimeout(120_000);
-
-/** s3rver's one account: it knows no other key pair. */
-const CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
-
-async function s3rverStore(): Promise<{ options: S3StoreOptions; close: () => Promise<void> }> {
-  const directory = mkdtempSync(join(tmpdir(), "gx-s3rver-"));
-  const s3 = new S3rver({ silent: true, directory });
-  const server: Server = createServer(signatureGate(CREDENTIALS.secretAccessKey, s3.callback()));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  const options: S3StoreOptions = { endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", bucket: "gx-blobs", forcePathStyle: true, ...CREDENTIALS };
-  // twice: the second finds the bucket there
-  await ensureBucket(options);
-  await ensureBucket(options);
-  return {
-    options,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A port that nothing listens on (it was free a moment ago). */
 async function closedPort(): Promise<number> {
