@@ -341,20 +341,22 @@ export class AssignmentRun {
     try {
       const { sha256, sizeBytes } = await sha256Handle(file.handle);
       let uploadUrl: string;
+      let directUrl: string | null = null;
       try {
-        const data = await this.ctx.client.request<{ createCheckpointUpload: { uploadUrl: string } }>("CreateCheckpointUpload", {
+        const data = await this.ctx.client.request<{ createCheckpointUpload: { uploadUrl: string; directUploadUrl?: string | null } }>("ReserveCheckpoint", {
           id: this.assignment.id,
           step,
           sha256,
           sizeBytes: String(sizeBytes),
         });
         uploadUrl = new URL(data.createCheckpointUpload.uploadUrl, this.ctx.apiUrl).toString();
+        directUrl = data.createCheckpointUpload.directUploadUrl ?? null;
       } catch (err) {
         if (err instanceof ApiError && err.code === "CONFLICT") this.log.warn({ step, err: errorText(err) }, "checkpoint not accepted");
-        else this.onReportError(err, "CreateCheckpointUpload");
+        else this.onReportError(err, "ReserveCheckpoint");
         return;
       }
-      const status = await this.ctx.transfer.upload(uploadUrl, file.readPath, sizeBytes);
+      const status = await this.ctx.transfer.upload(uploadUrl, file.readPath, sizeBytes, directUrl);
       if (status >= 200 && status < 300) {
         this.uploadedSteps.add(step);
         this.log.info({ step, sizeBytes, sha256 }, "checkpoint uploaded");

@@ -5,7 +5,7 @@ import { findContractDir, findProtocolFile, loadContract } from "./contract";
 
 const USED = [
   "RegisterNode", "Heartbeat", "MyNodes", "PostOffer", "RepriceOffer", "CancelOffer", "SuggestedPrice",
-  "AssignmentsForNode", "PendingAssignments", "StartAssignment", "ReportProgress", "CreateCheckpointUpload",
+  "AssignmentsForNode", "PendingAssignments", "StartAssignment", "ReportProgress", "ReserveCheckpoint",
   "CompleteAssignment", "FailAssignment", "AssignmentInputs", "CreateOutputUpload", "AppendLogs",
 ];
 

@@ -74,7 +74,7 @@ export class FakeApi implements GraphqlClient, Transfer {
       }
       case "ReportProgress":
         return { reportProgress: { id: vars.id, leaseExpiresAt: null } } as T;
-      case "CreateCheckpointUpload":
+      case "ReserveCheckpoint":
         return { createCheckpointUpload: { uploadUrl: `/checkpoints/${String(vars.id)}-${String(vars.step)}?sig=x`, checkpoint: { step: vars.step, sha256: vars.sha256 } } } as T;
       case "AssignmentInputs":
         return { assignmentInputs: this.inputs.get(String(vars.id)) ?? [] } as T;

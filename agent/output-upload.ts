@@ -97,7 +97,7 @@ async function uploadOne(entry: ManifestEntry, ctx: OutputUploadContext, policy:
       await sleepOn(clock, delay, signal);
     };
 
-    let reservation: { uploadUrl: string; output: { stored: boolean } };
+    let reservation: { uploadUrl: string; directUploadUrl?: string | null; output: { stored: boolean } };
     try {
       const data = await ctx.client.request<{ createOutputUpload: typeof reservation }>(
         "CreateOutputUpload",
@@ -128,7 +128,7 @@ async function uploadOne(entry: ManifestEntry, ctx: OutputUploadContext, policy:
     let answer;
     try {
       if (file.sizeBytes !== sizeBytes) throw new Failed(`output ${name} changed after the workload exited (${sizeBytes} bytes, now ${file.sizeBytes})`);
-      answer = await ctx.transfer.put(url, file.readPath, sizeBytes, signal);
+      answer = await ctx.transfer.put(url, file.readPath, sizeBytes, signal, reservation.directUploadUrl);
     } catch (err) {
       if (err instanceof Failed) throw err;
       if (signal.aborted) throw new Lost("stopped");

@@ -98,7 +98,7 @@ describe("Runner against a fake API", () => {
     expect(progress.at(-1)).toEqual({ id: "a1", progress: 1, message: "step 5" });
     expect(progress.length).toBeLessThanOrEqual(3);
 
-    const creates = api.callsOf("CreateCheckpointUpload");
+    const creates = api.callsOf("ReserveCheckpoint");
     expect(creates.map((c) => c.step)).toEqual([2, 4]);
     for (const c of creates) {
       const body = JSON.stringify({ step: c.step, state: chain(Number(c.step)) });
@@ -174,14 +174,14 @@ describe("Runner against a fake API", () => {
       "console.log('checkpoint 2 b'); console.log('checkpoint 3 missing');",
       "fs.writeFileSync(process.env.GX_RESULT_FILE, 'done');",
     ].join(" ");
-    api.overrides.set("CreateCheckpointUpload", (vars) => {
+    api.overrides.set("ReserveCheckpoint", (vars) => {
       if (vars.step === 2) throw new ApiError("CONFLICT", "step 2 of this assignment is already stored");
       return { createCheckpointUpload: { uploadUrl: `http://store.test/${String(vars.step)}`, checkpoint: { step: vars.step, sha256: vars.sha256 } } };
     });
     api.offer(assignmentOf("f1", { command: [process.execPath, "-e", script] }));
     start();
     await until(settled("f1"));
-    expect(api.callsOf("CreateCheckpointUpload").map((v) => v.step)).toEqual([1, 2]);
+    expect(api.callsOf("ReserveCheckpoint").map((v) => v.step)).toEqual([1, 2]);
     expect(api.uploaded).toEqual([{ url: "http://store.test/1", bytes: Buffer.from("A") }]);
     expect(api.callsOf("CompleteAssignment")).toEqual([{ id: "f1", resultHash: manifestHash({ result: "done" }) }]);
   });
@@ -231,7 +231,7 @@ describe("Runner against a fake API", () => {
     await until(() => api.callsOf("ReportProgress").length > 0);
     await r.stop(5000);
     expect(api.callsOf("FailAssignment")).toEqual([{ id: "e1", reason: "agent stopped" }]);
-    const creates = api.callsOf("CreateCheckpointUpload");
+    const creates = api.callsOf("ReserveCheckpoint");
     expect(creates).toHaveLength(1);
     expect(api.uploaded).toHaveLength(1);
     const saved = JSON.parse(api.uploaded[0].bytes.toString());

@@ -6,6 +6,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { backoffMs, sleep } from "./backoff";
 import { redact, sendPut, TransferError, type PutAnswer } from "./http-put";
 import { isResumableUrl, putResumable, RESUMABLE_MIN_BYTES } from "./resumable-put";
+import { putDirect } from "./direct-put";
 
 export { answerMessage, redact, TransferError, type PutAnswer } from "./http-put";
 
@@ -22,14 +23,18 @@ export interface Transfer {
    * part-way is retried from where it stopped (`Range`), or from the start when the server ignores the range.
    */
   download(url: string, file: string): Promise<FileDigest>;
-  /** PUTs `file` to `url` as application/octet-stream and returns the HTTP status (after retries on 5xx and network errors). */
-  upload(url: string, file: string, sizeBytes: number): Promise<number>;
+  /**
+   * PUTs `file` to `url` as application/octet-stream and returns the HTTP status (after retries on 5xx and network
+   * errors). With `directUrl` (a reservation's directUploadUrl) the bytes go straight to the store and `url` counts them.
+   */
+  upload(url: string, file: string, sizeBytes: number, directUrl?: string | null): Promise<number>;
   /**
    * One upload of `file` without retries: the status and the body's message. A file of at least 8 MiB to the API's
    * `/transfers/` URLs goes resumably (see `resumable-put.ts`): it continues where the bytes stored by an earlier,
-   * broken try end. Throws a retryable {@link TransferError} on a network error or timeout; `signal` aborts it.
+   * broken try end. With `directUrl` the bytes go straight to the store and `url` counts them (`direct-put.ts`).
+   * Throws a retryable {@link TransferError} on a network error or timeout; `signal` aborts it.
    */
-  put(url: string, file: string, sizeBytes: number, signal?: AbortSignal): Promise<PutAnswer>;
+  put(url: string, file: string, sizeBytes: number, signal?: AbortSignal, directUrl?: string | null): Promise<PutAnswer>;
 }
 
 /** Hashes a file by streaming it. */
@@ -105,14 +110,14 @@ export function createHttpTransfer(options: HttpTransferOptions = {}): Transfer 
       }
     },
 
-    upload: (url, file, sizeBytes) =>
+    upload: (url, file, sizeBytes, directUrl) =>
       withRetries(async () => {
-        const { status } = await put(url, file, sizeBytes, idleTimeoutMs);
+        const { status } = await put(url, file, sizeBytes, idleTimeoutMs, undefined, directUrl);
         if (status >= 500) throw new TransferError(`PUT ${redact(url)} answered ${status}`, true, status);
         return status;
       }),
 
-    put: (url, file, sizeBytes, signal) => put(url, file, sizeBytes, idleTimeoutMs, signal),
+    put: (url, file, sizeBytes, signal, directUrl) => put(url, file, sizeBytes, idleTimeoutMs, signal, directUrl),
   };
 }
 
@@ -194,7 +199,8 @@ async function downloadOnce(url: string, file: string, state: DownloadState, idl
   }
 }
 
-async function put(url: string, file: string, sizeBytes: number, idleTimeoutMs: number, signal?: AbortSignal): Promise<PutAnswer> {
+async function put(url: string, file: string, sizeBytes: number, idleTimeoutMs: number, signal?: AbortSignal, directUrl?: string | null): Promise<PutAnswer> {
+  if (directUrl) return putDirect(directUrl, url, file, sizeBytes, idleTimeoutMs, signal);
   if (sizeBytes >= RESUMABLE_MIN_BYTES && isResumableUrl(url)) return putResumable(url, file, sizeBytes, idleTimeoutMs, signal);
   const { status, message } = await sendPut(url, { file, start: 0, sizeBytes }, {}, idleTimeoutMs, signal);
   return { status, message };

@@ -5,7 +5,6 @@
  * fails with a reason its client reads. What the store acknowledged before the outage (an input file) is served whole
  * after it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -16,6 +15,7 @@ import { createS3BlobStore, ensureBucket } from "../../storage/s3-store";
 import { actor, eventually, freshModel, type Actor } from "../builders";
 import { op } from "../contract";
 import { freePort, gql, startTestServer, type TestServer } from "../harness";
+import { agentProcesses } from "../agent-processes";
 
 jest.setTimeout(300_000);
 
@@ -28,8 +28,7 @@ let workDir: string;
 let s3Dir: string;
 let s3Port: number;
 let store: Server | undefined;
-const agents: ChildProcess[] = [];
-const agentLogs = new Map<string, string[]>();
+const agents = agentProcesses(() => server.url, () => workDir);
 
 /** s3rver on `s3Port` over the same folder each time (what was stored before an outage is there after it). */
 async function startStore(): Promise<void> {
@@ -56,31 +55,18 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const a of agents) if (a.exitCode === null && a.signalCode === null) a.kill("SIGKILL");
+  agents.killAll();
   await server.stop();
   if (store) await stopStore();
   rmSync(workDir, { recursive: true, force: true });
   rmSync(s3Dir, { recursive: true, force: true });
 });
 
-function startAgent(name: string, key: string, gpu: string, extra: string[] = []): ChildProcess {
-  const args = ["-r", "@swc-node/register", join(ROOT, "agent/cli.ts"), "--api", server.url, "--api-key", key, "--name", name, "--region", "eu-central"];
-  args.push("--gpus", gpu, "--price", "2", "--executor", "process", "--work-dir", join(workDir, name), "--heartbeat-s", "1", "--poll-s", "1", "--log-level", "info", ...extra);
-  if (process.getuid?.() === 0) args.push("--allow-root");
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: workDir }, stdio: ["ignore", "pipe", "pipe"] });
-  const log: string[] = [];
-  agentLogs.set(name, log);
-  child.stdout!.on("data", (d) => log.push(String(d)));
-  child.stderr!.on("data", (d) => log.push(String(d)));
-  agents.push(child);
-  return child;
-}
-
 async function agentFor(name: string, extra: string[] = []): Promise<{ model: string; provider: Actor }> {
   const m = freshModel(48);
   const provider = await actor(server);
   const key = (await gql(server.url, op("CreateApiKey"), { name }, provider.token)).data!.createApiKey.secret as string;
-  startAgent(name, key, `NVIDIA ${m.model}:48:1`, extra);
+  agents.start(name, key, `NVIDIA ${m.model}:48:1`, extra);
   await eventually(async () => {
     const book = await gql(server.url, op("OrderBook"), { market: m.market });
     return (book.data?.orderBook.asks as { orders: number }[] | undefined)?.length ? true : undefined;
@@ -128,7 +114,10 @@ async function submit(client: Actor, model: string, inputId: string, logLines: n
 async function uploadInput(client: Actor, bytes: Buffer): Promise<{ id: string }> {
   const created = await gql(server.url, op("CreateInputUpload"), { input: { name: "params.json", sizeBytes: String(bytes.length), sha256: sha256(bytes) } }, client.token);
   expect(created.errors).toBeUndefined();
-  expect((await fetch(created.data!.createInputUpload.uploadUrl, { method: "PUT", body: bytes })).status).toBe(201);
+  // straight to the store (S3_DIRECT_UPLOADS is on by default): S3's own 200; submitJob counts the bytes
+  const url = created.data!.createInputUpload.uploadUrl as string;
+  expect(new URL(url).port).toBe(String(s3Port));
+  expect((await fetch(url, { method: "PUT", body: bytes })).status).toBe(200);
   return { id: created.data!.createInputUpload.artifact.id as string };
 }
 
@@ -144,7 +133,7 @@ const storedHash = async (sha: string) => {
 };
 
 /** Waits for a line of the agent's log that matches. */
-const agentSaid = (name: string, pattern: RegExp, what: string) => eventually(async () => (pattern.test(agentLogs.get(name)!.join("")) ? true : undefined), 120_000, what);
+const agentSaid = (name: string, pattern: RegExp, what: string) => eventually(async () => (pattern.test(agents.logOf(name)) ? true : undefined), 120_000, what);
 
 it("the store goes down while the job runs: the agent retries its uploads with backoff and the job completes once the store is back", async () => {
   const { model } = await agentFor("outage-a");
@@ -184,7 +173,7 @@ it("the store stays down past the agent's tries: the job fails with a reason its
     const job = await jobState(client, jobId);
     return ["COMPLETED", "FAILED"].includes(job.status) ? job : undefined;
   }, 180_000, "the job to end").catch((err: Error) => {
-    throw new Error(`${err.message}\n${agentLogs.get("outage-b")!.join("").slice(-4000)}`);
+    throw new Error(`${err.message}\n${agents.logOf("outage-b").slice(-4000)}`);
   });
   await startStore();
   expect(ended.status).toBe("FAILED");
